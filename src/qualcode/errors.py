@@ -1,0 +1,74 @@
+"""The qualcode exception hierarchy.
+
+Every error qualcode raises on purpose is a :class:`QualcodeError`. The CLI prints
+``str(error)`` and, when present, ``error.hint``; it shows a traceback only with
+``--debug``. This module imports nothing from the package.
+"""
+
+from __future__ import annotations
+
+
+class QualcodeError(Exception):
+    """Root of all qualcode errors.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, naming the file, line or parameter concerned.
+    hint : str, optional
+        What the user can do next.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.message
+
+
+class InputError(QualcodeError, ValueError):
+    """Bad files, codebooks and parameters (also a ``ValueError``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        path: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        where = ""
+        if path is not None:
+            where = str(path)
+            if line is not None:
+                where += f", line {line}"
+            where += ": "
+        super().__init__(where + message, hint=hint)
+        self.path = path
+        self.line = line
+
+
+class ConfigError(InputError):
+    """A bad ``qualcode.toml`` entry or ``QUALCODE_*`` environment variable."""
+
+
+class BackendError(QualcodeError):
+    """A model call failed (network, server, parse)."""
+
+
+class BackendNotConfigured(BackendError):
+    """A step needs a backend (usually an LLM) that is not configured."""
+
+
+class PrivacyError(QualcodeError):
+    """A step would send confidential text to an external service."""
+
+
+class StoreError(QualcodeError):
+    """The project store is missing, corrupt, or a write failed."""
+
+
+class NotFoundError(StoreError):
+    """A run, document, codebook or coder named by the user does not exist."""
