@@ -1,0 +1,25 @@
+"""Registers the built-in providers (lazily imported so optional deps stay optional)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _st(spec: str, options: dict[str, Any]):
+    from qualcode.backends._sentence_transformers import SentenceTransformerBackend
+
+    return SentenceTransformerBackend(spec or "local", **options)
+
+
+def register_all() -> None:
+    from qualcode.backends import registry
+
+    registry.register_embedding("local", _st)
+    registry.register_embedding("st", _st)
+    registry.register_embedding("minilm", _st)
+    # LLM providers register here too (see _llm_builtin when present).
+    try:
+        from qualcode.backends import _llm_builtin
+    except ImportError:
+        return
+    _llm_builtin.register_all(registry)

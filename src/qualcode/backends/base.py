@@ -1,0 +1,84 @@
+"""Backend interfaces: one small abstract method each.
+
+Pipeline code depends on these classes only, never on a concrete provider. Providers
+(built-in or third-party) register a factory in :mod:`qualcode.backends.registry`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+
+class EmbeddingBackend(ABC):
+    """Turns texts into unit-normalised float32 vectors.
+
+    Subclasses set :attr:`name` (the resolved model name used as the cache key) and
+    implement :meth:`embed_batch`.
+    """
+
+    #: resolved model name; also the embedding cache key
+    name: str = ""
+    #: model version or revision when known (recorded in runs)
+    version: str | None = None
+    #: "local" (in-process or loopback) or "external"
+    locality: str = "local"
+
+    @abstractmethod
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an array of shape ``(len(texts), dim)``, rows L2-normalised."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": type(self).__name__, "model": self.name, "version": self.version,
+                "locality": self.locality}
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What an LLM call returns."""
+
+    text: str
+    model: str  # resolved model name reported by the server
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    latency_s: float | None = None
+    data: Any = None  # parsed JSON when a schema was requested and parsing succeeded
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+class LLMBackend(ABC):
+    """A chat-style language model.
+
+    Subclasses set :attr:`name` (the spec's model name) and :attr:`locality`
+    (``"local"`` for in-process or loopback servers, ``"external"`` otherwise), and
+    implement :meth:`complete`.
+    """
+
+    name: str = ""
+    locality: str = "external"
+    endpoint: str | None = None
+
+    @abstractmethod
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        json_schema: Mapping[str, Any] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        """Run one chat completion. Raises :class:`qualcode.errors.BackendError`."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": type(self).__name__, "model": self.name, "endpoint": self.endpoint,
+                "locality": self.locality}

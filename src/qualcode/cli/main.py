@@ -1,0 +1,85 @@
+"""The ``qualcode`` command: a thin shell over the Python API.
+
+Each command group lives in its own module in this package exposing
+``register(subparsers)``; the handler stored with ``set_defaults(func=...)`` has the
+signature ``func(args) -> int``. Add a module to :data:`COMMAND_MODULES` to add commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+from qualcode import __version__
+from qualcode.errors import QualcodeError
+
+COMMAND_MODULES = [
+    "qualcode.cli.project_cmds",
+    "qualcode.cli.ingest_cmds",
+    "qualcode.cli.coding_cmds",
+    "qualcode.cli.export_cmds",
+    "qualcode.cli.demo_cmd",
+]
+# Optional command groups added by other parts of qualcode; a missing one is skipped.
+OPTIONAL_MODULES = [
+    "qualcode.cli.llm_cmds",
+    "qualcode.cli.themes_cmds",
+    "qualcode.cli.cues_cmds",
+    "qualcode.cli.agree_cmds",
+    "qualcode.cli.report_cmds",
+    "qualcode.cli.privacy_cmds",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qualcode",
+        description="AI-assisted qualitative coding: ingest transcripts, code them with a codebook, "
+        "find themes, measure agreement, report. Runs offline with a local embedding model.",
+    )
+    parser.add_argument("--version", action="version", version=f"qualcode {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    for name in OPTIONAL_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except QualcodeError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished work is kept in the store", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

