@@ -43,8 +43,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "mode": "multi",  # argmax | multi | scores
         "represent": ["name", "definition", "examples"],
         "threshold": 0.15,  # absolute similarity floor
-        "margin": 0.04,  # multi: keep codes within this of the best
+        "margin": 0.05,  # multi: keep codes within this of the best
         "max_codes": 3,
+        "calibrate": "center",  # center | none
     },
     "relevance": {"top": 20},
     "llm": {
@@ -210,8 +211,9 @@ batch_size = 64
 mode = "multi"           # argmax | multi | scores
 represent = ["name", "definition", "examples"]
 threshold = 0.15         # absolute similarity floor; below it a segment gets no code
-margin = 0.04            # multi: also keep codes within this of the best code
+margin = 0.05            # multi: also keep codes within this of the best code
 max_codes = 3
+calibrate = "center"     # subtract each code's mean similarity before comparing codes
 
 [llm]
 model = ""               # e.g. "ollama:qwen2.5:7b", "openai:gpt-4o-mini", "http://127.0.0.1:8080/v1#my-model"

@@ -1,0 +1,106 @@
+"""`qualcode embed`, `relevance`, `code`, `codings`."""
+
+from __future__ import annotations
+
+import argparse
+
+from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("embed", help="embed all segments now (otherwise done on demand, once)")
+    add_project_arg(p)
+    p.add_argument("--model", help="embedding model: local (default) or a sentence-transformers path/name")
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("relevance", help="rank segments by similarity to a research question")
+    add_project_arg(p)
+    p.add_argument("question")
+    p.add_argument("--top", type=int, default=None, help="show the K most relevant (default 20)")
+    p.add_argument("--threshold", type=float, default=None, help="only segments scoring at least T")
+    p.add_argument("--model", help="embedding model")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_relevance)
+
+    p = sub.add_parser("code", help="apply a codebook by embedding similarity")
+    add_project_arg(p)
+    p.add_argument("--codebook", required=True, help="codebook file (.yaml .json .csv) or a stored codebook's name")
+    p.add_argument("--mode", choices=["argmax", "multi", "scores"], help="default: the project's [coding] mode (multi)")
+    p.add_argument("--threshold", type=float, help="absolute similarity floor (default 0.15)")
+    p.add_argument("--margin", type=float, help="multi: keep codes within this of the best (default 0.05)")
+    p.add_argument("--max-codes", type=int, help="multi: at most this many codes per segment (default 3)")
+    p.add_argument("--represent", help="what represents a code: comma list of name,definition,include,examples")
+    p.add_argument("--calibrate", choices=["center", "none"], help="score calibration before comparing codes")
+    p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
+    p.add_argument("--model", help="embedding model")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_code)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from qualcode.embeddings import embed_texts
+
+    with project_from(args) as project:
+        backend = project.embedder(args.model)
+        segs = project.store.segments()
+        _, stats = embed_texts(project.store, backend, [s.text for s in segs], desc="embedding segments")
+        print(f"{stats.total} segments: {stats.computed} embedded now, {stats.cached} already in the store "
+              f"(model {backend.name})")
+    return 0
+
+
+def cmd_relevance(args: argparse.Namespace) -> int:
+    from qualcode.coding.relevance import rank_segments
+
+    with project_from(args) as project:
+        top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
+        res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model)
+        if args.json:
+            print_json({"run": res.run.id, "question": res.question, "n_segments": res.n_segments,
+                        "segments": [{"rank": r.rank, "score": round(r.score, 4), "document": r.segment.document,
+                                      "segment": r.segment.index, "segment_id": r.segment.id,
+                                      "speaker": r.segment.speaker, "start": r.segment.start,
+                                      "end": r.segment.end, "text": r.segment.text} for r in res.ranked]})
+            return 0
+        print_table([{"rank": r.rank, "score": r.score, "document": r.segment.document, "seg": r.segment.index,
+                      "speaker": r.segment.speaker, "text": r.segment.text} for r in res.ranked],
+                    ["rank", "score", "document", "seg", "speaker", "text"], max_width=80)
+        print(f"\nrun {res.run.id}: {len(res.ranked)} of {res.n_segments} segments shown")
+    return 0
+
+
+def _parse_code_thresholds(items: list[str] | None) -> dict[str, float]:
+    from qualcode.errors import InputError
+
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise InputError(f"--code-threshold expects CODE=T, got {it!r}")
+        k, v = it.rsplit("=", 1)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError as exc:
+            raise InputError(f"--code-threshold {it!r}: T must be a number") from exc
+    return out
+
+
+def cmd_code(args: argparse.Namespace) -> int:
+    from qualcode.coding.deductive import code_segments
+
+    with project_from(args) as project:
+        res = code_segments(
+            project, args.codebook, mode=args.mode, threshold=args.threshold, margin=args.margin,
+            max_codes=args.max_codes, calibrate=args.calibrate,
+            represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
+            code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
+        )
+        if args.json:
+            print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
+                        "n_segments": res.n_segments, "n_codings": res.n_codings, "uncoded": res.uncoded,
+                        "per_code": dict(res.per_code)})
+            return 0
+        print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
+        print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code); "
+              f"{res.embedded} texts embedded now")
+        print(f"run {res.run_id}")
+    return 0

@@ -1,0 +1,47 @@
+"""`qualcode export segments|codings ...` (other formats register sub-commands here)."""
+
+from __future__ import annotations
+
+import argparse
+
+from qualcode.cli.common import add_project_arg, project_from
+
+#: the `export` sub-parsers; other command modules add their own kinds to it
+export_subparsers: argparse._SubParsersAction | None = None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    global export_subparsers
+    p = sub.add_parser("export", help="export segments, codings and more")
+    export_subparsers = p.add_subparsers(dest="kind", metavar="KIND")
+
+    e = export_subparsers.add_parser("segments", help="CSV/XLSX: document,segment,start,end,speaker,text")
+    add_project_arg(e)
+    e.add_argument("--out", required=True, help="file name ending in .csv or .xlsx")
+    e.set_defaults(func=cmd_segments)
+
+    e = export_subparsers.add_parser("codings", help="CSV/XLSX: one row per code assignment")
+    add_project_arg(e)
+    e.add_argument("--out", required=True, help="file name ending in .csv or .xlsx")
+    e.add_argument("--run", help="run id (default: the latest coding run)")
+    e.add_argument("--coder", help="a human coder's name instead of a run")
+    e.add_argument("--all", action="store_true", help="codings of every run and coder")
+    e.set_defaults(func=cmd_codings)
+
+
+def cmd_segments(args: argparse.Namespace) -> int:
+    from qualcode.report.tables import export_segments
+
+    with project_from(args) as project:
+        n = export_segments(project.store, args.out)
+    print(f"wrote {n} segments to {args.out}")
+    return 0
+
+
+def cmd_codings(args: argparse.Namespace) -> int:
+    from qualcode.report.tables import export_codings
+
+    with project_from(args) as project:
+        n = export_codings(project.store, args.out, run_id=args.run, coder=args.coder, all_runs=args.all)
+    print(f"wrote {n} codings to {args.out}")
+    return 0

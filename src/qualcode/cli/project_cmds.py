@@ -1,0 +1,89 @@
+"""`qualcode init`, `status`, `runs`, `show-run`, `codebooks`."""
+
+from __future__ import annotations
+
+import argparse
+
+from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.project import init_project
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create a project (qualcode.toml + database)")
+    p.add_argument("dir", help="project directory (created if missing)")
+    p.add_argument("--name", help="project name (default: the directory name)")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("status", help="what the project holds")
+    add_project_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("runs", help="list runs with their provenance")
+    add_project_arg(p)
+    p.add_argument("--step", help="only runs of this step (code, relevance, ...)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("show-run", help="one run's full provenance record")
+    add_project_arg(p)
+    p.add_argument("run_id")
+    p.set_defaults(func=cmd_show_run)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    project = init_project(args.dir, name=args.name)
+    print(f"initialised qualcode project in {project.path.resolve()}")
+    print(f"  settings: {project.path / 'qualcode.toml'}")
+    print(f"  store:    {project.store.path}")
+    print("next: qualcode -p DIR ingest FILE...")
+    project.close()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with project_from(args) as project:
+        counts = project.store.counts()
+        docs = project.store.documents()
+        if args.json:
+            print_json({"project": str(project.path.resolve()), "counts": counts,
+                        "documents": [{"name": d.name, "version": d.version, "format": d.format,
+                                       "chars": len(d.text), "metadata": dict(d.metadata)} for d in docs]})
+            return 0
+        print(f"project {project.name!r} at {project.path.resolve()}")
+        print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+        if docs:
+            rows = []
+            for d in docs:
+                seg = project.store.current_segmentation(d.id)
+                rows.append({"document": d.name, "version": d.version, "format": d.format, "chars": len(d.text),
+                             "segmentation": seg[1] if seg else "", "metadata": ", ".join(f"{k}={v}" for k, v in d.metadata.items())})
+            print()
+            print_table(rows, ["document", "version", "format", "chars", "segmentation", "metadata"])
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    with project_from(args) as project:
+        runs = project.store.runs(args.step)
+        if args.json:
+            print_json([r.__dict__ for r in runs])
+            return 0
+        rows = [{"run": r.id, "step": r.step, "status": r.status, "model": r.model or "",
+                 "started": r.started_at[:19], "seconds": r.duration_s,
+                 "summary": ", ".join(f"{k}={v}" for k, v in r.summary.items() if not isinstance(v, (dict, list)))}
+                for r in runs]
+        if not rows:
+            print("no runs yet")
+        else:
+            print_table(rows, ["run", "step", "status", "model", "started", "seconds", "summary"], max_width=70)
+    return 0
+
+
+def cmd_show_run(args: argparse.Namespace) -> int:
+    with project_from(args) as project:
+        run = project.store.run(args.run_id)
+        d = dict(run.__dict__)
+        d["environment"] = project.store.run_environment(run.id)
+        print_json(d)
+    return 0

@@ -1,0 +1,260 @@
+"""Codebooks from YAML, JSON, CSV and the JSON list of "Name: definition" strings.
+
+Validation names the file, the line and the problem (duplicate code, empty
+definition, unknown parent).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from qualcode.errors import InputError
+from qualcode.types import Code, Codebook
+
+CODEBOOK_FORMATS = (".yaml", ".yml", ".json", ".csv")
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise InputError("codebook file not found", path=str(path),
+                         hint=f"expected a codebook file ({', '.join(CODEBOOK_FORMATS)})")
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError("codebook file is empty; expected at least one code", path=str(path))
+    if b"\x00" in data[:4096]:
+        raise InputError("codebook file looks binary; expected YAML, JSON or CSV text", path=str(path))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="strict")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def load_codebook(path: str | os.PathLike[str], *, name: str | None = None) -> Codebook:
+    """Read and validate a codebook file.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.yaml``/``.yml`` (``codes:`` list of mappings, or a list), ``.json`` (same, or
+        a list of ``"Name: definition"`` strings), or ``.csv`` with columns
+        ``code``/``name``, ``definition`` and optional ``include``, ``exclude``,
+        ``examples`` (``|``-separated), ``parent``, ``color``, ``threshold``.
+    name : str, optional
+        Codebook name (default: the file stem, or ``name:`` in YAML/JSON).
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "cb.json"
+    >>> _ = p.write_text(json.dumps(["Cost: money as a barrier", "Trust: trust in staff"]))
+    >>> [c.name for c in load_codebook(p).codes]
+    ['Cost', 'Trust']
+    """
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in CODEBOOK_FORMATS:
+        raise InputError(
+            f"unknown codebook format {ext or '(no extension)'!r}; expected one of {', '.join(CODEBOOK_FORMATS)}",
+            path=str(p),
+        )
+    text = _read_text(p)
+    if ext == ".csv":
+        entries, cb_name = _from_csv(text, p), None
+    else:
+        if ext == ".json":
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON: {exc.msg}", path=str(p), line=exc.lineno) from exc
+            lines = _json_item_lines(text)
+        else:
+            data, lines = _yaml_load(text, p)
+        entries, cb_name = _from_structure(data, p, lines)
+    codebook = Codebook(name=name or cb_name or p.stem, codes=tuple(_validate(entries, p)), source=str(p))
+    return codebook
+
+
+def _yaml_load(text: str, p: Path) -> tuple[Any, list[int]]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=str(p),
+                         line=None if line is None else line + 1) from exc
+    lines: list[int] = []
+    seq = None
+    if isinstance(node, yaml.SequenceNode):
+        seq = node
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if getattr(k, "value", None) == "codes" and isinstance(v, (yaml.SequenceNode, yaml.MappingNode)):
+                seq = v
+    if isinstance(seq, yaml.SequenceNode):
+        lines = [item.start_mark.line + 1 for item in seq.value]
+    elif isinstance(seq, yaml.MappingNode):
+        lines = [k.start_mark.line + 1 for k, _ in seq.value]
+    return data, lines
+
+
+def _json_item_lines(text: str) -> list[int]:
+    """Best-effort line numbers of the items of the top-level list (or ``codes``)."""
+    out, depth, in_str, esc, line = [], 0, False, False, 1
+    target = 1 if text.lstrip().startswith("[") else 2
+    expecting = False
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if expecting and not ch.isspace():
+            out.append(line)
+            expecting = False
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if ch == "[" and depth == target:
+                expecting = True
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == target:
+            expecting = True
+    return out
+
+
+def _line(lines: list[int], i: int) -> int | None:
+    return lines[i] if i < len(lines) else None
+
+
+def _from_structure(data: Any, p: Path, lines: list[int]) -> tuple[list[tuple[dict, int | None]], str | None]:
+    name = None
+    if isinstance(data, dict):
+        name = data.get("name") if isinstance(data.get("name"), str) else None
+        if "codes" not in data:
+            raise InputError("expected a list of codes or a mapping with a `codes:` list", path=str(p))
+        data = data["codes"]
+        if isinstance(data, dict):  # codes: {Name: definition or mapping}
+            items = []
+            for k, v in data.items():
+                items.append({"name": k, **(v if isinstance(v, dict) else {"definition": v})})
+            data = items
+    if not isinstance(data, list) or not data:
+        raise InputError("expected a non-empty list of codes", path=str(p))
+    out = []
+    for i, item in enumerate(data):
+        ln = _line(lines, i)
+        if isinstance(item, str):
+            if ":" not in item:
+                raise InputError(f"code {i + 1}: expected \"Name: definition\", got {item[:60]!r}", path=str(p), line=ln)
+            nm, definition = item.split(":", 1)
+            out.append(({"name": nm.strip(), "definition": definition.strip()}, ln))
+        elif isinstance(item, dict):
+            out.append((item, ln))
+        else:
+            raise InputError(f"code {i + 1}: expected a mapping or a \"Name: definition\" string, got {type(item).__name__}",
+                             path=str(p), line=ln)
+    return out, name
+
+
+def _from_csv(text: str, p: Path) -> list[tuple[dict, int | None]]:
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+    if "code" not in cols and "name" not in cols:
+        raise InputError(f"CSV codebook needs a `code` or `name` column; found {', '.join(cols) or 'no header'}",
+                         path=str(p), line=1)
+    out = []
+    for row in reader:
+        item = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+        if not any(item.values()):
+            continue
+        if "name" not in item or not item.get("name"):
+            item["name"] = item.get("code", "")
+        out.append((item, reader.line_num))
+    return out
+
+
+def _as_examples(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return tuple(s.strip() for s in value.split("|") if s.strip())
+    if isinstance(value, Iterable):
+        return tuple(str(s).strip() for s in value if str(s).strip())
+    return (str(value),)
+
+
+def _validate(entries: list[tuple[dict, int | None]], p: Path) -> list[Code]:
+    codes: list[Code] = []
+    seen: dict[str, int | None] = {}
+    for i, (item, ln) in enumerate(entries):
+        nm = str(item.get("name") or item.get("code") or "").strip()
+        if not nm:
+            raise InputError(f"code {i + 1} has no name", path=str(p), line=ln)
+        key = nm.casefold()
+        if key in seen:
+            where = f" (first at line {seen[key]})" if seen[key] else ""
+            raise InputError(f"duplicate code {nm!r}{where}", path=str(p), line=ln)
+        seen[key] = ln
+        definition = str(item.get("definition") or item.get("description") or "").strip()
+        if not definition:
+            raise InputError(f"code {nm!r} has an empty definition; every code needs one", path=str(p), line=ln)
+        thr = item.get("threshold")
+        try:
+            thr = None if thr in (None, "") else float(thr)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"code {nm!r}: threshold must be a number, got {thr!r}", path=str(p), line=ln) from exc
+        parent = item.get("parent")
+        codes.append(Code(
+            name=nm, definition=definition, include=str(item.get("include") or "").strip(),
+            exclude=str(item.get("exclude") or "").strip(), examples=_as_examples(item.get("examples")),
+            parent=str(parent).strip() if parent not in (None, "") else None,
+            color=str(item.get("color")).strip() if item.get("color") else None, threshold=thr,
+        ))
+    names = {c.name for c in codes}
+    for c, (_, ln) in zip(codes, entries):
+        if c.parent is not None and c.parent not in names:
+            raise InputError(f"code {c.name!r} has unknown parent {c.parent!r}; parents must be codes in this codebook",
+                             path=str(p), line=ln)
+    return codes
+
+
+def codebook_to_yaml(codebook: Codebook) -> str:
+    """Serialise a codebook to the YAML shape :func:`load_codebook` reads."""
+    import yaml
+
+    codes = []
+    for c in codebook.codes:
+        d: dict[str, Any] = {"name": c.name, "definition": c.definition}
+        if c.include:
+            d["include"] = c.include
+        if c.exclude:
+            d["exclude"] = c.exclude
+        if c.examples:
+            d["examples"] = list(c.examples)
+        if c.parent:
+            d["parent"] = c.parent
+        if c.color:
+            d["color"] = c.color
+        if c.threshold is not None:
+            d["threshold"] = c.threshold
+        codes.append(d)
+    return yaml.safe_dump({"name": codebook.name, "codes": codes}, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,1 @@
+"""Relevance ranking and deductive coding."""

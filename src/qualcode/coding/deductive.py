@@ -1,0 +1,120 @@
+"""Deductive coding with a codebook by embedding similarity, stored as a run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from qualcode.codebook import load_codebook
+from qualcode.coding.similarity import assign, code_vectors, similarity
+from qualcode.embeddings import embed_texts
+from qualcode.errors import InputError
+from qualcode.project import Project
+from qualcode.provenance import hash_obj
+from qualcode.runs import RunRecorder
+from qualcode.types import Codebook, Coding, Run, Segment
+
+
+@dataclass(frozen=True)
+class CodingResult:
+    run: Run
+    codebook: Codebook
+    n_segments: int
+    n_codings: int
+    uncoded: int
+    per_code: Mapping[str, int]
+    embedded: int
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+
+def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[str]) -> Codebook:
+    """A codebook object, a file path, or the name of a codebook in the store."""
+    if isinstance(codebook, Codebook):
+        return codebook if codebook.id is not None else project.store.add_codebook(codebook)
+    p = str(codebook)
+    if os.path.exists(p) or os.path.splitext(p)[1]:
+        cb = load_codebook(p)
+        return project.store.add_codebook(cb, source_path=os.path.abspath(p))
+    return project.store.codebook(p)
+
+
+def segment_matrix(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
+    return embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
+                       desc="embedding segments")
+
+
+def code_segments(
+    project: Project,
+    codebook: Codebook | str | os.PathLike[str],
+    *,
+    mode: str | None = None,
+    threshold: float | None = None,
+    margin: float | None = None,
+    max_codes: int | None = None,
+    represent: Sequence[str] | None = None,
+    calibrate: str | None = None,
+    code_thresholds: Mapping[str, float] | None = None,
+    extra_examples: Mapping[str, Sequence[str]] | None = None,
+    embedding_model: str | None = None,
+    show_progress: bool = True,
+) -> CodingResult:
+    """Code every current segment with ``codebook`` by embedding similarity.
+
+    Parameters default to the project's ``[coding]`` settings. Returns the stored run.
+    """
+    s = project.settings
+    mode = mode or s.get("coding", "mode", "multi")
+    threshold = float(s.get("coding", "threshold", 0.15) if threshold is None else threshold)
+    margin = float(s.get("coding", "margin", 0.05) if margin is None else margin)
+    max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
+    represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
+    calibrate = calibrate or s.get("coding", "calibrate", "center")
+    cb = resolve_codebook(project, codebook)
+    names = cb.names()
+    per_code_thr = dict(code_thresholds or {})
+    unknown = set(per_code_thr) - set(names)
+    if unknown:
+        raise InputError(f"per-code thresholds name codes not in the codebook: {', '.join(sorted(unknown))}")
+    thr_list = [per_code_thr.get(c.name, c.threshold) for c in cb.codes]
+    segments = project.store.segments()
+    if not segments:
+        raise InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
+    backend = project.embedder(embedding_model)
+    seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return embed_texts(project.store, backend, texts, show_progress=False)[0]
+
+    code_vecs = code_vectors(cb.codes, embed, represent, extra_examples)
+    scores = similarity(seg_vecs, code_vecs)
+    a = assign(scores, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
+               code_thresholds=thr_list, calibrate=calibrate)
+    params = {"codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id, "mode": mode,
+              "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
+              "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
+              "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
+              "n_segments": len(segments)}
+    rec = RunRecorder(project.store, "code", params=params, backend=type(backend).__name__, model=backend.name,
+                      model_version=backend.version,
+                      input_hash=hash_obj([sg.text_hash for sg in segments]))
+    codings = []
+    per_code: dict[str, int] = {n: 0 for n in names}
+    for r, c, sc, cal in zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist()):
+        seg = segments[r]
+        per_code[names[c]] += 1
+        codings.append(Coding(code=names[c], segment_id=seg.id, document_id=seg.document_id, start=seg.start,
+                              end=seg.end, score=round(float(sc), 6),
+                              evidence={"method": "similarity", "calibrated": round(float(cal), 6)},
+                              coder=rec.coder, run_id=rec.id))
+    uncoded = len(segments) - len(set(a.rows.tolist()))
+    summary = {"n_segments": len(segments), "n_codings": len(codings), "uncoded": uncoded, "per_code": per_code,
+               "embedded": stats.computed}
+    run = rec.finish(codings=codings, summary=summary)
+    return CodingResult(run=run, codebook=cb, n_segments=len(segments), n_codings=len(codings), uncoded=uncoded,
+                        per_code=per_code, embedded=stats.computed)

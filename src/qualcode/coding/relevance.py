@@ -1,0 +1,73 @@
+"""Relevance ranking of segments against a research question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qualcode.embeddings import embed_texts
+from qualcode.errors import InputError
+from qualcode.project import Project
+from qualcode.provenance import hash_obj
+from qualcode.runs import RunRecorder
+from qualcode.types import Run, Segment
+
+
+@dataclass(frozen=True)
+class RankedSegment:
+    rank: int
+    score: float
+    segment: Segment
+
+
+@dataclass(frozen=True)
+class RelevanceResult:
+    run: Run
+    question: str
+    ranked: list[RankedSegment]
+    n_segments: int
+
+
+def rank_segments(
+    project: Project,
+    question: str,
+    *,
+    top: int | None = None,
+    threshold: float | None = None,
+    embedding_model: str | None = None,
+    show_progress: bool = True,
+) -> RelevanceResult:
+    """Rank current segments by cosine similarity to ``question``; store the run.
+
+    All segments are scored and stored with their rank; ``top`` and ``threshold``
+    limit what is returned (and marked) as relevant.
+    """
+    question = (question or "").strip()
+    if not question:
+        raise InputError("the research question is empty; give the question as text")
+    if top is not None and int(top) < 1:
+        raise InputError(f"--top must be a positive integer; got {top!r}")
+    segments = project.store.segments()
+    if not segments:
+        raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
+    backend = project.embedder(embedding_model)
+    seg_vecs, stats = embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
+                                  desc="embedding segments")
+    q = embed_texts(project.store, backend, [question], show_progress=False)[0][0]
+    scores = seg_vecs @ q
+    order = np.argsort(-scores, kind="stable")
+    rows = [(segments[i].id, float(scores[i]), r + 1) for r, i in enumerate(order.tolist())]
+    selected = [RankedSegment(rank=r + 1, score=float(scores[i]), segment=segments[i])
+                for r, i in enumerate(order.tolist())
+                if (threshold is None or scores[i] >= threshold)]
+    if top is not None:
+        selected = selected[: int(top)]
+    rec = RunRecorder(project.store, "relevance",
+                      params={"question": question, "top": top, "threshold": threshold, "n_segments": len(segments)},
+                      backend=type(backend).__name__, model=backend.name, model_version=backend.version,
+                      input_hash=hash_obj([s.text_hash for s in segments]))
+    run = rec.finish(summary={"question": question, "n_selected": len(selected), "embedded": stats.computed,
+                              "top_score": float(scores.max())},
+                     extra=lambda st: st.add_relevance(rec.id, rows))
+    return RelevanceResult(run=run, question=question, ranked=selected, n_segments=len(segments))

@@ -1,0 +1,133 @@
+"""Ingest and segmentation steps: files -> documents -> segments in the store."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from qualcode.errors import InputError
+from qualcode.project import Project
+from qualcode.types import Document, ParsedDocument
+
+TABLE_FORMATS = {"csv"}
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    new_versions: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    metadata_updated: list[str] = field(default_factory=list)
+    segments: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "new_versions": self.new_versions, "unchanged": self.unchanged,
+                "metadata_updated": self.metadata_updated, "segments": self.segments}
+
+
+def _segment_params(project: Project, strategy: str) -> dict[str, Any]:
+    s = project.settings
+    if strategy == "turn":
+        return {"max_chars": int(s.get("segmentation", "max_chars", 1500))}
+    if strategy == "question":
+        mods = list(s.get("segmentation", "moderators", []) or [])
+        return {"moderators": mods} if mods else {}
+    if strategy == "paragraph":
+        return {"min_chars": int(s.get("segmentation", "min_chars", 200))}
+    if strategy == "window":
+        return {"size": int(s.get("segmentation", "window_size", 5)),
+                "overlap": int(s.get("segmentation", "window_overlap", 1))}
+    return {}
+
+
+def default_strategy(project: Project, fmt: str) -> str:
+    key = "table" if fmt in TABLE_FORMATS else "transcript"
+    return str(project.settings.get("segmentation", key, "row" if key == "table" else "turn"))
+
+
+def ingest_files(
+    project: Project,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    format: str | None = None,
+    metadata_csv: str | os.PathLike[str] | None = None,
+    strategy: str | None = None,
+    reader_options: Mapping[str, Any] | None = None,
+) -> IngestReport:
+    """Read, store and segment files. All files are parsed and segmented before
+    anything is written, so a bad file leaves the store untouched; the writes then
+    happen in one transaction.
+    """
+    from qualcode import ingest
+
+    if not paths:
+        raise InputError("no files given; expected one or more transcript files")
+    meta_by_doc: dict[str, dict[str, Any]] = {}
+    if metadata_csv is not None:
+        meta_by_doc = dict(ingest.read_metadata_csv(metadata_csv))
+    # 1. parse and segment everything in memory
+    planned: list[tuple[ParsedDocument, str, str, str, list]] = []
+    for p in paths:
+        path = Path(p)
+        docs = ingest.read_file(path, format=format, **dict(reader_options or {}))
+        for parsed in docs:
+            name = parsed.name or path.name
+            strat = strategy or default_strategy(project, parsed.format)
+            if strat == "row" and not parsed.units:
+                strat = "turn"
+            spans = ingest.segment(parsed, strat, **_segment_params(project, strat))
+            planned.append((parsed, name, str(path.resolve()), strat, spans))
+    unknown = set(meta_by_doc) - {n for _, n, _, _, _ in planned} - {Path(n).stem for _, n, _, _, _ in planned}
+    report = IngestReport()
+    store = project.store
+    # 2. write in one transaction
+    with store.transaction():
+        for parsed, name, source, strat, spans in planned:
+            meta = meta_by_doc.get(name) or meta_by_doc.get(Path(name).stem) or {}
+            doc_id, status = store.add_document(parsed, name=name, source_path=source, metadata=meta)
+            if status in ("unchanged", "metadata-updated"):
+                (report.unchanged if status == "unchanged" else report.metadata_updated).append(name)
+                if store.current_segmentation(doc_id) is not None:
+                    continue
+            else:
+                (report.added if status == "new" else report.new_versions).append(name)
+            doc = store.document(doc_id)
+            store.add_segmentation(doc, strat, _segment_params(project, strat), spans)
+            report.segments += len(spans)
+    if unknown:
+        report.metadata_updated.append(f"(metadata rows matched no document: {', '.join(sorted(unknown))})")
+    return report
+
+
+def resegment(
+    project: Project,
+    strategy: str,
+    *,
+    documents: Sequence[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, int]:
+    """Re-cut current documents with ``strategy``; earlier segmentations (and the
+    codings made on them) are kept. Returns segments per document."""
+    from qualcode import ingest
+
+    store = project.store
+    docs: list[Document] = store.documents()
+    if documents:
+        wanted = set(documents)
+        missing = wanted - {d.name for d in docs}
+        if missing:
+            raise InputError(f"no such document(s): {', '.join(sorted(missing))}")
+        docs = [d for d in docs if d.name in wanted]
+    merged = {**_segment_params(project, strategy), **dict(params or {})}
+    planned = []
+    for d in docs:
+        parsed = store.parsed_document(d)
+        planned.append((d, ingest.segment(parsed, strategy, **merged)))
+    out = {}
+    with store.transaction():
+        for d, spans in planned:
+            store.add_segmentation(d, strategy, merged, spans)
+            out[d.name] = len(spans)
+    return out

@@ -1,0 +1,78 @@
+"""Tabular exports of segments and codings (CSV; XLSX when the name ends in .xlsx)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from qualcode.errors import InputError
+from qualcode.store import Store
+
+SEGMENT_COLUMNS = ["document", "segment", "start", "end", "speaker", "text"]
+CODING_COLUMNS = ["document", "segment", "start", "end", "speaker", "text", "code", "score", "run"]
+
+
+def _write_rows(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    n = 0
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("data")
+        ws.append(list(columns))
+        for r in rows:
+            ws.append(list(r))
+            n += 1
+        wb.save(tmp)
+    else:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(columns)
+            for r in rows:
+                w.writerow(r)
+                n += 1
+    os.replace(tmp, path)
+    return n
+
+
+def _check_out(out: str | os.PathLike[str]) -> Path:
+    p = Path(out)
+    if p.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError(f"--out must end in .csv or .xlsx; got {str(out)!r}")
+    if p.exists() and p.is_dir():
+        raise InputError(f"--out {str(out)!r} is a directory; expected a file name")
+    return p
+
+
+def export_segments(store: Store, out: str | os.PathLike[str]) -> int:
+    """One row per current segment: ``document,segment,start,end,speaker,text``."""
+    p = _check_out(out)
+    rows = ((s.document, s.index, s.start, s.end, s.speaker, s.text) for s in store.segments())
+    return _write_rows(p, SEGMENT_COLUMNS, rows)
+
+
+def resolve_run(store: Store, run_id: str | None, step: str = "code") -> str:
+    if run_id:
+        return store.run(run_id).id
+    latest = store.latest_run(step)
+    if latest is None:
+        raise InputError(f"no {step} run in the project yet", hint="run `qualcode code --codebook FILE` first")
+    return latest.id
+
+
+def export_codings(store: Store, out: str | os.PathLike[str], *, run_id: str | None = None,
+                   coder: str | None = None, all_runs: bool = False) -> int:
+    """One row per code assignment; ``start``/``end`` are the coded span and ``text``
+    is exactly that span. Default: the latest coding run."""
+    p = _check_out(out)
+    if coder is None and not all_runs:
+        run_id = resolve_run(store, run_id)
+    rows_src = store.codings(run_id=run_id, coder=coder)
+    rows = ((c["document"], c["segment_index"], c["start"], c["end"], "; ".join(c["speakers"]), c["text"],
+             c["code"], None if c["score"] is None else round(c["score"], 4), c["run_id"] or c["coder"])
+            for c in rows_src)
+    return _write_rows(p, CODING_COLUMNS, rows)
