@@ -1,0 +1,63 @@
+import json
+
+import pytest
+
+from qualcode.codebook import codebook_to_yaml, load_codebook
+from qualcode.errors import InputError
+
+
+def test_help_themes_json_list_of_strings(shared_data):
+    cb = load_codebook(shared_data / "ipa-focus-group" / "help_themes.json")
+    assert len(cb.codes) == 16
+    assert all(c.definition for c in cb.codes)
+    assert cb.codes[0].name == "Joint feedback and adjustment cycles"
+
+
+def test_yaml_roundtrip(tmp_path):
+    p = tmp_path / "cb.yaml"
+    p.write_text("name: study\ncodes:\n  - name: Cost\n    definition: Money as a barrier\n    examples: [too expensive]\n"
+                 "  - name: Bus fare\n    definition: Transport cost\n    parent: Cost\n")
+    cb = load_codebook(p)
+    assert cb.name == "study" and cb.get("Bus fare").parent == "Cost" and cb.get("Cost").examples == ("too expensive",)
+    p2 = tmp_path / "cb2.yaml"
+    p2.write_text(codebook_to_yaml(cb))
+    assert load_codebook(p2).codes == cb.codes
+
+
+def test_csv_with_name_column_and_examples(tmp_path):
+    p = tmp_path / "cb.csv"
+    p.write_text("name,definition,examples,threshold\nCost,Money,too dear|no cash,0.3\nTrust,Trust in staff,,\n")
+    cb = load_codebook(p)
+    assert cb.get("Cost").examples == ("too dear", "no cash") and cb.get("Cost").threshold == 0.3
+
+
+@pytest.mark.parametrize("content,ext,match,line", [
+    ("codes:\n  - name: A\n    definition: x\n  - name: a\n    definition: y\n", ".yaml", "duplicate code 'a'", 4),
+    ("codes:\n  - name: A\n    definition: x\n  - name: B\n    definition: ''\n", ".yaml", "empty definition", 4),
+    ("codes:\n  - name: A\n    definition: x\n    parent: Zed\n", ".yaml", "unknown parent 'Zed'", 2),
+    ("code,definition\nA,x\nB,\n", ".csv", "empty definition", 3),
+    ('["A: x",\n "no colon here"]', ".json", "Name: definition", 2),
+    ("codes: [\n", ".yaml", "not valid YAML", None),
+])
+def test_validation_names_line_and_problem(tmp_path, content, ext, match, line):
+    p = tmp_path / f"cb{ext}"
+    p.write_text(content)
+    with pytest.raises(InputError, match=match) as ei:
+        load_codebook(p)
+    assert str(p) in str(ei.value)
+    if line is not None:
+        assert f"line {line}" in str(ei.value)
+
+
+def test_missing_empty_and_unknown_format(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_codebook(tmp_path / "nope.yaml")
+    (tmp_path / "e.json").write_text("  ")
+    with pytest.raises(InputError, match="empty"):
+        load_codebook(tmp_path / "e.json")
+    (tmp_path / "cb.txt").write_text("x")
+    with pytest.raises(InputError, match="unknown codebook format"):
+        load_codebook(tmp_path / "cb.txt")
+    (tmp_path / "cols.csv").write_text("label,definition\nA,x\n")
+    with pytest.raises(InputError, match="`code` or `name` column"):
+        load_codebook(tmp_path / "cols.csv")
