@@ -1,0 +1,760 @@
+"""The LLM call layer: concurrency, retries, structured output, and the call log/cache.
+
+Pipeline steps build :class:`LLMRequest` objects and hand them to :class:`LLMClient`,
+which
+
+- runs them on a thread pool with a configurable number in flight;
+- retries timeouts, connection errors, 429 (honouring ``Retry-After``) and 5xx with
+  exponential backoff and jitter;
+- asks for JSON-schema structured output (the backend decides whether the server
+  supports it), parses answers tolerantly (code fences, prose around the object) and
+  sends one repair request when an answer still does not parse or validate;
+- logs every attempt in the project store (request hash, model, prompt template hash,
+  tokens, duration, status). That log is the cache: a request whose hash has an ``ok``
+  row is answered from the store, so re-running a finished step makes zero calls and an
+  interrupted step resumes where it stopped.
+
+Only the main thread touches the store; worker threads only call the backend.
+
+Examples
+--------
+>>> from qualcode.backends.registry import llm_backend
+>>> client = LLMClient(llm_backend("fake:"), store=None, concurrency=2)
+>>> req = LLMRequest(messages=(Message("user", "Say hi as JSON"),), json_schema={"type": "object"})
+>>> client.run([req])[0].ok
+True
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import random
+import re
+import socket
+import threading
+import time
+import urllib.error
+from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import urlsplit
+
+from qualcode.backends.base import Completion, LLMBackend, Message
+from qualcode.errors import BackendError, BackendNotConfigured, InputError
+from qualcode.provenance import hash_obj
+
+__all__ = [
+    "CallStats", "FatalBackendError", "LLMClient", "LLMRequest", "LLMResult", "Message", "QuoteMatch",
+    "RetryableError", "approx_tokens", "backend_locality", "check_schema", "is_loopback_host", "make_llm",
+    "parse_json_reply", "verify_quote",
+]
+
+#: environment variable read for a provider's key when ``[llm] api_key_env`` is empty
+DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
+
+
+# ---------------------------------------------------------------------- errors
+class RetryableError(BackendError):
+    """A transient failure worth retrying: timeout, connection error, 429, 5xx.
+
+    Providers raise it (``from`` the lower-level error). ``retry_after`` is the delay in
+    seconds the server asked for, when it did.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class FatalBackendError(BackendError):
+    """A failure that will not go away by retrying or by moving to the next request
+    (bad key, unknown model, unreachable endpoint config); the step stops."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+# ---------------------------------------------------------------------- backends
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1 (including IPv4-mapped forms).
+
+    No DNS lookup is made: any other name counts as not loopback.
+    """
+    if not host:
+        return False
+    h = host.strip().strip("[]").lower().rstrip(".")
+    if h == "localhost" or h.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(h.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return bool(ip.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def backend_locality(backend: Any) -> str:
+    """``"local"`` when text sent to ``backend`` stays on this machine, else ``"external"``.
+
+    In-process backends (no ``endpoint``) are local when they declare so; HTTP backends
+    are local only when their endpoint host is loopback (127.0.0.0/8, ::1, localhost).
+    Anything unclear counts as external.
+    """
+    declared = getattr(backend, "locality", "external")
+    endpoint = getattr(backend, "endpoint", None)
+    if endpoint:
+        try:
+            host = urlsplit(str(endpoint)).hostname
+        except ValueError:
+            return "external"
+        if not is_loopback_host(host):
+            return "external"
+    return "local" if declared == "local" else "external"
+
+
+def _read_secret(settings: Any, name: str) -> str | None:
+    getter = getattr(settings, "secret", None)
+    if callable(getter):
+        return getter(name)
+    import os  # the key is read at the entry point and handed to the backend, never stored
+
+    return os.environ.get(name) or None
+
+
+def make_llm(settings: Any, spec: str | None = None, **overrides: Any) -> LLMBackend:
+    """The LLM backend for ``spec`` (default: ``[llm] model``) configured from ``settings``.
+
+    The API key is read from the environment variable named by ``[llm] api_key_env``
+    (or the provider's usual variable) and given to the backend; it is never stored.
+    Raises :class:`BackendNotConfigured` (with :data:`registry.LLM_HELP`) when no model
+    is set.
+    """
+    from qualcode.backends import registry
+
+    spec = (spec or str(settings.get("llm", "model", "") or "")).strip()
+    if not spec:
+        raise BackendNotConfigured("this step needs an LLM and none is configured", hint=registry.LLM_HELP)
+    prefix, _ = registry.split_spec(spec)
+    opts: dict[str, Any] = {"timeout": float(settings.get("llm", "timeout", 120.0) or 120.0)}
+    for key in ("base_url", "api_version", "json_schema", "n_ctx", "n_gpu_layers", "locality"):
+        value = settings.get("llm", key)
+        if value not in (None, ""):
+            opts[key] = value
+    env_name = str(settings.get("llm", "api_key_env", "") or "") or DEFAULT_KEY_ENV.get(prefix, "")
+    if env_name:
+        opts["api_key_env"] = env_name
+        key = _read_secret(settings, env_name)
+        if key:
+            opts["api_key"] = key
+    opts.update({k: v for k, v in overrides.items() if v is not None})
+    return registry.llm_backend(spec, **opts)
+
+
+# ---------------------------------------------------------------------- parsing
+_FENCE = re.compile(r"```[ \t]*(?:json|JSON|javascript)?[ \t]*\n?(.*?)```", re.S)
+
+
+def parse_json_reply(text: str | None) -> Any:
+    """The JSON value in a model reply, tolerating code fences and prose around it.
+
+    Raises ``ValueError`` when there is none (e.g. a truncated answer).
+
+    Examples
+    --------
+    >>> parse_json_reply('Sure! ```json\\n{"a": 1}\\n``` hope that helps')
+    {'a': 1}
+    >>> parse_json_reply('The answer is {"labels": ["x"]} as requested.')
+    {'labels': ['x']}
+    """
+    if text is None or not str(text).strip():
+        raise ValueError("the reply was empty")
+    s = str(text).strip().lstrip("\ufeff")
+    candidates = [m.group(1).strip() for m in _FENCE.finditer(s)] + [s]
+    for c in candidates:
+        try:
+            return json.loads(c)
+        except (json.JSONDecodeError, ValueError):
+            pass
+    dec = json.JSONDecoder()
+    tried = 0
+    for m in re.finditer(r"[{\[]", s):
+        try:
+            obj, _ = dec.raw_decode(s, m.start())
+        except json.JSONDecodeError:
+            tried += 1
+            if tried > 64:
+                break
+            continue
+        if isinstance(obj, (dict, list)):
+            return obj
+    raise ValueError("the reply holds no complete JSON object (truncated or not JSON)")
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
+    "integer": (int,), "number": (int, float), "null": (type(None),),
+}
+
+
+def check_schema(data: Any, schema: Mapping[str, Any] | None, path: str = "$") -> None:
+    """A small JSON-schema check (type, required, properties, items, enum, maxItems).
+
+    Raises ``ValueError`` naming the first problem; enough to decide whether an answer
+    needs a repair request.
+    """
+    if not schema:
+        return
+    t = schema.get("type")
+    if t is not None:
+        types = t if isinstance(t, list) else [t]
+        ok = False
+        for name in types:
+            py = _TYPES.get(name)
+            if py is None:
+                ok = True
+                break
+            if isinstance(data, py) and not (name in ("integer", "number") and isinstance(data, bool)):
+                ok = True
+                break
+        if not ok:
+            raise ValueError(f"{path}: expected {'/'.join(types)}, got {type(data).__name__}")
+    if "enum" in schema and data not in schema["enum"]:
+        raise ValueError(f"{path}: {data!r} is not one of {schema['enum']}")
+    if isinstance(data, dict):
+        for key in schema.get("required", ()):
+            if key not in data:
+                raise ValueError(f"{path}: missing required key {key!r}")
+        for key, sub in (schema.get("properties") or {}).items():
+            if key in data:
+                check_schema(data[key], sub, f"{path}.{key}")
+    if isinstance(data, list):
+        if "maxItems" in schema and len(data) > int(schema["maxItems"]):
+            raise ValueError(f"{path}: at most {schema['maxItems']} items allowed, got {len(data)}")
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            for i, v in enumerate(data):
+                check_schema(v, items, f"{path}[{i}]")
+
+
+def approx_tokens(text: str) -> int:
+    """A rough token count (4 characters a token) for dry runs."""
+    return max(1, (len(text) + 3) // 4)
+
+
+# ---------------------------------------------------------------------- quotes
+@dataclass(frozen=True)
+class QuoteMatch:
+    """Where a quote was found in a text. ``text[start:end]`` is the verbatim span.
+
+    ``match`` is ``exact``, ``normalized`` (same after case, whitespace and quote-mark
+    normalisation) or ``fuzzy`` (similar; ``score`` is the similarity ratio).
+    """
+
+    start: int
+    end: int
+    match: str
+    score: float = 1.0
+
+
+_QUOTE_MARKS = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
+                              "\u2014": "-", "\u2026": "."})
+
+
+def _normalise_with_map(text: str) -> tuple[str, list[int]]:
+    out: list[str] = []
+    idx: list[int] = []
+    prev_space = True
+    for i, ch in enumerate(text):
+        c = ch.translate(_QUOTE_MARKS).casefold()
+        if c.isspace():
+            if prev_space:
+                continue
+            c = " "
+            prev_space = True
+        else:
+            prev_space = False
+        for cc in c:
+            out.append(cc)
+            idx.append(i)
+    while out and out[-1] == " ":
+        out.pop()
+        idx.pop()
+    return "".join(out), idx
+
+
+def _clean_quote(quote: str) -> str:
+    q = quote.strip()
+    for _ in range(3):
+        q = q.strip().strip("\"'\u201c\u201d\u2018\u2019").strip()
+        for dots in ("...", "\u2026"):
+            if q.startswith(dots):
+                q = q[len(dots):]
+            if q.endswith(dots):
+                q = q[: -len(dots)]
+    return q.strip()
+
+
+def verify_quote(quote: str | None, text: str, *, min_ratio: float = 0.85) -> QuoteMatch | None:
+    """Locate ``quote`` in ``text``: exactly, after normalisation, or fuzzily.
+
+    The span returned always points into ``text``, so what is stored from it is verbatim;
+    ``match`` says how it was found. ``None`` when no span is similar enough.
+
+    Examples
+    --------
+    >>> t = "We walk two hours to the clinic, and then they say come back tomorrow."
+    >>> m = verify_quote("they say come back tomorrow", t); (m.match, t[m.start:m.end])
+    ('exact', 'they say come back tomorrow')
+    >>> m = verify_quote("They say  COME back tomorrow", t); (m.match, t[m.start:m.end])
+    ('normalized', 'they say come back tomorrow')
+    >>> verify_quote("we walk three hours to the clinic", t).match
+    'fuzzy'
+    """
+    if not quote or not text:
+        return None
+    q = _clean_quote(quote)
+    if len(q) < 3:
+        return None
+    i = text.find(q)
+    if i >= 0:
+        return QuoteMatch(i, i + len(q), "exact")
+    nt, nmap = _normalise_with_map(text)
+    nq, _ = _normalise_with_map(q)
+    nq = nq.strip()
+    if not nq or not nt:
+        return None
+    j = nt.find(nq)
+    if j >= 0:
+        return QuoteMatch(nmap[j], nmap[j + len(nq) - 1] + 1, "normalized")
+    # Fuzzy: best window of about the quote's length starting at a word boundary.
+    best = (0.0, -1, -1)
+    starts = [0] + [k + 1 for k, ch in enumerate(nt) if ch == " "]
+    sm = difflib.SequenceMatcher(autojunk=False)
+    sm.set_seq2(nq)
+    for s in starts:
+        for length in (len(nq), int(len(nq) * 0.9), int(len(nq) * 1.1)):
+            e = min(len(nt), s + max(1, length))
+            sm.set_seq1(nt[s:e])
+            if sm.real_quick_ratio() < best[0] or sm.quick_ratio() < best[0]:
+                continue
+            r = sm.ratio()
+            if r > best[0]:
+                best = (r, s, e)
+    ratio, s, e = best
+    if ratio < min_ratio or s < 0:
+        return None
+    # extend to whole words
+    while e < len(nt) and nt[e - 1] != " " and nt[e] != " ":
+        e += 1
+    while e > s and nt[e - 1] == " ":
+        e -= 1
+    return QuoteMatch(nmap[s], nmap[e - 1] + 1, "fuzzy", round(ratio, 4))
+
+
+# ---------------------------------------------------------------------- requests
+@dataclass(frozen=True)
+class LLMRequest:
+    """One model request.
+
+    ``validate(data)`` may raise ``ValueError`` to reject an answer (a repair request
+    follows) and may return a cleaned value. ``key`` is the caller's reference (e.g. a
+    segment id); neither is part of the request hash.
+    """
+
+    messages: tuple[Message, ...]
+    template: str = ""
+    template_hash: str = ""
+    json_schema: Mapping[str, Any] | None = None
+    max_tokens: int | None = None
+    temperature: float = 0.0
+    seed: int | None = None
+    key: Any = field(default=None, compare=False)
+    validate: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+
+    def request_hash(self, model: str) -> str:
+        """The cache key: model, messages, schema and sampling parameters."""
+        return hash_obj({
+            "model": model, "messages": [[m.role, m.content] for m in self.messages],
+            "schema": self.json_schema, "temperature": self.temperature, "max_tokens": self.max_tokens,
+            "seed": self.seed,
+        })
+
+
+@dataclass
+class LLMResult:
+    request: LLMRequest
+    request_hash: str
+    ok: bool
+    data: Any = None
+    text: str | None = None
+    cached: bool = False
+    error: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    resolved_model: str | None = None
+    attempts: int = 0
+    repaired: bool = False
+    fatal: BackendError | None = field(default=None, repr=False)
+
+    @property
+    def key(self) -> Any:
+        return self.request.key
+
+
+@dataclass
+class CallStats:
+    """What a client did: ``calls`` counts requests sent to the model (every attempt)."""
+
+    requests: int = 0
+    cached: int = 0
+    calls: int = 0
+    retries: int = 0
+    repairs: int = 0
+    failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    resolved_models: set[str] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"requests": self.requests, "cached": self.cached, "calls": self.calls, "retries": self.retries,
+                "repairs": self.repairs, "failed": self.failed, "tokens_in": self.tokens_in,
+                "tokens_out": self.tokens_out}
+
+
+class _Cancelled(Exception):
+    pass
+
+
+REPAIR_PROMPT = (
+    "Your previous reply could not be used: {error}. Reply again with only one JSON value, "
+    "no prose and no code fences{schema_part}."
+)
+
+
+class LLMClient:
+    """Runs :class:`LLMRequest` batches against one backend with retries, repair and a
+    store-backed call log/cache.
+
+    Parameters
+    ----------
+    backend : LLMBackend
+    store : Store or None
+        Where calls are logged and looked up; ``None`` disables logging and caching.
+    concurrency : int
+        Requests in flight at once (>= 1).
+    max_retries : int
+        Retries per request for transient errors (so up to ``max_retries + 1`` attempts).
+    backoff_base, backoff_max : float
+        Exponential backoff ``min(backoff_max, backoff_base * 2**n)`` with jitter, in
+        seconds, when the server gives no ``Retry-After``.
+    retry_after_max : float
+        Longest ``Retry-After`` honoured (longer values are capped).
+    repair : bool
+        Send one repair request when an answer does not parse or validate.
+    step, run_id : str, optional
+        Recorded with each call.
+    sleep : callable
+        ``time.sleep`` (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        backend: LLMBackend,
+        store: Any = None,
+        *,
+        concurrency: int = 4,
+        max_retries: int = 4,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        retry_after_max: float = 300.0,
+        repair: bool = True,
+        step: str | None = None,
+        run_id: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        if int(concurrency) < 1:
+            raise InputError(f"concurrency must be a positive integer; got {concurrency!r}")
+        if int(max_retries) < 0:
+            raise InputError(f"max_retries must be >= 0; got {max_retries!r}")
+        self.backend = backend
+        self.store = store
+        self.concurrency = int(concurrency)
+        self.max_retries = int(max_retries)
+        self.backoff_base = float(backoff_base)
+        self.backoff_max = float(backoff_max)
+        self.retry_after_max = float(retry_after_max)
+        self.repair = bool(repair)
+        self.step = step
+        self.run_id = run_id
+        self.sleep = sleep
+        self.show_progress = show_progress
+        self.stats = CallStats()
+        self._rng = random.Random(seed)
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_settings(cls, backend: LLMBackend, store: Any, settings: Any, **kwargs: Any) -> "LLMClient":
+        """A client with ``[llm] concurrency`` and ``max_retries`` from ``settings``."""
+        opts = {"concurrency": int(settings.get("llm", "concurrency", 4) or 4),
+                "max_retries": int(settings.get("llm", "max_retries", 4))}
+        opts.update({k: v for k, v in kwargs.items() if v is not None})
+        return cls(backend, store, **opts)
+
+    @property
+    def model_id(self) -> str:
+        return self.backend.name
+
+    # ------------------------------------------------------------------ planning
+    def cached(self, requests: Sequence[LLMRequest]) -> dict[str, dict[str, Any]]:
+        if self.store is None or not requests:
+            return {}
+        from qualcode.store import llm_log
+
+        return llm_log.cached_answers(self.store, [r.request_hash(self.model_id) for r in requests])
+
+    def estimate(self, requests: Sequence[LLMRequest], *, out_tokens: int = 150) -> dict[str, int]:
+        """How many calls ``run(requests)`` would make and roughly how many tokens."""
+        cache = self.cached(requests)
+        seen: set[str] = set()
+        calls = tin = tout = 0
+        for r in requests:
+            h = r.request_hash(self.model_id)
+            if h in cache or h in seen:
+                continue
+            seen.add(h)
+            calls += 1
+            tin += sum(approx_tokens(m.content) + 4 for m in r.messages)
+            tout += min(r.max_tokens or out_tokens, out_tokens)
+        return {"requests": len(requests), "cached": len(requests) - calls, "calls": calls,
+                "tokens_in": tin, "tokens_out": tout}
+
+    # ------------------------------------------------------------------ running
+    def run(self, requests: Sequence[LLMRequest], *, desc: str = "LLM calls") -> list[LLMResult]:
+        """Answer ``requests`` (in order), from the log where possible.
+
+        Failed requests come back with ``ok=False``; a :class:`FatalBackendError` stops
+        the batch and is raised after the finished answers are logged.
+        """
+        from qualcode.progress import progress
+
+        self._stop.clear()
+        hashes = [r.request_hash(self.model_id) for r in requests]
+        cache = self.cached(requests)
+        results: list[LLMResult | None] = [None] * len(requests)
+        todo: dict[str, list[int]] = {}
+        self.stats.requests += len(requests)
+        for i, (r, h) in enumerate(zip(requests, hashes)):
+            hit = cache.get(h)
+            if hit is not None:
+                try:
+                    data = self._accept(r, hit["data"] if hit["data"] is not None else hit["text"],
+                                        parsed=hit["data"] is not None)
+                except ValueError:
+                    hit = None
+                else:
+                    results[i] = LLMResult(r, h, True, data=data, text=hit["text"], cached=True,
+                                           tokens_in=hit["tokens_in"], tokens_out=hit["tokens_out"],
+                                           resolved_model=hit["resolved_model"])
+                    if hit["resolved_model"]:
+                        self.stats.resolved_models.add(hit["resolved_model"])
+                    self.stats.cached += 1
+                    continue
+            todo.setdefault(h, []).append(i)
+        # Duplicates inside one batch are asked once.
+        for idxs in todo.values():
+            self.stats.cached += len(idxs) - 1
+        if not todo:
+            return [r for r in results if r is not None]  # type: ignore[misc]
+        fatal: BackendError | None = None
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)), thread_name_prefix="qualcode-llm")
+        futures = {pool.submit(self._execute, requests[idxs[0]], h): h for h, idxs in todo.items()}
+        try:
+            with progress(total=len(futures), desc=desc, enabled=self.show_progress) as bar:
+                for fut in as_completed(futures):
+                    h = futures[fut]
+                    try:
+                        res, records = fut.result()
+                    except CancelledError:
+                        continue
+                    self._log(records)
+                    for i in todo[h]:
+                        results[i] = res if i == todo[h][0] else LLMResult(**{**res.__dict__, "request": requests[i]})
+                    if res.fatal is not None and fatal is None:
+                        fatal = res.fatal
+                        self._stop.set()
+                        for f in futures:
+                            f.cancel()
+                    bar.update(1)
+        except BaseException:
+            self._stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        for i, r in enumerate(results):
+            if r is None:
+                results[i] = LLMResult(requests[i], hashes[i], False, error="cancelled")
+        self.stats.failed += sum(1 for r in results if r is not None and not r.ok)
+        if fatal is not None:
+            raise fatal
+        return results  # type: ignore[return-value]
+
+    def one(self, request: LLMRequest) -> LLMResult:
+        return self.run([request])[0]
+
+    def _log(self, records: list[Any]) -> None:
+        # every record is one attempt sent to the model
+        self.stats.calls += len(records)
+        self.stats.retries += sum(1 for r in records if r.status == "retry")
+        self.stats.repairs += int(any(r.kind == "repair" for r in records))
+        for r in records:
+            self.stats.tokens_in += r.tokens_in or 0
+            self.stats.tokens_out += r.tokens_out or 0
+            if r.status == "ok" and r.resolved_model:
+                self.stats.resolved_models.add(r.resolved_model)
+        if self.store is not None and records:
+            from qualcode.store import llm_log
+
+            llm_log.log_calls(self.store, records)
+
+    def _accept(self, req: LLMRequest, value: Any, *, parsed: bool) -> Any:
+        data = value if parsed else parse_json_reply(value)
+        if req.json_schema:
+            check_schema(data, req.json_schema)
+        if req.validate is not None:
+            out = req.validate(data)
+            if out is not None:
+                data = out
+        return data
+
+    def _record(self, req: LLMRequest, h: str, status: str, *, kind: str, attempt: int, **kw: Any) -> Any:
+        from qualcode.store.llm_log import CallRecord
+
+        return CallRecord(
+            request_hash=h, status=status, model=self.model_id, kind=kind, attempt=attempt,
+            backend=type(self.backend).__name__, template=req.template or None,
+            template_hash=req.template_hash or None, step=self.step, run_id=self.run_id, **kw,
+        )
+
+    def _execute(self, req: LLMRequest, h: str) -> tuple[LLMResult, list[Any]]:
+        """Worker: one request with retries and at most one repair. Never touches the store."""
+        records: list[Any] = []
+        messages = list(req.messages)
+        result = LLMResult(req, h, False)
+        tin = tout = 0
+        for kind in ("call", "repair"):
+            try:
+                comp = self._complete_with_retries(req, h, messages, kind, records)
+            except FatalBackendError as exc:
+                result.error = str(exc)
+                result.fatal = exc
+                return result, records
+            except _Cancelled:
+                result.error = "cancelled"
+                return result, records
+            result.attempts = sum(1 for r in records)
+            if comp is None:
+                result.error = records[-1].error if records else "failed"
+                return result, records
+            tin += comp.tokens_in or 0
+            tout += comp.tokens_out or 0
+            rec_common = dict(kind=kind, attempt=len(records) + 1, resolved_model=comp.model,
+                              response=comp.text, tokens_in=comp.tokens_in, tokens_out=comp.tokens_out,
+                              duration_s=comp.latency_s)
+            try:
+                value = comp.data if comp.data is not None else comp.text
+                data = self._accept(req, value, parsed=comp.data is not None)
+            except ValueError as exc:
+                records.append(self._record(req, h, "invalid", error=f"unusable answer: {exc}",
+                                            request=_request_json(req, messages), **rec_common))
+                if kind == "repair" or not self.repair:
+                    result.error = f"unusable answer after repair: {exc}" if kind == "repair" else str(exc)
+                    result.text = comp.text
+                    result.tokens_in, result.tokens_out = tin, tout
+                    return result, records
+                schema_part = (": " + json.dumps(req.json_schema, ensure_ascii=False)) if req.json_schema else ""
+                messages = messages + [
+                    Message("assistant", comp.text or ""),
+                    Message("user", REPAIR_PROMPT.format(error=exc, schema_part=schema_part)),
+                ]
+                result.repaired = True
+                continue
+            records.append(self._record(req, h, "ok", data=data, request=_request_json(req, messages),
+                                        **rec_common))
+            result.ok = True
+            result.data = data
+            result.text = comp.text
+            result.tokens_in, result.tokens_out = tin, tout
+            result.resolved_model = comp.model
+            result.attempts = len(records)
+            return result, records
+        return result, records  # pragma: no cover
+
+    def _complete_with_retries(self, req: LLMRequest, h: str, messages: list[Message], kind: str,
+                               records: list[Any]) -> Completion | None:
+        for attempt in range(self.max_retries + 1):
+            if self._stop.is_set():
+                raise _Cancelled()
+            t0 = time.perf_counter()
+            try:
+                comp = self.backend.complete(messages, json_schema=req.json_schema, temperature=req.temperature,
+                                             max_tokens=req.max_tokens, seed=req.seed)
+            except FatalBackendError as exc:
+                records.append(self._record(req, h, "error", kind=kind, attempt=len(records) + 1,
+                                            http_status=exc.status, error=str(exc),
+                                            duration_s=time.perf_counter() - t0))
+                raise
+            except (RetryableError, TimeoutError, socket.timeout, ConnectionError, urllib.error.URLError) as exc:
+                status = getattr(exc, "status", None)
+                retry_after = getattr(exc, "retry_after", None)
+                last = attempt >= self.max_retries
+                records.append(self._record(req, h, "error" if last else "retry", kind=kind,
+                                            attempt=len(records) + 1, http_status=status,
+                                            error=f"{type(exc).__name__}: {exc}",
+                                            duration_s=time.perf_counter() - t0))
+                if last:
+                    return None
+                self._sleep_before_retry(attempt, retry_after)
+                continue
+            except BackendError as exc:
+                records.append(self._record(req, h, "error", kind=kind, attempt=len(records) + 1,
+                                            http_status=getattr(exc, "status", None), error=str(exc),
+                                            duration_s=time.perf_counter() - t0))
+                return None
+            if comp.latency_s is None:
+                comp = Completion(text=comp.text, model=comp.model, tokens_in=comp.tokens_in,
+                                  tokens_out=comp.tokens_out, latency_s=time.perf_counter() - t0, data=comp.data,
+                                  raw=comp.raw)
+            return comp
+        return None  # pragma: no cover
+
+    def _sleep_before_retry(self, attempt: int, retry_after: float | None) -> None:
+        if retry_after is not None and retry_after >= 0:
+            delay = min(float(retry_after), self.retry_after_max)
+        else:
+            delay = min(self.backoff_max, self.backoff_base * (2 ** attempt))
+            delay *= 0.5 + self._rng.random() / 2  # jitter: between half and the full delay
+        if delay > 0:
+            # sleep in short slices so a fatal error elsewhere stops the wait
+            end = time.monotonic() + delay if self.sleep is time.sleep else None
+            if end is None:
+                self.sleep(delay)
+            else:
+                while not self._stop.is_set():
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        break
+                    time.sleep(min(left, 0.25))
+        if self._stop.is_set():
+            raise _Cancelled()
+
+
+def _request_json(req: LLMRequest, messages: Sequence[Message]) -> dict[str, Any]:
+    return {"messages": [[m.role, m.content] for m in messages], "schema": req.json_schema,
+            "temperature": req.temperature, "max_tokens": req.max_tokens, "seed": req.seed}

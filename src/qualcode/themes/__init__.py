@@ -1,0 +1,28 @@
+"""Inductive coding: HICode (LLM labels -> hierarchical theme clustering) and, in
+:mod:`qualcode.themes.embedding`, theme discovery from embeddings alone.
+
+Submodules are imported on first use, so importing this package loads no model and
+does not import the embedding method.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["run_hicode", "export_codebook", "theme_codebook", "segment_theme_map"]
+
+_LAZY = {
+    "run_hicode": "qualcode.themes.hicode",
+    "export_codebook": "qualcode.themes.hicode",
+    "theme_codebook": "qualcode.themes.hicode",
+    "segment_theme_map": "qualcode.themes.hicode",
+    "HICodeResult": "qualcode.themes.hicode",
+}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'qualcode.themes' has no attribute {name!r}")
+    return getattr(importlib.import_module(mod), name)
