@@ -1,0 +1,477 @@
+"""Rule-based behavioural cue detection with exact character spans.
+
+Transcribers mark what happens between the words in a handful of conventions; this
+module finds them in English and Spanish and returns :class:`Cue` objects whose
+``start``/``end`` are offsets into the document text (``text[start:end]`` is exactly
+the evidence).
+
+Conventions recognised
+----------------------
+- **Bracketed notes** ``(laughs)``, ``[laughter]``, ``*sighs*``, ``<inaudible>``, read by
+  vocabulary, so one note can carry several cues: "(laughter and comments from several
+  voices at once)" is both ``laughter`` and ``crosstalk``. A note without a known word,
+  such as "(violence)" inside a sentence, is not a cue.
+- **Trailing ellipsis** ("…", "...") at the end of a line or turn: ``pause``. An ellipsis
+  followed by more words on the same line is not a pause.
+- **Cut-off turns**: a turn ending with a dash (``-``, ``--``, ``–``, ``—``) and followed
+  by a different speaker: ``interruption``. Runs of three or more hyphens are redaction
+  marks, not interruptions.
+- **Fillers** ("um", "uh", "erm", "eh", "eee", "hmm", "mmm", Spanish "este…") and false
+  starts ("we- we"): ``hesitation``. Word boundaries are strict: "uhuru", "umbrella",
+  "uh-huh" (a back-channel) are not fillers.
+- **Laugh tokens** ("haha", "jajaja"): ``laughter``. The bare word "laughs" in a sentence
+  is not a cue.
+- **Group-voice turns** (SEVERAL VOICES, ALL, VARIOS...): ``crosstalk`` over the turn.
+- **Pattern files**: a team's own conventions as ``name``/``regex``/``code`` entries
+  (see :func:`load_patterns`).
+
+Cues of the same code where one lies inside another are reported once (the outer one).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from qualcode.cues._speakers import is_group_label
+from qualcode.errors import InputError
+from qualcode.types import ParsedDocument, Turn
+
+#: the built-in cue codes (pattern files may add their own)
+CUE_TYPES = (
+    "laughter",
+    "pause",
+    "crosstalk",
+    "interruption",
+    "hesitation",
+    "inaudible",
+    "crying",
+    "sigh",
+    "nonverbal",
+    "overlap",
+)
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One behavioural cue found in a document.
+
+    ``start``/``end`` are character offsets into the document text and ``text`` is
+    ``text[start:end]``. ``rule`` names the detector rule (or pattern) that found it.
+    ``speaker`` and ``turn_index`` are set when the span lies inside a turn.
+    ``duration_s`` is known for timed pauses and overlaps (and notes like "(pause 5 s)").
+    """
+
+    code: str
+    start: int
+    end: int
+    text: str
+    rule: str
+    speaker: str | None = None
+    turn_index: int | None = None
+    duration_s: float | None = None
+    score: float | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def evidence(self) -> dict[str, Any]:
+        """What a coding stores as evidence: the matched text, the rule, and details."""
+        ev: dict[str, Any] = {"quote": self.text, "rule": self.rule}
+        if self.speaker is not None:
+            ev["speaker"] = self.speaker
+        if self.duration_s is not None:
+            ev["duration_s"] = round(float(self.duration_s), 3)
+        ev.update(dict(self.detail))
+        return ev
+
+
+# --------------------------------------------------------------------------- vocabulary
+def _vocab(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+
+NOTE_VOCAB: dict[str, re.Pattern[str]] = {
+    "laughter": _vocab(
+        r"laugh\w*", r"chuckl\w*", r"giggl\w*", r"snicker\w*", r"(?:ha){2,}h?", r"(?:ja){2,}",
+        r"risas?", r"r[íi]en?", r"se\s+r[íi]en?", r"riendo", r"ri[ée]ndose", r"carcajadas?",
+    ),
+    "crosstalk": _vocab(
+        r"cross-?\s?talk\w*", r"over-?\s?talk\w*",
+        r"(?:several|multiple|many|various|two|three|all|overlapping|simultaneous)\s+(?:voices|people|participants|speakers|conversations)",
+        r"(?:talk|speak)\w*\s+(?:at\s+once|simultaneously|at\s+the\s+same\s+time|over\s+each\s+other|together)",
+        r"at\s+once", r"simultaneous\w*", r"overlapp?\w*",
+        r"varias\s+voces", r"varios\s+(?:hablan|participantes)",
+        r"(?:hablan|responden|contestan)\s+(?:tod[oa]s|a\s+la\s+vez|al\s+mismo\s+tiempo|simult[áa]neamente|encima)",
+        r"tod[oa]s\s+(?:hablan|responden|contestan)", r"al\s+mismo\s+tiempo", r"a\s+la\s+vez",
+        r"voces\s+superpuestas", r"superposici[óo]n", r"di[áa]logo\s+cruzado",
+    ),
+    "pause": _vocab(
+        r"pause[sd]?", r"pausing", r"pausas?", r"silence", r"silent", r"silencio", r"long\s+silence",
+        r"se\s+queda(?:n)?\s+callad[oa]s?",
+    ),
+    "inaudible": _vocab(
+        r"inaudible", r"unintelligible", r"unclear", r"indistinct", r"incomprehensible",
+        r"not\s+(?:understandable|understood|audible|clear)", r"can'?t\s+(?:hear|understand)",
+        r"cannot\s+(?:hear|understand)", r"hard\s+to\s+hear", r"ininteligible", r"incomprensible",
+        r"inentendible", r"no\s+se\s+(?:entiende|escucha|oye)", r"no\s+audible", r"poco\s+claro",
+    ),
+    "crying": _vocab(
+        r"cry", r"cries", r"crying", r"sob\w*", r"tears?", r"tearful\w*", r"weep\w*", r"llor\w*",
+        r"llanto", r"solloz\w*", r"voice\s+(?:breaks|breaking|cracks|cracking)",
+        r"(?:se\s+le\s+)?quiebra\s+la\s+voz", r"voz\s+quebrada",
+    ),
+    "sigh": _vocab(r"sigh\w*", r"exhal\w*", r"suspir\w*", r"resopl\w*", r"breathes\s+out"),
+    "interruption": _vocab(
+        r"interrupt\w*", r"cut\s+off", r"cuts\s+(?:in|off)", r"cutting\s+in", r"interrump\w*",
+        r"interrupci[óo]n",
+    ),
+    "nonverbal": _vocab(
+        r"cough\w*", r"clears?\s+(?:\w+\s+)?throat", r"throat[- ]clear\w*", r"applau\w*", r"clap\w*",
+        r"nod(?:s|ded|ding)?", r"shak(?:es|ing)\s+(?:\w+\s+)?head", r"shrug\w*", r"gestur\w*", r"pointing",
+        r"points\s+(?:at|to)", r"noises?", r"background", r"phones?", r"rings?", r"ringing", r"doors?",
+        r"knock\w*", r"music", r"whisper\w*", r"shout\w*", r"yell\w*", r"yawn\w*", r"sneez\w*",
+        r"snap\w*", r"smil\w*", r"grin(?:s|ning)?", r"groan\w*", r"gasp\w*", r"hum(?:s|ming)",
+        r"typing", r"inhal\w*", r"breath\w*", r"sniff\w*", r"tos", r"tose", r"tosiendo", r"carraspe\w*",
+        r"aplau\w*", r"asiente", r"asintiendo", r"niega", r"ruidos?", r"tel[ée]fono", r"celular",
+        r"puerta", r"m[úu]sica", r"golpe\w*", r"gestos?", r"señala\w*", r"susurr\w*", r"grit(?:a|an|o|os|ando)",
+        r"bostez\w*", r"sonr[íi]\w*", r"murmu\w*", r"respir\w*", r"silb\w*", r"tararea\w*",
+        r"dogs?", r"bark\w*", r"airplane", r"aeroplane", r"plane", r"traffic", r"siren\w*", r"avi[óo]n",
+    ),
+}
+#: "crying" words with one of these describe a background event, not the speaker
+_BACKGROUND_CRYING = _vocab(
+    r"bab(?:y|ies)", r"child(?:ren)?", r"kids?", r"infants?", r"background", r"beb[ée]s?", r"niñ[oa]s?",
+    r"guaguas?", r"wawas?",
+)
+_DURATION = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s*-?\s*(s|secs?|seconds?|segundos?|seg|mins?|minutes?|minutos?)(?!\w)", re.IGNORECASE
+)
+_ONLY_DURATION = re.compile(r"^\s*(?:\d+(?:[.,]\d+)?)\s*-?\s*(?:s|secs?|seconds?|segundos?|seg)\.?\s*$", re.IGNORECASE)
+_ONLY_QUESTION = re.compile(r"^\s*\?+\s*$")
+
+# A note: (...), [...], *...*, <...> on one line.
+NOTE_RE = re.compile(
+    r"\((?P<p>[^()\n]{1,150})\)"
+    r"|\[(?P<b>[^\[\]\n]{1,150})\]"
+    r"|(?<![\w*])\*(?P<a>[^*\n]{1,60})\*(?![\w*])"
+    r"|<(?P<g>[^<>\n/=]{1,60})>"
+)
+_ELLIPSIS_RE = re.compile(r"(?:…|\.{3})[.…]*")
+_TRAIL_SKIP = " \t\"'”’»)]"
+_FILLER_RE = re.compile(
+    r"(?<![\w'’\-])(?:u+m+|u+h+|e+r+m*|e+h+m*|e{3,}|e+m{2,}|h+m+|m{3,}|a+h+m+)(?![\w'’\-])"
+    r"|(?<!\w)este(?=\s*(?:…|\.\.\.|,\s*este(?!\w)))",
+    re.IGNORECASE,
+)
+_FALSE_START_RE = re.compile(r"(?<![\w\-])(\w{1,15})[-–—]\s+\1(?!\w)", re.IGNORECASE)
+_LAUGH_TOKEN_RE = re.compile(r"(?<!\w)(?:(?:ha){2,}h?|(?:ja){2,}|(?:he){2,}|(?:je){2,}|lol)(?!\w)", re.IGNORECASE)
+_CUT_OFF_RE = re.compile(r"(?<![-–—])(?:--?|–|—)[ \t]*$")
+_NAIVE_LABEL_RE = re.compile(
+    r"^[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]?[ \t]+)?"
+    r"(?P<label>[^\W\d_][\w .'’()-]{0,40}?)[ \t]*:[ \t]*",
+    re.MULTILINE,
+)
+
+
+# --------------------------------------------------------------------------- patterns
+@dataclass(frozen=True)
+class PatternRule:
+    """A team convention: every match of ``regex`` is a cue with code ``code``.
+
+    When the regex has a named group ``cue``, the span is that group's; otherwise the
+    whole match. ``ignore_case`` defaults to true.
+    """
+
+    name: str
+    regex: str
+    code: str
+    ignore_case: bool = True
+
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.regex, re.IGNORECASE if self.ignore_case else 0)
+
+
+_CODE_NAME_RE = re.compile(r"^[\w][\w.\-]*$")
+
+
+def load_patterns(path: str | Path) -> tuple[PatternRule, ...]:
+    """Read a pattern file (YAML or JSON) of team cue conventions.
+
+    The file holds a list of entries, or a mapping with a ``patterns`` list. Each entry
+    has ``name``, ``regex`` and ``code`` (and optionally ``ignore_case``)::
+
+        patterns:
+          - name: applause-es
+            regex: '\\((?:aplausos|aplauden)\\)'
+            code: nonverbal
+          - name: long-pause-marker
+            regex: '\\[\\.\\.\\.\\]'
+            code: pause
+
+    Raises
+    ------
+    InputError
+        Naming the file, the entry and what was expected.
+    """
+    p = Path(path)
+    try:
+        raw_text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the pattern file: {exc.strerror or exc}", path=str(p)) from exc
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(raw_text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg}", path=str(p), line=exc.lineno) from exc
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(raw_text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            raise InputError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path=str(p), line=line) from exc
+    if isinstance(data, Mapping):
+        data = data.get("patterns")
+    if not isinstance(data, list):
+        raise InputError(
+            "expected a list of patterns (or a mapping with a 'patterns' list), each with name, regex, code",
+            path=str(p),
+        )
+    rules: list[PatternRule] = []
+    for i, entry in enumerate(data, 1):
+        where = f"pattern #{i}"
+        if not isinstance(entry, Mapping):
+            raise InputError(f"{where}: expected a mapping with name, regex, code; got {type(entry).__name__}", path=str(p))
+        missing = [k for k in ("name", "regex", "code") if not isinstance(entry.get(k), str) or not entry.get(k)]
+        if missing:
+            raise InputError(f"{where}: missing or empty {', '.join(missing)} (each pattern needs name, regex, code)",
+                             path=str(p))
+        unknown = set(entry) - {"name", "regex", "code", "ignore_case", "description"}
+        if unknown:
+            raise InputError(f"{where} ({entry['name']}): unknown keys {sorted(unknown)}; allowed: name, regex, code, "
+                             "ignore_case, description", path=str(p))
+        code = str(entry["code"]).strip()
+        if not _CODE_NAME_RE.match(code):
+            raise InputError(f"{where} ({entry['name']}): code {code!r} must be one word (letters, digits, _ . -)",
+                             path=str(p))
+        rule = PatternRule(name=str(entry["name"]), regex=str(entry["regex"]), code=code,
+                           ignore_case=bool(entry.get("ignore_case", True)))
+        try:
+            rule.compiled()
+        except re.error as exc:
+            raise InputError(f"{where} ({rule.name}): invalid regex {rule.regex!r}: {exc}", path=str(p)) from exc
+        rules.append(rule)
+    return tuple(rules)
+
+
+# --------------------------------------------------------------------------- detector
+def _classify_note(content: str) -> list[str]:
+    codes = [code for code, rx in NOTE_VOCAB.items() if rx.search(content)]
+    if "crying" in codes and _BACKGROUND_CRYING.search(content):
+        codes.remove("crying")
+        if "nonverbal" not in codes:
+            codes.append("nonverbal")
+    if "pause" not in codes and _ONLY_DURATION.match(content):
+        codes.append("pause")
+    if "inaudible" not in codes and _ONLY_QUESTION.match(content):
+        codes.append("inaudible")
+    return codes
+
+
+def _duration_seconds(content: str) -> float | None:
+    m = _DURATION.search(content)
+    if not m:
+        return None
+    value = float(m.group(1).replace(",", "."))
+    return value * 60.0 if m.group(2).lower().startswith("min") else value
+
+
+def naive_turns(text: str) -> tuple[Turn, ...]:
+    """Turns from ``Label: utterance`` lines, for texts that come without a reader's turns."""
+    labels = list(_NAIVE_LABEL_RE.finditer(text))
+    turns = []
+    for i, m in enumerate(labels):
+        start = m.end()
+        end = labels[i + 1].start() if i + 1 < len(labels) else len(text)
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        turns.append(Turn(index=i, speaker=m.group("label").strip(), start=start, end=end,
+                          raw_speaker=m.group("label"), label_start=m.start()))
+    return tuple(turns)
+
+
+class CueDetector:
+    """Find behavioural cues in transcript text.
+
+    Parameters
+    ----------
+    patterns : sequence of PatternRule, optional
+        Team conventions, e.g. from :func:`load_patterns`. They run alongside the
+        built-in rules.
+    codes : iterable of str, optional
+        Only report these codes (default: all built-in codes and pattern codes).
+    trailing_ellipsis : bool, default True
+        Report a trailing "…" as a ``pause``.
+    fillers : bool, default True
+        Report fillers and false starts as ``hesitation``.
+
+    Examples
+    --------
+    >>> det = CueDetector()
+    >>> [(c.code, c.text) for c in det.detect("A: well (laughs) I think… ")]
+    [('laughter', '(laughs)'), ('pause', '…')]
+    """
+
+    def __init__(
+        self,
+        *,
+        patterns: Sequence[PatternRule] = (),
+        codes: Iterable[str] | None = None,
+        trailing_ellipsis: bool = True,
+        fillers: bool = True,
+    ) -> None:
+        self.patterns = tuple(patterns)
+        self.codes = None if codes is None else tuple(codes)
+        self.trailing_ellipsis = trailing_ellipsis
+        self.fillers = fillers
+        self._compiled = [(r, r.compiled()) for r in self.patterns]
+        self._wanted = None if self.codes is None else frozenset(self.codes)
+
+    # ------------------------------------------------------------------ public
+    def detect_document(self, parsed: ParsedDocument) -> list[Cue]:
+        """Cues in a reader's output (its text and turns)."""
+        return self.detect(parsed.text, parsed.turns)
+
+    def detect(self, text: str, turns: Sequence[Turn] | None = None) -> list[Cue]:
+        """Cues in ``text``; ``turns`` (the reader's) give speakers and turn ends.
+
+        Without turns, ``Label: utterance`` lines are used. Returns cues sorted by
+        ``(start, end, code)``.
+        """
+        turns = tuple(turns) if turns else naive_turns(text)
+        starts = [t.start for t in turns]
+        cues: list[Cue] = []
+        add = cues.append
+
+        def turn_at(pos: int) -> Turn | None:
+            i = bisect_right(starts, pos) - 1
+            if i >= 0 and pos <= turns[i].end:
+                return turns[i]
+            return None
+
+        # bracketed notes
+        for m in NOTE_RE.finditer(text):
+            content = m.group("p") or m.group("b") or m.group("a") or m.group("g") or ""
+            codes = _classify_note(content)
+            if not codes:
+                continue
+            dur = _duration_seconds(content) if "pause" in codes else None
+            for code in codes:
+                add(Cue(code, m.start(), m.end(), m.group(0), "note", duration_s=dur if code == "pause" else None))
+
+        # trailing ellipsis
+        if self.trailing_ellipsis:
+            n = len(text)
+            for m in _ELLIPSIS_RE.finditer(text):
+                pos = m.end()
+                while pos < n and text[pos] in _TRAIL_SKIP:
+                    pos += 1
+                trailing = pos >= n or text[pos] == "\n"
+                if not trailing:
+                    t = turn_at(m.start())
+                    trailing = t is not None and pos >= t.end
+                if trailing:
+                    add(Cue("pause", m.start(), m.end(), m.group(0), "trailing_ellipsis"))
+
+        # fillers, false starts, laugh tokens
+        if self.fillers:
+            for m in _FILLER_RE.finditer(text):
+                word = m.group(0)
+                if word == "ER" or word == "Er":  # emergency room / German "er"
+                    continue
+                add(Cue("hesitation", m.start(), m.end(), word, "filler"))
+            for m in _FALSE_START_RE.finditer(text):
+                add(Cue("hesitation", m.start(), m.end(), m.group(0), "false_start"))
+        for m in _LAUGH_TOKEN_RE.finditer(text):
+            add(Cue("laughter", m.start(), m.end(), m.group(0), "laugh_token"))
+
+        # turn structure: group voices, cut-off turns
+        for i, t in enumerate(turns):
+            if is_group_label(t.speaker):
+                s, e = (t.start, t.end) if t.end > t.start else (t.label_start or t.start, t.end)
+                if e > s:
+                    add(Cue("crosstalk", s, e, text[s:e], "group_voice_turn",
+                            detail={"group_label": t.raw_speaker or t.speaker}))
+            if i + 1 < len(turns) and t.end > t.start:
+                nxt = turns[i + 1]
+                if t.speaker and nxt.speaker and t.speaker != nxt.speaker:
+                    m = _CUT_OFF_RE.search(text, t.start, t.end)
+                    if m:
+                        e = m.start() + len(m.group(0).rstrip())
+                        add(Cue("interruption", m.start(), e, text[m.start():e], "cut_off_turn",
+                                detail={"interrupted": t.speaker, "by": nxt.speaker}))
+
+        # team patterns
+        for rule, rx in self._compiled:
+            has_group = "cue" in rx.groupindex
+            for m in rx.finditer(text):
+                s, e = m.span("cue") if has_group else m.span()
+                if s < 0 or e <= s:
+                    continue
+                add(Cue(rule.code, s, e, text[s:e], f"pattern:{rule.name}"))
+
+        if self._wanted is not None:
+            cues = [c for c in cues if c.code in self._wanted]
+        cues = _drop_contained(cues)
+        # attribute to speakers
+        out = []
+        for c in cues:
+            t = turn_at(c.start)
+            if t is not None and c.end <= max(t.end, c.start):
+                c = replace(c, speaker=t.speaker, turn_index=t.index)
+            elif t is not None and c.rule == "group_voice_turn":
+                c = replace(c, speaker=t.speaker, turn_index=t.index)
+            out.append(c)
+        return out
+
+
+def _drop_contained(cues: list[Cue]) -> list[Cue]:
+    """Sort, and drop a cue lying inside another cue of the same code."""
+    cues.sort(key=lambda c: (c.start, -c.end, c.code))
+    max_end: dict[str, int] = {}
+    out = []
+    for c in cues:
+        if c.end <= max_end.get(c.code, -1):
+            continue
+        max_end[c.code] = c.end
+        out.append(c)
+    out.sort(key=lambda c: (c.start, c.end, c.code))
+    return out
+
+
+def detect_cues(
+    source: str | ParsedDocument,
+    turns: Sequence[Turn] | None = None,
+    *,
+    patterns: Sequence[PatternRule] = (),
+    codes: Iterable[str] | None = None,
+) -> list[Cue]:
+    """Cues in a text or a reader's :class:`~qualcode.types.ParsedDocument`.
+
+    A convenience wrapper around :class:`CueDetector`; build one detector and reuse it
+    for many documents.
+
+    Examples
+    --------
+    >>> [c.code for c in detect_cues("MODERATOR: (laughter and comments from several voices at once)")]
+    ['crosstalk', 'laughter']
+    """
+    det = CueDetector(patterns=patterns, codes=codes)
+    if isinstance(source, ParsedDocument):
+        return det.detect(source.text, turns if turns is not None else source.turns)
+    return det.detect(source, turns)

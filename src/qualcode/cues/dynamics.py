@@ -1,0 +1,403 @@
+"""Group dynamics of one transcript: who talks, how much, after whom, and who falls silent.
+
+All measures come from the reader's turns (speaker, exact offsets) and the document text;
+nothing is stored. Speakers have a role (see :func:`speaker_role`):
+
+- ``moderator``: configured names, or labels naming the role (moderator, interviewer,
+  host, entrevistador/a, moderador/a);
+- ``group``: several voices at once (SEVERAL VOICES, ALL, VARIOS). A group is not a
+  person: it is excluded from talk shares and inequality, and counted as crosstalk;
+- ``unidentified``: one unknown person (FEMALE VOICE): kept as a speaker in the shares,
+  flagged, and left out of the participant inequality measure;
+- ``participant``: everyone else.
+
+Words are counted outside bracketed transcriber notes, so "(laughter)" adds no words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from qualcode.cues._speakers import (
+    GROUP,
+    MODERATOR,
+    PARTICIPANT,
+    UNIDENTIFIED,
+    is_group_label,
+    is_unidentified_label,
+    speaker_role,
+)
+from qualcode.cues.detectors import NOTE_RE
+from qualcode.errors import InputError
+from qualcode.types import ParsedDocument, Turn
+
+__all__ = [
+    "BACKCHANNEL_WORDS",
+    "DocumentDynamics",
+    "SpeakerStats",
+    "count_words",
+    "gini",
+    "group_dynamics",
+    "is_backchannel",
+    "is_group_label",
+    "is_unidentified_label",
+    "speaker_role",
+]
+
+_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+#: single-word back-channels (English and Spanish); matching is case-insensitive
+BACKCHANNEL_WORDS = frozenset(
+    """yes yeah yep yup ya ok okay right sure exactly true indeed agreed correct mm mmm mhm mmhm hm hmm
+    uh-huh uh huh mm-hm mm-hmm ah oh aha sir madam ma'am
+    sí si claro vale exacto exactamente ajá aja eso cierto verdad bueno ya dale okey listo obvio
+    señor señora profe""".split()
+)
+_BACKCHANNEL_PHRASES = re.compile(
+    r"\b(?:of course|i see|that's right|that’s right|i agree|me too|así es|por supuesto|de acuerdo|tal cual|"
+    r"eso es|yo también)\b",
+    re.IGNORECASE,
+)
+_BC_TOKEN_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+_BC_SOUND_RE = re.compile(r"^(?:m+h*m+|h+m+|m+-?h+m+|u+h+-?h+u+h+|a+h+a+|ye+s+|ye+a+h+|o+k+|s[íi]+|a+j[áa]+)$", re.IGNORECASE)
+
+
+def count_words(text: str) -> int:
+    """Words in ``text``, not counting bracketed transcriber notes."""
+    if "(" in text or "[" in text or "*" in text or "<" in text:
+        text = NOTE_RE.sub(" ", text)
+    return len(_WORD_RE.findall(text))
+
+
+def is_backchannel(text: str, *, max_words: int = 4) -> bool:
+    """True for a short turn made only of back-channel words ("yes", "mm-hm", "sí, claro")."""
+    cleaned = _BACKCHANNEL_PHRASES.sub(" ", NOTE_RE.sub(" ", text))
+    tokens = _BC_TOKEN_RE.findall(cleaned)
+    if not tokens:
+        # only a phrase such as "of course", or nothing at all
+        return bool(_BACKCHANNEL_PHRASES.search(text)) and count_words(text) <= max_words
+    if count_words(text) > max_words:
+        return False
+    return all(t.casefold() in BACKCHANNEL_WORDS or _BC_SOUND_RE.match(t) for t in tokens)
+
+
+def gini(values: Iterable[float]) -> float:
+    """Gini coefficient of non-negative values: 0 = equal, towards 1 = one holds all.
+
+    Uses the mean absolute difference form, ``sum|x_i - x_j| / (2 n^2 mean)``.
+    Returns 0.0 for fewer than two values or an all-zero list.
+
+    Examples
+    --------
+    >>> gini([1, 1, 1, 1])
+    0.0
+    >>> round(gini([0, 0, 0, 10]), 3)
+    0.75
+    """
+    xs = sorted(float(v) for v in values)
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    if any(v < 0 for v in xs):
+        raise InputError(f"gini needs non-negative values; got min {xs[0]}")
+    total = sum(xs)
+    if total == 0:
+        return 0.0
+    weighted = sum((i + 1) * v for i, v in enumerate(xs))
+    return max(0.0, (2.0 * weighted) / (n * total) - (n + 1.0) / n)
+
+
+@dataclass(frozen=True)
+class SpeakerStats:
+    """One speaker's participation in one document.
+
+    ``word_share``/``turn_share`` are over individual speakers (groups excluded) and are
+    ``None`` for group voices. ``last_position`` is where the speaker's last turn
+    starts, as a fraction of the discussion (0 = start, 1 = end). ``silent`` is set for
+    participants with no turn in the final ``silent_fraction`` of the discussion.
+    """
+
+    speaker: str
+    role: str
+    turns: int
+    words: int
+    word_share: float | None
+    turn_share: float | None
+    mean_words: float
+    longest_turn_words: int
+    backchannels: int
+    first_turn: int
+    last_turn: int
+    last_position: float
+    silent: bool = False
+    unidentified: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DocumentDynamics:
+    """Participation tables for one document (see :func:`group_dynamics`)."""
+
+    document: str | None
+    n_turns: int
+    n_speakers: int
+    words: int  # words by individual speakers (groups excluded)
+    speakers: tuple[SpeakerStats, ...]
+    role_word_shares: Mapping[str, float]
+    role_turn_shares: Mapping[str, float]
+    gini_words: float  # among participants
+    gini_turns: float
+    group_turns: int
+    group_words: int
+    unlabelled_words: int
+    transitions: Mapping[str, Mapping[str, int]]
+    monologues: tuple[Mapping[str, Any], ...]
+    backchannels: tuple[Mapping[str, Any], ...]
+    silent: tuple[str, ...]
+    moderators: tuple[str, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def moderator_share(self) -> float:
+        """Share of individual speakers' words spoken by moderators."""
+        return float(self.role_word_shares.get(MODERATOR, 0.0))
+
+    @property
+    def participant_share(self) -> float:
+        """Share of words spoken by participants (identified and unidentified)."""
+        return float(self.role_word_shares.get(PARTICIPANT, 0.0) + self.role_word_shares.get(UNIDENTIFIED, 0.0))
+
+    def speaker(self, name: str) -> SpeakerStats:
+        for s in self.speakers:
+            if s.speaker == name:
+                return s
+        raise KeyError(name)
+
+    def top_transitions(self, n: int = 10) -> list[tuple[str, str, int]]:
+        rows = [(a, b, c) for a, row in self.transitions.items() for b, c in row.items()]
+        rows.sort(key=lambda r: (-r[2], r[0], r[1]))
+        return rows[:n]
+
+    def summary(self) -> dict[str, Any]:
+        """One row for a per-document table."""
+        top = max((s for s in self.speakers if s.word_share is not None), key=lambda s: s.words, default=None)
+        return {
+            "document": self.document,
+            "turns": self.n_turns,
+            "speakers": self.n_speakers,
+            "words": self.words,
+            "moderator_share": round(self.moderator_share, 4),
+            "participant_share": round(self.participant_share, 4),
+            "gini_words": round(self.gini_words, 4),
+            "gini_turns": round(self.gini_turns, 4),
+            "group_turns": self.group_turns,
+            "backchannels": len(self.backchannels),
+            "top_speaker": top.speaker if top else None,
+            "silent": ", ".join(self.silent),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document": self.document,
+            "summary": self.summary(),
+            "speakers": [s.to_dict() for s in self.speakers],
+            "role_word_shares": dict(self.role_word_shares),
+            "role_turn_shares": dict(self.role_turn_shares),
+            "transitions": {a: dict(b) for a, b in self.transitions.items()},
+            "monologues": [dict(m) for m in self.monologues],
+            "backchannels": [dict(b) for b in self.backchannels],
+            "silent": list(self.silent),
+            "moderators": list(self.moderators),
+            "group_words": self.group_words,
+            "unlabelled_words": self.unlabelled_words,
+            "params": dict(self.params),
+        }
+
+
+def group_dynamics(
+    doc: ParsedDocument,
+    *,
+    moderators: Sequence[str] | None = None,
+    silent_fraction: float = 0.25,
+    backchannel_max_words: int = 4,
+    top_monologues: int = 5,
+    name: str | None = None,
+) -> DocumentDynamics:
+    """Participation measures for one transcript.
+
+    Parameters
+    ----------
+    doc : ParsedDocument
+        The reader's output (``Store.parsed_document`` gives it back for stored ones).
+        Turns without a speaker (titles, notes) only count as unlabelled words.
+    moderators : sequence of str, optional
+        Moderator speaker names (settings ``[segmentation] moderators``). Empty or
+        ``None``: inferred from names (moderator, interviewer, host, entrevistador...).
+    silent_fraction : float, default 0.25
+        A participant with no turn starting in this final fraction of the discussion
+        (by time when every turn is timed, else by character position) "falls silent".
+    backchannel_max_words : int, default 4
+        Longest turn still counted as a back-channel.
+    top_monologues : int, default 5
+        How many of the longest monologues (runs of one speaker's turns) to report.
+    name : str, optional
+        Document name for the tables (default ``doc.name``).
+
+    Returns
+    -------
+    DocumentDynamics
+    """
+    if not 0.0 < silent_fraction < 1.0:
+        raise InputError(f"silent_fraction must be between 0 and 1 (exclusive); got {silent_fraction!r}")
+    if backchannel_max_words < 1:
+        raise InputError(f"backchannel_max_words must be at least 1; got {backchannel_max_words!r}")
+    text = doc.text
+    mods = [m for m in (moderators or ()) if str(m).strip()]
+    turns = [t for t in doc.turns if t.end >= t.start]
+
+    role_cache: dict[str, str | None] = {}
+
+    def role_of(spk: str | None) -> str | None:
+        if spk is None:
+            return None
+        r = role_cache.get(spk)
+        if r is None:
+            r = role_cache[spk] = speaker_role(spk, mods)
+        return r
+
+    labelled = [t for t in turns if t.speaker]
+    # discussion extent, for "falls silent"
+    timed = bool(labelled) and all(t.time_start is not None for t in labelled)
+    if timed:
+        d0 = min(t.time_start for t in labelled)  # type: ignore[type-var]
+        d1 = max((t.time_end if t.time_end is not None else t.time_start) for t in labelled)  # type: ignore[type-var]
+    elif labelled:
+        d0 = min(t.label_start if t.label_start is not None else t.start for t in labelled)
+        d1 = max(t.end for t in labelled)
+    else:
+        d0 = d1 = 0
+
+    def position(t: Turn) -> float:
+        if d1 <= d0:
+            return 0.0
+        p = (t.time_start if timed else (t.label_start if t.label_start is not None else t.start))
+        return max(0.0, min(1.0, (float(p) - d0) / (d1 - d0)))  # type: ignore[arg-type]
+
+    words_by: Counter[str] = Counter()
+    turns_by: Counter[str] = Counter()
+    longest: dict[str, int] = {}
+    first: dict[str, int] = {}
+    last: dict[str, Turn] = {}
+    bc_by: Counter[str] = Counter()
+    backchannels: list[dict[str, Any]] = []
+    group_words = group_turns = unlabelled_words = 0
+    order: list[str] = []
+    runs: list[list[Any]] = []  # [speaker, words, start, end, first_turn, last_turn]
+
+    for t in turns:
+        utter = text[t.start:t.end]
+        w = count_words(utter)
+        spk = t.speaker
+        if not spk:
+            unlabelled_words += w
+            continue
+        role = role_of(spk)
+        if spk not in first:
+            first[spk] = t.index
+            order.append(spk)
+        last[spk] = t
+        turns_by[spk] += 1
+        words_by[spk] += w
+        if w > longest.get(spk, -1):
+            longest[spk] = w
+        if role == GROUP:
+            group_words += w
+            group_turns += 1
+        elif w <= backchannel_max_words and is_backchannel(utter, max_words=backchannel_max_words):
+            bc_by[spk] += 1
+            backchannels.append({"speaker": spk, "turn": t.index, "start": t.start, "end": t.end,
+                                 "text": utter.strip()})
+        if runs and runs[-1][0] == spk:
+            r = runs[-1]
+            r[1] += w
+            r[3] = t.end
+            r[5] = t.index
+        else:
+            runs.append([spk, w, t.start, t.end, t.index, t.index])
+
+    individuals = [s for s in order if role_of(s) != GROUP]
+    total_words = sum(words_by[s] for s in individuals)
+    total_turns = sum(turns_by[s] for s in individuals)
+    cutoff = 1.0 - silent_fraction
+
+    stats: list[SpeakerStats] = []
+    silent: list[str] = []
+    role_words: Counter[str] = Counter()
+    role_turns: Counter[str] = Counter()
+    for s in order:
+        role = role_of(s) or PARTICIPANT
+        is_group = role == GROUP
+        lp = position(last[s])
+        is_silent = role == PARTICIPANT and lp < cutoff
+        if is_silent:
+            silent.append(s)
+        if not is_group:
+            role_words[role] += words_by[s]
+            role_turns[role] += turns_by[s]
+        stats.append(SpeakerStats(
+            speaker=s, role=role, turns=turns_by[s], words=words_by[s],
+            word_share=None if is_group else (words_by[s] / total_words if total_words else 0.0),
+            turn_share=None if is_group else (turns_by[s] / total_turns if total_turns else 0.0),
+            mean_words=words_by[s] / turns_by[s] if turns_by[s] else 0.0,
+            longest_turn_words=longest.get(s, 0), backchannels=bc_by[s], first_turn=first[s],
+            last_turn=last[s].index, last_position=round(lp, 4), silent=is_silent,
+            unidentified=role == UNIDENTIFIED,
+        ))
+
+    participants = [s for s in individuals if role_of(s) == PARTICIPANT]
+    transitions: dict[str, dict[str, int]] = defaultdict(dict)
+    for a, b in zip(runs, runs[1:]):
+        row = transitions[a[0]]
+        row[b[0]] = row.get(b[0], 0) + 1
+    mono = sorted((r for r in runs if role_of(r[0]) != GROUP), key=lambda r: (-r[1], r[2]))[:max(0, top_monologues)]
+    monologues = tuple(
+        {"speaker": r[0], "words": r[1], "start": r[2], "end": r[3], "turn_start": r[4], "turn_end": r[5],
+         "preview": _preview(text[r[2]:r[3]])}
+        for r in mono
+    )
+    role_word_shares = {k: (role_words[k] / total_words if total_words else 0.0)
+                        for k in (MODERATOR, PARTICIPANT, UNIDENTIFIED)}
+    role_turn_shares = {k: (role_turns[k] / total_turns if total_turns else 0.0)
+                        for k in (MODERATOR, PARTICIPANT, UNIDENTIFIED)}
+    return DocumentDynamics(
+        document=name if name is not None else doc.name,
+        n_turns=sum(turns_by.values()),
+        n_speakers=len(individuals),
+        words=total_words,
+        speakers=tuple(stats),
+        role_word_shares=role_word_shares,
+        role_turn_shares=role_turn_shares,
+        gini_words=gini(words_by[s] for s in participants),
+        gini_turns=gini(turns_by[s] for s in participants),
+        group_turns=group_turns,
+        group_words=group_words,
+        unlabelled_words=unlabelled_words,
+        transitions={a: dict(b) for a, b in transitions.items()},
+        monologues=monologues,
+        backchannels=tuple(backchannels),
+        silent=tuple(silent),
+        moderators=tuple(s for s in individuals if role_of(s) == MODERATOR),
+        params={"moderators": list(mods), "silent_fraction": silent_fraction,
+                "backchannel_max_words": backchannel_max_words, "top_monologues": top_monologues,
+                "position": "time" if timed else "characters"},
+    )
+
+
+def _preview(s: str, n: int = 80) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= n else s[: n - 1] + "…"
