@@ -51,7 +51,7 @@ def cmd_cues(args: argparse.Namespace) -> int:
     from qualcode.cues.detectors import CueDetector, load_patterns
     from qualcode.cues.timing import timed_from_turns, timing_cues
     from qualcode.errors import InputError
-    from qualcode.provenance import hash_obj, sha256_text
+    from qualcode.provenance import hash_obj
     from qualcode.runs import RunRecorder
     from qualcode.types import Coding
 
@@ -67,13 +67,10 @@ def cmd_cues(args: argparse.Namespace) -> int:
         coder = None
         backend = None
         if args.llm is not None:
-            from qualcode.backends.registry import llm_backend
             from qualcode.cues.llm_cues import LLMCueCoder, check_privacy
+            from qualcode.llm import make_llm
 
-            spec = args.llm or str(project.settings.get("llm", "model", "") or "")
-            llm = project.settings.section("llm")
-            opts = {k: llm[k] for k in ("api_key_env", "timeout", "max_retries") if llm.get(k) not in (None, "")}
-            backend = llm_backend(spec, **opts)
+            backend = make_llm(project.settings, args.llm or None)
             check_privacy(backend, project.settings.classification)
             coder = LLMCueCoder(backend)
         params: dict[str, Any] = {"pause_threshold": args.pause_threshold, "rules": "builtin-1",
@@ -83,6 +80,7 @@ def cmd_cues(args: argparse.Namespace) -> int:
                                   "hash": hash_obj([[r.name, r.regex, r.code, r.ignore_case] for r in patterns])}
         if coder is not None:
             params["llm"] = {"spec": args.llm or project.settings.get("llm", "model"), "types": list(coder.types),
+                             "template": "cues_llm",
                              "context": coder.context, "temperature": coder.temperature}
         rec = RunRecorder(
             store, "cues", params=params,
@@ -91,6 +89,10 @@ def cmd_cues(args: argparse.Namespace) -> int:
             input_hash=hash_obj([d.content_hash for d in docs]),
             prompt_hash=coder.prompt_hash if coder is not None else None,
         )
+        if coder is not None:
+            from qualcode.llm import LLMClient
+
+            coder.client = LLMClient.from_settings(backend, store, project.settings, step="cues", run_id=rec.id)
         codings: list[Coding] = []
         per_doc: list[dict[str, Any]] = []
         counts: Counter[str] = Counter()
@@ -114,13 +116,15 @@ def cmd_cues(args: argparse.Namespace) -> int:
             counts.update(doc_counts)
             per_doc.append({"document": doc.name, "cues": sum(doc_counts.values()), **dict(doc_counts)})
         if coder is not None:
-            rec.tokens_in, rec.tokens_out = coder.tokens_in_, coder.tokens_out_
+            st = coder.client.stats
+            rec.tokens_in, rec.tokens_out = st.tokens_in, st.tokens_out
             if coder.model_:
                 rec.model_version = coder.model_
         summary: dict[str, Any] = {"cues": len(codings), "by_code": dict(sorted(counts.items())),
                                    "documents": len(docs)}
         if coder is not None:
-            summary["llm"] = {"calls": coder.calls_, "rejected_quotes": coder.rejected_, "errors": coder.errors_}
+            summary["llm"] = {**coder.client.stats.as_dict(), "failed_requests": coder.failed_,
+                              "rejected_quotes": coder.rejected_, "invalid_cues": coder.invalid_}
         run = rec.finish(codings=codings, summary=summary)
         if args.json:
             print_json({"run": run.id, **summary, "per_document": per_doc})
@@ -131,7 +135,10 @@ def cmd_cues(args: argparse.Namespace) -> int:
         else:
             print("no cues found")
         if coder is not None:
-            print(f"LLM: {coder.calls_} calls, {coder.rejected_} cues rejected (quote not found in the text)")
+            st = coder.client.stats
+            print(f"LLM: {st.requests} requests ({st.cached} from the call log, {st.calls} calls), "
+                  f"{coder.failed_} without a usable answer, {coder.rejected_} cues rejected "
+                  "(quote not found in the text)")
         print(f"run {run.id}: {len(codings)} cues stored as codings in {len(docs)} document(s)")
     return 0
 

@@ -47,7 +47,7 @@ __all__ = [
     "speaker_role",
 ]
 
-_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_WORD_RE = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 
 #: single-word back-channels (English and Spanish); matching is case-insensitive
 BACKCHANNEL_WORDS = frozenset(
@@ -116,8 +116,8 @@ class SpeakerStats:
 
     ``word_share``/``turn_share`` are over individual speakers (groups excluded) and are
     ``None`` for group voices. ``last_position`` is where the speaker's last turn
-    starts, as a fraction of the discussion (0 = start, 1 = end). ``silent`` is set for
-    participants with no turn in the final ``silent_fraction`` of the discussion.
+    ends, as a fraction of the discussion (0 = start, 1 = end). ``silent`` is set for
+    participants who say nothing in the final ``silent_fraction`` of the discussion.
     """
 
     speaker: str
@@ -239,7 +239,7 @@ def group_dynamics(
         Moderator speaker names (settings ``[segmentation] moderators``). Empty or
         ``None``: inferred from names (moderator, interviewer, host, entrevistador...).
     silent_fraction : float, default 0.25
-        A participant with no turn starting in this final fraction of the discussion
+        A participant whose last turn ends before this final fraction of the discussion
         (by time when every turn is timed, else by character position) "falls silent".
     backchannel_max_words : int, default 4
         Longest turn still counted as a back-channel.
@@ -282,10 +282,14 @@ def group_dynamics(
     else:
         d0 = d1 = 0
 
-    def position(t: Turn) -> float:
+    def end_position(t: Turn) -> float:
+        """Where the turn ends, as a fraction of the discussion."""
         if d1 <= d0:
-            return 0.0
-        p = (t.time_start if timed else (t.label_start if t.label_start is not None else t.start))
+            return 1.0
+        if timed:
+            p = t.time_end if t.time_end is not None else t.time_start
+        else:
+            p = t.end
         return max(0.0, min(1.0, (float(p) - d0) / (d1 - d0)))  # type: ignore[arg-type]
 
     words_by: Counter[str] = Counter()
@@ -342,7 +346,7 @@ def group_dynamics(
     for s in order:
         role = role_of(s) or PARTICIPANT
         is_group = role == GROUP
-        lp = position(last[s])
+        lp = end_position(last[s])
         is_silent = role == PARTICIPANT and lp < cutoff
         if is_silent:
             silent.append(s)

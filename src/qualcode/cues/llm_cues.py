@@ -9,17 +9,15 @@ spans in the document text just like the rule-based ones and can be compared wit
 
 from __future__ import annotations
 
-import json
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from qualcode.backends.base import LLMBackend, Message
 from qualcode.cues.detectors import Cue
 from qualcode.errors import InputError, PrivacyError
-from qualcode.provenance import sha256_text
+from qualcode.provenance import hash_obj
 
+TEMPLATE_NAME = "cues_llm"
 LLM_CUE_TYPES = ("tone_shift", "agreement", "disagreement", "emotional_intensity")
 
 _DEFINITIONS = {
@@ -55,6 +53,7 @@ Return {{"cues": []}} when there is none."""
 def cue_schema(types: Sequence[str] = LLM_CUE_TYPES) -> dict[str, Any]:
     """The JSON schema the model is asked to follow."""
     return {
+        "title": TEMPLATE_NAME,
         "type": "object",
         "properties": {
             "cues": {
@@ -75,52 +74,22 @@ def cue_schema(types: Sequence[str] = LLM_CUE_TYPES) -> dict[str, Any]:
     }
 
 
-_QUOTE_CHARS = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "´": "'", "…": "."})
+def locate_quote(quote: str, text: str, *, fuzzy: bool = False) -> tuple[int, int] | None:
+    """Where ``quote`` occurs in ``text`` (exact, or ignoring case, quote marks and
+    whitespace runs; fuzzily only when asked). Returns offsets into ``text`` or ``None``."""
+    from qualcode.llm import verify_quote
 
-
-def _norm_with_map(s: str) -> tuple[str, list[int]]:
-    """Casefolded, quote-normalised, whitespace-collapsed text and a map back to offsets."""
-    out: list[str] = []
-    idx: list[int] = []
-    prev_space = True
-    for i, ch in enumerate(s):
-        ch = unicodedata.normalize("NFC", ch).translate(_QUOTE_CHARS)
-        if ch.isspace():
-            if prev_space:
-                continue
-            ch = " "
-            prev_space = True
-        else:
-            prev_space = False
-        for c in ch.casefold():
-            out.append(c)
-            idx.append(i)
-    return "".join(out), idx
-
-
-def locate_quote(quote: str, text: str) -> tuple[int, int] | None:
-    """Where ``quote`` occurs in ``text``: exact first, then ignoring case, quote style
-    and whitespace runs. Returns ``(start, end)`` offsets into ``text`` or ``None``."""
-    q = quote.strip().strip('"“”').strip()
-    if not q:
+    m = verify_quote(quote, text)
+    if m is None or (m.match == "fuzzy" and not fuzzy):
         return None
-    i = text.find(q)
-    if i >= 0:
-        return i, i + len(q)
-    nt, mp = _norm_with_map(text)
-    nq, _ = _norm_with_map(q)
-    nq = nq.strip().rstrip(".")
-    if not nq:
-        return None
-    j = nt.find(nq)
-    if j < 0:
-        return None
-    return mp[j], mp[j + len(nq) - 1] + 1
+    return m.start, m.end
 
 
 def check_privacy(backend: LLMBackend, classification: str) -> None:
     """Refuse to send confidential text to an external (non-loopback) service."""
-    if classification == "confidential" and getattr(backend, "locality", "external") != "local":
+    from qualcode.llm import backend_locality
+
+    if classification == "confidential" and backend_locality(backend) != "local":
         raise PrivacyError(
             f"the project is classified 'confidential' and {backend.name or type(backend).__name__} is an external "
             "service: transcript text would leave this machine",
@@ -139,24 +108,31 @@ class LLMCueCoder:
     types : sequence of str, default :data:`LLM_CUE_TYPES`
     context : int, default 1
         How many preceding segments of the same document are shown as context.
+    client : qualcode.llm.LLMClient, optional
+        The call layer (retries, repair, call log/cache). Default: a client without a
+        store, one request at a time.
+    fuzzy_quotes : bool, default False
+        Also accept quotes found only fuzzily (the stored span is still the text's own).
     temperature, seed, max_tokens
-        Passed to :meth:`LLMBackend.complete` unchanged.
+        Sampling parameters, recorded in every request.
 
-    After :meth:`code_segments`, ``calls_``, ``tokens_in_``, ``tokens_out_``,
-    ``rejected_`` (cues whose quote was not found) and ``errors_`` hold the counts.
+    After :meth:`code_segments`: ``requests_``, ``failed_`` (requests without a usable
+    answer), ``rejected_`` (cues whose quote is not in the text), ``invalid_`` (cues of an
+    unknown type) and ``model_`` (the resolved model name).
     """
 
     backend: LLMBackend
     types: Sequence[str] = LLM_CUE_TYPES
     context: int = 1
+    client: Any = None
+    fuzzy_quotes: bool = False
     temperature: float = 0.0
     seed: int | None = None
     max_tokens: int | None = None
-    calls_: int = field(default=0, init=False)
-    tokens_in_: int = field(default=0, init=False)
-    tokens_out_: int = field(default=0, init=False)
+    requests_: int = field(default=0, init=False)
+    failed_: int = field(default=0, init=False)
     rejected_: int = field(default=0, init=False)
-    errors_: int = field(default=0, init=False)
+    invalid_: int = field(default=0, init=False)
     model_: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -165,64 +141,81 @@ class LLMCueCoder:
             raise InputError(f"LLM cue types must be among {', '.join(LLM_CUE_TYPES)}; got {list(self.types)!r}")
         if self.context < 0:
             raise InputError(f"context must be >= 0; got {self.context!r}")
+        if self.client is None:
+            from qualcode.llm import LLMClient
+
+            self.client = LLMClient(self.backend, None, concurrency=1, show_progress=False)
 
     @property
     def prompt_hash(self) -> str:
-        return sha256_text(SYSTEM_PROMPT + "\n" + PROMPT_TEMPLATE + "\n" + ",".join(self.types))[:16]
+        return hash_obj({"system": SYSTEM_PROMPT, "user": PROMPT_TEMPLATE, "types": list(self.types),
+                         "schema": cue_schema(self.types)})[:16]
 
-    def messages(self, text: str, speaker: str, context: Sequence[str]) -> list[Message]:
+    def messages(self, text: str, speaker: str, context: Sequence[str]) -> tuple[Message, ...]:
         definitions = "\n".join(f"- {t}: {_DEFINITIONS[t]}" for t in self.types)
         user = PROMPT_TEMPLATE.format(
             definitions=definitions, context="\n".join(context) or "(none)", speaker=speaker or "unknown",
             text=text, types=", ".join(self.types),
         )
-        return [Message("system", SYSTEM_PROMPT), Message("user", user)]
+        return (Message("system", SYSTEM_PROMPT), Message("user", user))
 
-    def code_segments(self, segments: Sequence[Any]) -> list[Cue]:
-        """Cues for segments (objects with ``text``, ``start``, and optionally ``id``,
-        ``speakers``, ``document_id``); spans are offsets into the document text."""
-        cues: list[Cue] = []
-        prev_doc = object()
+    def requests(self, segments: Sequence[Any]) -> list[Any]:
+        """One :class:`qualcode.llm.LLMRequest` per segment (for dry runs and estimates)."""
+        from qualcode.llm import LLMRequest
+
+        out = []
+        prev_doc: Any = object()
         history: list[str] = []
-        for seg in segments:
+        schema = cue_schema(self.types)
+        for i, seg in enumerate(segments):
             doc_id = getattr(seg, "document_id", None)
             if doc_id != prev_doc:
-                history = []
-                prev_doc = doc_id
-            speakers = getattr(seg, "speakers", ()) or ()
-            speaker = "; ".join(speakers)
+                history, prev_doc = [], doc_id
+            speaker = "; ".join(getattr(seg, "speakers", ()) or ())
             ctx = history[-self.context:] if self.context else []
-            cues.extend(self._code_one(seg, speaker, ctx))
+            out.append(LLMRequest(messages=self.messages(seg.text, speaker, ctx), template=TEMPLATE_NAME,
+                                  template_hash=self.prompt_hash, json_schema=schema, max_tokens=self.max_tokens,
+                                  temperature=self.temperature, seed=self.seed, key=i))
             history.append(f"{speaker or 'unknown'}: {seg.text}")
+        return out
+
+    def code_segments(self, segments: Sequence[Any]) -> list[Cue]:
+        """Cues for segments (objects with ``text`` and ``start``, optionally ``id``,
+        ``speakers``, ``document_id``); spans are offsets into the document text."""
+        segments = list(segments)
+        reqs = self.requests(segments)
+        if not reqs:
+            return []
+        results = self.client.run(reqs, desc="LLM cues")
+        self.requests_ += len(reqs)
+        cues: list[Cue] = []
+        for res in results:
+            seg = segments[res.request.key]
+            if not res.ok:
+                self.failed_ += 1
+                continue
+            if res.resolved_model:
+                self.model_ = res.resolved_model
+            cues.extend(self._cues_from(seg, res.data))
         return cues
 
-    def _code_one(self, seg: Any, speaker: str, ctx: Sequence[str]) -> list[Cue]:
-        schema = cue_schema(self.types)
-        comp = self.backend.complete(self.messages(seg.text, speaker, ctx), json_schema=schema,
-                                     temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed)
-        self.calls_ += 1
-        self.tokens_in_ += comp.tokens_in or 0
-        self.tokens_out_ += comp.tokens_out or 0
-        self.model_ = comp.model or self.model_
-        data = comp.data
-        if data is None:
-            data = _parse_json(comp.text)
+    def _cues_from(self, seg: Any, data: Any) -> list[Cue]:
         items = data.get("cues") if isinstance(data, Mapping) else data if isinstance(data, list) else None
         if not isinstance(items, list):
-            self.errors_ += 1
+            self.failed_ += 1
             return []
         out = []
         base = int(seg.start)
+        speaker = "; ".join(getattr(seg, "speakers", ()) or ()) or None
         for it in items:
             if not isinstance(it, Mapping):
-                self.errors_ += 1
+                self.invalid_ += 1
                 continue
             typ = str(it.get("type", "")).strip().lower().replace(" ", "_").replace("-", "_")
-            quote = str(it.get("quote", "") or "")
             if typ not in self.types:
-                self.errors_ += 1
+                self.invalid_ += 1
                 continue
-            where = locate_quote(quote, seg.text)
+            where = locate_quote(str(it.get("quote", "") or ""), seg.text, fuzzy=self.fuzzy_quotes)
             if where is None:
                 self.rejected_ += 1
                 continue
@@ -233,28 +226,11 @@ class LLMCueCoder:
             except (TypeError, ValueError):
                 score = None
             out.append(Cue(
-                typ, base + s, base + e, seg.text[s:e], "llm", speaker=speaker or None, score=score,
-                detail={"rationale": str(it.get("rationale", "")).strip(), "model": comp.model,
+                typ, base + s, base + e, seg.text[s:e], "llm", speaker=speaker, score=score,
+                detail={"rationale": str(it.get("rationale", "")).strip(), "model": self.model_ or self.backend.name,
                         "segment_id": getattr(seg, "id", None)},
             ))
         return out
-
-
-def _parse_json(text: str) -> Any:
-    text = (text or "").strip()
-    m = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
-    if m:
-        text = m.group(1).strip()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        i, j = text.find("{"), text.rfind("}")
-        if 0 <= i < j:
-            try:
-                return json.loads(text[i:j + 1])
-            except json.JSONDecodeError:
-                return None
-        return None
 
 
 def llm_cues(segments: Sequence[Any], backend: LLMBackend, **options: Any) -> list[Cue]:

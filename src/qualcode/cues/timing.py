@@ -5,8 +5,8 @@ Works on :class:`TimedUtterance` items, built from a stored document's timed tur
 accepts what ``qualcode.ingest.captions.read_cues`` returns).
 
 - A **pause** is a gap between the end of one caption and the start of the next longer
-  than a threshold; its span is the text between the two utterances (the boundary), its
-  ``duration_s`` the gap.
+  than a threshold; its span is the text between the two utterances (the boundary,
+  usually the next speaker's label; empty when they touch), its ``duration_s`` the gap.
 - An **overlap** is a caption that starts before the previous one (by another speaker)
   has ended; its span is the overlapping utterance, its ``duration_s`` the overlap.
 - **Speaking rate** is words per minute of caption time, per speaker.
@@ -113,6 +113,11 @@ def timing_cues(
         gap = cur.start_s - reach.end_s
         if gap > pause_threshold:
             s, e = sorted((prev.char_end, cur.char_start))
+            if text is not None:  # the boundary without its surrounding whitespace
+                while s < e and text[s].isspace():
+                    s += 1
+                while e > s and text[e - 1].isspace():
+                    e -= 1
             cues.append(Cue(
                 "pause", s, e, text[s:e] if text is not None else "", "caption_gap",
                 speaker=None, duration_s=round(gap, 3),
