@@ -1,0 +1,93 @@
+"""`qualcode llm-code` (deductive coding with an LLM) and `qualcode llm-log` (the call log)."""
+
+from __future__ import annotations
+
+import argparse
+
+from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+
+
+def add_llm_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--llm", metavar="SPEC", help="LLM spec, e.g. ollama:qwen2.5:7b, openai:gpt-4o-mini, "
+                   "http://127.0.0.1:8080/v1#model, llamacpp:/path/m.gguf (default: [llm] model)")
+    p.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default: [llm] concurrency)")
+    p.add_argument("--dry-run", action="store_true", help="print how many calls and roughly how many tokens, then stop")
+
+
+def llm_overrides(args: argparse.Namespace) -> dict:
+    return {"llm": {"model": getattr(args, "llm", None), "concurrency": getattr(args, "concurrency", None)}}
+
+
+def print_estimate(est: dict) -> None:
+    calls = est.get("calls_approx", est.get("calls"))
+    approx = "about " if "calls_approx" in est else ""
+    print(f"dry run ({est.get('step')}, model {est.get('model')}, {est.get('locality')}): "
+          f"would make {approx}{calls} LLM calls, roughly {est.get('tokens_in_approx', 0):,} tokens in and "
+          f"{est.get('tokens_out_approx', 0):,} tokens out")
+    for k, v in est.items():
+        if k not in ("step", "model", "locality"):
+            print(f"  {k}: {v}")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("llm-code", help="apply a codebook with an LLM (judgement, rationale, verified quote)")
+    add_project_arg(p)
+    p.add_argument("--codebook", required=True, help="codebook file (.yaml .json .csv) or a stored codebook's name")
+    p.add_argument("--per", choices=["segment", "code"], default="segment",
+                   help="one call per segment returning all codes (default), or one yes/no call per (segment, code)")
+    add_llm_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_llm_code)
+
+    p = sub.add_parser("llm-log", help="summary of logged LLM calls (the log is also the cache)")
+    add_project_arg(p)
+    p.add_argument("--run", metavar="ID", help="only calls made by this run")
+    p.add_argument("--calls", type=int, metavar="N", default=0, help="also list the N most recent calls")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_llm_log)
+
+
+def cmd_llm_code(args: argparse.Namespace) -> int:
+    from qualcode.coding.llm_coder import llm_code
+
+    with project_from(args, overrides=llm_overrides(args)) as project:
+        out = llm_code(project, args.codebook, per=args.per, dry_run=args.dry_run)
+        if args.dry_run:
+            print_json(out) if args.json else print_estimate(out)
+            return 0
+        if args.json:
+            print_json({"run": out.id, "summary": dict(out.summary)})
+            return 0
+        s = out.summary
+        q = s["quotes"]
+        print(f"run {out.id}: {s['codings']} codings on {s['segments_coded']} of {s['segments']} segments "
+              f"({s['codes']} codes, per {args.per}, model {out.model})")
+        print(f"quotes: {q['exact']} exact, {q['normalized']} normalised, {q['fuzzy']} located fuzzily, "
+              f"{q['not_found']} not found in the segment, {q['none']} none given")
+        c = s["calls"]
+        print(f"calls: {c['calls']} made, {c['cached']} answered from the log, {c['retries']} retries, "
+              f"{c['repairs']} repairs")
+    return 0
+
+
+def cmd_llm_log(args: argparse.Namespace) -> int:
+    from qualcode.store import llm_log
+
+    with project_from(args) as project:
+        rows = llm_log.call_summary(project.store, run_id=args.run)
+        recent = llm_log.recent_calls(project.store, limit=args.calls, run_id=args.run) if args.calls else []
+        if args.json:
+            print_json({"summary": rows, "recent": recent})
+            return 0
+        if not rows:
+            print("no LLM calls logged" + (f" for run {args.run}" if args.run else ""))
+            return 0
+        print_table(rows, ["step", "template", "model", "status", "calls", "tokens_in", "tokens_out", "seconds"])
+        total = sum(r["calls"] for r in rows)
+        ok = sum(r["calls"] for r in rows if r["status"] == "ok")
+        print(f"\n{total} calls logged, {ok} answers cached (re-running a finished step reuses them)")
+        if recent:
+            print()
+            print_table(recent, ["id", "created_at", "template", "model", "kind", "attempt", "status", "http_status",
+                                 "tokens_in", "tokens_out", "duration_s", "error"], max_width=50)
+    return 0

@@ -1,0 +1,242 @@
+"""`qualcode themes`: induce themes (HICode with an LLM, or embeddings alone), list and
+inspect clustering iterations, show the segment -> labels -> theme map, export a codebook."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+from typing import Any
+
+from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.llm_cmds import add_llm_args, llm_overrides, print_estimate
+from qualcode.errors import BackendNotConfigured, InputError
+
+ACTIONS = ("run", "list", "show", "map", "export-codebook")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "themes", help="find themes (HICode with an LLM, or embeddings alone); list, show, export them",
+        description="`qualcode themes --method hicode --background TEXT --goal TEXT` runs HICode; "
+        "`themes list` lists theme runs and the iterations of the latest; `themes show ITER` shows one "
+        "clustering iteration (`themes show` alone: the final themes); `themes map` shows segment -> labels -> "
+        "theme; `themes export-codebook --out F.yaml` writes a codebook that `qualcode code --codebook` reads.",
+    )
+    add_project_arg(p)
+    p.add_argument("action", nargs="?", choices=ACTIONS, default="run", help="default: run")
+    p.add_argument("iteration", nargs="?", help="show: the iteration number (default: the final themes)")
+    p.add_argument("--method", choices=["auto", "hicode", "embedding"], default="auto",
+                   help="hicode needs an LLM; embedding runs without one; auto picks hicode when an LLM is set")
+    p.add_argument("--background", help="hicode: what the data is (study, participants, setting)")
+    p.add_argument("--goal", help="hicode: the coding goal (research question or analysis dimension)")
+    p.add_argument("--target", type=int, metavar="N", help="stop once there are at most N themes")
+    p.add_argument("--batch", type=int, default=100, metavar="N", help="hicode: labels per clustering call (100)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="shuffle/clustering seed, recorded (0)")
+    p.add_argument("--k", type=int, default=5, metavar="K", help="hicode: most labels per segment (5)")
+    p.add_argument("--max-iterations", type=int, default=6, metavar="N", help="hicode: most clustering iterations (6)")
+    p.add_argument("--no-moderator-context", action="store_true",
+                   help="hicode: do not give the moderator's preceding question as context")
+    p.add_argument("--include-moderators", action="store_true", help="hicode: also label moderators' segments")
+    add_llm_args(p)
+    p.add_argument("--run", metavar="ID", help="list/show/map/export: the theme run (default: the latest)")
+    p.add_argument("--out", metavar="F.yaml", help="export-codebook: output file")
+    p.add_argument("--name", help="export-codebook: codebook name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_themes)
+
+
+def cmd_themes(args: argparse.Namespace) -> int:
+    if args.action == "run":
+        if args.iteration is not None:
+            raise InputError(f"unexpected argument {args.iteration!r}; did you mean `qualcode themes show {args.iteration}`?")
+        return _run(args)
+    with project_from(args) as project:
+        if args.action == "list":
+            return _list(project, args)
+        if args.action == "show":
+            return _show(project, args)
+        if args.action == "map":
+            return _map(project, args)
+        return _export(project, args)
+
+
+# ---------------------------------------------------------------------- run
+def _embedding_module():
+    try:
+        return importlib.import_module("qualcode.themes.embedding")
+    except ModuleNotFoundError as exc:
+        if exc.name == "qualcode.themes.embedding":
+            return None
+        raise
+
+
+def _run(args: argparse.Namespace) -> int:
+    with project_from(args, overrides=llm_overrides(args)) as project:
+        method = args.method
+        if method == "auto":
+            has_llm = bool(str(project.settings.get("llm", "model", "") or "").strip())
+            method = "hicode" if has_llm or _embedding_module() is None else "embedding"
+        if method == "embedding":
+            return _run_embedding(project, args)
+        from qualcode.themes.hicode import run_hicode
+
+        if not args.background or not args.goal:
+            missing = " and ".join(n for n, v in (("--background", args.background), ("--goal", args.goal)) if not v)
+            raise InputError(f"HICode needs {missing}",
+                             hint='e.g. --background "Focus groups with community health workers in Kampala" '
+                                  '--goal "barriers to home visits"')
+        out = run_hicode(project, background=args.background, goal=args.goal, k=args.k, target=args.target,
+                         batch_size=args.batch, seed=args.seed, max_iterations=args.max_iterations,
+                         moderator_context=not args.no_moderator_context,
+                         include_moderators=args.include_moderators, dry_run=args.dry_run)
+        if args.dry_run:
+            print_json(out) if args.json else print_estimate(out)
+            return 0
+        if args.json:
+            print_json({"run": out.run_id, "summary": out.summary, "iterations": out.iterations,
+                        "themes": [{k: t[k] for k in ("name", "definition", "n_labels", "n_segments", "exemplars")}
+                                   for t in out.themes]})
+            return 0
+        s = out.summary
+        print(f"run {out.run_id}: {s['themes']} themes from {s['unique_labels']} distinct labels on "
+              f"{s['labelled']} segments ({s['irrelevant']} marked irrelevant); {s['iterations']} iterations, "
+              f"stopped: {s['stop_reason']}")
+        print(f"labels the model dropped: {s['dropped']} ({s['reasked']} placed on re-asking, {s['nearest']} by "
+              f"embedding similarity); invented labels discarded: {s['invented_discarded']}")
+        c = s["calls"]
+        print(f"calls: {c['calls']} made, {c['cached']} answered from the log; exemplar quotes: {s['exemplars']} "
+              f"verified, {s['quotes_rejected']} rejected (not in the source)\n")
+        print_table([{"theme": t["name"], "labels": t["n_labels"], "segments": t["n_segments"],
+                      "definition": t["definition"]} for t in out.themes],
+                    ["theme", "labels", "segments", "definition"], max_width=70)
+        print(f"\nnext: `qualcode themes export-codebook --out themes.yaml`, then `qualcode code --codebook themes.yaml`")
+    return 0
+
+
+def _run_embedding(project: Any, args: argparse.Namespace) -> int:
+    mod = _embedding_module()
+    if mod is None or not hasattr(mod, "discover_themes"):
+        raise BackendNotConfigured("embedding-only theme discovery is not available in this installation",
+                                   hint="use --method hicode with an LLM (--llm SPEC)")
+    if args.dry_run:
+        print("dry run: embedding-only theme discovery makes no LLM calls")
+        return 0
+    fn = mod.discover_themes
+    wanted = {"target": args.target, "seed": args.seed, "n_themes": args.target}
+    try:
+        accepted = inspect.signature(fn).parameters
+        varkw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    except (TypeError, ValueError):
+        accepted, varkw = {}, False
+    kwargs = {k: v for k, v in wanted.items() if v is not None and (k in accepted or (varkw and k != "n_themes"))}
+    out = fn(project, **kwargs)
+    if args.json:
+        print_json(out if isinstance(out, (dict, list)) else getattr(out, "__dict__", str(out)))
+        return 0
+    run = getattr(out, "run", None)
+    run_id = getattr(out, "run_id", None) or getattr(run, "id", None)
+    themes = getattr(out, "themes", None)
+    print(f"run {run_id}: embedding-only theme discovery" + (f", {len(themes)} themes" if themes is not None else ""))
+    if themes:
+        rows = []
+        for t in themes:
+            get = t.get if isinstance(t, dict) else (lambda k, _t=t: getattr(_t, k, None))
+            rows.append({"theme": get("name"), "segments": get("n_segments") or get("size"),
+                         "definition": get("definition") or get("description")})
+        print_table(rows, ["theme", "segments", "definition"], max_width=70)
+    return 0
+
+
+# ---------------------------------------------------------------------- inspect
+def _list(project: Any, args: argparse.Namespace) -> int:
+    from qualcode.store import llm_log
+    from qualcode.themes.hicode import resolve_theme_run
+
+    runs = llm_log.theme_runs(project.store)
+    if not runs:
+        print("no theme runs yet; run `qualcode themes --method hicode --background ... --goal ...`")
+        return 0
+    rid = resolve_theme_run(project.store, args.run)
+    its = llm_log.iterations(project.store, rid)
+    if args.json:
+        print_json({"runs": runs, "run": rid, "iterations": its})
+        return 0
+    print_table(runs, ["run_id", "step", "started_at", "model", "n_themes", "iterations"])
+    print(f"\niterations of {rid}:")
+    if not its:
+        print("  (this run stored no clustering iterations)")
+        return 0
+    print_table([{"iteration": i["iteration"], "inputs": i["n_inputs"], "themes": i["n_themes"],
+                  "batches": i["n_batches"], "dropped": i["stats"].get("dropped"),
+                  "reasked": i["stats"].get("reasked"), "nearest": i["stats"].get("nearest"),
+                  "invented": i["stats"].get("invented"), "seed": i["seed"], "stop": i["stop_reason"]}
+                 for i in its],
+                ["iteration", "inputs", "themes", "batches", "dropped", "reasked", "nearest", "invented", "seed", "stop"])
+    print("\n`qualcode themes show ITER` shows an iteration's themes and members")
+    return 0
+
+
+def _show(project: Any, args: argparse.Namespace) -> int:
+    from qualcode.store import llm_log
+    from qualcode.themes.hicode import resolve_theme_run
+
+    rid = resolve_theme_run(project.store, args.run)
+    if args.iteration is None or str(args.iteration).lower() in ("final", "themes"):
+        themes = llm_log.themes(project.store, rid)
+        if args.json:
+            print_json({"run": rid, "themes": themes})
+            return 0
+        for t in themes:
+            print(f"## {t['name']}  ({t['n_labels']} labels, {t['n_segments']} segments)")
+            print(f"   {t['definition']}")
+            for e in t["exemplars"]:
+                print(f"   > \"{e['quote']}\"  [{e['match']}, document {e['document_id']} {e['start']}:{e['end']}]")
+            print()
+        return 0
+    try:
+        n = int(args.iteration)
+    except ValueError as exc:
+        raise InputError(f"ITER must be an iteration number or 'final'; got {args.iteration!r}") from exc
+    its = {i["iteration"]: i for i in llm_log.iterations(project.store, rid)}
+    if n not in its:
+        raise InputError(f"run {rid} has no iteration {n}; it has {', '.join(map(str, sorted(its))) or 'none'}",
+                         hint="`qualcode themes list` shows the iterations")
+    members = llm_log.iteration_members(project.store, rid, n)
+    if args.json:
+        print_json({"run": rid, "iteration": its[n], "themes": members})
+        return 0
+    it = its[n]
+    print(f"iteration {n} of {rid}: {it['n_inputs']} inputs -> {it['n_themes']} themes in {it['n_batches']} "
+          f"batches (seed {it['seed']}); {it['stop_reason'] or 'continued'}")
+    for theme, ms in members.items():
+        print(f"\n{theme} ({len(ms)})")
+        for m in ms:
+            tag = "" if m["how"] == "llm" else f"   [{m['how']}]"
+            print(f"  - {m['member']}{tag}")
+    return 0
+
+
+def _map(project: Any, args: argparse.Namespace) -> int:
+    from qualcode.themes.hicode import segment_theme_map
+
+    rows = segment_theme_map(project.store, args.run)
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table([{"document": r["document"], "seg": r["segment_index"],
+                  "themes": "; ".join(r["themes"]) if not r["irrelevant"] else "(irrelevant)",
+                  "labels": "; ".join(r["labels"])} for r in rows],
+                ["document", "seg", "themes", "labels"], max_width=60)
+    return 0
+
+
+def _export(project: Any, args: argparse.Namespace) -> int:
+    from qualcode.themes.hicode import export_codebook
+
+    if not args.out:
+        raise InputError("export-codebook needs --out F.yaml")
+    cb = export_codebook(project, args.out, run_id=args.run, name=args.name)
+    print(f"wrote {len(cb.codes)} themes to {args.out} (codebook {cb.name!r}); apply it with "
+          f"`qualcode code --codebook {args.out}` or `qualcode llm-code --codebook {args.out}`")
+    return 0

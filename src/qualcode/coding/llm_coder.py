@@ -1,0 +1,213 @@
+"""Deductive coding with an LLM: apply a codebook to segments.
+
+Two designs:
+
+- ``per="code"``: one yes/no judgement per (segment, code), with a rationale and the
+  words that show it (segments x codes calls, the most careful);
+- ``per="segment"``: one call per segment returning every applicable code, each with
+  a rationale and a quote (fewer calls).
+
+Every quote is checked against the segment text with :func:`qualcode.llm.verify_quote`:
+the stored evidence says whether it was found exactly, after normalisation, fuzzily
+(with the real span of the source text), or not at all; a quote that is not verbatim is
+never stored as if it were. Codings cover the whole segment (as the embedding method's
+do) and point at their run (coder ``run:<id>``), so the two methods compare directly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from qualcode.backends.base import LLMBackend
+from qualcode.errors import BackendError, InputError
+from qualcode.llm import LLMClient, backend_locality, make_llm, verify_quote
+from qualcode.provenance import hash_obj
+from qualcode.runs import RunRecorder
+from qualcode.themes.prompts import CODE_PAIR, CODE_SEGMENT
+from qualcode.types import Code, Codebook, Coding, Run, Segment
+
+STEP = "llm-code"
+PER_CHOICES = ("segment", "code")
+
+
+def _code_details(c: Code) -> str:
+    parts = []
+    if c.include:
+        parts.append(f"Include: {c.include}")
+    if c.exclude:
+        parts.append(f"Exclude: {c.exclude}")
+    if c.examples:
+        parts.append("Examples: " + " | ".join(c.examples[:3]))
+    return "\n".join(parts)
+
+
+def _validate_pair(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or "applies" not in data:
+        raise ValueError("expected {\"applies\": true|false, \"rationale\": ..., \"quote\": ...}")
+    applies = data["applies"]
+    if isinstance(applies, str):
+        applies = applies.strip().lower() in ("true", "yes", "1")
+    return {"applies": bool(applies), "rationale": str(data.get("rationale") or ""),
+            "quote": str(data.get("quote") or "")}
+
+
+def _validate_segment(data: Any) -> dict[str, Any]:
+    items = data.get("codes") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError("expected {\"codes\": [{\"code\": ..., \"rationale\": ..., \"quote\": ...}]}")
+    out = []
+    for it in items:
+        if isinstance(it, str):
+            it = {"code": it}
+        if isinstance(it, dict) and str(it.get("code") or "").strip():
+            out.append({"code": str(it["code"]).strip(), "rationale": str(it.get("rationale") or ""),
+                        "quote": str(it.get("quote") or "")})
+    return {"codes": out}
+
+
+def quote_evidence(quote: str, seg: Segment) -> dict[str, Any]:
+    """Evidence fields for a model's quote, checked against ``seg``.
+
+    ``quote`` is what the model wrote; ``quote_status`` is exact | normalized | fuzzy |
+    not_found | none; for a found quote, ``quote_start``/``quote_end`` are document
+    offsets and ``quote_text`` is the verbatim source span.
+    """
+    if not quote.strip():
+        return {"quote": "", "quote_status": "none"}
+    m = verify_quote(quote, seg.text)
+    if m is None:
+        return {"quote": quote, "quote_status": "not_found"}
+    ev: dict[str, Any] = {"quote": quote, "quote_status": m.match, "quote_start": seg.start + m.start,
+                          "quote_end": seg.start + m.end, "quote_text": seg.text[m.start:m.end]}
+    if m.match == "fuzzy":
+        ev["quote_similarity"] = m.score
+    return ev
+
+
+def _load_codebook(store: Any, codebook: Codebook | str | os.PathLike[str]) -> tuple[Codebook, str | None]:
+    """A Codebook, a codebook file, or the name of a codebook stored in the project."""
+    if isinstance(codebook, Codebook):
+        return codebook, codebook.source
+    from qualcode.codebook import CODEBOOK_FORMATS, load_codebook
+
+    p = Path(codebook)
+    if p.is_file() or p.suffix.lower() in CODEBOOK_FORMATS:
+        return load_codebook(p), str(p)
+    return store.codebook(str(codebook)), None
+
+
+def llm_code(
+    project: Any,
+    codebook: Codebook | str | os.PathLike[str],
+    *,
+    per: str = "segment",
+    llm: str | LLMBackend | None = None,
+    client: LLMClient | None = None,
+    concurrency: int | None = None,
+    segments: Sequence[Segment] | None = None,
+    dry_run: bool = False,
+    show_progress: bool = True,
+) -> Run | dict[str, Any]:
+    """Apply ``codebook`` to the project's current segments with an LLM.
+
+    Parameters
+    ----------
+    project : Project
+    codebook : Codebook or path
+    per : {"segment", "code"}
+        One call per segment (all codes) or one yes/no call per (segment, code).
+    llm : str or LLMBackend, optional
+        Default ``[llm] model``.
+    dry_run : bool
+        Return the number of calls and approximate tokens instead of running.
+
+    Returns
+    -------
+    Run (its summary has counts of codings and of quote checks), or a dict of
+    estimates when ``dry_run``.
+    """
+    if per not in PER_CHOICES:
+        raise InputError(f"per must be one of {', '.join(PER_CHOICES)}; got {per!r}")
+    store, settings = project.store, project.settings
+    cb, source = _load_codebook(store, codebook)
+    if not cb.codes:
+        raise InputError("the codebook has no codes")
+    backend = client.backend if client is not None else (llm if isinstance(llm, LLMBackend) else make_llm(settings, llm))
+    if client is None:
+        client = LLMClient.from_settings(backend, store, settings, concurrency=concurrency, show_progress=show_progress)
+    segs = list(segments) if segments is not None else store.segments()
+    if not segs:
+        raise InputError("the project has no segments to code", hint="add transcripts with `qualcode ingest FILES`")
+    template = CODE_PAIR if per == "code" else CODE_SEGMENT
+    if per == "code":
+        reqs = [CODE_PAIR.request(key=(s.id, c.name), validate=_validate_pair, max_tokens=250, code=c.name,
+                                  definition=c.definition, details=_code_details(c), segment=s.text)
+                for s in segs for c in cb.codes]
+    else:
+        codes_text = "\n".join(
+            f"- {c.name}: {c.definition}" + (f" (include: {c.include})" if c.include else "")
+            + (f" (exclude: {c.exclude})" if c.exclude else "") for c in cb.codes)
+        reqs = [CODE_SEGMENT.request(key=s.id, validate=_validate_segment, max_tokens=150 + 120 * min(len(cb.codes), 5),
+                                     codes=codes_text, segment=s.text) for s in segs]
+    if dry_run:
+        est = client.estimate(reqs, out_tokens=120 if per == "code" else 250)
+        tin, tout = est.pop("tokens_in"), est.pop("tokens_out")
+        return {"step": STEP, "per": per, "segments": len(segs), "codes": len(cb.codes), **est,
+                "tokens_in_approx": tin, "tokens_out_approx": tout, "model": backend.name,
+                "locality": backend_locality(backend)}
+
+    stored_cb = store.add_codebook(cb, source_path=source, origin="file")
+    params = {"method": "llm", "per": per, "codebook": {"name": cb.name, "id": stored_cb.id,
+                                                        "version": stored_cb.version, "source": source},
+              "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
+              "template": template.describe(), "segments": len(segs)}
+    rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
+                      input_hash=hash_obj([s.text_hash for s in segs]), prompt_hash=template.hash)
+    client.step, client.run_id = STEP, rec.id
+    results = client.run(reqs, desc="LLM coding")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise BackendError(
+            f"{len(failed)} of {len(results)} coding requests failed (e.g. {failed[0].error}); finished calls are "
+            f"kept in the store, so running the same command again resumes",
+            hint="`qualcode llm-log` shows the failed calls",
+        )
+    by_seg = {s.id: s for s in segs}
+    names = {c.name.casefold(): c.name for c in cb.codes}
+    codings: list[Coding] = []
+    counts = {"exact": 0, "normalized": 0, "fuzzy": 0, "not_found": 0, "none": 0}
+    unknown = 0
+    for res in results:
+        if per == "code":
+            sid, code = res.key
+            if not res.data["applies"]:
+                continue
+            applied = [{"code": code, "rationale": res.data["rationale"], "quote": res.data["quote"]}]
+        else:
+            sid = res.key
+            applied = []
+            seen: set[str] = set()
+            for a in res.data["codes"]:
+                name = names.get(a["code"].casefold())
+                if name is None:
+                    unknown += 1
+                    continue
+                if name not in seen:
+                    seen.add(name)
+                    applied.append({**a, "code": name})
+        seg = by_seg[sid]
+        for a in applied:
+            ev = {"rationale": a["rationale"], "method": "llm", "per": per, **quote_evidence(a["quote"], seg)}
+            counts[ev["quote_status"]] += 1
+            codings.append(Coding(code=a["code"], segment_id=seg.id, document_id=seg.document_id, start=seg.start,
+                                  end=seg.end, evidence=ev, coder=rec.coder, run_id=rec.id))
+    stats = client.stats
+    rec.tokens_in, rec.tokens_out = stats.tokens_in, stats.tokens_out
+    if stats.resolved_models:
+        rec.model_version = ", ".join(sorted(stats.resolved_models))
+    summary = {"segments": len(segs), "codes": len(cb.codes), "codings": len(codings),
+               "segments_coded": len({c.segment_id for c in codings}), "quotes": counts,
+               "unknown_codes_discarded": unknown, "calls": stats.as_dict()}
+    return rec.finish(codings=codings, summary=summary)
