@@ -1,0 +1,262 @@
+"""Survey open-ended responses in a delimited table (.csv, .tsv).
+
+One response per row. The delimiter (comma, semicolon or tab) is sniffed from the
+first rows unless given. Columns:
+
+* ``text_column``: the responses. When not given, the first column named ``text``,
+  ``response`` or ``answer`` (case-insensitive) is used and the choice is recorded in
+  ``metadata["text_column"]`` with ``metadata["text_column_inferred"] = True``
+  (and logged on the ``qualcode.ingest`` logger).
+* ``id_column``: the respondent/row id (``Unit.key``); default the 1-based row number.
+* ``speaker_column``: who wrote it (``Unit.speaker`` and ``Turn.speaker``).
+* every other column is kept as string metadata on the unit (``Unit.metadata``, plus
+  ``row``, the 1-based data row number) or, in documents mode, on the document.
+
+Modes:
+
+* ``"segments"`` (default): the whole file is one document whose text is the responses
+  joined by blank lines; each response is a :class:`Unit` (and a :class:`Turn`) with
+  exact offsets, so the ``row`` segmentation gives one segment per response.
+* ``"documents"``: each row is its own document named ``<file stem>#<id>``.
+
+Rows whose text cell is empty or blank are skipped; the count is in
+``metadata["skipped_empty"]`` (segments mode) and logged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from qualcode.errors import InputError
+from qualcode.ingest._decode import read_text
+from qualcode.ingest._labels import SpeakerNames
+from qualcode.types import ParsedDocument, Turn, Unit
+
+__all__ = ["read_table", "TEXT_COLUMN_NAMES", "TABLE_MODES", "sniff_delimiter"]
+
+log = logging.getLogger("qualcode.ingest")
+
+TEXT_COLUMN_NAMES = ("text", "response", "answer")
+TABLE_MODES = ("segments", "documents")
+_DELIMITERS = (",", ";", "\t")
+_DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter among comma, semicolon and tab that splits the first rows into the
+    most consistent number of columns (ties: comma, then semicolon, then tab).
+
+    >>> sniff_delimiter("id;text\\n1;yes, a lot\\n2;no\\n")
+    ';'
+    """
+    sample = text[:65536]
+    best, best_score = ",", None
+    for d in _DELIMITERS:
+        rows = []
+        try:
+            for row in csv.reader(io.StringIO(sample), delimiter=d):
+                rows.append(row)
+                if len(rows) >= 50:
+                    break
+        except csv.Error:
+            continue
+        rows = [r for r in rows if r]
+        if not rows:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for r in rows if len(r) == width) / len(rows)
+        score = (width > 1 and consistent >= 0.9, consistent if width > 1 else 0.0, width)
+        if best_score is None or score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _find_column(header: list[str], wanted: str, role: str, path: str) -> int:
+    if wanted in header:
+        return header.index(wanted)
+    folded = [h.strip().casefold() for h in header]
+    if wanted.strip().casefold() in folded:
+        return folded.index(wanted.strip().casefold())
+    raise InputError(
+        f"no column {wanted!r} ({role}); columns present: {', '.join(repr(h) for h in header)}",
+        path=path,
+        hint=f"pass {role}= one of the columns present",
+    )
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    speaker_column: str | None = None,
+    mode: str = "segments",
+    delimiter: str | None = None,
+    name: str | None = None,
+) -> list[ParsedDocument]:
+    """Read survey open-ends from a delimited file.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.csv``/``.tsv`` file (UTF-8, UTF-8 with BOM or Windows-1252).
+    text_column : str, optional
+        The response column; inferred from ``text``/``response``/``answer`` if absent.
+    id_column, speaker_column : str, optional
+        Row id and respondent columns.
+    mode : {"segments", "documents"}, default "segments"
+        One document with one unit per row, or one document per row.
+    delimiter : str, optional
+        ``","``, ``";"`` or ``"\\t"``; sniffed when absent.
+    name : str, optional
+        Document name in segments mode (default the file name); in documents mode the
+        prefix before ``#<id>`` (default the file stem).
+
+    Returns
+    -------
+    list of ParsedDocument
+        One document (segments mode) or one per non-empty row (documents mode), all
+        with ``format="csv"``.
+
+    Raises
+    ------
+    InputError
+        A missing/empty/binary file, an unknown mode, a column asked for (or needed)
+        that is not there (the message lists the columns present), a row with more
+        fields than the header, duplicate ids in documents mode, or no non-empty text.
+    """
+    where = str(path)
+    if mode not in TABLE_MODES:
+        raise InputError(f"unknown table mode {mode!r}; expected one of {', '.join(TABLE_MODES)}")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise InputError(f"delimiter must be a single character such as ',', ';' or '\\t', got {delimiter!r}")
+    p = Path(path)
+    text, encoding = read_text(p)
+    delim = delimiter or sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    try:
+        records: list[tuple[int, list[str]]] = []
+        first_line = 1
+        for row in reader:
+            if any(c.strip() for c in row):
+                records.append((first_line, row))
+            first_line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", path=where, line=reader.line_num) from exc
+    if not records:
+        raise InputError("the table has no rows", path=where)
+    header_line, raw_header = records[0]
+    header: list[str] = []
+    for i, h in enumerate(raw_header):
+        h = h.strip().lstrip("\ufeff") or f"column{i + 1}"
+        base, k = h, 2
+        while h in header:
+            h, k = f"{base}_{k}", k + 1
+        header.append(h)
+
+    inferred = False
+    if text_column is None:
+        folded = [h.casefold() for h in header]
+        found = next((c for c in TEXT_COLUMN_NAMES if c in folded), None)
+        if found is None:
+            raise InputError(
+                f"no text column given and none named {', '.join(TEXT_COLUMN_NAMES)}; "
+                f"columns present: {', '.join(repr(h) for h in header)}",
+                path=where,
+                hint="pass text_column= the column holding the responses",
+            )
+        ti, inferred = folded.index(found), True
+        log.info("%s: using column %r as the text column", where, header[ti])
+    else:
+        ti = _find_column(header, text_column, "text_column", where)
+    ii = _find_column(header, id_column, "id_column", where) if id_column is not None else None
+    si = _find_column(header, speaker_column, "speaker_column", where) if speaker_column is not None else None
+    meta_cols = [i for i in range(len(header)) if i not in (ti, ii, si)]
+
+    names = SpeakerNames()
+    rows: list[dict[str, Any]] = []
+    skipped = 0
+    for n, (line, row) in enumerate(records[1:], start=1):
+        if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
+            raise InputError(
+                f"row has {len(row)} fields but the header has {len(header)} "
+                f"(delimiter {_DELIM_NAMES.get(delim, repr(delim))})",
+                path=where, line=line,
+                hint="quote cells that contain the delimiter, or pass delimiter=",
+            )
+        row = row + [""] * (len(header) - len(row))
+        response = row[ti].strip()
+        if not response:
+            skipped += 1
+            continue
+        raw_speaker = row[si].strip() if si is not None and row[si].strip() else None
+        rows.append({
+            "line": line,
+            "text": response,
+            "key": row[ii].strip() if ii is not None else str(n),
+            "raw_speaker": raw_speaker,
+            "speaker": names.canonical(raw_speaker) if raw_speaker else None,
+            "meta": {"row": n, **{header[i]: row[i] for i in meta_cols}},
+        })
+    if skipped:
+        log.info("%s: skipped %d row(s) with an empty %r cell", where, skipped, header[ti])
+    if not rows:
+        raise InputError(f"no non-empty responses in column {header[ti]!r}", path=where)
+
+    common = {
+        "encoding": encoding,
+        "delimiter": delim,
+        "text_column": header[ti],
+        "text_column_inferred": inferred,
+        "id_column": header[ii] if ii is not None else None,
+        "speaker_column": header[si] if si is not None else None,
+        "columns": header,
+    }
+    if mode == "documents":
+        seen: dict[str, int] = {}
+        docs = []
+        prefix = name or p.stem
+        for r in rows:
+            if r["key"] in seen:
+                raise InputError(
+                    f"duplicate id {r['key']!r} in column {header[ii] if ii is not None else 'row'!r} "
+                    f"(also on line {seen[r['key']]}); documents mode needs unique ids",
+                    path=where, line=r["line"],
+                )
+            seen[r["key"]] = r["line"]
+            n_chars = len(r["text"])
+            docs.append(ParsedDocument(
+                text=r["text"],
+                format="csv",
+                turns=(Turn(0, r["speaker"], 0, n_chars, raw_speaker=r["raw_speaker"], label_start=0),),
+                units=(Unit(0, n_chars, speaker=r["speaker"], key=r["key"], metadata=r["meta"]),),
+                metadata={**common, **r["meta"], "id": r["key"], "source": p.name,
+                          "speakers": [r["speaker"]] if r["speaker"] else []},
+                name=f"{prefix}#{r['key']}",
+            ))
+        return docs
+
+    parts, units, turns = [], [], []
+    pos = 0
+    for k, r in enumerate(rows):
+        if k:
+            parts.append("\n\n")
+            pos += 2
+        end = pos + len(r["text"])
+        units.append(Unit(pos, end, speaker=r["speaker"], key=r["key"], metadata=r["meta"]))
+        turns.append(Turn(k, r["speaker"], pos, end, raw_speaker=r["raw_speaker"], label_start=pos))
+        parts.append(r["text"])
+        pos = end
+    return [ParsedDocument(
+        text="".join(parts),
+        format="csv",
+        turns=tuple(turns),
+        units=tuple(units),
+        metadata={**common, "rows": len(rows), "skipped_empty": skipped, "speakers": names.names()},
+        name=name or p.name,
+    )]
