@@ -652,6 +652,7 @@ class LLMClient:
             try:
                 comp = self._complete_with_retries(req, h, messages, kind, records)
             except FatalBackendError as exc:
+                self._stop.set()  # no worker starts another request
                 result.error = str(exc)
                 result.fatal = exc
                 return result, records

@@ -186,6 +186,7 @@ class OpenAICompatBackend(LLMBackend):
             payload["max_tokens"] = int(max_tokens)
         if seed is not None:
             payload["seed"] = int(seed)
+        auto = self._schema_mode is None
         use_schema = json_schema is not None and self._schema_mode is not False
         if use_schema:
             payload["response_format"] = {
@@ -197,7 +198,7 @@ class OpenAICompatBackend(LLMBackend):
             _, data, latency = self._post(payload)
         except BackendError as exc:
             status = getattr(exc, "status", None)
-            if use_schema and self._schema_mode is None and status in (400, 415, 422):
+            if use_schema and auto and status in (400, 415, 422):
                 # the server does not take response_format: prompt-only JSON from now on
                 with self._lock:
                     self._schema_mode = False
