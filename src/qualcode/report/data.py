@@ -1,0 +1,291 @@
+"""What the report, the figures and the methods statement show, computed from the store.
+
+Everything here reads the store (through :mod:`qualcode.store.report_queries`) and does
+plain arithmetic; nothing calls a model. Each collector returns JSON-ready structures and
+an empty result when the store has no data for it, so callers show a section only when
+there is something in it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from qualcode.store import Store
+from qualcode.store import report_queries as rq
+
+#: Landis & Koch (1977) bands for kappa
+BANDS = ((0.81, "almost perfect"), (0.61, "substantial"), (0.41, "moderate"), (0.21, "fair"), (0.0, "slight"))
+FLAG_BELOW = 0.41  # codes whose kappa is below "moderate" are flagged
+NON_CODE_STEPS = {"cues"}
+
+
+def landis_koch(kappa: float | None) -> str:
+    if kappa is None or kappa != kappa:
+        return "undefined"
+    if kappa < 0:
+        return "poor"
+    for lo, name in BANDS:
+        if kappa >= lo:
+            return name
+    return "slight"
+
+
+# --------------------------------------------------------------------------- sources
+def sources(store: Store) -> list[dict[str, Any]]:
+    return rq.coding_sources(store)
+
+
+def default_source(srcs: Sequence[Mapping[str, Any]]) -> str | None:
+    """The latest code run, else the latest non-cue run, else the first human coder."""
+    for pred in (lambda s: s["kind"] == "ai" and (s["step"] or "").startswith("code"),
+                 lambda s: s["kind"] == "ai" and s["step"] not in NON_CODE_STEPS,
+                 lambda s: s["kind"] == "human"):
+        cands = [s for s in srcs if pred(s)]
+        if cands:
+            return cands[-1]["key"]
+    return srcs[-1]["key"] if srcs else None
+
+
+def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edges: int = 80,
+                      exemplars_per_code: int = 5) -> dict[str, Any]:
+    """Frequencies, document/speaker x code matrices, co-occurrence and exemplars."""
+    freq = rq.code_frequencies(store, source)
+    codes = [f["code"] for f in freq]
+    idx = {c: i for i, c in enumerate(codes)}
+    rows = rq.coding_rows(store, source)
+    by_doc: dict[str, Counter[str]] = defaultdict(Counter)
+    by_sp: dict[str, Counter[str]] = defaultdict(Counter)
+    seg_codes: dict[Any, set[str]] = defaultdict(set)
+    seen_doc: set[tuple[Any, str]] = set()
+    seen_sp: set[tuple[Any, str, str]] = set()
+    for seg_id, doc_id, doc_name, speakers, code, start, end in rows:
+        unit = seg_id if seg_id is not None else (doc_id, start, end)
+        if (unit, code) not in seen_doc:
+            seen_doc.add((unit, code))
+            by_doc[doc_name][code] += 1
+            seg_codes[unit].add(code)
+            for sp in json.loads(speakers or "[]"):
+                if (unit, code, sp) not in seen_sp:
+                    seen_sp.add((unit, code, sp))
+                    by_sp[sp][code] += 1
+
+    def matrix(d: Mapping[str, Counter[str]]) -> dict[str, Any]:
+        order = sorted(d, key=lambda k: -sum(d[k].values()))
+        shown = order[:max_rows]
+        return {"rows": shown, "cols": codes,
+                "values": [[d[r].get(c, 0) for c in codes] for r in shown],
+                "hidden_rows": max(0, len(order) - len(shown))}
+
+    pair: Counter[tuple[str, str]] = Counter()
+    for cs in seg_codes.values():
+        if len(cs) > 1:
+            s = sorted(cs, key=lambda c: idx.get(c, 0))
+            for i in range(len(s)):
+                for j in range(i + 1, len(s)):
+                    pair[(s[i], s[j])] += 1
+    n_units = {c: 0 for c in codes}
+    for cs in seg_codes.values():
+        for c in cs:
+            n_units[c] = n_units.get(c, 0) + 1
+    edges = []
+    for (a, b), n in pair.most_common(max_edges):
+        union = n_units.get(a, 0) + n_units.get(b, 0) - n
+        edges.append({"source": a, "target": b, "n": n, "jaccard": round(n / union, 3) if union else 0.0})
+    for f in freq:
+        if f["mean_score"] is not None:
+            f["mean_score"] = round(float(f["mean_score"]), 4)
+    return {
+        "freq": freq,
+        "heat_doc": matrix(by_doc),
+        "heat_speaker": matrix(by_sp),
+        "network": {"nodes": [{"id": c, "n": n_units.get(c, 0)} for c in codes], "edges": edges},
+        "exemplars": rq.exemplars(store, source, per_code=exemplars_per_code),
+    }
+
+
+# --------------------------------------------------------------------------- agreement
+def _kappa_stack(conf: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-code 2x2 statistics; uses qualcode.stats when it is available."""
+    try:
+        from qualcode.stats.pairwise import confusion_stats
+
+        out = confusion_stats(conf)
+        return {"n": out["n"], "percent_agreement": out["percent_agreement"], "cohen_kappa": out["cohen_kappa"],
+                "gwet_ac1": out.get("gwet_ac1", np.full(conf.shape[0], np.nan))}
+    except Exception:  # pragma: no cover - stats package not installed or changed
+        n = conf.sum(axis=(1, 2)).astype(float)
+        agree = conf[:, 0, 0] + conf[:, 1, 1]
+        rows, cols = conf.sum(axis=2), conf.sum(axis=1)
+        rc = (rows * cols).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            po = np.where(n > 0, agree / n, np.nan)
+            kappa = np.where(n * n - rc != 0, (n * agree - rc) / (n * n - rc), np.nan)
+        return {"n": n, "percent_agreement": po, "cohen_kappa": kappa, "gwet_ac1": np.full(conf.shape[0], np.nan)}
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else round(v, 4)
+
+
+def pair_agreement(store: Store, a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Per-code agreement of two coding sources on the segments of the documents both coded."""
+    docs = rq.source_documents(store, a["key"]) & rq.source_documents(store, b["key"])
+    if not docs:
+        return None
+    units = rq.segment_ids_of_documents(store, docs)
+    if not units:
+        return None
+    sa, sb = rq.segment_code_sets(store, a["key"]), rq.segment_code_sets(store, b["key"])
+    codes = sorted({c for s in (sa, sb) for u in units for c in s.get(u, ())})
+    if not codes:
+        return None
+    conf = np.zeros((len(codes), 2, 2), dtype=np.int64)
+    ci = {c: i for i, c in enumerate(codes)}
+    for u in units:
+        ca, cb = sa.get(u, set()), sb.get(u, set())
+        for c in ca | cb:
+            conf[ci[c], int(c in ca), int(c in cb)] += 1
+    n = len(units)
+    for i in range(len(codes)):
+        conf[i, 0, 0] = n - conf[i].sum() + conf[i, 0, 0]
+    st = _kappa_stack(conf)
+    rows = []
+    for c, i in ci.items():
+        k = _num(st["cohen_kappa"][i])
+        pos_a, pos_b = int(conf[i, 1, :].sum()), int(conf[i, :, 1].sum())
+        rows.append({"code": c, "n": n, "a": pos_a, "b": pos_b, "both": int(conf[i, 1, 1]),
+                     "percent_agreement": _num(st["percent_agreement"][i]), "kappa": k,
+                     "gwet_ac1": _num(st["gwet_ac1"][i]), "band": landis_koch(k),
+                     "flag": (k is None and (pos_a + pos_b) > 0) or (k is not None and k < FLAG_BELOW)})
+    pooled = _kappa_stack(conf.sum(axis=0, keepdims=True))
+    ks = [r["kappa"] for r in rows if r["kappa"] is not None]
+    macro = round(float(np.mean(ks)), 4) if ks else None
+    pk = _num(pooled["cohen_kappa"][0])
+    return {"a": a["label"], "b": b["label"], "a_key": a["key"], "b_key": b["key"], "units": n,
+            "documents": len(docs), "rows": rows, "macro_kappa": macro, "macro_band": landis_koch(macro),
+            "pooled_kappa": pk, "pooled_band": landis_koch(pk),
+            "flagged": [r["code"] for r in rows if r["flag"]]}
+
+
+def agreement(store: Store, srcs: Sequence[Mapping[str, Any]] | None = None, *, max_pairs: int = 6) -> list[dict[str, Any]]:
+    """Human vs AI (latest runs first) and human vs human agreement tables."""
+    srcs = list(srcs if srcs is not None else sources(store))
+    humans = [s for s in srcs if s["kind"] == "human"]
+    ais = [s for s in srcs if s["kind"] == "ai" and s["step"] not in NON_CODE_STEPS and s["n_segments"]]
+    pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+    for h in humans:
+        for a in reversed(ais):
+            pairs.append((h, a))
+    for i in range(len(humans)):
+        for j in range(i + 1, len(humans)):
+            pairs.append((humans[i], humans[j]))
+    out = []
+    for a, b in pairs:
+        if len(out) >= max_pairs:
+            break
+        res = pair_agreement(store, a, b)
+        if res is not None:
+            out.append(res)
+    return out
+
+
+# --------------------------------------------------------------------------- dynamics
+def dynamics(store: Store, *, moderators: Sequence[str] | None = None, max_documents: int = 60) -> list[dict[str, Any]]:
+    """Group-dynamics tables per document (via :mod:`qualcode.cues.dynamics`) for
+    documents whose reader found speaker turns."""
+    try:
+        from qualcode.cues.dynamics import group_dynamics
+    except Exception:
+        return []
+    out = []
+    for d in store.documents()[:max_documents]:
+        try:
+            parsed = store.parsed_document(d)
+            if len(parsed.turns) < 2 or not any(t.speaker for t in parsed.turns):
+                continue
+            dyn = group_dynamics(parsed, moderators=moderators, name=d.name)
+        except Exception:  # a detector problem must not break the report
+            continue
+        speakers = [{"speaker": s.speaker, "role": s.role, "turns": s.turns, "words": s.words,
+                     "word_share": _num(s.word_share), "turn_share": _num(s.turn_share),
+                     "mean_words": _num(s.mean_words), "longest_turn_words": s.longest_turn_words,
+                     "backchannels": s.backchannels, "silent": bool(s.silent)} for s in dyn.speakers]
+        out.append({"document": d.name, "turns": dyn.n_turns, "speakers": speakers, "n_speakers": dyn.n_speakers,
+                    "words": dyn.words, "gini_words": _num(dyn.gini_words), "gini_turns": _num(dyn.gini_turns),
+                    "group_turns": dyn.group_turns, "silent": list(dyn.silent), "moderators": list(dyn.moderators),
+                    "role_word_shares": {k: _num(v) for k, v in dict(dyn.role_word_shares).items()},
+                    "monologues": [dict(m) for m in list(dyn.monologues)[:3]]})
+    return out
+
+
+# --------------------------------------------------------------------------- cues
+def cues(store: Store, *, max_events: int = 6000) -> dict[str, Any] | None:
+    """The latest cue run as timeline events: [doc index, position 0..1, type index, speaker, quote]."""
+    runs = rq.cue_runs(store)
+    if not runs:
+        return None
+    run = runs[-1]
+    ev = rq.cue_events(store, run["id"])
+    if not ev:
+        return None
+    docs: list[str] = []
+    dix: dict[str, int] = {}
+    types = [t for t, _ in Counter(e["code"] for e in ev).most_common()]
+    tix = {t: i for i, t in enumerate(types)}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for e in ev:
+        if e["document"] not in dix:
+            dix[e["document"]] = len(docs)
+            docs.append(e["document"])
+        counts[e["document"]][e["code"]] += 1
+    step = max(1, -(-len(ev) // max_events))
+    events = []
+    for e in ev[::step]:
+        pos = e["start"] / max(1, e["doc_chars"])
+        q = (e["quote"] or "")[:80]
+        events.append([dix[e["document"]], round(pos, 5), tix[e["code"]], e["speaker"] or "", q])
+    return {"run": run["id"], "documents": docs, "types": types, "events": events, "total": len(ev),
+            "sampled": step > 1,
+            "counts": [{"document": d, **{t: counts[d].get(t, 0) for t in types}, "total": sum(counts[d].values())}
+                       for d in docs]}
+
+
+# --------------------------------------------------------------------------- themes
+def themes(store: Store) -> list[dict[str, Any]]:
+    out = []
+    for r in rq.theme_runs(store):
+        ts = rq.themes(store, r["run_id"])
+        out.append({"run": r["run_id"], "step": r["step"], "model": r["model"], "params": r["params"],
+                    "themes": ts, "iterations": rq.theme_iterations(store, r["run_id"])})
+    return out
+
+
+def relevance(store: Store, *, top: int = 30) -> list[dict[str, Any]]:
+    out = []
+    for r in rq.relevance_runs(store)[-3:]:
+        out.append({"run": r["id"], "question": r["params"].get("question"), "model": r["model"], "n": r["n"],
+                    "rows": rq.relevance_top(store, r["id"], limit=top)})
+    return out
+
+
+def iter_sources_for_report(srcs: Sequence[Mapping[str, Any]], limit: int = 10) -> list[Mapping[str, Any]]:
+    """Sources shown in the report's picker: humans and the latest runs, cues last."""
+    humans = [s for s in srcs if s["kind"] == "human"]
+    ais = [s for s in srcs if s["kind"] == "ai" and s["step"] not in NON_CODE_STEPS]
+    other = [s for s in srcs if s["kind"] == "ai" and s["step"] in NON_CODE_STEPS]
+    chosen = list(reversed(ais))[: max(1, limit - len(humans))] + humans
+    return (chosen + other)[: limit + 1]
+
+
+def first(items: Iterable[Any]) -> Any:
+    for it in items:
+        return it
+    return None

@@ -1,0 +1,244 @@
+"""A methods statement for a paper, generated from the store.
+
+:func:`methods_statement` returns a :class:`MethodsStatement`: a paragraph, a table of
+the settings that matter for replication, and an appendix with the prompts (hash and
+full text as logged). Everything is read from the store: run rows (parameters, models,
+versions, seeds, hashes), segmentations, the LLM call log when there is one, human
+codings and review statuses. Nothing calls a model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from qualcode.report import data as rdata
+from qualcode.store import Store
+from qualcode.store import report_queries as rq
+
+STRATEGY_WORDS = {
+    "turn": "speaker turns",
+    "question": "question blocks (a moderator question with the answers that follow)",
+    "paragraph": "paragraphs",
+    "window": "sliding windows of sentences",
+    "row": "table rows (one response per segment)",
+    "line": "lines",
+}
+
+
+@dataclass
+class MethodsStatement:
+    paragraph: str
+    table: list[tuple[str, str]]
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    caveat: str = ""
+
+    def to_markdown(self) -> str:
+        out = ["## Methods", "", self.paragraph, "", self.caveat, "", "| Item | Value |", "|---|---|"]
+        for k, v in self.table:
+            out.append(f"| {_md_cell(k)} | {_md_cell(v)} |")
+        if self.prompts:
+            out += ["", "## Appendix: prompts", ""]
+            for p in self.prompts:
+                out.append(f"### {p['template'] or '(unnamed template)'} — sha256 `{p['hash'] or 'n/a'}`")
+                out += ["", "```text", p["text"].rstrip(), "```", ""]
+        return "\n".join(out).rstrip() + "\n"
+
+
+def _md_cell(v: str) -> str:
+    return str(v).replace("|", "\\|").replace("\n", "<br>")
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.3g}"
+    if isinstance(x, (list, tuple)):
+        return ", ".join(_fmt(i) for i in x)
+    if isinstance(x, dict):
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in x.items())
+    return str(x)
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+def _prompt_text(req: Any) -> str:
+    """The text of a logged request: chat messages, a prompt string, or its JSON."""
+    if isinstance(req, dict):
+        msgs = req.get("messages")
+        if isinstance(msgs, list):
+            parts = []
+            for m in msgs:
+                if isinstance(m, dict):
+                    content = m.get("content")
+                    if isinstance(content, list):
+                        content = "\n".join(str(c.get("text", c)) if isinstance(c, dict) else str(c) for c in content)
+                    parts.append(f"[{m.get('role', 'message')}]\n{content}")
+            if parts:
+                return "\n\n".join(parts)
+        if isinstance(req.get("prompt"), str):
+            return req["prompt"]
+    if isinstance(req, str):
+        return req
+    return json.dumps(req, ensure_ascii=False, indent=2)
+
+
+def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | None = None) -> MethodsStatement:
+    """Build the methods paragraph, table and prompt appendix from the store."""
+    counts = store.counts()
+    docs = rq.documents_overview(store)
+    segm = rq.segmentation_overview(store)
+    speakers = rq.speaker_overview(store)
+    runs = rq.runs_overview(store)
+    review = rq.review_counts(store)
+    if agreement is None:
+        agreement = rdata.agreement(store)
+    sentences: list[str] = []
+    table: list[tuple[str, str]] = []
+    formats = sorted({d["format"] for d in docs})
+    versions = sorted({r["qualcode_version"] for r in runs if r.get("qualcode_version")})
+    qv = versions[-1] if versions else None
+    if not qv:
+        from qualcode import __version__ as qv  # noqa: N812
+
+    # ---- data
+    if docs:
+        seg_desc = "; ".join(
+            f"{STRATEGY_WORDS.get(s['strategy'], s['strategy'])} ({_plural(s['segments'], 'segment')} in "
+            f"{_plural(s['documents'], 'document')}{', ' + _fmt(s['params']) if s['params'] else ''})"
+            for s in segm) or "no segmentation"
+        sentences.append(
+            f"The corpus comprised {_plural(counts['documents'], 'document')} ({', '.join(formats)}) with "
+            f"{counts['segments']:,} segments from {_plural(len(speakers), 'distinct speaker')}; documents were "
+            f"segmented into {seg_desc}. Analyses used qualcode {qv}.")
+        table += [("Documents", f"{counts['documents']:,} ({', '.join(formats)})"),
+                  ("Segments", f"{counts['segments']:,}"), ("Segmentation", seg_desc),
+                  ("Speakers", f"{len(speakers):,}"), ("Software", f"qualcode {qv}")]
+    else:
+        sentences.append("The project holds no documents yet.")
+    by_step: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        by_step.setdefault(r["step"], []).append(r)
+    # ---- embedding models
+    emb_v: dict[str, str | None] = {}
+    for r in runs:
+        if r["step"] in ("code", "relevance", "embed", "themes-embedding") and r.get("model"):
+            emb_v[r["model"]] = r.get("model_version") or emb_v.get(r["model"])
+    emb = sorted(f"{m}" + (f" ({v})" if v else "") for m, v in emb_v.items())
+    if emb:
+        sentences.append(f"Segments were embedded with {', '.join(emb)}.")
+        table.append(("Embedding model", ", ".join(emb)))
+    # ---- relevance
+    for r in by_step.get("relevance", [])[-1:]:
+        q = r["params"].get("question")
+        if q:
+            sentences.append(f"Segments were ranked by cosine similarity to the research question “{q}”"
+                             f" (run {r['id']}).")
+            table.append(("Research question", f"{q} (run {r['id']})"))
+    # ---- deductive coding
+    for r in by_step.get("code", [])[-1:]:
+        p = r["params"]
+        bits = []
+        for k in ("mode", "threshold", "margin", "max_codes", "calibrate", "represent"):
+            if p.get(k) is not None:
+                bits.append(f"{k.replace('_', ' ')} {_fmt(p[k])}")
+        if p.get("code_thresholds"):
+            bits.append(f"per-code thresholds {_fmt(p['code_thresholds'])}")
+        ncodes = None
+        try:
+            if p.get("codebook_id") is not None:
+                ncodes = len(store.codebook(int(p["codebook_id"])).codes)
+        except Exception:
+            ncodes = None
+        cb = f"the codebook “{p.get('codebook', '?')}”" + (f" (version {p['codebook_version']}" if p.get("codebook_version") else "")
+        cb += (f", {ncodes} codes)" if ncodes and p.get("codebook_version") else (")" if p.get("codebook_version") else ""))
+        n = r["summary"].get("n_codings", r["n_codings"])
+        sentences.append(
+            f"Deductive coding applied {cb} by embedding similarity ({', '.join(bits)}), producing "
+            f"{_plural(int(n or 0), 'coding')} (run {r['id']}"
+            f"{'; ' + str(len(by_step['code']) - 1) + ' earlier coding runs are kept in the store' if len(by_step['code']) > 1 else ''}).")
+        table.append(("Deductive coding", f"run {r['id']}: {', '.join(bits)}"))
+    # ---- other model steps (LLM coding, themes, cues)
+    for step, rs in by_step.items():
+        if step in ("code", "relevance", "import-qdpx", "embed"):
+            continue
+        r = rs[-1]
+        model = r.get("model")
+        desc = f"{step} (run {r['id']}"
+        if model:
+            desc += f", model {model}" + (f" {r['model_version']}" if r.get("model_version") else "")
+        if r.get("backend"):
+            desc += f", backend {r['backend']}"
+        if r.get("seed") is not None:
+            desc += f", seed {r['seed']}"
+        if r.get("prompt_hash"):
+            desc += f", prompt sha256 {r['prompt_hash'][:12]}"
+        if r.get("tokens_in") or r.get("tokens_out"):
+            desc += f", {r.get('tokens_in') or 0:,} tokens in / {r.get('tokens_out') or 0:,} out"
+        desc += ")"
+        if step.startswith("theme") or step == "hicode":
+            n_t = len(rq.themes(store, r["id"]))
+            its = rq.theme_iterations(store, r["id"])
+            extra = (f": {_plural(n_t, 'theme')}" if n_t else "") + (f" after {_plural(len(its), 'clustering iteration')}" if its else "")
+            sentences.append(f"Inductive themes were derived with {desc}{extra}.")
+            table.append(("Themes", desc + extra))
+        elif step == "cues":
+            n = r["n_codings"]
+            sentences.append(f"Behavioural cues (laughter, pauses, crosstalk, interruptions, hesitations and similar)"
+                             f" were detected with {desc}, giving {_plural(int(n), 'cue')}.")
+            table.append(("Behavioural cues", f"{desc}; parameters {_fmt(r['params'])}"))
+        else:
+            table.append((f"Step: {step}", desc + (f"; parameters {_fmt(r['params'])}" if r["params"] else "")))
+    seeds = sorted({str(r["seed"]) for r in runs if r.get("seed") is not None})
+    if seeds:
+        table.append(("Random seeds", ", ".join(seeds)))
+    # ---- LLM usage and prompts
+    usage = rq.llm_usage(store)
+    prompts = []
+    if usage:
+        models = sorted({u["resolved_model"] or u["model"] for u in usage if u["model"]})
+        calls = sum(u["calls"] for u in usage)
+        tin = sum(u["tokens_in"] or 0 for u in usage)
+        tout = sum(u["tokens_out"] or 0 for u in usage)
+        sentences.append(f"Language-model steps made {calls:,} logged calls to {', '.join(models)} "
+                         f"({tin:,} input and {tout:,} output tokens); every prompt template is identified by its "
+                         f"SHA-256 hash and given in full in the appendix.")
+        table.append(("Language models", f"{', '.join(models)}; {calls:,} calls; {tin:,} tokens in, {tout:,} out"))
+        for ex in rq.llm_prompt_examples(store):
+            prompts.append({"template": ex["template"], "hash": ex["template_hash"], "text": _prompt_text(ex["request"])})
+        if prompts:
+            table.append(("Prompt templates", "; ".join(f"{p['template']} ({(p['hash'] or 'n/a')[:12]})" for p in prompts)))
+    # ---- human validation and agreement
+    if review["human_total"]:
+        sentences.append(f"{_plural(review['human_coders'], 'human coder')} contributed "
+                         f"{_plural(review['human_total'], 'coding')}.")
+        table.append(("Human coding", f"{review['human_total']:,} codings by {review['human_coders']} coder(s)"))
+    for ag in agreement[:3]:
+        if ag.get("macro_kappa") is None:
+            continue
+        flagged = ag["flagged"]
+        sentences.append(
+            f"Agreement between {ag['a']} and {ag['b']} on {ag['units']:,} segments was Cohen's κ = "
+            f"{ag['macro_kappa']:.2f} averaged over {len(ag['rows'])} codes ({ag['macro_band']} by Landis and Koch)"
+            + (f"; pooled κ = {ag['pooled_kappa']:.2f}" if ag.get("pooled_kappa") is not None else "")
+            + (f"; codes below moderate agreement: {', '.join(flagged)}" if flagged else "") + ".")
+        table.append((f"Agreement: {ag['a']} vs {ag['b']}",
+                      f"mean κ {ag['macro_kappa']:.2f} ({ag['macro_band']}), pooled κ "
+                      f"{'n/a' if ag['pooled_kappa'] is None else format(ag['pooled_kappa'], '.2f')}, "
+                      f"{ag['units']:,} segments; flagged: {', '.join(flagged) or 'none'}"))
+    # ---- review caveat
+    reviewed = review.get("ai_accepted", 0) + review.get("ai_rejected", 0)
+    if review["ai_total"]:
+        pct = 100.0 * reviewed / review["ai_total"]
+        caveat = (f"AI outputs were treated as proposals and reviewed by the researchers: {reviewed:,} of "
+                  f"{review['ai_total']:,} AI codings ({pct:.1f}%) were reviewed "
+                  f"({review.get('ai_accepted', 0):,} accepted, {review.get('ai_rejected', 0):,} rejected).")
+        if reviewed == 0:
+            caveat = (f"None of the {review['ai_total']:,} AI codings has been reviewed yet; they are proposals and "
+                      "must be reviewed by researchers before the results are reported.")
+        table.append(("Review of AI codings", f"{reviewed:,} of {review['ai_total']:,} reviewed ({pct:.1f}%)"))
+    else:
+        caveat = "No AI codings are stored; all codes were applied by researchers."
+    return MethodsStatement(paragraph=" ".join(sentences), table=table, prompts=prompts, caveat=caveat)
