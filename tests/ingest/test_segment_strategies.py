@@ -150,6 +150,10 @@ def test_paragraph_min_chars():
     assert got == [paras[0] + "\n\n" + paras[1], paras[2] + "\n\n" + paras[3]]
     assert len(segment(doc, "paragraph", min_chars=0)) == 4
     assert len(segment(doc, "paragraph", min_chars=10_000)) == 1
+    # a speaker change starts a paragraph even without a blank line
+    doc = parse_transcript("ANA: one\ntwo\nBEN: three\n\nfour")
+    assert [doc.text[s.start:s.end] for s in segment(doc, "paragraph", min_chars=0)] == [
+        "ANA: one\ntwo", "BEN: three", "four"]
 
 
 def test_window_size_and_overlap():

@@ -137,11 +137,11 @@ def read_file(path: str | os.PathLike[str], format: str | None = None, **options
         Missing file, unknown format or option, or anything the reader rejects.
     """
     p = Path(path)
-    fmt = detect_format(p, format)
     if not p.exists():
         raise InputError("file not found", path=str(path))
     if p.is_dir():
         raise InputError("is a directory, expected a file", path=str(path))
+    fmt = detect_format(p, format)
     allowed = READER_OPTIONS[fmt] + ("name",)
     unknown = sorted(set(options) - set(allowed))
     if unknown:

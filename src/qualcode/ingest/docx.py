@@ -93,7 +93,9 @@ def docx_lines(document: Any) -> Iterator[str]:
     """The text lines of an open python-docx ``Document``, in reading order."""
     from docx.table import Table
 
-    for block in document.iter_inner_content():
+    blocks = (document.iter_inner_content() if hasattr(document, "iter_inner_content")
+              else [*document.paragraphs, *document.tables])  # python-docx < 1.0: tables last
+    for block in blocks:
         if isinstance(block, Table):
             for i, row in enumerate(block.rows):
                 cells = _unique_cells(row)

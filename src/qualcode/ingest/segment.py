@@ -22,7 +22,8 @@ Strategies (:data:`STRATEGIES`):
     Paragraphs merged, in order, until each segment has at least ``min_chars``
     characters (a short last one joins the previous segment). Paragraphs are separated
     by blank lines in plain-text and CSV documents, and by line breaks in the texts the
-    docx and caption readers build (one line per paragraph or turn).
+    docx and caption readers build (one line per paragraph or turn); a new speaker turn
+    also starts a new paragraph, since many transcripts have no blank lines at all.
 ``window`` (``size=5``, ``overlap=1``)
     Windows of ``size`` sentences, consecutive windows sharing ``overlap`` sentences;
     sentences come from turns (so no sentence straddles two speakers) and windows may
@@ -387,6 +388,16 @@ def _seg_question(parsed: ParsedDocument, sp: _Spanner, moderators: Any, split_o
 
 def _seg_paragraph(parsed: ParsedDocument, sp: _Spanner, min_chars: int) -> None:
     paras = paragraphs(parsed.text, by_line=parsed.format in _LINE_PARAGRAPH_FORMATS)
+    # a speaker change also ends a paragraph (transcripts often have no blank lines)
+    cuts = sorted({t.label_start if t.label_start is not None else t.start for t in parsed.turns})
+    if cuts:
+        split: list[tuple[int, int]] = []
+        for s, e in paras:
+            lo = bisect.bisect_right(cuts, s)
+            hi = bisect.bisect_left(cuts, e)
+            bounds = [s, *cuts[lo:hi], e]
+            split.extend(x for x in (_trim(parsed.text, a, b) for a, b in zip(bounds, bounds[1:])) if x)
+        paras = split
     merged: list[list[int]] = []
     cur: list[int] | None = None
     for s, e in paras:
