@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -152,23 +152,27 @@ _DURATION = re.compile(
 _ONLY_DURATION = re.compile(r"^\s*(?:\d+(?:[.,]\d+)?)\s*-?\s*(?:s|secs?|seconds?|segundos?|seg)\.?\s*$", re.IGNORECASE)
 _ONLY_QUESTION = re.compile(r"^\s*\?+\s*$")
 
-# A note: (...), [...], *...*, <...> on one line.
+# A note: (...), [...], *...*, <...> on one line. The bracket comes first as a character
+# class so the regex engine can skip ahead to the (rare) brackets quickly.
 NOTE_RE = re.compile(
-    r"\((?P<p>[^()\n]{1,150})\)"
-    r"|\[(?P<b>[^\[\]\n]{1,150})\]"
-    r"|(?<![\w*])\*(?P<a>[^*\n]{1,60})\*(?![\w*])"
-    r"|<(?P<g>[^<>\n/=]{1,60})>"
+    r"[(\[*<](?:"
+    r"(?<=\()(?P<p>[^()\n]{1,150})\)"
+    r"|(?<=\[)(?P<b>[^\[\]\n]{1,150})\]"
+    r"|(?<=<)(?P<g>[^<>\n/=]{1,60})>"
+    r"|(?<![\w*]\*)(?P<a>[^*\n]{1,60})\*(?![\w*])"
+    r")"
 )
-_ELLIPSIS_RE = re.compile(r"(?:…|\.{3})[.…]*")
+_ELLIPSIS_RES = (re.compile(r"…[.…]*"), re.compile(r"\.\.\.[.…]*"))
 _TRAIL_SKIP = " \t\"'”’»)]"
-_FILLER_RE = re.compile(
-    r"(?<![\w'’\-])(?:u+m+|u+h+|e+r+m*|e+h+m*|e{3,}|e+m{2,}|h+m+|m{3,}|a+h+m+)(?![\w'’\-])"
-    r"|(?<!\w)este(?=\s*(?:…|\.\.\.|,\s*este(?!\w)))",
-    re.IGNORECASE,
-)
-_FALSE_START_RE = re.compile(r"(?<![\w\-])(\w{1,15})[-–—]\s+\1(?!\w)", re.IGNORECASE)
-_LAUGH_TOKEN_RE = re.compile(r"(?<!\w)(?:(?:ha){2,}h?|(?:ja){2,}|(?:he){2,}|(?:je){2,}|lol)(?!\w)", re.IGNORECASE)
-_CUT_OFF_RE = re.compile(r"(?<![-–—])(?:--?|–|—)[ \t]*$")
+# Candidate words (a word made of filler/laugh letters) are found with one fast scan and
+# checked in full afterwards; "word" boundaries exclude letters, digits, _ ' ’ and -.
+_CANDIDATE_RE = re.compile(r"[uehmajlUEHMAJL](?<![\w'’\-].)[uehmrajlUEHMRAJL]*(?![\w'’\-])")
+_FILLER_WORD = re.compile(r"u+m+|u+h+|e+r+m*|e+h+m*|e{3,}|e+m{2,}|h+m+|m{3,}|a+h+m+", re.IGNORECASE)
+_LAUGH_WORD = re.compile(r"(?:ha){2,}h?|(?:ja){2,}|(?:he){2,}|(?:je){2,}|lol", re.IGNORECASE)
+_ESTE_BEFORE = re.compile(r"(?<!\w)este\s*$", re.IGNORECASE)  # Spanish filler "este…"
+_FALSE_START_RE = re.compile(r"[-–—](?<=\w.)[ \t]+(?=\w)")
+_WORD_BEFORE = re.compile(r"(?<![\w\-])\w{1,15}$")
+_WORD_AFTER = re.compile(r"\w+")
 _NAIVE_LABEL_RE = re.compile(
     r"^[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]?[ \t]+)?"
     r"(?P<label>[^\W\d_][\w .'’()-]{0,40}?)[ \t]*:[ \t]*",
@@ -355,8 +359,10 @@ class CueDetector:
         """
         turns = tuple(turns) if turns else naive_turns(text)
         starts = [t.start for t in turns]
-        cues: list[Cue] = []
-        add = cues.append
+        n = len(text)
+        # raw cues: (start, end, code, rule, duration_s, detail)
+        raw: list[tuple[int, int, str, str, float | None, dict[str, Any] | None]] = []
+        add = raw.append
 
         def turn_at(pos: int) -> Turn | None:
             i = bisect_right(starts, pos) - 1
@@ -368,16 +374,19 @@ class CueDetector:
         for m in NOTE_RE.finditer(text):
             content = m.group("p") or m.group("b") or m.group("a") or m.group("g") or ""
             codes = _classify_note(content)
-            if not codes:
-                continue
-            dur = _duration_seconds(content) if "pause" in codes else None
             for code in codes:
-                add(Cue(code, m.start(), m.end(), m.group(0), "note", duration_s=dur if code == "pause" else None))
+                dur = _duration_seconds(content) if code == "pause" else None
+                add((m.start(), m.end(), code, "note", dur, None))
 
-        # trailing ellipsis
-        if self.trailing_ellipsis:
-            n = len(text)
-            for m in _ELLIPSIS_RE.finditer(text):
+        # ellipses: trailing ones are pauses; "este…" is a Spanish filler
+        for rx in _ELLIPSIS_RES:
+            for m in rx.finditer(text):
+                if self.fillers:
+                    b = _ESTE_BEFORE.search(text, max(0, m.start() - 8), m.start())
+                    if b:
+                        add((b.start(), b.start() + 4, "hesitation", "filler", None, None))
+                if not self.trailing_ellipsis:
+                    continue
                 pos = m.end()
                 while pos < n and text[pos] in _TRAIL_SKIP:
                     pos += 1
@@ -386,35 +395,44 @@ class CueDetector:
                     t = turn_at(m.start())
                     trailing = t is not None and pos >= t.end
                 if trailing:
-                    add(Cue("pause", m.start(), m.end(), m.group(0), "trailing_ellipsis"))
+                    add((m.start(), m.end(), "pause", "trailing_ellipsis", None, None))
 
-        # fillers, false starts, laugh tokens
+        # fillers and laugh tokens (one scan for candidate words), false starts
+        for m in _CANDIDATE_RE.finditer(text):
+            word = m.group(0)
+            if _LAUGH_WORD.fullmatch(word):
+                add((m.start(), m.end(), "laughter", "laugh_token", None, None))
+            elif self.fillers and _FILLER_WORD.fullmatch(word) and word not in ("ER", "Er"):
+                add((m.start(), m.end(), "hesitation", "filler", None, None))
         if self.fillers:
-            for m in _FILLER_RE.finditer(text):
-                word = m.group(0)
-                if word == "ER" or word == "Er":  # emergency room / German "er"
-                    continue
-                add(Cue("hesitation", m.start(), m.end(), word, "filler"))
             for m in _FALSE_START_RE.finditer(text):
-                add(Cue("hesitation", m.start(), m.end(), m.group(0), "false_start"))
-        for m in _LAUGH_TOKEN_RE.finditer(text):
-            add(Cue("laughter", m.start(), m.end(), m.group(0), "laugh_token"))
+                before = _WORD_BEFORE.search(text, max(0, m.start() - 16), m.start())
+                after = _WORD_AFTER.match(text, m.end())
+                if before and after and before.group(0).casefold() == after.group(0).casefold():
+                    add((before.start(), after.end(), "hesitation", "false_start", None, None))
 
         # turn structure: group voices, cut-off turns
+        group: dict[str | None, bool] = {}
         for i, t in enumerate(turns):
-            if is_group_label(t.speaker):
+            g = group.get(t.speaker)
+            if g is None:
+                g = group[t.speaker] = is_group_label(t.speaker)
+            if g:
                 s, e = (t.start, t.end) if t.end > t.start else (t.label_start or t.start, t.end)
                 if e > s:
-                    add(Cue("crosstalk", s, e, text[s:e], "group_voice_turn",
-                            detail={"group_label": t.raw_speaker or t.speaker}))
+                    add((s, e, "crosstalk", "group_voice_turn", None, {"group_label": t.raw_speaker or t.speaker}))
             if i + 1 < len(turns) and t.end > t.start:
                 nxt = turns[i + 1]
                 if t.speaker and nxt.speaker and t.speaker != nxt.speaker:
-                    m = _CUT_OFF_RE.search(text, t.start, t.end)
-                    if m:
-                        e = m.start() + len(m.group(0).rstrip())
-                        add(Cue("interruption", m.start(), e, text[m.start():e], "cut_off_turn",
-                                detail={"interrupted": t.speaker, "by": nxt.speaker}))
+                    e = t.end
+                    while e > t.start and text[e - 1] in " \t":
+                        e -= 1
+                    s = e
+                    while s > t.start and text[s - 1] in "-–—":
+                        s -= 1
+                    dash = text[s:e]
+                    if dash in ("-", "--", "–", "—"):
+                        add((s, e, "interruption", "cut_off_turn", None, {"interrupted": t.speaker, "by": nxt.speaker}))
 
         # team patterns
         for rule, rx in self._compiled:
@@ -423,34 +441,32 @@ class CueDetector:
                 s, e = m.span("cue") if has_group else m.span()
                 if s < 0 or e <= s:
                     continue
-                add(Cue(rule.code, s, e, text[s:e], f"pattern:{rule.name}"))
+                add((s, e, rule.code, f"pattern:{rule.name}", None, None))
 
         if self._wanted is not None:
-            cues = [c for c in cues if c.code in self._wanted]
-        cues = _drop_contained(cues)
-        # attribute to speakers
+            raw = [r for r in raw if r[2] in self._wanted]
         out = []
-        for c in cues:
-            t = turn_at(c.start)
-            if t is not None and c.end <= max(t.end, c.start):
-                c = replace(c, speaker=t.speaker, turn_index=t.index)
-            elif t is not None and c.rule == "group_voice_turn":
-                c = replace(c, speaker=t.speaker, turn_index=t.index)
-            out.append(c)
+        for s, e, code, rule, dur, detail in _drop_contained(raw):
+            t = turn_at(s)
+            if t is not None and (e <= max(t.end, s) or rule == "group_voice_turn"):
+                spk, ti = t.speaker, t.index
+            else:
+                spk, ti = None, None
+            out.append(Cue(code, s, e, text[s:e], rule, spk, ti, dur, None, detail or {}))
         return out
 
 
-def _drop_contained(cues: list[Cue]) -> list[Cue]:
-    """Sort, and drop a cue lying inside another cue of the same code."""
-    cues.sort(key=lambda c: (c.start, -c.end, c.code))
+def _drop_contained(raw: list[tuple]) -> list[tuple]:
+    """Sort raw cues and drop one lying inside another of the same code."""
+    raw.sort(key=lambda r: (r[0], -r[1], r[2]))
     max_end: dict[str, int] = {}
     out = []
-    for c in cues:
-        if c.end <= max_end.get(c.code, -1):
+    for r in raw:
+        if r[1] <= max_end.get(r[2], -1):
             continue
-        max_end[c.code] = c.end
-        out.append(c)
-    out.sort(key=lambda c: (c.start, c.end, c.code))
+        max_end[r[2]] = r[1]
+        out.append(r)
+    out.sort(key=lambda r: (r[0], r[1], r[2]))
     return out
 
 
