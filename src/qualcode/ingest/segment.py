@@ -340,7 +340,7 @@ def _resolve_moderators(parsed: ParsedDocument, moderators: Any) -> set[str]:
     if not keys:
         names = list(dict.fromkeys(t.speaker for t in parsed.turns if t.speaker))
         raise InputError(
-            f"{parsed.name or 'document'}: none of the moderators {sorted(moderators)!r} speaks in it; "
+            f"{parsed.name or 'document'}: none of the moderators {list(moderators)!r} speaks in it; "
             f"speakers: {', '.join(names) if names else '(none)'}",
             hint="pass moderators= with the labels used in this transcript",
         )
