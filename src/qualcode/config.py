@@ -46,6 +46,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "margin": 0.05,  # multi: keep codes within this of the best
         "max_codes": 3,
         "calibrate": "center",  # center | none
+        "skip_moderators": True,  # do not code segments spoken only by a moderator
     },
     "relevance": {"top": 20},
     "llm": {
@@ -214,6 +215,7 @@ threshold = 0.15         # absolute similarity floor; below it a segment gets no
 margin = 0.05            # multi: also keep codes within this of the best code
 max_codes = 3
 calibrate = "center"     # subtract each code's mean similarity before comparing codes
+skip_moderators = true   # leave segments spoken only by the moderator (questions) uncoded
 
 [llm]
 model = ""               # e.g. "ollama:qwen2.5:7b", "openai:gpt-4o-mini", "http://127.0.0.1:8080/v1#my-model"

@@ -124,7 +124,8 @@ def _summary_md(project, rel, res, evaluation) -> str:
              f"{counts['documents']} documents, {counts['segments']} segments "
              f"(speaker turns), embedded with {res.run.model}.", "", "## Documents", ""]
     for d in docs:
-        meta = ", ".join(f"{k}: {v}" for k, v in d.metadata.items())
+        meta = ", ".join(f"{k}: {v}" for k, v in d.metadata.items()
+                         if k not in ("speakers", "encoding", "cues", "duration_s"))
         n = len(store.segments(document_ids=[d.id]))
         lines.append(f"- **{d.name}** ({d.format}, {n} segments){' — ' + meta if meta else ''}")
     lines += ["", "## Research question", "", f"> {rel.question}", "",

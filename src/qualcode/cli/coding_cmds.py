@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("question")
     p.add_argument("--top", type=int, default=None, help="show the K most relevant (default 20)")
     p.add_argument("--threshold", type=float, default=None, help="only segments scoring at least T")
+    p.add_argument("--include-moderators", action="store_true", help="also rank moderator-only segments")
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_relevance)
@@ -32,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--represent", help="what represents a code: comma list of name,definition,include,examples")
     p.add_argument("--calibrate", choices=["center", "none"], help="score calibration before comparing codes")
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
+    p.add_argument("--include-moderators", action="store_true",
+                   help="also code segments spoken only by a moderator (skipped by default)")
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_code)
@@ -54,7 +57,8 @@ def cmd_relevance(args: argparse.Namespace) -> int:
 
     with project_from(args) as project:
         top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
-        res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model)
+        res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model,
+                            skip_moderators=False if args.include_moderators else None)
         if args.json:
             print_json({"run": res.run.id, "question": res.question, "n_segments": res.n_segments,
                         "segments": [{"rank": r.rank, "score": round(r.score, 4), "document": r.segment.document,
@@ -93,6 +97,7 @@ def cmd_code(args: argparse.Namespace) -> int:
             max_codes=args.max_codes, calibrate=args.calibrate,
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
+            skip_moderators=False if args.include_moderators else None,
         )
         if args.json:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
@@ -100,6 +105,9 @@ def cmd_code(args: argparse.Namespace) -> int:
                         "per_code": dict(res.per_code)})
             return 0
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
+        skipped = res.run.summary.get("moderator_segments_skipped", 0)
+        if skipped:
+            print(f"\n{skipped} moderator-only segments left uncoded (--include-moderators to code them)", end="")
         print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code); "
               f"{res.embedded} texts embedded now")
         print(f"run {res.run_id}")

@@ -57,7 +57,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             for d in docs:
                 seg = project.store.current_segmentation(d.id)
                 rows.append({"document": d.name, "version": d.version, "format": d.format, "chars": len(d.text),
-                             "segmentation": seg[1] if seg else "", "metadata": ", ".join(f"{k}={v}" for k, v in d.metadata.items())})
+                             "segmentation": seg[1] if seg else "", "metadata": ", ".join(f"{k}={v}" for k, v in d.metadata.items()
+                                                      if k not in ("speakers", "encoding", "cues", "duration_s"))})
             print()
             print_table(rows, ["document", "version", "format", "chars", "segmentation", "metadata"])
     return 0

@@ -44,6 +44,33 @@ def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[st
     return project.store.codebook(p)
 
 
+def moderator_names(project: Project) -> dict[int, set[str]]:
+    """Per current document, the (casefolded) speakers treated as moderators: the
+    project's ``[segmentation] moderators`` where they speak, else inferred."""
+    from qualcode.ingest.segment import infer_moderators
+
+    configured = {str(m).casefold() for m in project.settings.get("segmentation", "moderators", []) or []}
+    out: dict[int, set[str]] = {}
+    for d in project.store.documents():
+        parsed = project.store.parsed_document(d)
+        speakers = {t.speaker.casefold() for t in parsed.turns if t.speaker}
+        found = configured & speakers
+        out[d.id] = found or {m.casefold() for m in infer_moderators(parsed)}
+    return out
+
+
+def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Segment], int]:
+    """Current segments to code; with ``skip_moderators`` segments spoken only by a
+    moderator (questions, prompts) are left out. Returns (segments, n_skipped)."""
+    segments = project.store.segments()
+    if not skip_moderators:
+        return segments, 0
+    mods = moderator_names(project)
+    keep = [sg for sg in segments
+            if not (sg.speakers and all(sp.casefold() in mods.get(sg.document_id, set()) for sp in sg.speakers))]
+    return keep, len(segments) - len(keep)
+
+
 def segment_matrix(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
     return embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
                        desc="embedding segments")
@@ -61,6 +88,7 @@ def code_segments(
     calibrate: str | None = None,
     code_thresholds: Mapping[str, float] | None = None,
     extra_examples: Mapping[str, Sequence[str]] | None = None,
+    skip_moderators: bool | None = None,
     embedding_model: str | None = None,
     show_progress: bool = True,
 ) -> CodingResult:
@@ -82,9 +110,12 @@ def code_segments(
     if unknown:
         raise InputError(f"per-code thresholds name codes not in the codebook: {', '.join(sorted(unknown))}")
     thr_list = [per_code_thr.get(c.name, c.threshold) for c in cb.codes]
-    segments = project.store.segments()
+    if skip_moderators is None:
+        skip_moderators = bool(s.get("coding", "skip_moderators", True))
+    segments, n_skipped = select_segments(project, skip_moderators=skip_moderators)
     if not segments:
-        raise InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
+        raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
+                         hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedding_model)
     seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
 
@@ -99,6 +130,7 @@ def code_segments(
               "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
               "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
+              "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
               "n_segments": len(segments)}
     rec = RunRecorder(project.store, "code", params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version,
@@ -114,6 +146,7 @@ def code_segments(
                               coder=rec.coder, run_id=rec.id))
     uncoded = len(segments) - len(set(a.rows.tolist()))
     summary = {"n_segments": len(segments), "n_codings": len(codings), "uncoded": uncoded, "per_code": per_code,
+               "moderator_segments_skipped": n_skipped,
                "embedded": stats.computed}
     run = rec.finish(codings=codings, summary=summary)
     return CodingResult(run=run, codebook=cb, n_segments=len(segments), n_codings=len(codings), uncoded=uncoded,

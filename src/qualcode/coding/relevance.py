@@ -35,6 +35,7 @@ def rank_segments(
     *,
     top: int | None = None,
     threshold: float | None = None,
+    skip_moderators: bool | None = None,
     embedding_model: str | None = None,
     show_progress: bool = True,
 ) -> RelevanceResult:
@@ -48,7 +49,11 @@ def rank_segments(
         raise InputError("the research question is empty; give the question as text")
     if top is not None and int(top) < 1:
         raise InputError(f"--top must be a positive integer; got {top!r}")
-    segments = project.store.segments()
+    from qualcode.coding.deductive import select_segments
+
+    if skip_moderators is None:
+        skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
+    segments, n_skipped = select_segments(project, skip_moderators=skip_moderators)
     if not segments:
         raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedding_model)
@@ -64,7 +69,8 @@ def rank_segments(
     if top is not None:
         selected = selected[: int(top)]
     rec = RunRecorder(project.store, "relevance",
-                      params={"question": question, "top": top, "threshold": threshold, "n_segments": len(segments)},
+                      params={"question": question, "top": top, "threshold": threshold, "n_segments": len(segments),
+                              "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped},
                       backend=type(backend).__name__, model=backend.name, model_version=backend.version,
                       input_hash=hash_obj([s.text_hash for s in segments]))
     run = rec.finish(summary={"question": question, "n_selected": len(selected), "embedded": stats.computed,
