@@ -108,6 +108,9 @@ def test_silence_by_time_when_turns_are_timed():
     assert d.params["position"] == "time"
     assert d.silent == ("B",)
     assert d.speaker("A").last_position == pytest.approx(0.9)  # A talks until 90 s of 100
+    # speaking rate: A says 3 words in 10 + 70 s
+    assert d.speaker("A").wpm == pytest.approx(3 / 80 * 60, abs=0.05)
+    assert group_dynamics(doc(SMALL)).speaker("P1").wpm is None
 
 
 def test_parameter_validation():

@@ -189,9 +189,12 @@ def cmd_dynamics(args: argparse.Namespace) -> int:
                 rows.append({"document": r.document, "speaker": s.speaker, "role": s.role, "turns": s.turns,
                              "words": s.words, "word_share": s.word_share, "turn_share": s.turn_share,
                              "mean_words": round(s.mean_words, 1), "backchannels": s.backchannels,
-                             "last_pos": s.last_position, "silent": "yes" if s.silent else ""})
-        print_table(rows, ["document", "speaker", "role", "turns", "words", "word_share", "turn_share", "mean_words",
-                           "backchannels", "last_pos", "silent"])
+                             "last_pos": s.last_position, "silent": "yes" if s.silent else "", "wpm": s.wpm})
+        cols = ["document", "speaker", "role", "turns", "words", "word_share", "turn_share", "mean_words",
+                "backchannels", "last_pos", "silent"]
+        if any(r["wpm"] is not None for r in rows):
+            cols.append("wpm")
+        print_table(rows, cols)
         for r in results:
             print()
             print(f"{r.document}: who speaks after whom (top transitions)")

@@ -145,6 +145,7 @@ class SpeakerStats:
     last_position: float
     silent: bool = False
     unidentified: bool = False
+    wpm: float | None = None  # words per minute of speaking time, for timed transcripts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -309,6 +310,7 @@ def group_dynamics(
     first: dict[str, int] = {}
     last: dict[str, Turn] = {}
     bc_by: Counter[str] = Counter()
+    seconds_by: Counter[str] = Counter()
     backchannels: list[dict[str, Any]] = []
     group_words = group_turns = unlabelled_words = 0
     order: list[str] = []
@@ -328,6 +330,8 @@ def group_dynamics(
         last[spk] = t
         turns_by[spk] += 1
         words_by[spk] += w
+        if timed and t.time_end is not None:
+            seconds_by[spk] += max(0.0, float(t.time_end) - float(t.time_start))  # type: ignore[arg-type]
         if w > longest.get(spk, -1):
             longest[spk] = w
         if role == GROUP:
@@ -372,6 +376,7 @@ def group_dynamics(
             longest_turn_words=longest.get(s, 0), backchannels=bc_by[s], first_turn=first[s],
             last_turn=last[s].index, last_position=round(lp, 4), silent=is_silent,
             unidentified=role == UNIDENTIFIED,
+            wpm=round(words_by[s] / (seconds_by[s] / 60.0), 1) if seconds_by[s] > 0 else None,
         ))
 
     participants = [s for s in individuals if role_of(s) == PARTICIPANT]
