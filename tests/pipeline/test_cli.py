@@ -42,7 +42,7 @@ def test_init_ingest_code_export_roundtrip(project, tmp_path, capsys):
     capsys.readouterr()
     assert main(["code", "-p", str(project), "--codebook", str(cb), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["n_segments"] == 5 and set(out["per_code"]) == {"Cost", "Trust"} and out["run"].startswith("code-")
+    assert out["n_segments"] == 3 and set(out["per_code"]) == {"Cost", "Trust"} and out["run"].startswith("code-")
     assert main(["export", "codings", "-p", str(project), "--out", str(tmp_path / "c.csv")]) == 0
     rows = list(csv.DictReader(open(tmp_path / "c.csv")))
     assert {r["code"] for r in rows} <= {"Cost", "Trust"}
