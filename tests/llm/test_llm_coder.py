@@ -43,7 +43,7 @@ def client_for(project, spec="fake:", **kw):
     return LLMClient(fake, project.store, concurrency=2, show_progress=False), fake
 
 
-@pytest.mark.parametrize("per, calls", [("segment", 4), ("code", 12)])
+@pytest.mark.parametrize("per, calls", [("segment", 3), ("code", 9)])  # the moderator's turn is skipped
 def test_llm_code_both_designs(project, per, calls):
     client, fake = client_for(project)
     run = llm_code(project, CODEBOOK, per=per, client=client)
@@ -57,6 +57,7 @@ def test_llm_code_both_designs(project, per, calls):
         assert TEXT[ev["quote_start"]:ev["quote_end"]] == ev["quote_text"]
         assert c["start"] <= ev["quote_start"] < ev["quote_end"] <= c["end"]
     assert run.summary["quotes"]["exact"] == 3 and run.params["per"] == per
+    assert run.summary["moderator_segments_skipped"] == 1
     # re-run: zero calls
     client2, fake2 = client_for(project)
     llm_code(project, CODEBOOK, per=per, client=client2)
@@ -87,6 +88,12 @@ def test_non_verbatim_quotes_are_flagged_never_stored_as_exact(project):
     assert project.store.codings(run_id=run.id)[2]["code"] == "Transport"  # case-insensitive code names
 
 
+def test_moderators_coded_on_request(project):
+    client, fake = client_for(project)
+    run = llm_code(project, CODEBOOK, client=client, skip_moderators=False)
+    assert fake.calls == 4 and run.summary["moderator_segments_skipped"] == 0
+
+
 def test_quote_evidence_none(project):
     seg = project.store.segments()[1]
     assert quote_evidence("", seg) == {"quote": "", "quote_status": "none"}
@@ -110,12 +117,12 @@ def test_cli_llm_code_and_log(project, tmp_path, capsys):
     assert "No LLM is configured" in capsys.readouterr().err
     assert main(["llm-code", "-p", pdir, "--codebook", str(cb), "--llm", "fake:", "--per", "code", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "would make 8 LLM calls" in out
+    assert "would make 6 LLM calls" in out
     assert main(["llm-code", "-p", pdir, "--codebook", str(cb), "--llm", "fake:"]) == 0
     out = capsys.readouterr().out
-    assert "3 codings on 3 of 4 segments" in out and "3 exact" in out
+    assert "3 codings on 3 of 3 segments" in out and "3 exact" in out
     assert main(["llm-log", "-p", pdir, "--calls", "2"]) == 0
     out = capsys.readouterr().out
-    assert "llm_code_segment" in out and "4 calls logged" in out
+    assert "llm_code_segment" in out and "3 calls logged" in out
     assert main(["llm-code", "-p", pdir, "--codebook", str(cb), "--llm", "fake:"]) == 0
-    assert "0 made, 4 answered from the log" in capsys.readouterr().out
+    assert "0 made, 3 answered from the log" in capsys.readouterr().out

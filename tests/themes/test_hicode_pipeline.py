@@ -249,3 +249,26 @@ def test_cli_themes(project, tmp_path, capsys):
     assert load_codebook(out_file).codes
     with open_project(pdir) as p:
         assert len(p.store.runs("hicode")) == 1
+
+
+def test_bundled_example_ingested_then_hicode(tmp_path, capsys):
+    """Real ingest of the bundled focus group, then HICode with the fake: facilitator
+    turns are context, every label is in one theme, and exemplars are verbatim."""
+    from importlib import resources
+
+    example = resources.files("qualcode") / "data" / "examples" / "focus_group_chws.txt"
+    pdir = str(tmp_path / "fg")
+    assert main(["init", pdir]) == 0
+    assert main(["ingest", "-p", pdir, str(example)]) == 0
+    capsys.readouterr()
+    with open_project(pdir) as p:
+        res, _, _ = hicode(p, "fake:drop=5", batch_size=40)
+        segs = {s.id: s for s in p.store.segments()}
+        labelled = {r["segment_id"] for r in llm_log.segment_labels(p.store, res.run_id)}
+        assert labelled and all("FACILITATOR" not in segs[i].speakers for i in labelled)
+        assert any("FACILITATOR" in s.speakers for s in segs.values())
+        rows = llm_log.segment_labels(p.store, res.run_id)
+        assert all(r["theme"] for r in rows if r["label"])
+        for t in llm_log.themes(p.store, res.run_id):
+            for e in t["exemplars"]:
+                assert p.store.document(e["document_id"]).text[e["start"]:e["end"]] == e["quote"]

@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--codebook", required=True, help="codebook file (.yaml .json .csv) or a stored codebook's name")
     p.add_argument("--per", choices=["segment", "code"], default="segment",
                    help="one call per segment returning all codes (default), or one yes/no call per (segment, code)")
+    p.add_argument("--include-moderators", action="store_true",
+                   help="also code segments spoken only by a moderator (default: [coding] skip_moderators)")
     add_llm_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_llm_code)
@@ -51,7 +53,8 @@ def cmd_llm_code(args: argparse.Namespace) -> int:
     from qualcode.coding.llm_coder import llm_code
 
     with project_from(args, overrides=llm_overrides(args)) as project:
-        out = llm_code(project, args.codebook, per=args.per, dry_run=args.dry_run)
+        out = llm_code(project, args.codebook, per=args.per, dry_run=args.dry_run,
+                       skip_moderators=False if args.include_moderators else None)
         if args.dry_run:
             print_json(out) if args.json else print_estimate(out)
             return 0
@@ -60,8 +63,10 @@ def cmd_llm_code(args: argparse.Namespace) -> int:
             return 0
         s = out.summary
         q = s["quotes"]
+        skipped = f"; {s['moderator_segments_skipped']} moderator segments skipped" if s.get(
+            "moderator_segments_skipped") else ""
         print(f"run {out.id}: {s['codings']} codings on {s['segments_coded']} of {s['segments']} segments "
-              f"({s['codes']} codes, per {args.per}, model {out.model})")
+              f"({s['codes']} codes, per {args.per}, model {out.model}{skipped})")
         print(f"quotes: {q['exact']} exact, {q['normalized']} normalised, {q['fuzzy']} located fuzzily, "
               f"{q['not_found']} not found in the segment, {q['none']} none given")
         c = s["calls"]

@@ -107,6 +107,7 @@ def llm_code(
     client: LLMClient | None = None,
     concurrency: int | None = None,
     segments: Sequence[Segment] | None = None,
+    skip_moderators: bool | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
 ) -> Run | dict[str, Any]:
@@ -120,6 +121,11 @@ def llm_code(
         One call per segment (all codes) or one yes/no call per (segment, code).
     llm : str or LLMBackend, optional
         Default ``[llm] model``.
+    segments : sequence of Segment, optional
+        Code only these (default: all current segments).
+    skip_moderators : bool, optional
+        Leave out segments spoken only by a moderator (default ``[coding]
+        skip_moderators``, as for similarity coding).
     dry_run : bool
         Return the number of calls and approximate tokens instead of running.
 
@@ -138,8 +144,18 @@ def llm_code(
     if client is None:
         client = LLMClient.from_settings(backend, store, settings, concurrency=concurrency, show_progress=show_progress)
     segs = list(segments) if segments is not None else store.segments()
+    if skip_moderators is None:
+        skip_moderators = bool(settings.get("coding", "skip_moderators", True))
+    n_skipped = 0
+    if skip_moderators and segments is None:
+        from qualcode.themes.hicode import _is_moderator, moderator_names
+
+        mods = moderator_names(store, segs, settings.get("segmentation", "moderators", []) or [])
+        kept = [s for s in segs if not _is_moderator(s, mods)]
+        n_skipped, segs = len(segs) - len(kept), kept
     if not segs:
-        raise InputError("the project has no segments to code", hint="add transcripts with `qualcode ingest FILES`")
+        raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
+                         hint="add transcripts with `qualcode ingest FILES`")
     template = CODE_PAIR if per == "code" else CODE_SEGMENT
     if per == "code":
         reqs = [CODE_PAIR.request(key=(s.id, c.name), validate=_validate_pair, max_tokens=250, code=c.name,
@@ -162,7 +178,8 @@ def llm_code(
     params = {"method": "llm", "per": per, "codebook": {"name": cb.name, "id": stored_cb.id,
                                                         "version": stored_cb.version, "source": source},
               "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
-              "template": template.describe(), "segments": len(segs)}
+              "template": template.describe(), "segments": len(segs),
+              "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped}
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       input_hash=hash_obj([s.text_hash for s in segs]), prompt_hash=template.hash)
     client.step, client.run_id = STEP, rec.id
@@ -207,7 +224,7 @@ def llm_code(
     rec.tokens_in, rec.tokens_out = stats.tokens_in, stats.tokens_out
     if stats.resolved_models:
         rec.model_version = ", ".join(sorted(stats.resolved_models))
-    summary = {"segments": len(segs), "codes": len(cb.codes), "codings": len(codings),
+    summary = {"segments": len(segs), "moderator_segments_skipped": n_skipped, "codes": len(cb.codes), "codings": len(codings),
                "segments_coded": len({c.segment_id for c in codings}), "quotes": counts,
                "unknown_codes_discarded": unknown, "calls": stats.as_dict()}
     return rec.finish(codings=codings, summary=summary)

@@ -84,18 +84,38 @@ def _clean_label(label: Any) -> str:
     return s[:120]
 
 
-def moderator_names(segments: Sequence[Segment], configured: Iterable[str] = ()) -> set[str]:
-    """Speakers treated as moderators: the configured names, else inferred from names
-    such as MODERATOR, Facilitator 2, INTERVIEWER."""
+def moderator_names(store: Any, segments: Sequence[Segment], configured: Iterable[str] = ()) -> dict[int, set[str]]:
+    """Per document, the speakers treated as moderators: the configured names
+    (``[segmentation] moderators``) where they speak; else speakers whose name says so
+    (MODERATOR, Facilitator 2, INTERVIEWER); else those inferred by
+    :func:`qualcode.ingest.segment.infer_moderators` (e.g. the one asking the questions)."""
     conf = {str(c).casefold() for c in configured if str(c).strip()}
-    speakers = {s for seg in segments for s in seg.speakers}
-    if conf:
-        return {s for s in speakers if s.casefold() in conf}
-    return {s for s in speakers if MODERATOR_RE.search(s)}
+    speakers: dict[int, set[str]] = {}
+    for seg in segments:
+        speakers.setdefault(seg.document_id, set()).update(seg.speakers)
+    out: dict[int, set[str]] = {}
+    for doc_id, names in speakers.items():
+        found = {n for n in names if n.casefold() in conf} if conf else set()
+        if not found:
+            found = {n for n in names if MODERATOR_RE.search(n)}
+        if not found and names:
+            found = set(_inferred(store, doc_id)) & names
+        out[doc_id] = found
+    return out
 
 
-def _is_moderator(seg: Segment, mods: set[str]) -> bool:
-    return bool(seg.speakers) and all(s in mods for s in seg.speakers)
+def _inferred(store: Any, doc_id: int) -> list[str]:
+    try:
+        from qualcode.ingest.segment import infer_moderators
+
+        return list(infer_moderators(store.parsed_document(store.document(doc_id))))
+    except Exception:  # best effort: no turn structure, or no ingest module
+        return []
+
+
+def _is_moderator(seg: Segment, mods: Mapping[int, set[str]]) -> bool:
+    names = mods.get(seg.document_id, set())
+    return bool(seg.speakers) and all(s in names for s in seg.speakers)
 
 
 def _validate_labels(k: int):
@@ -251,7 +271,7 @@ def run_hicode(
     segs = list(segments) if segments is not None else store.segments()
     if not segs:
         raise InputError("the project has no segments to code", hint="add transcripts with `qualcode ingest FILES`")
-    mods = moderator_names(segs, settings.get("segmentation", "moderators", []) or [])
+    mods = moderator_names(store, segs, settings.get("segmentation", "moderators", []) or [])
     targets, contexts = _select_segments(segs, mods, moderator_context=moderator_context,
                                          include_moderators=include_moderators)
     if not targets:
@@ -273,7 +293,7 @@ def run_hicode(
         "batch_size": batch_size, "max_iterations": max_iterations, "moderator_context": moderator_context,
         "include_moderators": include_moderators, "n_quotes": n_quotes, "max_excerpts": max_excerpts,
         "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
-        "templates": {t.name: t.hash for t in HICODE_TEMPLATES}, "moderators": sorted(mods),
+        "templates": {t.name: t.hash for t in HICODE_TEMPLATES}, "moderators": sorted({m for v in mods.values() for m in v}),
         "segments": len(targets),
     }
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name, seed=seed,
@@ -381,7 +401,7 @@ def _check_params(**p: Any) -> None:
         raise InputError(f"target must be a positive integer or None; got {t!r}")
 
 
-def _select_segments(segs: Sequence[Segment], mods: set[str], *, moderator_context: bool,
+def _select_segments(segs: Sequence[Segment], mods: Mapping[int, set[str]], *, moderator_context: bool,
                      include_moderators: bool) -> tuple[list[Segment], dict[int, str]]:
     targets: list[Segment] = []
     contexts: dict[int, str] = {}
