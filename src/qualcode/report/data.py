@@ -34,6 +34,31 @@ def landis_koch(kappa: float | None) -> str:
     return "slight"
 
 
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+           "#9c755f", "#bab0ac", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#17becf"]
+
+
+def assign_colors(codes: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """A colour per code: the codebook's own, else a palette colour no other code uses."""
+    import re
+
+    ok = re.compile(r"^#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$")
+    out: dict[str, str] = {}
+    used = set()
+    for name, m in codes.items():
+        c = (m.get("color") or "").strip()
+        if ok.match(c):
+            out[name] = c
+            used.add(c.lower())
+    free = [p for p in PALETTE if p.lower() not in used] or PALETTE
+    k = 0
+    for name in codes:
+        if name not in out:
+            out[name] = free[k % len(free)]
+            k += 1
+    return out
+
+
 # --------------------------------------------------------------------------- sources
 def sources(store: Store) -> list[dict[str, Any]]:
     return rq.coding_sources(store)

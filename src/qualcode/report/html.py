@@ -366,6 +366,8 @@ def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str
         for agg in by_source.values():
             for f in agg["freq"]:
                 payload["codes"].setdefault(f["code"], {"definition": "", "parent": None, "color": None})
+    for name, color in rdata.assign_colors(payload["codes"]).items():
+        payload["codes"][name] = {**payload["codes"][name], "color": color}
     rel = rdata.relevance(store)
     if rel:
         sections.append(("relevance", "Relevance", _relevance_section(rel)))

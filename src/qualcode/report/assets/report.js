@@ -57,7 +57,7 @@
   function trunc(t, n) { t = String(t); return t.length > n ? t.slice(0, n - 1) + "…" : t; }
   function svgRoot(el, w, hgt, label) {
     var svg = s("svg", { "class": "qc-chart", viewBox: "0 0 " + w + " " + hgt, width: w, height: hgt, role: "img",
-                         "aria-label": label });
+                         "aria-label": label, fill: "#323f4b" });
     el.appendChild(svg);
     return svg;
   }
@@ -133,8 +133,8 @@
     var max = 0;
     vals.forEach(function (r) { r.forEach(function (v) { if (v > max) max = v; }); });
     max = max || 1;
-    var labelW = 190, cell = Math.max(16, Math.min(44, Math.floor(760 / m.cols.length))), topH = 120;
-    var w = labelW + cell * m.cols.length + 20, hgt = topH + cell * m.rows.length + 10;
+    var labelW = 190, cell = Math.max(16, Math.min(60, Math.floor(760 / m.cols.length))), topH = 120;
+    var w = labelW + cell * m.cols.length + 120, hgt = topH + cell * m.rows.length + 10;
     var svg = svgRoot(el, w, hgt, opts.label || "heatmap");
     svg.setAttribute("data-chart", "heatmap");
     m.cols.forEach(function (c, j) {
