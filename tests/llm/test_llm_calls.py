@@ -208,3 +208,17 @@ def test_validation_failure_after_repair_is_a_failed_result(store):
 def test_client_parameter_validation():
     with pytest.raises(InputError, match="concurrency must be a positive integer; got 0"):
         LLMClient(registry.llm_backend("fake:"), None, concurrency=0)
+
+
+def test_llamacpp_in_process_when_a_gguf_model_is_present():
+    import os
+
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'qualcode[llamacpp]')")
+    path = os.environ.get("QUALCODE_TEST_GGUF", "")
+    if not path or not os.path.isfile(path):
+        pytest.skip("no GGUF model: set QUALCODE_TEST_GGUF=/path/to/small-model.gguf to run this test")
+    backend = registry.llm_backend(f"llamacpp:{path}", n_ctx=2048)
+    client = LLMClient(backend, None, show_progress=False)
+    (res,) = client.run([label_request("The clinic is far away and the bus fare went up again this month.")])
+    assert res.ok, res.error
+    assert isinstance(res.data["labels"], list)

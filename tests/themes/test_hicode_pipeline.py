@@ -272,3 +272,29 @@ def test_bundled_example_ingested_then_hicode(tmp_path, capsys):
         for t in llm_log.themes(p.store, res.run_id):
             for e in t["exemplars"]:
                 assert p.store.document(e["document_id"]).text[e["start"]:e["end"]] == e["quote"]
+
+
+def test_cli_embedding_method_dispatch(project, monkeypatch, capsys):
+    """`--method embedding` calls qualcode.themes.embedding.discover_themes(project, ...)
+    when that module exists, passing only the options it accepts."""
+    import sys
+    import types
+
+    pdir = str(project.path)
+    calls = []
+    mod = types.ModuleType("qualcode.themes.embedding")
+
+    def discover_themes(project, *, target=None, seed=0):
+        calls.append((project.path, target, seed))
+        return {"run": "embed-1", "themes": []}
+
+    mod.discover_themes = discover_themes
+    monkeypatch.setitem(sys.modules, "qualcode.themes.embedding", mod)
+    assert main(["themes", "-p", pdir, "--method", "embedding", "--target", "4", "--seed", "3", "--json"]) == 0
+    assert calls == [(project.path, 4, 3)]
+    assert main(["themes", "-p", pdir]) == 0  # auto: no LLM configured -> embedding
+    assert len(calls) == 2
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "qualcode.themes.embedding", None)  # module absent
+    assert main(["themes", "-p", pdir, "--method", "embedding"]) == 2
+    assert "not available" in capsys.readouterr().err
