@@ -64,9 +64,15 @@ def ingest_files(
 
     if not paths:
         raise InputError("no files given; expected one or more transcript files")
+    meta_table = ingest.read_metadata_csv(metadata_csv) if metadata_csv is not None else None
     meta_by_doc: dict[str, dict[str, Any]] = {}
-    if metadata_csv is not None:
-        meta_by_doc = dict(ingest.read_metadata_csv(metadata_csv))
+    speaker_meta: dict[str, dict[str, Any]] = {}
+    if meta_table is not None:
+        kind = getattr(meta_table, "kind", "document")
+        if kind == "document":
+            meta_by_doc = dict(meta_table)
+        elif kind == "speaker":
+            speaker_meta = dict(meta_table)
     # 1. parse and segment everything in memory
     planned: list[tuple[ParsedDocument, str, str, str, list]] = []
     for p in paths:
@@ -80,12 +86,24 @@ def ingest_files(
             spans = ingest.segment(parsed, strat, **_segment_params(project, strat))
             planned.append((parsed, name, str(path.resolve()), strat, spans))
     unknown = set(meta_by_doc) - {n for _, n, _, _, _ in planned} - {Path(n).stem for _, n, _, _, _ in planned}
+    if meta_table is not None and getattr(meta_table, "kind", "document") == "document_speaker":
+        for _, n, _, _, _ in planned:
+            for key, values in meta_table.items():
+                doc, _, spk = key.partition("::")
+                if doc in (n, Path(n).stem):
+                    meta_by_doc.setdefault(n, {}).setdefault("speaker_metadata", {})[spk] = dict(values)
+        unknown = set()
     report = IngestReport()
     store = project.store
     # 2. write in one transaction
     with store.transaction():
         for parsed, name, source, strat, spans in planned:
-            meta = meta_by_doc.get(name) or meta_by_doc.get(Path(name).stem) or {}
+            meta = dict(meta_by_doc.get(name) or meta_by_doc.get(Path(name).stem) or {})
+            if speaker_meta:
+                spk = {t.speaker for t in parsed.turns if t.speaker}
+                by_speaker = {k: v for k, v in speaker_meta.items() if k in spk}
+                if by_speaker:
+                    meta["speaker_metadata"] = by_speaker
             doc_id, status = store.add_document(parsed, name=name, source_path=source, metadata=meta)
             if status in ("unchanged", "metadata-updated"):
                 (report.unchanged if status == "unchanged" else report.metadata_updated).append(name)

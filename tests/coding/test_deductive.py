@@ -102,3 +102,13 @@ def test_resegment_keeps_old_codings(project):
     assert [s.speakers[0] for s in segs] == ["MODERATOR", "MODERATOR"]
     doc = p.store.documents()[0]
     assert all(doc.text[s.start:s.end] == s.text for s in segs)
+
+
+def test_speaker_metadata_sidecar(tmp_path):
+    (tmp_path / "fg.txt").write_text(TRANSCRIPT)
+    (tmp_path / "people.csv").write_text("speaker,role,site\nANA,mother,north\nBEN,father,south\n")
+    p = init_project(tmp_path / "proj")
+    ingest_files(p, [tmp_path / "fg.txt"], metadata_csv=tmp_path / "people.csv")
+    meta = p.store.documents()[0].metadata
+    assert meta["speaker_metadata"]["ANA"] == {"role": "mother", "site": "north"}
+    p.close()
