@@ -42,12 +42,8 @@ BAR_S = 5.0
 def read_real() -> ParsedDocument | None:
     if not REAL.is_file():
         return None
-    try:
-        from qualcode.ingest import read_file
-    except ImportError:
-        from qualcode.ingest.transcript import read_transcript
+    from qualcode.ingest import read_file
 
-        return read_transcript(REAL)
     return read_file(REAL)[0]
 
 

@@ -10,12 +10,8 @@ REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ipa-foc
 
 
 def read_real(path: Path):
-    try:
-        from qualcode.ingest import read_file
-    except ImportError:  # the reader package without its front door
-        from qualcode.ingest.transcript import read_transcript
+    from qualcode.ingest import read_file
 
-        return read_transcript(path)
     docs = read_file(path)
     assert len(docs) == 1
     return docs[0]

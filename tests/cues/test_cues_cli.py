@@ -10,7 +10,6 @@ import pytest
 
 from qualcode.cli.main import main
 from qualcode.project import open_project
-from qualcode.types import SegmentSpan
 
 VTT = """WEBVTT
 
@@ -32,21 +31,6 @@ Ana: Oh no.
 
 
 def _add(project_dir: Path, files: list[Path]) -> None:
-    """Ingest through the CLI when the ingest package is complete, else through the readers."""
-    try:
-        from qualcode.ingest import read_file  # noqa: F401
-    except ImportError:
-        from qualcode.ingest.captions import read_captions
-        from qualcode.ingest.transcript import read_transcript
-
-        with open_project(project_dir) as p:
-            for f in files:
-                parsed = read_captions(f) if f.suffix == ".vtt" else read_transcript(f)
-                doc_id, _ = p.store.add_document(parsed, name=f.name, source_path=str(f))
-                spans = [SegmentSpan(i, t.start, t.end, (t.speaker,) if t.speaker else (), t.index, t.index)
-                         for i, t in enumerate(x for x in parsed.turns if x.end > x.start)]
-                p.store.add_segmentation(p.store.document(doc_id), "turn", {}, spans)
-        return
     assert main(["ingest", "-p", str(project_dir), *map(str, files)]) == 0
 
 

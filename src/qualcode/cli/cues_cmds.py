@@ -188,7 +188,7 @@ def cmd_dynamics(args: argparse.Namespace) -> int:
             for s in r.speakers:
                 rows.append({"document": r.document, "speaker": s.speaker, "role": s.role, "turns": s.turns,
                              "words": s.words, "word_share": s.word_share, "turn_share": s.turn_share,
-                             "mean_words": round(s.mean_words, 1), "backchannels": s.backchannels,
+                             "mean_words": f"{s.mean_words:.1f}", "backchannels": s.backchannels,
                              "last_pos": s.last_position, "silent": "yes" if s.silent else "", "wpm": s.wpm})
         cols = ["document", "speaker", "role", "turns", "words", "word_share", "turn_share", "mean_words",
                 "backchannels", "last_pos", "silent"]
