@@ -55,6 +55,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "concurrency": 4,
         "timeout": 120.0,
         "max_retries": 4,
+        "base_url": "",  # azure / custom endpoints
+        "api_version": "",  # azure
+        "json_schema": "auto",  # auto | true | false: ask for JSON-schema structured output
     },
 }
 
@@ -93,6 +96,16 @@ class Settings:
                     changed = True
         srcs = self.sources + (("flags",) if changed else ())
         return Settings(data=data, project_dir=self.project_dir, sources=srcs)
+
+    def secret(self, env_name: str) -> str | None:
+        """Read a secret (API key) from the environment variable ``env_name``.
+
+        Keys are never part of settings, the store or any output: only the variable's
+        name is configured.
+        """
+        if not env_name:
+            return None
+        return os.environ.get(env_name) or None
 
     # Convenience accessors for the most used entries.
     @property
@@ -220,5 +233,6 @@ skip_moderators = true   # leave segments spoken only by the moderator (question
 [llm]
 model = ""               # e.g. "ollama:qwen2.5:7b", "openai:gpt-4o-mini", "http://127.0.0.1:8080/v1#my-model"
 api_key_env = ""         # name of the environment variable holding the key (never the key)
-concurrency = 4
+concurrency = 4          # requests in flight
+json_schema = "auto"     # structured output where the server supports it
 '''

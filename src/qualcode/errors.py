@@ -58,6 +58,27 @@ class BackendError(QualcodeError):
     """A model call failed (network, server, parse)."""
 
 
+class RetryableError(BackendError):
+    """A transient failure worth retrying: timeout, connection error, 429, 5xx.
+
+    ``retry_after`` is the delay in seconds the server asked for, when it did.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class FatalBackendError(BackendError):
+    """A failure that retrying will not fix (bad key, unknown model, bad endpoint)."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
 class BackendNotConfigured(BackendError):
     """A step needs a backend (usually an LLM) that is not configured."""
 

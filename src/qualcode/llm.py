@@ -56,27 +56,8 @@ DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
 
 
 # ---------------------------------------------------------------------- errors
-class RetryableError(BackendError):
-    """A transient failure worth retrying: timeout, connection error, 429, 5xx.
-
-    Providers raise it (``from`` the lower-level error). ``retry_after`` is the delay in
-    seconds the server asked for, when it did.
-    """
-
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
-                 hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-        self.retry_after = retry_after
-
-
-class FatalBackendError(BackendError):
-    """A failure that will not go away by retrying or by moving to the next request
-    (bad key, unknown model, unreachable endpoint config); the step stops."""
-
-    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
+# Defined in qualcode.errors (one exception hierarchy); re-exported here.
+from qualcode.errors import FatalBackendError, RetryableError  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------------- backends
