@@ -469,8 +469,8 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "date": [
         re.compile(r"(?<![\w/.-])\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})(?![\w/-]|\.\d)"),
         re.compile(r"(?<![\w/.-])\d{4}[/.-]\d{1,2}[/.-]\d{1,2}(?![\w/-]|\.\d)"),
-        re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+(?:{_MONTHS_EN})\b\.?(?:,?\s+\d{{4}}\b)?"),
-        re.compile(rf"\b(?:{_MONTHS_EN})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?"),
+        re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+(?:{_MONTHS_EN})\b\.?(?:,?\s+\d{{4}}\b(?![/.-]\d))?"),
+        re.compile(rf"\b(?:{_MONTHS_EN})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b(?![/.-]\d))?"),
         re.compile(rf"\b(?:{_MONTHS_EN})\s+(?:of\s+)?\d{{4}}\b"),
         re.compile(rf"(?i)\b\d{{1,2}}\s+de\s+(?:{_MONTHS_ES})\b(?:\s+(?:de|del)\s+\d{{4}}\b)?"),
         re.compile(rf"(?i)\b(?:{_MONTHS_ES})\s+(?:de|del)\s+\d{{4}}\b"),
