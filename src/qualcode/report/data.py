@@ -64,9 +64,20 @@ def sources(store: Store) -> list[dict[str, Any]]:
     return rq.coding_sources(store)
 
 
-def default_source(srcs: Sequence[Mapping[str, Any]]) -> str | None:
-    """The latest code run, else the latest non-cue run, else the first human coder."""
-    for pred in (lambda s: s["kind"] == "ai" and (s["step"] or "").startswith("code"),
+def default_source(srcs: Sequence[Mapping[str, Any]], store: Store | None = None) -> str | None:
+    """The latest code run (one-code-per-segment ``argmax`` baselines only when there is
+    nothing else), else the latest non-cue run, else the first human coder."""
+    argmax: set[str] = set()
+    if store is not None:
+        for s in srcs:
+            if s["run_id"] and (s["step"] or "").startswith("code"):
+                try:
+                    if store.run(s["run_id"]).params.get("mode") == "argmax":
+                        argmax.add(s["key"])
+                except Exception:
+                    pass
+    for pred in (lambda s: s["kind"] == "ai" and (s["step"] or "").startswith("code") and s["key"] not in argmax,
+                 lambda s: s["kind"] == "ai" and (s["step"] or "").startswith("code"),
                  lambda s: s["kind"] == "ai" and s["step"] not in NON_CODE_STEPS,
                  lambda s: s["kind"] == "human"):
         cands = [s for s in srcs if pred(s)]

@@ -257,7 +257,7 @@ def write_figures(store: Store, out_dir: str | os.PathLike[str], *, source: str 
         except Exception as exc:
             raise InputError(f"no coding source {source!r}; expected a run id or coder:NAME",
                              hint="`qualcode runs` lists runs") from exc
-    src = source or rdata.default_source(srcs)
+    src = source or rdata.default_source(srcs, store)
     specs: list[tuple[str, str, dict[str, Any]]] = []
     if src is not None:
         agg = rdata.source_aggregates(store, src, max_rows=40)

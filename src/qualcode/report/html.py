@@ -74,6 +74,8 @@ def table(columns: Sequence[tuple[str, str]], rows: Iterable[Mapping[str, Any]],
             elif key in num:
                 dv = "" if not isinstance(v, (int, float)) or isinstance(v, bool) else f' data-v="{v}"'
                 cells.append(f'<td class="num"{dv}>{_num(v)}</td>')
+            elif isinstance(v, (list, tuple)):
+                cells.append(f"<td>{esc(', '.join(str(x) for x in v))}</td>")
             else:
                 cells.append(f"<td>{esc(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -355,7 +357,7 @@ def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str
     ov_html, _ = _overview(store, project_name)
     sections.append(("overview", "Overview", ov_html))
     srcs = rdata.sources(store)
-    default = rdata.default_source(srcs)
+    default = rdata.default_source(srcs, store)
     payload: dict[str, Any] = {"codes": rq.code_meta(store), "sources": [], "defaultSource": default, "bySource": {},
                                "cues": None}
     if default is not None:

@@ -644,7 +644,7 @@ def _selections(src_el: ET.Element) -> list[ET.Element]:
 
 
 def import_qdpx(project: Any, path: str | os.PathLike[str], *, codebook_name: str | None = None,
-                status: str = "accepted") -> ImportResult:
+                status: str = "accepted", machine_codings: bool = False) -> ImportResult:
     """Import a REFI-QDA project: text sources become documents (segmented with the
     project's default strategy), the codebook a stored codebook, and every coding a
     human coding whose coder is the REFI ``User`` name.
@@ -662,6 +662,10 @@ def import_qdpx(project: Any, path: str | os.PathLike[str], *, codebook_name: st
     status : str
         Review status given to imported codings (default ``accepted``: they are a
         person's codes).
+    machine_codings : bool
+        Also import codings whose user is a qualcode run (``qualcode:<run id>``, as
+        written by :func:`export_qdpx`). Default: skipped with a warning, so AI
+        proposals do not come back as a person's codes.
     """
     from qualcode.runs import RunRecorder
 
@@ -688,6 +692,7 @@ def import_qdpx(project: Any, path: str | os.PathLike[str], *, codebook_name: st
                 variables[(v.get("guid") or "").strip("{}").lower()] = v.get("name") or "variable"
         sources_el = _child(root, "Sources")
         planned = []
+        n_machine = 0
         names_seen: set[str] = set()
         for src in (list(sources_el) if sources_el is not None else []):
             kind = _local(src.tag)
@@ -753,8 +758,14 @@ def import_qdpx(project: Any, path: str | os.PathLike[str], *, codebook_name: st
                         continue
                     ug = (cod.get("creatingUser") or "").strip("{}").lower() or sel_user
                     coder = users.get(ug) or (f"user {ug[:8]}" if ug else "imported")
+                    if coder.startswith("qualcode:") and not machine_codings:
+                        n_machine += 1
+                        continue
                     spans_codes.append((s1, e1, code, coder, sel.get("guid")))
             planned.append((name, text, meta, spans_codes))
+        if n_machine:
+            res.warnings.append(f"{n_machine} codings by qualcode runs (users qualcode:<run>) were not imported as "
+                                "human codings; pass machine_codings=True to import them")
         if not planned and not codes:
             raise InputError("the project has no text sources and no codes to import", path=str(p))
         # ---- parse + segment in memory
@@ -819,13 +830,25 @@ def _choose_map(raw: str, text: str, raw_map: list[int], crlf1_map: list[int],
         for m, which in ((raw_map, "raw"), (crlf1_map, "one")):
             s1, e1 = _map_pos(m, s0, end=False), _map_pos(m, e0, end=True)
             ok = s1 is not None and e1 is not None and s1 <= e1 <= len(text)
-            good = ok and bool(label.strip()) and text[s1:e1].strip()[:40] == label.strip()[:40].rstrip(".")[:40]
+            good = ok and _label_matches(text[s1:e1], label)
             pts = (2 if good else 0) + (1 if ok else -3)
             if which == "raw":
                 score_raw += pts
             else:
                 score_one += pts
     return crlf1_map if score_one > score_raw else raw_map
+
+
+def _label_matches(span: str, label: str) -> bool:
+    """Whether a selection's name quotes its span (names are often cut short with "...")."""
+    lab = " ".join(label.split())
+    sp = " ".join(span.split())
+    if not lab:
+        return False
+    for cut in ("...", "…"):
+        if lab.endswith(cut) and len(lab) > len(cut) + 3:
+            return sp.startswith(lab[: -len(cut)].rstrip())
+    return sp == lab
 
 
 def _best_segment(segs: Sequence[Any], starts: list[int], start: int, end: int) -> int | None:
