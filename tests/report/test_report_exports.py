@@ -16,7 +16,7 @@ from qualcode.report.methods import methods_statement
 from qualcode.report.qdpx import CODEBOOK_NS, _read_codes, parse_xml
 from qualcode.report.wide import export_codings_wide
 
-from conftest import CODES
+from .conftest import CODES
 
 
 @pytest.mark.parametrize("ext", ["csv", "yaml"])

@@ -17,7 +17,7 @@ from qualcode.project import init_project
 from qualcode.report.html import build_report
 from qualcode.types import Coding, ParsedDocument, SegmentSpan
 
-from conftest import build_project
+from .conftest import build_project
 
 
 def _sections(html: str) -> list[str]:
