@@ -171,3 +171,81 @@ def test_load_names_fuzz(ext, tmp_path):
             pass
 
     run()
+
+
+def _base_qdpx(tmp: Path) -> dict[str, bytes]:
+    from qualcode.project import init_project
+    from qualcode.report.qdpx import export_qdpx
+    from qualcode.types import Code, Codebook, Coding, ParsedDocument, SegmentSpan
+
+    src = init_project(tmp / "qdpx-src")
+    did, _ = src.store.add_document(ParsedDocument(text="Ann: hello world\r\nBob: é ok 😀 fine\n", format="txt"),
+                                    name="d.txt", source_path=None)
+    src.store.add_segmentation(src.store.document(did), "turn", {}, [SegmentSpan(0, 0, 16), SegmentSpan(1, 18, 34)])
+    src.store.add_codebook(Codebook("cb", (Code("A", "def a"), Code("B", "def b", parent="A"))))
+    segs = src.store.segments()
+    src.store.add_codings([Coding("A", segs[0].id, did, 5, 10, coder="ann", status="accepted"),
+                           Coding("B", segs[1].id, did, 18, 30, coder="bob", status="accepted")])
+    export_qdpx(src.store, tmp / "base.qdpx")
+    src.close()
+    with zipfile.ZipFile(tmp / "base.qdpx") as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def test_import_qdpx_fuzz(tmp_path):
+    """REFI-QDA import of mutated exports (flipped, inserted, deleted bytes, odd attribute
+    values, missing source files) and of arbitrary bytes."""
+    import re
+
+    qdpx = pytest.importorskip("qualcode.report.qdpx")
+    from qualcode.project import init_project
+
+    files = _base_qdpx(tmp_path)
+    project = init_project(tmp_path / "target")
+    values = ["-1", "99999", "", "abc", "1e9", "0", "😀", "{bad}", "3.5"]
+
+    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(ops=st.lists(st.tuples(st.sampled_from(["flip", "del", "ins", "trunc", "attr", "dropfile"]),
+                                  st.integers(0, 10**6), st.binary(min_size=1, max_size=8)), max_size=4),
+           raw=st.one_of(st.none(), st.binary(max_size=200)))
+    def run(ops, raw):
+        p = tmp_path / f"m{next(_counter)}.qdpx"
+        if raw is not None:
+            p.write_bytes(raw)
+        else:
+            data, fs = bytearray(files["project.qde"]), dict(files)
+            for op, pos, b in ops:
+                if not data:
+                    break
+                i = pos % len(data)
+                if op == "flip":
+                    data[i] = b[0]
+                elif op == "del":
+                    del data[i:i + len(b)]
+                elif op == "ins":
+                    data[i:i] = b
+                elif op == "trunc":
+                    del data[i:]
+                elif op == "attr":
+                    s = data.decode("utf-8", "replace")
+                    ms = list(re.finditer(r'="([^"]*)"', s))
+                    if ms:
+                        m = ms[pos % len(ms)]
+                        data = bytearray((s[:m.start(1)] + values[b[0] % len(values)] + s[m.end(1):]).encode())
+                elif op == "dropfile":
+                    others = [n for n in fs if n != "project.qde"]
+                    if others:
+                        fs.pop(others[pos % len(others)])
+            fs["project.qde"] = bytes(data)
+            with zipfile.ZipFile(p, "w") as z:
+                for n, d in fs.items():
+                    z.writestr(n, d)
+        try:
+            qdpx.import_qdpx(project, p)
+        except InputError:
+            pass
+
+    try:
+        run()
+    finally:
+        project.close()

@@ -117,6 +117,10 @@ def read_api_key(settings: Any, *, env: Mapping[str, str] | None = None, default
     name = str(settings.get("llm", "api_key_env", "") or "") or (default_env or "")
     if not name:
         return None
+    if env is None and callable(getattr(settings, "secret", None)):
+        if not ENV_NAME.match(name):
+            raise ConfigError(f"[llm] api_key_env: {name!r} is not an environment variable name")
+        return settings.secret(name)  # config.Settings is the reader of the environment
     return read_secret_env(name, env=env, what="[llm] api_key_env")
 
 
