@@ -103,7 +103,7 @@ def force_layout(nodes: Sequence[str], edges: Sequence[tuple[str, str, float]], 
     ang = 2 * np.pi * np.arange(n) / n
     pos = np.c_[np.cos(ang), np.sin(ang)] * 0.4 + 0.5
     pos += np.random.default_rng(seed).normal(scale=0.01, size=pos.shape)
-    k = math.sqrt(1.0 / n) * 0.8
+    k = math.sqrt(1.0 / n)
     e = [(idx[a], idx[b], w) for a, b, w in edges if a in idx and b in idx]
     wmax = max((w for _, _, w in e), default=1.0) or 1.0
     temp = 0.1
@@ -117,16 +117,15 @@ def force_layout(nodes: Sequence[str], edges: Sequence[tuple[str, str, float]], 
         for a, b, w in e:
             delta = pos[a] - pos[b]
             dd = np.linalg.norm(delta) + 1e-9
-            f = dd * dd / k * (0.3 + 0.7 * w / wmax)
+            f = dd * dd / k * (0.15 + 0.85 * w / wmax)
             disp[a] -= delta / dd * f
             disp[b] += delta / dd * f
-        disp += (0.5 - pos) * 0.05
+        disp += (0.5 - pos) * 0.08 * k / 0.15
         ln = np.linalg.norm(disp, axis=1, keepdims=True) + 1e-9
-        pos += disp / ln * np.minimum(ln, temp)
-        temp *= 0.985
-    lo, hi = pos.min(0), pos.max(0)
-    span = np.where(hi - lo > 0, hi - lo, 1)
-    return (pos - lo) / span
+        # clamped to the frame each step, so an unlinked node cannot squeeze the rest
+        pos = np.clip(pos + disp / ln * np.minimum(ln, temp), 0.0, 1.0)
+        temp = max(0.002, temp * 0.98)
+    return pos
 
 
 def network_svg(net: Mapping[str, Any], colors: Mapping[str, str], *, title: str) -> str:
@@ -147,7 +146,7 @@ def network_svg(net: Mapping[str, Any], colors: Mapping[str, str], *, title: str
                         f"{v:.0f}</title></line>")
     for n in nodes:
         x, y = xy[n["id"]]
-        r = 6 + 18 * math.sqrt(n["n"] / nmax)
+        r = 5 + max(6.0, min(18.0, 110 / math.sqrt(len(nodes)))) * math.sqrt(n["n"] / nmax)
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{colors.get(n["id"], "#4e79a7")}" '
                     f'stroke="#fff" stroke-width="1.5"><title>{escape(n["id"])}: {n["n"]}</title></circle>')
         body.append(f'<text x="{x:.1f}" y="{y - r - 4:.1f}" text-anchor="middle" font-weight="bold">{_t(n["id"], 28)}</text>')

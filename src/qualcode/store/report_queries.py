@@ -259,11 +259,15 @@ def cue_runs(store: Store, step: str = "cues") -> list[dict[str, Any]]:
 def cue_events(store: Store, run_id: str) -> list[dict[str, Any]]:
     """Cue codings of one run with their position in the document (chars and, when
     known, seconds)."""
+    # document lengths once: length() of a long text per row would rescan it every time
+    lengths = {int(r[0]): (r[1], int(r[2])) for r in store.conn.execute(
+        "SELECT id, name, length(text) FROM documents WHERE id IN (SELECT DISTINCT document_id FROM codings"
+        " WHERE run_id = ?)", (run_id,))}
     rows = _rows(store, (
-        "SELECT c.document_id, d.name AS document, length(d.text) AS doc_chars, c.code, c.start, c.end, c.evidence,"
-        " s.speakers, s.time_start FROM codings c JOIN documents d ON d.id = c.document_id"
+        "SELECT c.document_id, c.code, c.start, c.end, c.evidence, s.speakers, s.time_start FROM codings c"
         " LEFT JOIN segments s ON s.id = c.segment_id WHERE c.run_id = ? ORDER BY c.document_id, c.start"), (run_id,))
     for r in rows:
+        r["document"], r["doc_chars"] = lengths[r["document_id"]]
         ev = json.loads(r.pop("evidence") or "{}")
         r["speaker"] = ev.get("speaker") if isinstance(ev, dict) else None
         if not r["speaker"]:

@@ -160,23 +160,26 @@
   }
 
   // ------------------------------------------------------------------ network (force layout)
-  function forceLayout(nodes, edges, w, hgt) {
+  function forceLayout(nodes, edges, w, hgt, pad) {
+    // Fruchterman-Reingold inside the frame (positions are clamped every step, so an
+    // unlinked node cannot fly off and squeeze the rest), with gravity to the centre.
     var n = nodes.length, pos = [], i, j, it;
+    var cx = w / 2, cy = hgt / 2;
     for (i = 0; i < n; i++) {
       var a = 2 * Math.PI * i / Math.max(1, n);
-      pos.push([w / 2 + Math.cos(a) * w / 3, hgt / 2 + Math.sin(a) * hgt / 3]);
+      pos.push([cx + Math.cos(a) * (w / 2 - pad) * 0.8, cy + Math.sin(a) * (hgt / 2 - pad) * 0.8]);
     }
     var idx = {};
     nodes.forEach(function (d, k) { idx[d.id] = k; });
-    var k = Math.sqrt((w * hgt) / Math.max(1, n)) * 0.75, maxE = 1;
+    var area = (w - 2 * pad) * (hgt - 2 * pad), k = Math.sqrt(area / Math.max(1, n)), maxE = 1;
     edges.forEach(function (e) { if (e.n > maxE) maxE = e.n; });
-    var temp = w / 8;
-    for (it = 0; it < 320; it++) {
+    var temp = w / 10;
+    for (it = 0; it < 300; it++) {
       var disp = pos.map(function () { return [0, 0]; });
       for (i = 0; i < n; i++) {
         for (j = i + 1; j < n; j++) {
           var dx = pos[i][0] - pos[j][0], dy = pos[i][1] - pos[j][1];
-          var d2 = dx * dx + dy * dy || 0.01, d = Math.sqrt(d2), f = (k * k) / d;
+          var d = Math.sqrt(dx * dx + dy * dy) || 0.01, f = (k * k) / d;
           disp[i][0] += dx / d * f; disp[i][1] += dy / d * f;
           disp[j][0] -= dx / d * f; disp[j][1] -= dy / d * f;
         }
@@ -185,26 +188,19 @@
         var a2 = idx[e.source], b2 = idx[e.target];
         if (a2 === undefined || b2 === undefined) return;
         var dx = pos[a2][0] - pos[b2][0], dy = pos[a2][1] - pos[b2][1];
-        var d = Math.sqrt(dx * dx + dy * dy) || 0.01, f = (d * d) / k * (0.3 + 0.7 * e.n / maxE);
+        var d = Math.sqrt(dx * dx + dy * dy) || 0.01, f = (d * d) / k * (0.15 + 0.85 * e.n / maxE);
         disp[a2][0] -= dx / d * f; disp[a2][1] -= dy / d * f;
         disp[b2][0] += dx / d * f; disp[b2][1] += dy / d * f;
       });
       for (i = 0; i < n; i++) {
-        disp[i][0] += (w / 2 - pos[i][0]) * 0.05 * k / 50; disp[i][1] += (hgt / 2 - pos[i][1]) * 0.05 * k / 50;
+        disp[i][0] += (cx - pos[i][0]) * 0.08 * k / 40; disp[i][1] += (cy - pos[i][1]) * 0.08 * k / 40;
         var dl = Math.sqrt(disp[i][0] * disp[i][0] + disp[i][1] * disp[i][1]) || 1;
-        pos[i][0] += disp[i][0] / dl * Math.min(dl, temp);
-        pos[i][1] += disp[i][1] / dl * Math.min(dl, temp);
+        pos[i][0] = Math.max(pad, Math.min(w - pad, pos[i][0] + disp[i][0] / dl * Math.min(dl, temp)));
+        pos[i][1] = Math.max(pad, Math.min(hgt - pad, pos[i][1] + disp[i][1] / dl * Math.min(dl, temp)));
       }
-      temp *= 0.985;
+      temp = Math.max(1, temp * 0.98);
     }
-    // fit into the box
-    var xs = pos.map(function (p) { return p[0]; }), ys = pos.map(function (p) { return p[1]; });
-    var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs), y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
-    var pad = 70;
-    return pos.map(function (p) {
-      return [pad + (x1 > x0 ? (p[0] - x0) / (x1 - x0) : 0.5) * (w - 2 * pad),
-              40 + (y1 > y0 ? (p[1] - y0) / (y1 - y0) : 0.5) * (hgt - 80)];
-    });
+    return pos;
   }
   function network(el, net, opts) {
     opts = opts || {};
@@ -214,8 +210,8 @@
       el.appendChild(h("p", { "class": "muted", text: "No two codes were applied to the same segment." }));
       return null;
     }
-    var w = 900, hgt = 560;
-    var pos = forceLayout(nodes, net.edges, w, hgt);
+    var w = 900, hgt = nodes.length > 20 ? 640 : 480;
+    var pos = forceLayout(nodes, net.edges, w, hgt, 60);
     var idx = {};
     nodes.forEach(function (d, k) { idx[d.id] = k; });
     var svg = svgRoot(el, w, hgt, opts.label || "code co-occurrence network");
@@ -232,7 +228,7 @@
                   "data-tip": e.source + " + " + e.target + ": " + fmt(e.n) + " segments (Jaccard " + fmt(e.jaccard, 2) + ")" }, g);
     });
     nodes.forEach(function (d, k) {
-      var r = 6 + 18 * Math.sqrt(d.n / maxN);
+      var r = 5 + Math.max(6, Math.min(18, 110 / Math.sqrt(nodes.length))) * Math.sqrt(d.n / maxN);
       s("circle", { "class": "node hov", cx: pos[k][0], cy: pos[k][1], r: r, fill: codeColor(d.id, k),
                     "data-tip": d.id + ": " + fmt(d.n) + " segments" }, svg);
       s("text", { x: pos[k][0], y: pos[k][1] - r - 4, "text-anchor": "middle", "font-weight": "600",
