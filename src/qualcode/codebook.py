@@ -30,8 +30,13 @@ def _read_text(path: Path) -> str:
         raise InputError("codebook file looks binary; expected YAML, JSON or CSV text", path=str(path))
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="strict")
+    except UnicodeDecodeError as utf8_err:
+        try:
+            text = data.decode("cp1252", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"cannot decode byte 0x{data[exc.start]:02x} at offset {exc.start}; expected UTF-8 or cp1252 text "
+                f"(UTF-8 fails at offset {utf8_err.start})", path=str(path)) from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -64,6 +69,14 @@ def load_codebook(path: str | os.PathLike[str], *, name: str | None = None) -> C
             path=str(p),
         )
     text = _read_text(p)
+    try:
+        return _parse(text, p, ext, name)
+    except RecursionError as exc:
+        raise InputError("codebook is nested too deeply to be a codebook; expected a list of codes",
+                         path=str(p)) from exc
+
+
+def _parse(text: str, p: Path, ext: str, name: str | None) -> Codebook:
     if ext == ".csv":
         entries, cb_name = _from_csv(text, p), None
     else:
@@ -76,8 +89,7 @@ def load_codebook(path: str | os.PathLike[str], *, name: str | None = None) -> C
         else:
             data, lines = _yaml_load(text, p)
         entries, cb_name = _from_structure(data, p, lines)
-    codebook = Codebook(name=name or cb_name or p.stem, codes=tuple(_validate(entries, p)), source=str(p))
-    return codebook
+    return Codebook(name=name or cb_name or p.stem, codes=tuple(_validate(entries, p)), source=str(p))
 
 
 def _yaml_load(text: str, p: Path) -> tuple[Any, list[int]]:

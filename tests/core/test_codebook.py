@@ -61,3 +61,13 @@ def test_missing_empty_and_unknown_format(tmp_path):
     (tmp_path / "cols.csv").write_text("label,definition\nA,x\n")
     with pytest.raises(InputError, match="`code` or `name` column"):
         load_codebook(tmp_path / "cols.csv")
+
+
+def test_undecodable_and_deeply_nested_are_input_errors(tmp_path):
+    (tmp_path / "b.yaml").write_bytes(b"codes:\n\x81\x8d")
+    with pytest.raises(InputError, match="offset"):
+        load_codebook(tmp_path / "b.yaml")
+    for ext, n in ((".json", 5000), (".yaml", 5000)):
+        (tmp_path / f"deep{ext}").write_bytes(b"[" * n)
+        with pytest.raises(InputError, match=f"deep{ext}"):
+            load_codebook(tmp_path / f"deep{ext}")
