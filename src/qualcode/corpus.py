@@ -27,7 +27,8 @@ class IngestReport:
                 "metadata_updated": self.metadata_updated, "segments": self.segments}
 
 
-def _segment_params(project: Project, strategy: str) -> dict[str, Any]:
+def segment_params(project: Project, strategy: str) -> dict[str, Any]:
+    """The project's parameters for a segmentation ``strategy``."""
     s = project.settings
     if strategy == "turn":
         return {"max_chars": int(s.get("segmentation", "max_chars", 1500))}
@@ -83,7 +84,7 @@ def ingest_files(
             strat = strategy or default_strategy(project, parsed.format)
             if strat == "row" and not parsed.units:
                 strat = "turn"
-            spans = ingest.segment(parsed, strat, **_segment_params(project, strat))
+            spans = ingest.segment(parsed, strat, **segment_params(project, strat))
             planned.append((parsed, name, str(path.resolve()), strat, spans))
     unknown = set(meta_by_doc) - {n for _, n, _, _, _ in planned} - {Path(n).stem for _, n, _, _, _ in planned}
     if meta_table is not None and getattr(meta_table, "kind", "document") == "document_speaker":
@@ -112,7 +113,7 @@ def ingest_files(
             else:
                 (report.added if status == "new" else report.new_versions).append(name)
             doc = store.document(doc_id)
-            store.add_segmentation(doc, strat, _segment_params(project, strat), spans)
+            store.add_segmentation(doc, strat, segment_params(project, strat), spans)
             report.segments += len(spans)
     if unknown:
         report.metadata_updated.append(f"(metadata rows matched no document: {', '.join(sorted(unknown))})")
@@ -138,7 +139,7 @@ def resegment(
         if missing:
             raise InputError(f"no such document(s): {', '.join(sorted(missing))}")
         docs = [d for d in docs if d.name in wanted]
-    merged = {**_segment_params(project, strategy), **dict(params or {})}
+    merged = {**segment_params(project, strategy), **dict(params or {})}
     planned = []
     for d in docs:
         parsed = store.parsed_document(d)
@@ -149,3 +150,12 @@ def resegment(
             store.add_segmentation(d, strategy, merged, spans)
             out[d.name] = len(spans)
     return out
+
+
+_segment_params = segment_params  # backwards-compatible alias
+
+QDPX_EXTENSIONS = (".qdpx", ".qde")
+
+
+def is_qdpx(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in QDPX_EXTENSIONS

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 
 from qualcode.backends.base import Completion, LLMBackend, Message
 from qualcode.errors import BackendError, BackendNotConfigured, InputError
-from qualcode.provenance import hash_obj
+from qualcode.provenance import text_hash, hash_obj
 
 __all__ = [
     "CallStats", "FatalBackendError", "LLMClient", "LLMRequest", "LLMResult", "Message", "QuoteMatch",
@@ -82,20 +82,12 @@ def is_loopback_host(host: str | None) -> bool:
 def backend_locality(backend: Any) -> str:
     """``"local"`` when text sent to ``backend`` stays on this machine, else ``"external"``.
 
-    In-process backends (no ``endpoint``) are local when they declare so; HTTP backends
-    are local only when their endpoint host is loopback (127.0.0.0/8, ::1, localhost).
-    Anything unclear counts as external.
+    One rule for the whole package: :func:`qualcode.privacy.locality.backend_locality`
+    (loopback endpoints only, no DNS, a proxy in the environment makes it external).
     """
-    declared = getattr(backend, "locality", "external")
-    endpoint = getattr(backend, "endpoint", None)
-    if endpoint:
-        try:
-            host = urlsplit(str(endpoint)).hostname
-        except ValueError:
-            return "external"
-        if not is_loopback_host(host):
-            return "external"
-    return "local" if declared == "local" else "external"
+    from qualcode.privacy.locality import backend_locality as _locality
+
+    return str(_locality(backend)[0])
 
 
 def _read_secret(settings: Any, name: str) -> str | None:
@@ -121,6 +113,9 @@ def make_llm(settings: Any, spec: str | None = None, **overrides: Any) -> LLMBac
     if not spec:
         raise BackendNotConfigured("this step needs an LLM and none is configured", hint=registry.LLM_HELP)
     prefix, _ = registry.split_spec(spec)
+    from qualcode.privacy.secrets import check_secret_config
+
+    check_secret_config(settings)
     opts: dict[str, Any] = {"timeout": float(settings.get("llm", "timeout", 120.0) or 120.0)}
     for key in ("base_url", "api_version", "json_schema", "n_ctx", "n_gpu_layers", "locality"):
         value = settings.get("llm", key)
@@ -356,6 +351,15 @@ class LLMRequest:
     seed: int | None = None
     key: Any = field(default=None, compare=False)
     validate: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+    #: hashes (``Segment.text_hash``) of the segment texts this request carries, for the
+    #: privacy audit trail; empty = the hash of the request's last user message
+    text_hashes: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def audit_hashes(self) -> tuple[str, ...]:
+        if self.text_hashes:
+            return tuple(self.text_hashes)
+        users = [m.content for m in self.messages if m.role == "user"]
+        return (text_hash(users[-1] if users else ""),)
 
     def request_hash(self, model: str) -> str:
         """The cache key: model, messages, schema and sampling parameters."""
@@ -459,6 +463,7 @@ class LLMClient:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
         show_progress: bool = True,
+        settings: Any = None,
     ) -> None:
         if int(concurrency) < 1:
             raise InputError(f"concurrency must be a positive integer; got {concurrency!r}")
@@ -479,12 +484,16 @@ class LLMClient:
         self.stats = CallStats()
         self._rng = random.Random(seed)
         self._stop = threading.Event()
+        # The privacy guard needs the project's classification; without settings the
+        # default (confidential) applies, so nothing can leave the machine by accident.
+        self.settings = settings
+        self.approval: Any = None
 
     @classmethod
     def from_settings(cls, backend: LLMBackend, store: Any, settings: Any, **kwargs: Any) -> "LLMClient":
         """A client with ``[llm] concurrency`` and ``max_retries`` from ``settings``."""
         opts = {"concurrency": int(settings.get("llm", "concurrency", 4) or 4),
-                "max_retries": int(settings.get("llm", "max_retries", 4))}
+                "max_retries": int(settings.get("llm", "max_retries", 4)), "settings": settings}
         opts.update({k: v for k, v in kwargs.items() if v is not None})
         return cls(backend, store, **opts)
 
@@ -553,6 +562,7 @@ class LLMClient:
             self.stats.cached += len(idxs) - 1
         if not todo:
             return [r for r in results if r is not None]  # type: ignore[misc]
+        self.approval = self._guard(len(todo))
         fatal: BackendError | None = None
         pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(todo)), thread_name_prefix="qualcode-llm")
         futures = {pool.submit(self._execute, requests[idxs[0]], h): h for h, idxs in todo.items()}
@@ -565,6 +575,8 @@ class LLMClient:
                     except CancelledError:
                         continue
                     self._log(records)
+                    if records:
+                        self._audit(requests[todo[h][0]])
                     for i in todo[h]:
                         results[i] = res if i == todo[h][0] else LLMResult(**{**res.__dict__, "request": requests[i]})
                     if res.fatal is not None and fatal is None:
@@ -589,6 +601,23 @@ class LLMClient:
     def one(self, request: LLMRequest) -> LLMResult:
         return self.run([request])[0]
 
+    def _guard(self, n_texts: int) -> Any:
+        """Refuse, before any connection, to send text where the project's data
+        classification does not allow it (see :mod:`qualcode.privacy.guard`)."""
+        from qualcode.config import Settings
+        from qualcode.privacy.guard import check_outbound
+
+        settings = self.settings if self.settings is not None else Settings()
+        return check_outbound(settings, self.backend, n_texts=n_texts, step=self.step or "llm", store=self.store)
+
+    def _audit(self, request: LLMRequest) -> None:
+        if self.store is None or self.approval is None:
+            return
+        from qualcode.privacy.audit import record_outbound
+
+        record_outbound(self.store, self.step or "llm", self.backend, request.audit_hashes(),
+                        self.approval.classification, self.approval.approval_id, run_id=self.run_id)
+
     def _log(self, records: list[Any]) -> None:
         # every record is one attempt sent to the model
         self.stats.calls += len(records)
@@ -602,7 +631,25 @@ class LLMClient:
         if self.store is not None and records:
             from qualcode.store import llm_log
 
-            llm_log.log_calls(self.store, records)
+            llm_log.log_calls(self.store, [self._scrubbed(r) for r in records])
+
+    def _scrubbed(self, record: Any) -> Any:
+        """The record with any secret (the backend's key, keys named in config, key
+        shapes) removed from the text fields written to the store."""
+        import dataclasses
+
+        from qualcode.privacy.secrets import scrub, scrub_obj, secret_values
+
+        key = getattr(self.backend, "_api_key", None)
+        secrets = secret_values(self.settings, extra=[key] if key else [])
+        changes = {}
+        for f in ("error", "response"):
+            v = getattr(record, f, None)
+            if isinstance(v, str):
+                changes[f] = scrub(v, secrets=secrets)
+        if getattr(record, "request", None) is not None:
+            changes["request"] = scrub_obj(record.request, secrets=secrets)
+        return dataclasses.replace(record, **changes) if changes else record
 
     def _accept(self, req: LLMRequest, value: Any, *, parsed: bool) -> Any:
         data = value if parsed else parse_json_reply(value)

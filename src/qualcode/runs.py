@@ -61,13 +61,15 @@ class RunRecorder:
         extra: Callable[[Store], None] | None = None,
     ) -> Run:
         """Write the run row, its codings and any ``extra`` writes in one transaction."""
+        from qualcode.privacy.secrets import scrub_obj
+
         duration = time.perf_counter() - self._t0
         run = Run(
-            id=self.id, step=self.step, status="finished", params=self.params, started_at=self.started_at,
+            id=self.id, step=self.step, status="finished", params=scrub_obj(self.params), started_at=self.started_at,
             finished_at=now_iso(), duration_s=round(duration, 4), backend=self.backend, model=self.model,
             model_version=self.model_version, qualcode_version=qualcode_version(), seed=self.seed,
             input_hash=self.input_hash, prompt_hash=self.prompt_hash, tokens_in=self.tokens_in,
-            tokens_out=self.tokens_out, summary=dict(summary or {}),
+            tokens_out=self.tokens_out, summary=scrub_obj(dict(summary or {})),
         )
         with self.store.transaction():
             self.store.insert_run(run, environment=environment_info())

@@ -71,7 +71,7 @@ def cmd_cues(args: argparse.Namespace) -> int:
             from qualcode.llm import make_llm
 
             backend = make_llm(project.settings, args.llm or None)
-            check_privacy(backend, project.settings.classification)
+            check_privacy(backend, project.settings.classification, store)
             coder = LLMCueCoder(backend)
         params: dict[str, Any] = {"pause_threshold": args.pause_threshold, "rules": "builtin-1",
                                   "documents": [d.name for d in docs]}

@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--csv-mode", choices=["segments", "documents"], default=None,
                    help="segments (default): the file is one document and each row one segment; "
                         "documents: each row is its own document")
+    g = p.add_argument_group("REFI-QDA projects (.qdpx)")
+    g.add_argument("--machine-codings", action="store_true",
+                   help="also import codings made by qualcode runs (skipped by default: they are not human codes)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
@@ -49,9 +52,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         opts["speaker_column"] = args.speaker_column
     if args.csv_mode:
         opts["mode"] = args.csv_mode
+    from qualcode.corpus import is_qdpx
+
+    qdpx = [f for f in args.files if is_qdpx(f) and not args.format]
+    files = [f for f in args.files if f not in qdpx]
     with project_from(args) as project:
-        rep = ingest_files(project, args.files, format=args.format, metadata_csv=args.metadata,
+        imported = []
+        for f in qdpx:
+            from qualcode.report.qdpx import import_qdpx
+
+            imported.append(import_qdpx(project, f, machine_codings=args.machine_codings))
+        if not files:
+            if args.json:
+                print_json([r.as_dict() for r in imported])
+                return 0
+            for r in imported:
+                print(f"imported {r.path}: {len(r.documents)} documents ({len(r.unchanged)} unchanged), "
+                      f"{r.segments} segments, codebook {r.codebook!r} with {r.codes} codes, "
+                      f"{r.codings} human codings by {', '.join(r.coders) or 'nobody'}")
+                for w in r.warnings:
+                    print(f"  warning: {w}")
+            return 0
+        rep = ingest_files(project, files, format=args.format, metadata_csv=args.metadata,
                            strategy=args.strategy, reader_options=opts)
+        for r in imported:
+            print(f"imported {r.path}: {len(r.documents)} documents, {r.codings} human codings")
         if args.json:
             print_json(rep.as_dict())
             return 0

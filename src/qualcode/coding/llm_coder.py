@@ -158,14 +158,14 @@ def llm_code(
                          hint="add transcripts with `qualcode ingest FILES`")
     template = CODE_PAIR if per == "code" else CODE_SEGMENT
     if per == "code":
-        reqs = [CODE_PAIR.request(key=(s.id, c.name), validate=_validate_pair, max_tokens=250, code=c.name,
+        reqs = [CODE_PAIR.request(key=(s.id, c.name), text_hashes=(s.text_hash,), validate=_validate_pair, max_tokens=250, code=c.name,
                                   definition=c.definition, details=_code_details(c), segment=s.text)
                 for s in segs for c in cb.codes]
     else:
         codes_text = "\n".join(
             f"- {c.name}: {c.definition}" + (f" (include: {c.include})" if c.include else "")
             + (f" (exclude: {c.exclude})" if c.exclude else "") for c in cb.codes)
-        reqs = [CODE_SEGMENT.request(key=s.id, validate=_validate_segment, max_tokens=150 + 120 * min(len(cb.codes), 5),
+        reqs = [CODE_SEGMENT.request(key=s.id, text_hashes=(s.text_hash,), validate=_validate_segment, max_tokens=150 + 120 * min(len(cb.codes), 5),
                                      codes=codes_text, segment=s.text) for s in segs]
     if dry_run:
         est = client.estimate(reqs, out_tokens=120 if per == "code" else 250)

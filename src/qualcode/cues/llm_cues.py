@@ -85,17 +85,14 @@ def locate_quote(quote: str, text: str, *, fuzzy: bool = False) -> tuple[int, in
     return m.start, m.end
 
 
-def check_privacy(backend: LLMBackend, classification: str) -> None:
-    """Refuse to send confidential text to an external (non-loopback) service."""
-    from qualcode.llm import backend_locality
+def check_privacy(backend: LLMBackend, classification: str, store: Any = None) -> None:
+    """Refuse to send text where the data classification does not allow it (the
+    project-wide guard, :func:`qualcode.privacy.guard.check_outbound`)."""
+    from qualcode.config import Settings
+    from qualcode.privacy.guard import check_outbound
 
-    if classification == "confidential" and backend_locality(backend) != "local":
-        raise PrivacyError(
-            f"the project is classified 'confidential' and {backend.name or type(backend).__name__} is an external "
-            "service: transcript text would leave this machine",
-            hint="use a local model (ollama:..., llamacpp:..., http://127.0.0.1...), or, once the data is "
-                 "de-identified, set [project] classification = \"deidentified\" in qualcode.toml",
-        )
+    settings = Settings().with_overrides({"project": {"classification": classification}})
+    check_outbound(settings, backend, n_texts=0, step="cues", store=store)
 
 
 @dataclass

@@ -547,7 +547,7 @@ def _parse_and_segment(project: Any, name: str, text: str) -> tuple[ParsedDocume
     parsed = ParsedDocument(text=text, format="txt", name=name)
     try:
         from qualcode import ingest
-        from qualcode.corpus import _segment_params, default_strategy
+        from qualcode.corpus import default_strategy, segment_params
 
         with tempfile.TemporaryDirectory() as tmp:
             tp = Path(tmp) / "source.txt"
@@ -562,7 +562,7 @@ def _parse_and_segment(project: Any, name: str, text: str) -> tuple[ParsedDocume
         strat = default_strategy(project, parsed.format)
         if strat == "row" and not parsed.units:
             strat = "turn"
-        params = _segment_params(project, strat)
+        params = segment_params(project, strat)
         spans = list(ingest.segment(parsed, strat, **params))
         if spans:
             return parsed, strat, params, spans
@@ -765,7 +765,7 @@ def import_qdpx(project: Any, path: str | os.PathLike[str], *, codebook_name: st
             planned.append((name, text, meta, spans_codes))
         if n_machine:
             res.warnings.append(f"{n_machine} codings by qualcode runs (users qualcode:<run>) were not imported as "
-                                "human codings; pass machine_codings=True to import them")
+                                "human codings; pass machine_codings=True (CLI: --machine-codings) to import them")
         if not planned and not codes:
             raise InputError("the project has no text sources and no codes to import", path=str(p))
         # ---- parse + segment in memory

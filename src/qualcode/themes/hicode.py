@@ -278,7 +278,7 @@ def run_hicode(
         raise InputError("no participant segments to label (every segment is a moderator's)",
                          hint="pass include_moderators=True (--include-moderators) to label them too")
     label_reqs = [
-        HICODE_LABELS.request(key=seg.id, validate=_validate_labels(k), max_tokens=60 + 25 * k,
+        HICODE_LABELS.request(key=seg.id, text_hashes=(seg.text_hash,), validate=_validate_labels(k), max_tokens=60 + 25 * k,
                               background=background.strip(), goal=goal.strip(), k=k, segment=seg.text,
                               context=(f'The moderator had just asked: "{contexts[seg.id]}"'
                                        if contexts.get(seg.id) else ""))

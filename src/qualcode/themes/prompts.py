@@ -35,11 +35,13 @@ class PromptTemplate:
         return (Message("system", self.system), Message("user", _tidy(user)))
 
     def request(self, *, key: Any = None, validate: Callable[[Any], Any] | None = None,
-                max_tokens: int | None = None, seed: int | None = None, **values: Any):
+                max_tokens: int | None = None, seed: int | None = None, text_hashes: tuple[str, ...] = (),
+                **values: Any):
         from qualcode.llm import LLMRequest
 
         return LLMRequest(messages=self.render(**values), template=self.name, template_hash=self.hash,
-                          json_schema=self.schema, max_tokens=max_tokens, seed=seed, key=key, validate=validate)
+                          json_schema=self.schema, max_tokens=max_tokens, seed=seed, key=key, validate=validate,
+                          text_hashes=tuple(text_hashes))
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "hash": self.hash}
