@@ -55,13 +55,22 @@ def export_segments(store: Store, out: str | os.PathLike[str]) -> int:
     return _write_rows(p, SEGMENT_COLUMNS, rows)
 
 
-def resolve_run(store: Store, run_id: str | None, step: str = "code") -> str:
+#: steps whose codings are code assignments (cues and imports are exported with --run)
+CODING_STEPS = ("code", "llm-code", "train", "themes-embedding", "hicode", "themes")
+
+
+def resolve_run(store: Store, run_id: str | None, step: str | None = None) -> str:
+    """The run named (a unique prefix is enough), or the latest coding run."""
     if run_id:
         return store.run(run_id).id
-    latest = store.latest_run(step)
-    if latest is None:
-        raise InputError(f"no {step} run in the project yet", hint="run `qualcode code --codebook FILE` first")
-    return latest.id
+    steps = (step,) if step else CODING_STEPS
+    candidates = [r for r in store.runs() if r.step in steps and r.status == "finished"]
+    with_codings = {row["run_id"] for row in store.coders() if row["run_id"]}
+    candidates = [r for r in candidates if r.id in with_codings]
+    if not candidates:
+        raise InputError("no coding run in the project yet",
+                         hint="run `qualcode code --codebook FILE` (or llm-code, themes) first, or pass --run ID")
+    return candidates[-1].id
 
 
 def export_codings(store: Store, out: str | os.PathLike[str], *, run_id: str | None = None,
