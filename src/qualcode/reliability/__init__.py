@@ -1,0 +1,28 @@
+"""Reliability and validation: who coded what, how far coders agree, and a coder
+trained on human examples.
+
+Modules
+-------
+units
+    Load one coder's ``unit -> set of codes`` map from a run, a human coder in the
+    store, or a long CSV file (``unit,code[,coder]``).
+human
+    Import human codes from CSV (segment id, document + character span, or an exact
+    quote) mapped onto the current segments by a stated overlap rule.
+compare
+    Agreement between two coders (per code and overall) with low-agreement codes
+    flagged and the disagreeing segments listed; ``compare_models`` codes the same
+    segments with two specs and reports agreement and cost.
+sample
+    A stratified, seeded validation sample written as a CSV/XLSX coding sheet, and
+    ``import_review`` that reads the filled sheet back.
+trained
+    A coder trained on human-coded segments (class-weighted logistic regression +
+    shrinkage LDA on the stored embeddings), cross-validated on held-out folds.
+
+Nothing is imported eagerly; import the submodule you need.
+"""
+
+from __future__ import annotations
+
+__all__ = ["units", "human", "compare", "sample", "trained"]

@@ -1,0 +1,376 @@
+"""Agreement between two coders, low-agreement codes flagged, disagreements listed.
+
+:func:`compare` takes two :class:`~qualcode.reliability.units.CodingSource` (or
+references such as ``run:ID``, ``coder:NAME``, ``file.csv``) and computes, with
+:func:`qualcode.stats.agreement_report`, per code and overall: Cohen's kappa,
+Krippendorff's alpha, Gwet's AC1, percent agreement (with bootstrap intervals), PABAK,
+prevalence and bias indices. Units only one side has are left out and reported.
+
+A code whose kappa is below ``low_kappa`` (0.4, the top of Landis & Koch's "fair") is
+flagged: its definition is likely too vague or overlaps another code, and the
+disagreeing segments are listed with their text so the team can refine it and re-run.
+
+:func:`compare_models` codes the same segments with two specs (embedding models or
+LLMs) and reports their agreement and cost.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from qualcode.errors import BackendNotConfigured, InputError
+from qualcode.reliability.units import CodingSource, resolve_source
+
+#: kappa below this flags a code (the upper bound of "fair" in Landis & Koch)
+LOW_KAPPA = 0.4
+#: fewer positives than this (on both sides together) make kappa unstable
+FEW_POSITIVES = 5
+ADVICE_LOW = ("agreement is low: the definition is likely too vague or overlaps another code; read the "
+              "disagreeing segments, sharpen the definition and its include/exclude rules, and re-run")
+ADVICE_FEW = "few positives: kappa is unstable here; code more segments before judging this code"
+CODE_STATS = ("cohen_kappa", "krippendorff_alpha", "gwet_ac1", "percent_agreement")
+DISAGREEMENT_COLUMNS = ["code", "unit", "document", "segment", "speaker", "a", "b", "a_codes", "b_codes", "text"]
+
+
+@dataclass
+class Comparison:
+    """Agreement between coders ``a`` and ``b``.
+
+    ``report`` is the :class:`qualcode.stats.AgreementReport`; ``codes`` the JSON-ready
+    per-code rows; ``disagreements`` one row per (unit, code) where the coders differ.
+    """
+
+    a: CodingSource
+    b: CodingSource
+    report: Any
+    codes: list[dict[str, Any]]
+    overall: dict[str, Any]
+    flagged: list[dict[str, Any]]
+    disagreements: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    low_kappa: float = LOW_KAPPA
+
+    def to_dict(self, *, disagreements: bool = False) -> dict[str, Any]:
+        """JSON shape: ``{"a", "b", "n_units", "units_only_in_a", ..., "codes": [...],
+        "overall": {...}, "flagged": [...], "notes": [...]}``."""
+        rep = self.report
+        out = {
+            "a": self.a.label, "b": self.b.label,
+            "n_units": len(rep.units),
+            "units_only_in_a": len(rep.only_in_a), "units_only_in_b": len(rep.only_in_b),
+            "only_in_a": list(rep.only_in_a)[:50], "only_in_b": list(rep.only_in_b)[:50],
+            "codes": self.codes,
+            "overall": self.overall,
+            "flagged": self.flagged,
+            "low_kappa": self.low_kappa,
+            "n_disagreements": len(self.disagreements),
+            "notes": self.notes,
+        }
+        if disagreements:
+            out["disagreements"] = self.disagreements
+        return out
+
+
+def _segment_lookup(project: Any, units: Sequence[str]) -> dict[str, Any]:
+    if project is None:
+        return {}
+    ids = [int(u) for u in units if str(u).isdigit()]
+    if not ids:
+        return {}
+    return {str(k): v for k, v in project.store.segments_by_id(ids).items()}
+
+
+def compare(
+    a: CodingSource | str,
+    b: CodingSource | str,
+    *,
+    project: Any | None = None,
+    codes: Sequence[str] | None = None,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    level: float = 0.95,
+    low_kappa: float = LOW_KAPPA,
+    statuses: Sequence[str] | None = None,
+) -> Comparison:
+    """Agreement between two coders, per code and overall.
+
+    Parameters
+    ----------
+    a, b : CodingSource or str
+        Sources, or references resolved with
+        :func:`qualcode.reliability.units.resolve_source`.
+    project : Project, optional
+        Needed for store references, and to show segment text in disagreements.
+    codes : sequence of str, optional
+        Codes to report; default every code either side used, plus the codes of a
+        run's codebook (so a code nobody applied still shows).
+    n_boot, seed, level
+        Bootstrap intervals (``n_boot=0``: none); the seed is recorded in the output.
+    low_kappa : float
+        Flag codes whose kappa is below this.
+    statuses : sequence of str, optional
+        Coding statuses counted for store sources (default: see
+        :mod:`qualcode.reliability.units`).
+
+    Examples
+    --------
+    >>> from qualcode.reliability.units import CodingSource
+    >>> A = CodingSource("A", "csv", "a", {"1": frozenset({"x"}), "2": frozenset(), "3": frozenset({"x"})})
+    >>> B = CodingSource("B", "csv", "b", {"1": frozenset({"x"}), "2": frozenset({"x"}), "4": frozenset()})
+    >>> c = compare(A, B, n_boot=0)
+    >>> c.codes[0]["n_units"], c.codes[0]["percent_agreement"], c.to_dict()["units_only_in_a"]
+    (2, 0.5, 1)
+    """
+    from qualcode.stats import agreement_report
+
+    if not 0 <= float(low_kappa) <= 1:
+        raise InputError(f"low_kappa must be between 0 and 1; got {low_kappa!r}")
+    sa = a if isinstance(a, CodingSource) else resolve_source(a, project, statuses=statuses)
+    sb = b if isinstance(b, CodingSource) else resolve_source(b, project, statuses=statuses)
+    if codes is None:
+        pool = sa.used_codes() | sb.used_codes() | set(sa.codes) | set(sb.codes)
+        order = [c for c in (*sa.codes, *sb.codes) if c in pool]
+        code_list = list(dict.fromkeys(order + sorted(pool - set(order))))
+    else:
+        code_list = list(dict.fromkeys(codes))
+    report = agreement_report(dict(sa.units), dict(sb.units), code_list, n_boot=n_boot, seed=seed, level=level)
+    notes = list(sa.notes) + list(sb.notes) + list(report.notes)
+    if n_boot:
+        notes.append(f"bootstrap: {n_boot} resamples of units, seed {seed}, level {level}")
+    rows, flagged = [], []
+    for code in report.codes:
+        res = report.per_code[code]
+        d = res.to_dict()
+        row = {"code": code, "n_units": d["n_units"], "positives_a": d["positives_a"],
+               "positives_b": d["positives_b"]}
+        for s in CODE_STATS:
+            row[s] = d[s]
+        row["pabak"] = d["pabak"]
+        row["prevalence_index"] = d["prevalence_index"]
+        row["bias_index"] = d["bias_index"]
+        row["landis_koch"] = d["landis_koch"]
+        row["ci"] = {s: d["confidence_intervals"].get(s) for s in CODE_STATS if s in d["confidence_intervals"]}
+        row["notes"] = d["notes"]
+        kappa = d["cohen_kappa"]
+        advice = None
+        if kappa is not None and kappa < low_kappa:
+            advice = ADVICE_LOW
+            if d["positives_a"] + d["positives_b"] < FEW_POSITIVES:
+                advice += "; " + ADVICE_FEW
+        row["flag"] = advice is not None
+        row["advice"] = advice
+        rows.append(row)
+        if advice:
+            flagged.append({"code": code, "cohen_kappa": kappa, "landis_koch": d["landis_koch"], "advice": advice})
+    od = report.overall.to_dict()
+    overall = {"n_units": len(report.units), "n_decisions": od["n_units"], "n_codes": len(report.codes),
+               "positives_a": od["positives_a"], "positives_b": od["positives_b"]}
+    for s in CODE_STATS:
+        overall[s] = od[s]
+    overall.update({"pabak": od["pabak"], "landis_koch": od["landis_koch"],
+                    "ci": {s: od["confidence_intervals"].get(s) for s in CODE_STATS if s in od["confidence_intervals"]},
+                    "mean_cohen_kappa": report.mean_cohen_kappa, "n_codes_with_kappa": report.n_codes_with_kappa,
+                    "notes": od["notes"]})
+    disagreements = _disagreements(sa, sb, report, project)
+    return Comparison(a=sa, b=sb, report=report, codes=rows, overall=overall, flagged=flagged,
+                      disagreements=disagreements, notes=notes, low_kappa=float(low_kappa))
+
+
+def _disagreements(sa: CodingSource, sb: CodingSource, report: Any, project: Any) -> list[dict[str, Any]]:
+    codes = set(report.codes)
+    pending = []
+    for u in report.units:
+        ca, cb = sa.units[u] & codes, sb.units[u] & codes
+        diff = ca ^ cb
+        if diff:
+            pending.append((u, ca, cb, diff))
+    segs = _segment_lookup(project, [u for u, *_ in pending])
+    out = []
+    for u, ca, cb, diff in pending:
+        seg = segs.get(str(u))
+        for code in sorted(diff, key=str):
+            out.append({"code": code, "unit": u, "document": seg.document if seg else None,
+                        "segment": seg.index if seg else None, "speaker": seg.speaker if seg else None,
+                        "a": int(code in ca), "b": int(code in cb),
+                        "a_codes": "; ".join(sorted(ca, key=str)), "b_codes": "; ".join(sorted(cb, key=str)),
+                        "text": seg.text if seg else None})
+    out.sort(key=lambda r: (str(r["code"]), str(r["document"]), r["segment"] if r["segment"] is not None else -1,
+                            str(r["unit"])))
+    return out
+
+
+def write_disagreements(comparison: Comparison, path: str | os.PathLike[str]) -> int:
+    """Write the disagreeing (unit, code) rows as CSV (UTF-8); returns the row count."""
+    p = Path(path)
+    if p.suffix.lower() != ".csv":
+        raise InputError(f"the disagreements file must end in .csv; got {str(path)!r}")
+    if p.is_dir():
+        raise InputError(f"{str(path)!r} is a directory; expected a file name")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=DISAGREEMENT_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in comparison.disagreements:
+            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    os.replace(tmp, p)
+    return len(comparison.disagreements)
+
+
+# ------------------------------------------------------------------------------ compare-models
+@dataclass
+class ModelSide:
+    spec: str
+    kind: str  # "embedding" | "llm"
+    run_id: str
+    duration_s: float | None
+    texts_embedded: int | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    model: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spec": self.spec, "kind": self.kind, "run": self.run_id, "model": self.model,
+                "duration_s": self.duration_s, "texts_embedded": self.texts_embedded,
+                "tokens_in": self.tokens_in, "tokens_out": self.tokens_out}
+
+
+@dataclass
+class ModelComparison:
+    a: ModelSide
+    b: ModelSide
+    comparison: Comparison
+    n_segments: int
+
+    def to_dict(self, *, disagreements: bool = False) -> dict[str, Any]:
+        out = self.comparison.to_dict(disagreements=disagreements)
+        out["cost"] = {"a": self.a.to_dict(), "b": self.b.to_dict()}
+        out["n_segments"] = self.n_segments
+        return out
+
+
+def spec_kind(spec: str) -> tuple[str, str]:
+    """``("llm", spec)`` or ``("embedding", spec)`` for a compare-models spec.
+
+    ``llm:SPEC`` and ``embed:SPEC`` say it outright; otherwise a spec whose provider
+    prefix is a registered LLM provider (``openai:``, ``ollama:``, ``http://``,
+    ``llamacpp:``, ``fake:``...) and not an embedding provider is an LLM, anything
+    else (``local``, ``st:PATH``, a model directory) an embedding model.
+    """
+    from qualcode.backends import registry
+
+    spec = str(spec).strip()
+    if not spec:
+        raise InputError("empty model spec; expected e.g. local, st:/path/to/model, llm:ollama:qwen2.5:7b")
+    if spec.startswith("llm:"):
+        return "llm", spec[4:]
+    if spec.startswith("embed:"):
+        return "embedding", spec[6:]
+    prefix, _ = registry.split_spec(spec)
+    prov = registry.providers()
+    if prefix in prov["llm"] and prefix not in prov["embedding"]:
+        return "llm", spec
+    return "embedding", spec
+
+
+def compare_models(
+    project: Any,
+    codebook: Any,
+    spec_a: str,
+    spec_b: str,
+    *,
+    skip_moderators: bool | None = None,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    low_kappa: float = LOW_KAPPA,
+    show_progress: bool = False,
+    llm_per: str = "segment",
+    **coding_options: Any,
+) -> ModelComparison:
+    """Code the same segments with two specs and compare them.
+
+    Each side is an embedding model (similarity coding with
+    :func:`qualcode.coding.deductive.code_segments`, ``embedding_model=SPEC``) or an
+    LLM (``llm:SPEC``, via :func:`qualcode.coding.llm_coder.llm_code`). Both code the
+    same current segments (moderator-only turns left out by default, as in
+    ``qualcode code``). Cost per side: wall time of its run, texts embedded now
+    (cached embeddings cost nothing), LLM tokens in/out.
+
+    ``coding_options`` go to ``code_segments`` (mode, threshold, margin, ...).
+
+    Raises
+    ------
+    BackendNotConfigured
+        When a side is an LLM and LLM coding is not available or no LLM is configured.
+    """
+    from qualcode.coding.deductive import code_segments, resolve_codebook, select_segments
+
+    kinds = [spec_kind(spec_a), spec_kind(spec_b)]
+    if skip_moderators is None:
+        skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
+    segments, _ = select_segments(project, skip_moderators=skip_moderators)
+    if not segments:
+        raise InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
+    cb = resolve_codebook(project, codebook)
+    sides: list[ModelSide] = []
+    for orig, (kind, spec) in zip((spec_a, spec_b), kinds):
+        if kind == "embedding":
+            res = code_segments(project, cb, embedding_model=spec, skip_moderators=skip_moderators,
+                                show_progress=show_progress, **coding_options)
+            run = res.run
+            sides.append(ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
+                                   texts_embedded=res.embedded, model=run.model))
+        else:
+            try:
+                from qualcode.coding.llm_coder import llm_code
+            except ImportError as exc:
+                raise BackendNotConfigured(
+                    "LLM coding is not available in this installation (qualcode.coding.llm_coder is missing)",
+                    hint="compare two embedding models instead, e.g. --a local --b st:/path/to/model") from exc
+            run = llm_code(project, cb, per=llm_per, llm=spec, segments=segments, show_progress=show_progress)
+            sides.append(ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
+                                   tokens_in=run.tokens_in, tokens_out=run.tokens_out,
+                                   model=run.model_version or run.model))
+    universe = [str(s.id) for s in segments]
+    srcs = []
+    for side in sides:
+        rows = project.store.codings(run_id=side.run_id)
+        units: dict[str, set[str]] = {u: set() for u in universe}
+        for r in rows:
+            if r["segment_id"] is not None and str(r["segment_id"]) in units:
+                units[str(r["segment_id"])].add(r["code"])
+        srcs.append(CodingSource(label=f"{side.spec} (run {side.run_id})", kind="run", ref=side.run_id,
+                                 units={u: frozenset(c) for u, c in units.items()}, run_id=side.run_id,
+                                 codes=tuple(cb.names())))
+    comp = compare(srcs[0], srcs[1], project=project, codes=cb.names(), n_boot=n_boot, seed=seed,
+                   low_kappa=low_kappa)
+    return ModelComparison(a=sides[0], b=sides[1], comparison=comp, n_segments=len(segments))
+
+
+def summary_rows(comp: Comparison) -> list[dict[str, Any]]:
+    """Rows for a text table: one per code, then ``(overall)``."""
+    def fmt_ci(ci: Any) -> str:
+        if not ci or ci[0] is None or ci[1] is None:
+            return ""
+        return f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+    out = []
+    for r in comp.codes:
+        out.append({"code": r["code"], "n": r["n_units"], "+a": r["positives_a"], "+b": r["positives_b"],
+                    "kappa": r["cohen_kappa"], "kappa 95% CI": fmt_ci(r["ci"].get("cohen_kappa")),
+                    "alpha": r["krippendorff_alpha"], "AC1": r["gwet_ac1"], "agree": r["percent_agreement"],
+                    "band": r["landis_koch"], "flag": "LOW" if r["flag"] else ""})
+    o = comp.overall
+    out.append({"code": "(overall)", "n": o["n_decisions"], "+a": o["positives_a"], "+b": o["positives_b"],
+                "kappa": o["cohen_kappa"], "kappa 95% CI": fmt_ci(o["ci"].get("cohen_kappa")),
+                "alpha": o["krippendorff_alpha"], "AC1": o["gwet_ac1"], "agree": o["percent_agreement"],
+                "band": o["landis_koch"], "flag": ""})
+    return out
+
+
+SUMMARY_COLUMNS = ["code", "n", "+a", "+b", "kappa", "kappa 95% CI", "alpha", "AC1", "agree", "band", "flag"]
+

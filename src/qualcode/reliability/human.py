@@ -1,0 +1,347 @@
+"""Import human codes from CSV and map them onto the current segments.
+
+The CSV has a ``code`` column, a ``coder`` column (or ``--coder NAME`` for the whole
+file) and, on each row, one way to say *where* the code applies:
+
+``segment_id``
+    A segment id of the project (as in exports and ``qualcode agree`` units).
+``document`` + ``start`` + ``end``
+    A character span of a stored document (offsets into the stored text, end
+    exclusive, as in exports). ``document`` is the stored name or its stem.
+``quote``
+    An exact quote (``document`` optional, to narrow the search). Searched verbatim
+    first, then with any run of whitespace matching any other (line wrapping). A
+    quote that occurs more than once is ambiguous and refused: add ``document`` or
+    use a span.
+
+The overlap rule (spans and quotes)
+-----------------------------------
+A span is assigned to **every current segment it overlaps by at least 50% of the
+shorter of the two** (the span or the segment); when no segment reaches that, to
+**the one segment with the largest overlap** (the earliest on a tie). A span inside
+one segment therefore goes to that segment; a span covering several segments goes to
+each segment it (mostly) covers, not to neighbours it merely touches. A span that
+overlaps no segment (for instance only a speaker label) cannot be mapped.
+
+Each mapped (segment, code) becomes one coding with ``coder`` = the person's name,
+no run (``run_id`` NULL, which is how the store and the report recognise people),
+``status`` = ``accepted``, ``start``/``end`` = the span clipped to the segment, and
+evidence naming the file, the line, the rule and the overlap. An ``import-codes`` run
+records the provenance (file, hash, rule, coder) and the segments the coder looked
+at: with ``scope="documents"`` (default) every current segment of each document the
+file touches (a segment with no row is "no code applies"); with ``scope="segments"``
+only the segments the rows map to (a row with an empty ``code`` marks a segment as
+looked at with no code).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from qualcode.errors import InputError
+from qualcode.provenance import sha256_bytes
+from qualcode.reliability.units import CODER_ALIASES, _column, _read_csv_rows
+from qualcode.types import Coding, Document, Segment
+
+#: a span goes to every segment it overlaps by at least this share of the shorter one
+MIN_OVERLAP = 0.5
+OVERLAP_RULE = ("a span is assigned to every current segment it overlaps by at least 50% of the shorter of "
+                "the two; if none qualifies, to the segment with the largest overlap (earliest on a tie)")
+SCOPES = ("documents", "segments")
+STEP = "import-codes"
+
+
+def map_span(segments: Sequence[Segment], start: int, end: int, *, min_overlap: float = MIN_OVERLAP
+             ) -> list[tuple[Segment, int, float]]:
+    """Segments a character span ``[start, end)`` is assigned to, by the overlap rule.
+
+    Returns ``(segment, overlap_chars, share)`` triples, ``share`` being the overlap as
+    a fraction of the shorter of the span and the segment; empty when the span
+    overlaps no segment.
+
+    Examples
+    --------
+    >>> from qualcode.types import Segment
+    >>> segs = [Segment(1, 1, "d", 0, 0, 10, "", ""), Segment(2, 1, "d", 1, 10, 30, "", "")]
+    >>> [(s.id, n) for s, n, _ in map_span(segs, 8, 30)]   # 2 chars of seg 1: not enough
+    [(2, 20)]
+    >>> [(s.id, n) for s, n, _ in map_span(segs, 2, 4)]
+    [(1, 2)]
+    """
+    if end <= start:
+        return []
+    hits = []
+    for s in segments:
+        ov = min(end, s.end) - max(start, s.start)
+        if ov > 0:
+            share = ov / min(end - start, s.end - s.start)
+            hits.append((s, ov, share))
+    if not hits:
+        return []
+    good = [h for h in hits if h[2] >= min_overlap - 1e-12]
+    if good:
+        return good
+    best = max(h[1] for h in hits)
+    return [next(h for h in hits if h[1] == best)]
+
+
+def find_quote(text: str, quote: str) -> list[tuple[int, int]]:
+    """Every place ``quote`` occurs in ``text``: verbatim, else whitespace-insensitive.
+
+    Examples
+    --------
+    >>> find_quote("the bus\\nfare is high; the bus fare", "bus fare")
+    [(26, 34)]
+    >>> find_quote("the bus\\nfare is high", "bus fare")
+    [(4, 12)]
+    """
+    q = quote.strip()
+    if not q:
+        return []
+    out, i = [], text.find(q)
+    while i >= 0:
+        out.append((i, i + len(q)))
+        i = text.find(q, i + 1)
+    if out:
+        return out
+    words = q.split()
+    pattern = r"\s+".join(re.escape(w) for w in words)
+    return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
+
+
+@dataclass
+class HumanImport:
+    """What :func:`import_codes` did, per coder."""
+
+    coder: str
+    run_id: str
+    n_rows: int
+    n_codings: int
+    segments: int  # segments the coder looked at (the universe recorded)
+    by_rule: dict[str, int] = field(default_factory=dict)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"coder": self.coder, "run": self.run_id, "rows": self.n_rows, "codings": self.n_codings,
+                "segments": self.segments, "by_rule": dict(self.by_rule),
+                "skipped": [{"line": ln, "reason": r} for ln, r in self.skipped]}
+
+
+def _doc_index(docs: Sequence[Document]) -> dict[str, Document]:
+    idx: dict[str, Document] = {}
+    for d in docs:
+        idx.setdefault(d.name, d)
+    for d in docs:
+        idx.setdefault(Path(d.name).stem, d)
+    return idx
+
+
+def import_codes(
+    project: Any,
+    path: str | os.PathLike[str],
+    *,
+    coder: str | None = None,
+    scope: str = "documents",
+    on_unmapped: str = "error",
+    min_overlap: float = MIN_OVERLAP,
+    force: bool = False,
+) -> list[HumanImport]:
+    """Import human codes from a CSV file into the store (one transaction).
+
+    Parameters
+    ----------
+    project : Project
+    path : path-like
+        CSV with ``code`` and, per row, ``segment_id``, or ``document`` + ``start`` +
+        ``end``, or ``quote`` (``document`` optional); ``coder`` column optional.
+    coder : str, optional
+        The coder's name for a file without a ``coder`` column, or the one coder to
+        import from a file with several.
+    scope : {"documents", "segments"}
+        Which segments the coder counts as having looked at (see module docstring).
+    on_unmapped : {"error", "skip"}
+        A row that cannot be placed (quote not found or ambiguous, span over no
+        segment): stop with an error naming the line (nothing is written), or skip
+        it and report it.
+    min_overlap : float
+        The overlap share of the rule (default 0.5).
+    force : bool
+        Import even if the same file was already imported for this coder.
+
+    Returns
+    -------
+    list of HumanImport
+        One per coder imported.
+    """
+    from qualcode.runs import RunRecorder
+
+    if scope not in SCOPES:
+        raise InputError(f"scope must be one of {', '.join(SCOPES)}; got {scope!r}")
+    if on_unmapped not in ("error", "skip"):
+        raise InputError(f"on_unmapped must be 'error' or 'skip'; got {on_unmapped!r}")
+    if not 0 < float(min_overlap) <= 1:
+        raise InputError(f"min_overlap must be in (0, 1]; got {min_overlap!r}")
+    if coder is not None:
+        _check_coder_name(coder)
+    p = Path(path)
+    header, rows = _read_csv_rows(p)
+    col = {name: _column(header, aliases) for name, aliases in {
+        "code": ("code", "label"), "coder": CODER_ALIASES, "segment_id": ("segment_id",),
+        "document": ("document", "doc", "file"), "start": ("start",), "end": ("end",),
+        "quote": ("quote", "text_quote", "excerpt"),
+    }.items()}
+    if col["code"] is None:
+        raise InputError(f"missing column code; the header has {', '.join(header)}", path=str(p), line=1,
+                         hint="columns: code, coder, and segment_id | document,start,end | quote")
+    if col["segment_id"] is None and col["quote"] is None and None in (col["document"], col["start"], col["end"]):
+        raise InputError("no column says where a code applies; expected segment_id, document+start+end, or quote",
+                         path=str(p), line=1)
+    if col["coder"] is None and coder is None:
+        raise InputError("the file has no coder column; say whose codes these are", path=str(p),
+                         hint="pass --coder NAME (coder=NAME)")
+    store = project.store
+    file_hash = sha256_bytes(p.read_bytes())
+    segments = store.segments()
+    by_id = {s.id: s for s in segments}
+    by_doc: dict[int, list[Segment]] = {}
+    for s in segments:
+        by_doc.setdefault(s.document_id, []).append(s)
+    docs = store.documents()
+    doc_idx = _doc_index(docs)
+    doc_by_id = {d.id: d for d in docs}
+
+    per_coder: dict[str, dict[str, Any]] = {}
+    for line, cells in rows:
+        def cell(name: str) -> str:
+            i = col[name]
+            return cells[i] if i is not None and i < len(cells) else ""
+
+        who = cell("coder") or None
+        if who is None and coder is None:
+            raise InputError("empty coder", path=str(p), line=line, hint="fill the coder column or pass --coder")
+        if coder is not None and who is not None and who != coder:
+            continue  # another coder's row
+        who = coder if who is None else who
+        _check_coder_name(who, path=str(p), line=line)
+        acc = per_coder.setdefault(who, {"rows": 0, "hits": {}, "docs": set(), "segs": set(), "rules": Counter(),
+                                         "skipped": []})
+        acc["rows"] += 1
+        code = cell("code")
+        try:
+            rule, hits, doc = _locate(cell, by_id, by_doc, doc_idx, doc_by_id, min_overlap)
+        except _Unmapped as exc:
+            if on_unmapped == "skip":
+                acc["skipped"].append((line, str(exc)))
+                continue
+            raise InputError(str(exc), path=str(p), line=line,
+                             hint="fix the row, or pass --skip-unmapped to import the others") from None
+        acc["rules"][rule] += 1
+        acc["docs"].add(doc.id)
+        for seg, ov, share, span in hits:
+            acc["segs"].add(seg.id)
+            if not code:
+                continue
+            key = (seg.id, code)
+            if key not in acc["hits"]:
+                acc["hits"][key] = (seg, span, {"line": line, "rule": rule, "overlap": round(share, 4)})
+    if coder is not None and coder not in per_coder:
+        raise InputError(f"no rows for coder {coder!r}", path=str(p))
+    if not per_coder:
+        raise InputError("no rows to import", path=str(p))
+    if not force:
+        for who in per_coder:
+            for run in store.runs(STEP):
+                if run.params.get("coder") == who and run.params.get("file_hash") == file_hash:
+                    raise InputError(f"this file was already imported for coder {who!r} (run {run.id})",
+                                     path=str(p), hint="pass --force to import it again")
+
+    results = []
+    with store.transaction():
+        for who, acc in per_coder.items():
+            if scope == "documents":
+                universe = sorted(s.id for d in acc["docs"] for s in by_doc.get(d, []))
+            else:
+                universe = sorted(acc["segs"])
+            params = {"coder": who, "file": str(p.resolve()), "file_hash": file_hash, "scope": scope,
+                      "rule": OVERLAP_RULE, "min_overlap": float(min_overlap), "on_unmapped": on_unmapped,
+                      "segment_ids": universe}
+            rec = RunRecorder(store, STEP, params=params, backend="human", model=who, input_hash=file_hash)
+            codings = []
+            for (sid, code), (seg, span, ev) in acc["hits"].items():
+                start, end = max(span[0], seg.start), min(span[1], seg.end)
+                codings.append(Coding(code=code, segment_id=sid, document_id=seg.document_id, start=start, end=end,
+                                      evidence={"method": "human", "source": p.name, **ev, "import_run": rec.id,
+                                                "span": [span[0], span[1]]},
+                                      coder=who, run_id=None, status="accepted"))
+            summary = {"rows": acc["rows"], "codings": len(codings), "segments": len(universe),
+                       "by_rule": dict(acc["rules"]), "skipped": len(acc["skipped"])}
+            run = rec.finish(codings=codings, summary=summary)
+            results.append(HumanImport(coder=who, run_id=run.id, n_rows=acc["rows"], n_codings=len(codings),
+                                       segments=len(universe), by_rule=dict(acc["rules"]), skipped=acc["skipped"]))
+    return results
+
+
+class _Unmapped(Exception):
+    pass
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(float(value))
+    except ValueError:
+        raise _Unmapped(f"{name} must be a whole number; got {value!r}") from None
+
+
+def _locate(cell, by_id, by_doc, doc_idx, doc_by_id, min_overlap):
+    """(rule, [(segment, overlap, share, span)], document) for one row."""
+    sid, docname, quote = cell("segment_id"), cell("document"), cell("quote")
+    start, end = cell("start"), cell("end")
+    doc = None
+    if docname:
+        doc = doc_idx.get(docname) or doc_idx.get(Path(docname).stem)
+        if doc is None:
+            raise _Unmapped(f"no current document {docname!r} in the project")
+    if sid:
+        seg = by_id.get(_int(sid, "segment_id"))
+        if seg is None:
+            raise _Unmapped(f"no current segment {sid}; segment ids come from `qualcode export segments` "
+                            "and change when documents are re-segmented")
+        return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc_by_id[seg.document_id]
+    if start or end:
+        if doc is None:
+            raise _Unmapped("a start/end span needs a document")
+        s, e = _int(start, "start"), _int(end, "end")
+        if not (0 <= s < e <= len(doc.text)):
+            raise _Unmapped(f"span {s}:{e} is outside document {doc.name!r} (0:{len(doc.text)}) or empty")
+        hits = map_span(by_doc.get(doc.id, []), s, e, min_overlap=min_overlap)
+        if not hits:
+            raise _Unmapped(f"span {s}:{e} of {doc.name!r} overlaps no segment")
+        return "span", [(h[0], h[1], h[2], (s, e)) for h in hits], doc
+    if quote:
+        cands = [doc] if doc is not None else [doc_by_id[d] for d in sorted(by_doc)]
+        found = [(d, span) for d in cands for span in find_quote(d.text, quote)]
+        short = quote if len(quote) <= 60 else quote[:57] + "..."
+        if not found:
+            where = f"document {doc.name!r}" if doc is not None else "any current document"
+            raise _Unmapped(f"quote {short!r} not found in {where}")
+        if len(found) > 1:
+            where = ", ".join(sorted({d.name for d, _ in found}))
+            raise _Unmapped(f"quote {short!r} occurs {len(found)} times ({where}); add the document or a longer quote")
+        d, (s, e) = found[0]
+        hits = map_span(by_doc.get(d.id, []), s, e, min_overlap=min_overlap)
+        if not hits:
+            raise _Unmapped(f"quote {short!r} overlaps no segment of {d.name!r}")
+        return "quote", [(h[0], h[1], h[2], (s, e)) for h in hits], d
+    raise _Unmapped("the row says nowhere the code applies; fill segment_id, document+start+end, or quote")
+
+
+def _check_coder_name(name: str, path: str | None = None, line: int | None = None) -> None:
+    if not name or not name.strip():
+        raise InputError("the coder name is empty", path=path, line=line)
+    if name.startswith(("run:", "coder:")):
+        raise InputError(f"coder name {name!r} is reserved (run:/coder: prefixes name sources)", path=path, line=line)
