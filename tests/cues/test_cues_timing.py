@@ -111,3 +111,12 @@ def test_captions_from_dicts_need_times():
     assert timed_from_captions([{"start": 1, "end": 2, "speaker": "A", "text": "hi"}])[0].end_s == 2.0
     with pytest.raises(InputError, match="no start/end"):
         timed_from_captions([{"speaker": "A"}])
+
+
+def test_start_only_timestamps_give_no_pauses():
+    from qualcode.cues.timing import timed_from_turns
+    from qualcode.ingest import parse_transcript
+
+    doc = parse_transcript("[00:00:05] ANA: hello there\n[00:00:30] BEN: a long time later\n")
+    assert [t.time_start for t in doc.turns] == [5.0, 30.0]
+    assert timed_from_turns(doc) == []

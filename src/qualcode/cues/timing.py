@@ -37,13 +37,17 @@ class TimedUtterance:
 
 
 def timed_from_turns(doc: ParsedDocument) -> list[TimedUtterance]:
-    """The timed turns of a parsed (or stored) document; untimed turns are skipped."""
+    """The timed turns of a parsed (or stored) document.
+
+    Only turns with both a start and an end time count: transcripts that stamp only
+    the start of each turn (``[00:01:23] NAME:``, Otter) say nothing about silences,
+    since the gap between two starts is the first turn's speaking time.
+    """
     out = []
     for t in doc.turns:
-        if t.time_start is None:
+        if t.time_start is None or t.time_end is None:
             continue
-        end = t.time_end if t.time_end is not None else t.time_start
-        out.append(TimedUtterance(float(t.time_start), float(end), t.speaker, doc.text[t.start:t.end],
+        out.append(TimedUtterance(float(t.time_start), float(t.time_end), t.speaker, doc.text[t.start:t.end],
                                   t.start, t.end, t.index))
     return out
 
