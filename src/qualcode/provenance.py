@@ -54,8 +54,11 @@ def text_hash(text: str) -> str:
     return sha256_text(text)[:32]
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+def now_iso(offset_s: float = 0.0) -> str:
+    """The current UTC time (plus ``offset_s`` seconds) in ISO 8601."""
+    from datetime import timedelta
+
+    return (datetime.now(timezone.utc) + timedelta(seconds=offset_s)).isoformat(timespec="milliseconds")
 
 
 def new_run_id(step: str) -> str:

@@ -33,7 +33,10 @@ class RunRecorder:
         seed: int | None = None,
         input_hash: str | None = None,
         prompt_hash: str | None = None,
+        t0: float | None = None,
     ) -> None:
+        """``t0``: a ``time.perf_counter()`` value taken when the step began, when the
+        recorder is created after the work (the default is now)."""
         self.store = store
         self.id = new_run_id(step)
         self.step = step
@@ -44,8 +47,9 @@ class RunRecorder:
         self.seed = seed
         self.input_hash = input_hash
         self.prompt_hash = prompt_hash
-        self.started_at = now_iso()
-        self._t0 = time.perf_counter()
+        now = time.perf_counter()
+        self._t0 = now if t0 is None else t0
+        self.started_at = now_iso(offset_s=self._t0 - now)
         self.tokens_in: int | None = None
         self.tokens_out: int | None = None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -96,6 +98,7 @@ def code_segments(
 
     Parameters default to the project's ``[coding]`` settings. Returns the stored run.
     """
+    t0 = time.perf_counter()
     s = project.settings
     mode = mode or s.get("coding", "mode", "multi")
     threshold = float(s.get("coding", "threshold", 0.15) if threshold is None else threshold)
@@ -134,7 +137,7 @@ def code_segments(
               "n_segments": len(segments)}
     rec = RunRecorder(project.store, "code", params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version,
-                      input_hash=hash_obj([sg.text_hash for sg in segments]))
+                      input_hash=hash_obj([sg.text_hash for sg in segments]), t0=t0)
     codings = []
     per_code: dict[str, int] = {n: 0 for n in names}
     for r, c, sc, cal in zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist()):

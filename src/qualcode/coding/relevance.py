@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +46,7 @@ def rank_segments(
     All segments are scored and stored with their rank; ``top`` and ``threshold``
     limit what is returned (and marked) as relevant.
     """
+    t0 = time.perf_counter()
     question = (question or "").strip()
     if not question:
         raise InputError("the research question is empty; give the question as text")
@@ -72,7 +75,7 @@ def rank_segments(
                       params={"question": question, "top": top, "threshold": threshold, "n_segments": len(segments),
                               "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped},
                       backend=type(backend).__name__, model=backend.name, model_version=backend.version,
-                      input_hash=hash_obj([s.text_hash for s in segments]))
+                      input_hash=hash_obj([s.text_hash for s in segments]), t0=t0)
     run = rec.finish(summary={"question": question, "n_selected": len(selected), "embedded": stats.computed,
                               "top_score": float(scores.max())},
                      extra=lambda st: st.add_relevance(rec.id, rows))
