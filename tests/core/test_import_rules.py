@@ -1,0 +1,72 @@
+"""Architecture rules from ARCHITECTURE.md, checked on the source with ast.
+
+- core modules (errors, types, config, provenance, stats) import nothing heavier
+  (no backends, store, torch, sentence-transformers);
+- pipeline packages never import a concrete provider module (backends._*);
+- report never imports backends (it reads the store and never calls a model);
+- the CLI calls the Python API: no SQL in cli/, and SQL only in store/.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "qualcode"
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names}
+    return out
+
+
+def files(sub: str) -> list[Path]:
+    p = SRC / sub
+    return [p] if p.suffix == ".py" else sorted(p.rglob("*.py"))
+
+
+CORE = ["errors.py", "types.py", "config.py", "provenance.py", "stats"]
+HEAVY = ("qualcode.backends", "qualcode.store", "qualcode.project", "torch", "sentence_transformers", "transformers",
+         "qualcode.llm", "qualcode.ingest")
+
+
+@pytest.mark.parametrize("sub", CORE)
+def test_core_modules_import_nothing_heavy(sub):
+    for f in files(sub):
+        bad = sorted(i for i in imports_of(f) if i.startswith(HEAVY))
+        assert not bad, f"{f.relative_to(SRC)} imports {bad}"
+
+
+@pytest.mark.parametrize("sub", ["coding", "themes", "cues", "reliability", "report", "privacy", "cli", "corpus.py",
+                                 "embeddings.py", "llm.py"])
+def test_no_concrete_provider_imports_outside_backends(sub):
+    for f in files(sub):
+        bad = sorted(i for i in imports_of(f) if re.match(r"qualcode\.backends\._", i))
+        assert not bad, f"{f.relative_to(SRC)} imports a concrete provider: {bad}"
+
+
+def test_report_never_imports_backends_or_llm():
+    for f in files("report"):
+        bad = sorted(i for i in imports_of(f) if i.startswith(("qualcode.backends", "qualcode.llm")))
+        assert not bad, f"{f.relative_to(SRC)} imports {bad}"
+
+
+SQL = re.compile(r"\b(SELECT\s+[\w*]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b")
+
+
+def test_sql_only_in_store():
+    offenders = []
+    for f in SRC.rglob("*.py"):
+        if "store" in f.relative_to(SRC).parts:
+            continue
+        if SQL.search(f.read_text(encoding="utf-8")):
+            offenders.append(str(f.relative_to(SRC)))
+    assert not offenders, f"SQL outside store/: {offenders}"
