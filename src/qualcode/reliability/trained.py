@@ -78,10 +78,17 @@ def _lr(C: float, seed: int | None, max_iter: int = 2000):
     return LogisticRegression(C=C, class_weight="balanced", max_iter=max_iter, random_state=seed)
 
 
-def _lda():
+def _fit_lda(Z: np.ndarray, y: np.ndarray):
+    """A shrinkage LDA fitted on ``(Z, y)``, or None when the data cannot support one
+    (one class, or no more rows than classes); the LR then decides alone."""
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-    return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    if len(np.unique(y)) < 2 or len(y) <= len(np.unique(y)):
+        return None
+    try:
+        return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto").fit(Z, y)
+    except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - degenerate covariance
+        return None
 
 
 def _inner_splits(y: np.ndarray, n_splits: int, seed: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -141,9 +148,7 @@ class SingleLabelCoder:
         self.seed = seed
 
     def _fit_pair(self, Z: np.ndarray, y: np.ndarray, C: float):
-        lr = _lr(C, self.seed).fit(Z, y)
-        lda = _lda().fit(Z, y) if len(np.unique(y)) > 1 else None
-        return lr, lda
+        return _lr(C, self.seed).fit(Z, y), _fit_lda(Z, y)
 
     @staticmethod
     def _proba(models, Z: np.ndarray, k: int) -> np.ndarray:
@@ -208,12 +213,13 @@ class MultiLabelCoder:
         self.seed = seed
 
     def _fit_pair(self, Z: np.ndarray, y: np.ndarray, C: float):
-        return _lr(C, self.seed).fit(Z, y), _lda().fit(Z, y)
+        return _lr(C, self.seed).fit(Z, y), _fit_lda(Z, y)
 
     @staticmethod
     def _proba(models, Z: np.ndarray) -> np.ndarray:
         lr, lda = models
-        return (lr.predict_proba(Z)[:, 1] + lda.predict_proba(Z)[:, 1]) / 2.0
+        p = lr.predict_proba(Z)[:, 1]
+        return p if lda is None else (p + lda.predict_proba(Z)[:, 1]) / 2.0
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> "MultiLabelCoder":
         _sklearn()
