@@ -70,6 +70,10 @@ class SentenceTransformerBackend(EmbeddingBackend):
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             try:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # qualcode shows its own progress
+                hf_logging.set_verbosity_error()
             except ImportError as exc:  # pragma: no cover
                 raise BackendError("sentence-transformers is not installed", hint="pip install sentence-transformers") from exc
             try:
