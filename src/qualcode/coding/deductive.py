@@ -46,30 +46,18 @@ def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[st
     return project.store.codebook(p)
 
 
-def moderator_names(project: Project) -> dict[int, set[str]]:
-    """Per current document, the (casefolded) speakers treated as moderators: the
-    project's ``[segmentation] moderators`` where they speak, else inferred."""
-    from qualcode.ingest.segment import infer_moderators
-
-    configured = {str(m).casefold() for m in project.settings.get("segmentation", "moderators", []) or []}
-    out: dict[int, set[str]] = {}
-    for d in project.store.documents():
-        parsed = project.store.parsed_document(d)
-        speakers = {t.speaker.casefold() for t in parsed.turns if t.speaker}
-        found = configured & speakers
-        out[d.id] = found or {m.casefold() for m in infer_moderators(parsed)}
-    return out
-
-
 def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Segment], int]:
     """Current segments to code; with ``skip_moderators`` segments spoken only by a
-    moderator (questions, prompts) are left out. Returns (segments, n_skipped)."""
+    moderator (questions, prompts; see :mod:`qualcode.speakers`) are left out.
+    Returns (segments, n_skipped)."""
+    from qualcode.speakers import is_moderator_segment, moderator_names
+
     segments = project.store.segments()
     if not skip_moderators:
         return segments, 0
-    mods = moderator_names(project)
-    keep = [sg for sg in segments
-            if not (sg.speakers and all(sp.casefold() in mods.get(sg.document_id, set()) for sp in sg.speakers))]
+    mods = moderator_names(project.store, {sg.document_id for sg in segments},
+                           project.settings.get("segmentation", "moderators", []) or [])
+    keep = [sg for sg in segments if not is_moderator_segment(sg, mods)]
     return keep, len(segments) - len(keep)
 
 

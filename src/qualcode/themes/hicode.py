@@ -51,7 +51,6 @@ from qualcode.themes.prompts import (
 from qualcode.types import Code, Codebook, Coding, Run, Segment
 
 STEP = "hicode"
-MODERATOR_RE = re.compile(r"\b(moderator|facilitator|interviewer|mod)\b", re.I)
 
 
 # ---------------------------------------------------------------------- results
@@ -85,37 +84,16 @@ def _clean_label(label: Any) -> str:
 
 
 def moderator_names(store: Any, segments: Sequence[Segment], configured: Iterable[str] = ()) -> dict[int, set[str]]:
-    """Per document, the speakers treated as moderators: the configured names
-    (``[segmentation] moderators``) where they speak; else speakers whose name says so
-    (MODERATOR, Facilitator 2, INTERVIEWER); else those inferred by
-    :func:`qualcode.ingest.segment.infer_moderators` (e.g. the one asking the questions)."""
-    conf = {str(c).casefold() for c in configured if str(c).strip()}
-    speakers: dict[int, set[str]] = {}
-    for seg in segments:
-        speakers.setdefault(seg.document_id, set()).update(seg.speakers)
-    out: dict[int, set[str]] = {}
-    for doc_id, names in speakers.items():
-        found = {n for n in names if n.casefold() in conf} if conf else set()
-        if not found:
-            found = {n for n in names if MODERATOR_RE.search(n)}
-        if not found and names:
-            found = set(_inferred(store, doc_id)) & names
-        out[doc_id] = found
-    return out
+    """Per document of ``segments``, its moderators (one rule: :mod:`qualcode.speakers`)."""
+    from qualcode.speakers import moderator_names as _names
 
-
-def _inferred(store: Any, doc_id: int) -> list[str]:
-    try:
-        from qualcode.ingest.segment import infer_moderators
-
-        return list(infer_moderators(store.parsed_document(store.document(doc_id))))
-    except Exception:  # best effort: no turn structure, or no ingest module
-        return []
+    return _names(store, {s.document_id for s in segments}, configured)
 
 
 def _is_moderator(seg: Segment, mods: Mapping[int, set[str]]) -> bool:
-    names = mods.get(seg.document_id, set())
-    return bool(seg.speakers) and all(s in names for s in seg.speakers)
+    from qualcode.speakers import is_moderator_segment
+
+    return is_moderator_segment(seg, mods)
 
 
 def _validate_labels(k: int):
