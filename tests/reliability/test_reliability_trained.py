@@ -12,6 +12,7 @@ from qualcode.reliability.trained import (
     MultiLabelCoder,
     SingleLabelCoder,
     _best_threshold,
+    code_with_human_examples,
     cross_validate,
     human_examples,
     train_coder,
@@ -153,5 +154,8 @@ def test_train_coder_from_the_store_codes_the_rest_as_a_run(project, tmp_path):
     assert comp.overall["n_units"] == 0
     ex = human_examples(project, "ann", max_per_code=1)
     assert set(ex) <= {"Cost", "Trust", "Food"} and all(len(v) == 1 for v in ex.values())
+    enriched = code_with_human_examples(project, project.test_dir / "cb.yaml", "ann", show_progress=False)
+    assert store.run(enriched.run_id).params["extra_examples"] == {c: len(v) for c, v in
+                                                                    human_examples(project, "ann").items()}
     with pytest.raises(InputError, match="no code with at least 50"):
         train_coder(project, "ann", folds=2, min_positives=50)

@@ -139,3 +139,13 @@ def test_human_coder_source_and_unknown_references(project, tmp_path):
         resolve_source("coder:zed", project)
     with pytest.raises(InputError, match="no project"):
         resolve_source("ann", None)
+
+
+def test_single_label_sides_also_get_label_agreement(tmp_path):
+    a = write(tmp_path / "a.csv", "unit,code\n1,x\n2,y\n3,z\n4,x\n5,y\n")
+    b = write(tmp_path / "b.csv", "unit,code\n1,x\n2,y\n3,y\n4,x\n5,z\n")
+    sl = compare(str(a), str(b), n_boot=0).to_dict()["single_label"]
+    assert sl["n_units"] == 5
+    assert sl["cohen_kappa"] == pytest.approx(cohen_kappa_score(list("xyzxy"), list("xyyxz")))
+    c = write(tmp_path / "c.csv", "unit,code\n1,x\n1,y\n2,y\n3,z\n4,x\n5,y\n")
+    assert compare(str(c), str(b), n_boot=0).single_label is None

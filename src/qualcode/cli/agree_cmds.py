@@ -86,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=["auto", "multi", "single"], default="auto",
                    help="single: one code per segment; multi: any number (default: decided from the data)")
     p.add_argument("--codebook", help="codebook for code order and zero-shot features (default: code names)")
-    p.add_argument("--min-positives", type=int, help="leave out codes with fewer human positives (default: folds)")
+    p.add_argument("--min-positives", type=int, help="leave out codes with fewer human positives (default: 2 single-label, --folds multi-label)")
     p.add_argument("--no-apply", action="store_true", help="cross-validate only; do not code other segments")
     p.add_argument("--enrich", metavar="CODEBOOK",
                    help="instead of training, run similarity coding with CODEBOOK whose code vectors also pool "
@@ -136,15 +136,24 @@ def _print_comparison(comp: Any, *, show: int, csv_path: str | None) -> None:
                     ["code", "unit", "document", "segment", "A", "B", "text"], max_width=70)
     if csv_path:
         print(f"\nall {len(comp.disagreements)} disagreements written to {csv_path}")
+    if comp.single_label:
+        sl = comp.single_label
+        print(f"\nOne code per unit on both sides: agreement on the label itself over {sl['n_units']} units: "
+              f"kappa {_f(sl['cohen_kappa'])}, alpha {_f(sl['krippendorff_alpha'])}, AC1 {_f(sl['gwet_ac1'])}, "
+              f"agreement {_f(sl['percent_agreement'])} ({sl['landis_koch']})")
     for n in comp.notes:
         print(f"note: {n}")
 
 
+def _f(v: Any) -> str:
+    return "undefined" if v is None else f"{v:.3f}"
+
+
 def cmd_agree(args: argparse.Namespace) -> int:
     from qualcode.reliability.compare import compare, write_disagreements
-    from qualcode.reliability.units import _looks_like_file
+    from qualcode.reliability.units import looks_like_file
 
-    needed = not (_looks_like_file(args.a) and _looks_like_file(args.b))
+    needed = not (looks_like_file(args.a) and looks_like_file(args.b))
     project = _open_optional(args, needed)
     try:
         comp = compare(args.a, args.b, project=project, codes=_csv_list(args.codes), n_boot=args.boot,

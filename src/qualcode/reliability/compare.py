@@ -53,6 +53,7 @@ class Comparison:
     disagreements: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     low_kappa: float = LOW_KAPPA
+    single_label: dict[str, Any] | None = None
 
     def to_dict(self, *, disagreements: bool = False) -> dict[str, Any]:
         """JSON shape: ``{"a", "b", "n_units", "units_only_in_a", ..., "codes": [...],
@@ -68,6 +69,7 @@ class Comparison:
             "flagged": self.flagged,
             "low_kappa": self.low_kappa,
             "n_disagreements": len(self.disagreements),
+            "single_label": self.single_label,
             "notes": self.notes,
         }
         if disagreements:
@@ -177,7 +179,24 @@ def compare(
                     "notes": od["notes"]})
     disagreements = _disagreements(sa, sb, report, project)
     return Comparison(a=sa, b=sb, report=report, codes=rows, overall=overall, flagged=flagged,
-                      disagreements=disagreements, notes=notes, low_kappa=float(low_kappa))
+                      disagreements=disagreements, notes=notes, low_kappa=float(low_kappa),
+                      single_label=_single_label(sa, sb, report, n_boot, seed, level))
+
+
+def _single_label(sa: CodingSource, sb: CodingSource, report: Any, n_boot: int, seed: int | None,
+                  level: float) -> dict[str, Any] | None:
+    """Agreement on the label itself when both sides give every shared unit exactly one code."""
+    from qualcode.stats import label_agreement
+
+    units = report.units
+    codes = set(report.codes)
+    if not units or not all(len(sa.units[u] & codes) == 1 and len(sb.units[u] & codes) == 1 for u in units):
+        return None
+    res = label_agreement([next(iter(sa.units[u] & codes)) for u in units],
+                          [next(iter(sb.units[u] & codes)) for u in units], n_boot=n_boot, seed=seed, level=level)
+    d = res.to_dict()
+    return {k: d[k] for k in ("n_units", "percent_agreement", "cohen_kappa", "krippendorff_alpha", "gwet_ac1",
+                              "landis_koch", "confidence_intervals", "notes")}
 
 
 def _disagreements(sa: CodingSource, sb: CodingSource, report: Any, project: Any) -> list[dict[str, Any]]:

@@ -173,14 +173,16 @@ class SingleLabelCoder:
         with single_thread(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if len(self.Cs) > 1 and n_inner >= 2 and len(np.unique(y)) > 1:
-                splits = _inner_splits(y, n_inner, self.seed)
+                preds = {C: np.zeros(len(y), dtype=np.int64) for C in self.Cs}
+                for tr, te in _inner_splits(y, n_inner, self.seed):
+                    sc = _Scaler().fit(X[tr])
+                    Ztr, Zte = sc.transform(X[tr]), sc.transform(X[te])
+                    lda = _fit_lda(Ztr, y[tr])  # does not depend on C: fitted once per split
+                    for C in self.Cs:
+                        m = (_lr(C, self.seed).fit(Ztr, y[tr]), lda)
+                        preds[C][te] = self._proba(m, Zte, self.n_classes_).argmax(axis=1)
                 for C in self.Cs:
-                    pred = np.zeros(len(y), dtype=np.int64)
-                    for tr, te in splits:
-                        sc = _Scaler().fit(X[tr])
-                        m = self._fit_pair(sc.transform(X[tr]), y[tr], C)
-                        pred[te] = self._proba(m, sc.transform(X[te]), self.n_classes_).argmax(axis=1)
-                    self.cv_scores_[C] = _macro_f1(y, pred, self.n_classes_)
+                    self.cv_scores_[C] = _macro_f1(y, preds[C], self.n_classes_)
                 self.C_ = max(self.Cs, key=lambda c: (self.cv_scores_[c], -c))
             else:
                 self.C_ = self.Cs[len(self.Cs) // 2]
@@ -244,16 +246,19 @@ class MultiLabelCoder:
                 n_inner = min(self.inner_folds, pos, neg)
                 best = (-1.0, self.Cs[len(self.Cs) // 2], 0.5)
                 if n_inner >= 2:
-                    splits = _inner_splits(y, n_inner, self.seed)
+                    oofs = {C: np.zeros(len(y)) for C in self.Cs}
+                    for tr, te in _inner_splits(y, n_inner, self.seed):
+                        if y[tr].sum() == 0 or y[tr].sum() == len(tr):
+                            for C in self.Cs:
+                                oofs[C][te] = y[tr].mean()
+                            continue
+                        sc = _Scaler().fit(X[tr])
+                        Ztr, Zte = sc.transform(X[tr]), sc.transform(X[te])
+                        lda = _fit_lda(Ztr, y[tr])
+                        for C in self.Cs:
+                            oofs[C][te] = self._proba((_lr(C, self.seed).fit(Ztr, y[tr]), lda), Zte)
                     for C in self.Cs:
-                        oof = np.zeros(len(y))
-                        for tr, te in splits:
-                            if y[tr].sum() == 0 or y[tr].sum() == len(tr):
-                                oof[te] = y[tr].mean()
-                                continue
-                            sc = _Scaler().fit(X[tr])
-                            oof[te] = self._proba(self._fit_pair(sc.transform(X[tr]), y[tr], C), sc.transform(X[te]))
-                        t, f1 = _best_threshold(y, oof)
+                        t, f1 = _best_threshold(y, oofs[C])
                         if f1 > best[0] + 1e-12:
                             best = (f1, C, t)
                 self.C_.append(best[1])
@@ -577,7 +582,9 @@ def train_coder(
     embedding_model : str, optional
         Default: the project's model.
     min_positives : int, optional
-        Codes with fewer human positives are left out (default: ``folds``).
+        Codes with fewer human positives are left out, with a note (default: 2 in
+        ``single`` mode, where a rare label still takes part; ``folds`` in ``multi``
+        mode, where each code's threshold is tuned on its own positives).
     apply : bool
         Code the current segments the human did not look at (moderator-only turns
         left out as in ``qualcode code``). The run is recorded either way, with the
@@ -597,7 +604,6 @@ def train_coder(
     _sklearn()
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    min_positives = int(folds if min_positives is None else min_positives)
     store = project.store
     src = coder_source(project, coder)
     current = {s.id: s for s in store.segments()}
@@ -615,6 +621,10 @@ def train_coder(
     unknown = sorted(set(counts) - set(codes))
     if unknown:
         notes.append(f"codes not in the codebook ignored: {', '.join(unknown)}")
+    if mode == "auto":
+        mode = "single" if all(len(src.units[str(i)] & set(codes)) == 1 for i in labeled_ids) else "multi"
+    if min_positives is None:
+        min_positives = 2 if mode == "single" else int(folds)
     skipped = {c: f"{counts.get(c, 0)} human positive(s); needs at least {min_positives}"
                for c in codes if counts.get(c, 0) < min_positives}
     codes = [c for c in codes if c not in skipped]
@@ -623,8 +633,6 @@ def train_coder(
                          hint="code more segments (e.g. with `qualcode sample` and `qualcode import-review`), "
                               "or lower --min-positives")
     labels = [frozenset(src.units[str(i)]) & set(codes) for i in labeled_ids]
-    if mode == "auto":
-        mode = "single" if all(len(lab) == 1 for lab in labels) else "multi"
     if mode == "single":
         keep = [i for i, lab in enumerate(labels) if len(lab) == 1]
         if len(keep) < len(labels):

@@ -320,7 +320,8 @@ def coder_source(project: Any, coder: str, *, statuses: Sequence[str] = HUMAN_ST
                         units={u: frozenset(c) for u, c in units.items()}, notes=tuple(notes))
 
 
-def _looks_like_file(spec: str) -> bool:
+def looks_like_file(spec: str) -> bool:
+    """Whether a reference names a CSV file (``.csv``/``.tsv``/``.txt``, a path, or an existing file)."""
     base = spec.split("#", 1)[0]
     return base.lower().endswith((".csv", ".tsv", ".txt")) or os.sep in base or os.path.exists(base)
 
@@ -335,7 +336,7 @@ def resolve_source(spec: str, project: Any | None = None, *, statuses: Sequence[
     spec = str(spec).strip()
     if not spec:
         raise InputError("empty coder reference; expected a run id, a coder name or a CSV file")
-    if _looks_like_file(spec):
+    if looks_like_file(spec):
         base, _, coder = spec.partition("#")
         return csv_source(base, coder or None)
     if project is None:
