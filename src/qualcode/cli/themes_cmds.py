@@ -132,6 +132,8 @@ def _run_embedding(project: Any, args: argparse.Namespace) -> int:
     kwargs = {k: v for k, v in wanted.items() if v is not None and (k in accepted or (varkw and k != "n_themes"))}
     out = fn(project, **kwargs)
     if args.json:
+        if hasattr(out, "to_dict"):
+            out = out.to_dict()
         print_json(out if isinstance(out, (dict, list)) else getattr(out, "__dict__", str(out)))
         return 0
     run = getattr(out, "run", None)
