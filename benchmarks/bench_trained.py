@@ -9,7 +9,8 @@ Rows, all on the same embeddings:
 * zero-shot: argmax of cosine similarity to the 21 topic names (no training);
 * the issue's logistic-regression bar, quoted (0.698 / 0.597 / 0.674);
 * baseline: plain ``sklearn.linear_model.LogisticRegression()`` (default parameters)
-  on the embeddings, 5-fold stratified CV, shuffled with the seed;
+  on the embeddings, 5-fold stratified CV, shuffled with the seed; and the same with
+  ``C=10``, which reproduces the issue's figures exactly at seed 0;
 * qualcode: :func:`qualcode.reliability.trained.cross_validate` in single-label mode,
   with the *same* folds (checked): class-weighted multinomial LR with C chosen by inner
   3-fold CV + shrinkage LDA, on standardised [embedding, similarity to each topic
@@ -99,7 +100,7 @@ def matrix_rows(X, C, y, names, seeds):
 
     yi = np.array([names.index(v) for v in y])
     zs = metrics(yi, (X @ C.T).argmax(axis=1))
-    base, ours, t_base, t_ours = [], [], 0.0, 0.0
+    base, c10, ours, t_base, t_ours = [], [], [], 0.0, 0.0
     F = features(X, C)
     for seed in seeds:
         folds = list(StratifiedKFold(5, shuffle=True, random_state=seed).split(X, yi))
@@ -109,6 +110,9 @@ def matrix_rows(X, C, y, names, seeds):
             p = cross_val_predict(LogisticRegression(), X, yi, cv=folds)
         t_base += time.perf_counter() - t
         base.append(metrics(yi, p))
+        with single_thread(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c10.append(metrics(yi, cross_val_predict(LogisticRegression(C=10, max_iter=3000), X, yi, cv=folds)))
         t = time.perf_counter()
         res = cross_validate(F, y, codes=names, mode="single", folds=5, seed=seed)
         t_ours += time.perf_counter() - t
@@ -116,7 +120,7 @@ def matrix_rows(X, C, y, names, seeds):
         assert same, "the trained coder must be scored on the baseline's folds"
         assert np.array_equal(np.sort(np.concatenate([f.test for f in res.folds])), np.arange(len(y)))
         ours.append((res.overall["accuracy"], res.overall["macro_f1"], res.overall["cohen_kappa"]))
-    return zs, np.array(base), np.array(ours), t_base, t_ours
+    return zs, np.array(base), np.array(c10), np.array(ours), t_base, t_ours
 
 
 def fmt(arr):
@@ -208,7 +212,7 @@ def main() -> None:
     C, _ = embed_cached(backend, names, "topics")
     print(f"{len(texts)} bills, {len(names)} topics, {backend.name}: embeddings "
           f"{'from cache' if hit else 'computed'} in {time.perf_counter() - t:.1f} s\n")
-    zs, base, ours, t_base, t_ours = matrix_rows(X, C, y, names, seeds)
+    zs, base, c10, ours, t_base, t_ours = matrix_rows(X, C, y, names, seeds)
     rows = [
         {"method": "zero-shot argmax on topic names (issue: 0.415 / 0.362 / 0.380)",
          "acc": f"{zs[0]:.3f}", "macro_f1": f"{zs[1]:.3f}", "kappa": f"{zs[2]:.3f}"},
@@ -216,15 +220,16 @@ def main() -> None:
          "acc": f"{ISSUE_LR[0]:.3f}", "macro_f1": f"{ISSUE_LR[1]:.3f}", "kappa": f"{ISSUE_LR[2]:.3f}"},
         {"method": f"baseline: LogisticRegression() defaults, 5-fold CV ({t_base / len(seeds):.1f} s/seed)",
          **fmt(base)},
+        {"method": "LogisticRegression(C=10): gives the issue's figures at seed 0", **fmt(c10)},
         {"method": f"qualcode trained coder, single-label, same folds ({t_ours / len(seeds):.1f} s/seed)",
          **fmt(ours)},
     ]
     print(f"Matrix path, seeds {seeds} (mean ±sd, min over seeds):")
     table(rows, ["method", "acc", "macro_f1", "kappa"])
     beats_bar = bool(np.all(ours.min(axis=0) > np.array(ISSUE_LR)))
-    beats_base = bool(np.all(ours > base))
+    beats_base = bool(np.all(ours > base) and np.all(ours > c10))
     print(f"\ntrained coder beats the issue's bar on every metric at every seed: {beats_bar}")
-    print(f"trained coder beats the same-run sklearn baseline on every metric at every seed: {beats_base}")
+    print(f"trained coder beats both same-run sklearn baselines on every metric at every seed: {beats_base}")
     print("per seed (acc / macro-F1 / kappa):")
     for s, b, o in zip(seeds, base, ours):
         print(f"  seed {s}: baseline {b[0]:.3f} / {b[1]:.3f} / {b[2]:.3f}   qualcode {o[0]:.3f} / {o[1]:.3f} / {o[2]:.3f}")
