@@ -121,3 +121,16 @@ def test_coder_required_reserved_and_reimport_refused(project, tmp_path):
     assert sorted(r.coder for r in res) == ["x1", "x2"]
     (only,) = import_codes(project, two, coder="x2", force=True)
     assert only.n_codings == 1
+
+
+def test_quotes_with_escaped_double_quotes_and_semicolon_files(project, tmp_path):
+    cara = seg_by_text(project, "When there is no food")
+    f = write(tmp_path / "q.csv", 'document,quote,code\nfg1.txt,"we eat once a day, meals ""are"" skipped",Food\n')
+    text = project.store.document("fg1.txt").text
+    assert 'meals "are"' not in text  # the quote is wrong on purpose: it must not match
+    with pytest.raises(InputError, match="not found"):
+        import_codes(project, f, coder="ann")
+    f2 = write(tmp_path / "q2.csv", 'document;quote;code\nfg1.txt;"we eat once a day, meals are skipped";Food\n')
+    (res,) = import_codes(project, f2, coder="ann")
+    assert res.n_codings == 1
+    assert project.store.codings(coder="ann")[0]["segment_id"] == cara.id

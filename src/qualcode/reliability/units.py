@@ -101,11 +101,11 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    first = text.split("\n", 1)[0]
+    # the delimiter of the header line; quoting is always the standard "" escaping
+    # (csv.Sniffer can guess doublequote wrongly and corrupt quotes inside cells)
+    delimiter = max(",;\t", key=lambda d: (first.count(d), d == ","))
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
     try:
