@@ -41,7 +41,8 @@ def embed_texts(
         if h not in cached and h not in missing:
             missing[h] = t
     if missing:
-        items = list(missing.items())
+        # Similar lengths batch together (less padding); results are keyed by hash.
+        items = sorted(missing.items(), key=lambda kv: len(kv[1]), reverse=True)
         with progress(total=len(items), desc=desc, enabled=show_progress) as bar:
             for i in range(0, len(items), chunk_size):
                 chunk = items[i:i + chunk_size]
