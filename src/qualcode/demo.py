@@ -86,8 +86,9 @@ def run_demo(out: str | os.PathLike[str], *, show_progress: bool = True) -> Demo
         rel = rank_segments(project, question, top=10, show_progress=show_progress)
         cb_path = out / "codebook.yaml"
         shutil.copyfile(ex / "codebook.yaml", cb_path)
-        res = code_segments(project, cb_path, show_progress=show_progress)
-        argmax = code_segments(project, cb_path, mode="argmax", calibrate="none", show_progress=False)
+        # the argmax baseline first, so the default (multi) run is the project's latest
+        argmax = code_segments(project, cb_path, mode="argmax", calibrate="none", show_progress=show_progress)
+        res = code_segments(project, cb_path, show_progress=False)
         files["codings"] = out / "codings.csv"
         files["segments"] = out / "segments.csv"
         export_codings(project.store, files["codings"], run_id=res.run_id)
