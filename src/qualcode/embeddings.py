@@ -35,7 +35,11 @@ def embed_texts(
     what it computed.
     """
     hashes = [text_hash(t) for t in texts]
-    cached = store.get_embeddings(backend.name, hashes)
+    mat, missing_hashes = store.get_embedding_matrix(backend.name, hashes)
+    if mat is not None:  # everything cached: the fast path
+        return mat, EmbedStats(total=len(texts), cached=len(set(hashes)), computed=0)
+    absent = set(missing_hashes)
+    cached = store.get_embeddings(backend.name, [h for h in hashes if h not in absent])
     missing: dict[str, str] = {}
     for h, t in zip(hashes, texts):
         if h not in cached and h not in missing:

@@ -74,3 +74,20 @@ def test_code_texts_representation():
     assert code_texts(c, ["name"]) == ["Cost"]
     with pytest.raises(InputError, match="represent"):
         code_texts(c, ["colour"])
+
+
+def test_multi_never_exceeds_max_codes_even_with_ties():
+    s = np.full((3, 6), 0.5, dtype=np.float32)
+    a = assign(s, mode="multi", threshold=0.1, margin=0.05, max_codes=2, calibrate="none")
+    assert _pairs(a) == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+
+
+def test_blocked_assignment_matches_unblocked(monkeypatch):
+    import qualcode.coding.similarity as sim
+
+    rng = np.random.default_rng(3)
+    s = rng.uniform(-0.1, 0.6, size=(1000, 15)).astype(np.float32)
+    full = {m: _pairs(assign(s, mode=m, threshold=0.2)) for m in ("argmax", "multi", "scores")}
+    monkeypatch.setattr(sim, "_BLOCK", 97)
+    for m, expected in full.items():
+        assert _pairs(assign(s, mode=m, threshold=0.2)) == expected
