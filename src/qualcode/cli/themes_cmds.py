@@ -1,5 +1,6 @@
 """`qualcode themes`: induce themes (HICode with an LLM, or embeddings alone), list and
-inspect clustering iterations, show the segment -> labels -> theme map, export a codebook."""
+inspect clustering iterations, show the segment -> labels -> theme map, export a codebook.
+`qualcode evaluate-themes`: score a theme run against reference labels per segment."""
 
 from __future__ import annotations
 
@@ -44,6 +45,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="export-codebook: codebook name")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_themes)
+
+    e = sub.add_parser(
+        "evaluate-themes", help="score a theme run against reference labels per segment (CSV)",
+        description="Theme-level precision and recall (a generated theme matches a reference theme when the cosine "
+        "similarity of their names' embeddings is at least a threshold), the one-to-one matched variant, "
+        "segment-level precision and recall through the matched themes, and ARI, NMI and harmonic purity. "
+        "The reference CSV has a label column and, per row, unit (a segment id), or document,start,end, or "
+        "quote (document optional).",
+    )
+    add_project_arg(e)
+    e.add_argument("--reference", required=True, metavar="F.csv",
+                   help="reference labels: unit,label | document,start,end,label | document,quote,label")
+    e.add_argument("--run", metavar="ID", help="the theme run (HICode or embedding-only; default: the latest)")
+    e.add_argument("--thresholds", default="0.5,0.6,0.7", metavar="T,T,...",
+                   help="name-similarity thresholds for a match (default 0.5,0.6,0.7)")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_evaluate_themes)
 
 
 def cmd_themes(args: argparse.Namespace) -> int:
@@ -241,4 +259,44 @@ def _export(project: Any, args: argparse.Namespace) -> int:
     cb = export_codebook(project, args.out, run_id=args.run, name=args.name)
     print(f"wrote {len(cb.codes)} themes to {args.out} (codebook {cb.name!r}); apply it with "
           f"`qualcode code --codebook {args.out}` or `qualcode llm-code --codebook {args.out}`")
+    return 0
+
+
+# ---------------------------------------------------------------------- evaluate
+def _fmt(v: Any) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def cmd_evaluate_themes(args: argparse.Namespace) -> int:
+    from qualcode.themes.evaluate import evaluate_themes, parse_thresholds
+
+    thresholds = parse_thresholds(args.thresholds)  # bad values fail before the project opens
+    with project_from(args) as project:
+        ev = evaluate_themes(project, args.reference, run_id=args.run, thresholds=thresholds)
+    if args.json:
+        print_json(ev.to_dict())
+        return 0
+    seg, part = ev.segments, ev.partition
+    print(f"run {ev.run_id} ({ev.step}): {len(ev.generated_themes)} generated themes vs {len(ev.reference_themes)} "
+          f"reference themes in {ev.reference}; theme names embedded with {ev.embedding_model}")
+    print(f"segments: {seg['reference_segments']} in the reference ({seg['labelled']} with a label), "
+          f"{seg['with_generated_theme']} with a generated theme\n")
+    print(f"partition ({part['segments']} segments, {part['reference_classes']} reference classes, "
+          f"{part['clusters']} clusters): ARI {_fmt(part['ari'])}  NMI {_fmt(part['nmi'])}  "
+          f"harmonic purity {_fmt(part['harmonic_purity'])}\n")
+    rows = []
+    for t in ev.thresholds:
+        th, tm, sm, sa = t["theme"], t["theme_matched"], t["segment_matched"], t["segment_any"]
+        rows.append({"threshold": f"{t['threshold']:g}", "theme P": _fmt(th["precision"]),
+                     "theme R": _fmt(th["recall"]),
+                     "1:1 P": _fmt(tm["precision"]), "1:1 R": _fmt(tm["recall"]), "pairs": tm["n_pairs"],
+                     "seg P (1:1)": _fmt(sm["precision"]), "seg R (1:1)": _fmt(sm["recall"]),
+                     "seg P (any)": _fmt(sa["precision"]), "seg R (any)": _fmt(sa["recall"])})
+    cols = ["threshold", "theme P", "theme R", "1:1 P", "1:1 R", "pairs", "seg P (1:1)", "seg R (1:1)",
+            "seg P (any)", "seg R (any)"]
+    print_table(rows, cols)
+    print("\ngenerated theme -> most similar reference theme")
+    print_table(ev.best_matches(), ["generated", "reference", "similarity"], max_width=50)
+    for n in ev.notes:
+        print(f"note: {n}")
     return 0
