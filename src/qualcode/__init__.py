@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "embed_texts": "qualcode.embeddings",
     # themes
     "run_hicode": "qualcode.themes.hicode", "discover_themes": "qualcode.themes.embedding",
+    "evaluate_themes": "qualcode.themes.evaluate",
     # cues
     "detect_cues": "qualcode.cues", "group_dynamics": "qualcode.cues",
     # agreement

@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["run_hicode", "export_codebook", "theme_codebook", "segment_theme_map"]
+__all__ = ["run_hicode", "export_codebook", "theme_codebook", "segment_theme_map", "discover_themes",
+           "evaluate_themes"]
 
 _LAZY = {
     "run_hicode": "qualcode.themes.hicode",
@@ -18,6 +19,9 @@ _LAZY = {
     "theme_codebook": "qualcode.themes.hicode",
     "segment_theme_map": "qualcode.themes.hicode",
     "HICodeResult": "qualcode.themes.hicode",
+    "discover_themes": "qualcode.themes.embedding",
+    "ThemeResult": "qualcode.themes.embedding",
+    "evaluate_themes": "qualcode.themes.evaluate",
 }
 
 
