@@ -179,3 +179,14 @@ def test_real_transcript_tables(real_transcript):
     assert {top[0][0], top[0][1]} == {"MODERATOR", "FACILITATOR 2"}
     assert "ADRIAN" in d.silent and "FACILITATOR 2" not in d.silent
     assert any(b["text"] == "yes, yes," and b["speaker"] == "FACILITATOR 1" for b in d.backchannels)
+
+
+def test_moderator_inferred_as_question_asker_when_no_name_says_so():
+    from qualcode.cues.dynamics import group_dynamics
+    from qualcode.ingest import parse_transcript
+
+    doc = parse_transcript("FACILITATOR: What helps you?\nANA: The nurse helps.\nFACILITATOR: And what hinders?\n"
+                           "BEN: The cost of the bus.\n")
+    dyn = group_dynamics(doc)
+    roles = {s.speaker: s.role for s in dyn.speakers}
+    assert roles == {"FACILITATOR": "moderator", "ANA": "participant", "BEN": "participant"}

@@ -249,7 +249,9 @@ def group_dynamics(
         Turns without a speaker (titles, notes) only count as unlabelled words.
     moderators : sequence of str, optional
         Moderator speaker names (settings ``[segmentation] moderators``). Empty or
-        ``None``: inferred from names (moderator, interviewer, host, entrevistador...).
+        ``None``: the project-wide rule of :mod:`qualcode.speakers` (speakers named
+        moderator, interviewer, host, entrevistador..., else the one asking the most
+        questions).
     silent_fraction : float, default 0.25
         A participant whose last turn ends before this final fraction of the discussion
         (by time when every turn is timed, else by character position) "falls silent".
@@ -270,6 +272,10 @@ def group_dynamics(
         raise InputError(f"backchannel_max_words must be at least 1; got {backchannel_max_words!r}")
     text = doc.text
     mods = [m for m in (moderators or ()) if str(m).strip()]
+    if not mods:  # the project-wide rule (qualcode.speakers): named moderators, else the question-asker
+        from qualcode.speakers import document_moderators
+
+        mods = sorted(document_moderators(doc))
     turns = [t for t in doc.turns if t.end >= t.start]
 
     role_cache: dict[str, str | None] = {}
