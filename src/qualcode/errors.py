@@ -65,10 +65,13 @@ class RetryableError(BackendError):
     """
 
     def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, unreachable: bool = False) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.retry_after = retry_after
+        #: the server could not be reached at all (refused, no route): once retries are
+        #: spent the whole step stops instead of trying every remaining request
+        self.unreachable = unreachable
 
 
 class FatalBackendError(BackendError):

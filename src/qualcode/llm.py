@@ -748,6 +748,10 @@ class LLMClient:
                                             error=f"{type(exc).__name__}: {exc}",
                                             duration_s=time.perf_counter() - t0))
                 if last:
+                    if getattr(exc, "unreachable", False):
+                        raise FatalBackendError(
+                            str(exc), hint=(getattr(exc, "hint", None) or "is the server running?")
+                            + " (answers already received are kept; re-running resumes)") from exc
                     return None
                 self._sleep_before_retry(attempt, retry_after)
                 continue

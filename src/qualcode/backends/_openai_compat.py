@@ -154,7 +154,7 @@ class OpenAICompatBackend(LLMBackend):
             if isinstance(exc.reason, (socket.timeout, TimeoutError)):
                 raise RetryableError(f"{self.provider} endpoint {self.url} timed out after {self.timeout:g} s") from exc
             raise RetryableError(f"cannot reach {self.provider} endpoint {self.url}: {exc.reason}",
-                                 hint="is the server running?") from exc
+                                 hint="is the server running?", unreachable=True) from exc
         except (ConnectionError, OSError) as exc:
             raise RetryableError(f"connection to {self.url} failed: {exc}") from exc
         latency = time.perf_counter() - t0
