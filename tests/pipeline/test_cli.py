@@ -104,3 +104,11 @@ def test_not_a_project(tmp_path, capsys):
 def test_unknown_run_is_clear(project, capsys):
     assert main(["show-run", "-p", str(project), "code-nope"]) != 0
     assert "no run 'code-nope'" in capsys.readouterr().err
+
+
+def test_unwritable_output_is_a_clear_error(project, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc = main(["export", "segments", "-p", str(project), "--out", str(blocker / "sub" / "s.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and "Traceback" not in err
