@@ -159,6 +159,11 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             f"Deductive coding applied {cb} by embedding similarity ({', '.join(bits)}), producing "
             f"{_plural(int(n or 0), 'coding')} (run {r['id']}"
             f"{'; ' + str(len(by_step['code']) - 1) + ' earlier coding runs are kept in the store' if len(by_step['code']) > 1 else ''}).")
+        skipped = r["summary"].get("moderator_segments_skipped") or p.get("moderator_segments_skipped")
+        if p.get("skip_moderators") and skipped:
+            sentences.append(f"Segments spoken only by a moderator ({int(skipped)}: questions and prompts) were "
+                             "not coded; moderators were the configured speakers or, where none were configured, "
+                             "speakers named as moderators or interviewers, else the speaker asking the most questions.")
         table.append(("Deductive coding", f"run {r['id']}: {', '.join(bits)}"))
     # ---- other model steps (LLM coding, themes, cues)
     for step, rs in by_step.items():
