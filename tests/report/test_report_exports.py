@@ -102,6 +102,9 @@ def test_figures_svg(module_project, tmp_path):
         assert res.png == [] and "matplotlib" in res.png_note
     else:
         assert len(res.png) == len(res.svg)
+        for p in res.png:
+            data = open(p, "rb").read()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
 
 
 def test_force_layout_is_deterministic():
