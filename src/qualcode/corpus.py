@@ -21,10 +21,11 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     metadata_updated: list[str] = field(default_factory=list)
     segments: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"added": self.added, "new_versions": self.new_versions, "unchanged": self.unchanged,
-                "metadata_updated": self.metadata_updated, "segments": self.segments}
+                "metadata_updated": self.metadata_updated, "segments": self.segments, "notes": self.notes}
 
 
 def segment_params(project: Project, strategy: str) -> dict[str, Any]:
@@ -76,11 +77,19 @@ def ingest_files(
             speaker_meta = dict(meta_table)
     # 1. parse and segment everything in memory
     planned: list[tuple[ParsedDocument, str, str, str, list]] = []
+    notes: list[str] = []
     for p in paths:
         path = Path(p)
         docs = ingest.read_file(path, format=format, **dict(reader_options or {}))
         for parsed in docs:
             name = parsed.name or path.name
+            meta = parsed.metadata
+            if meta.get("text_column_inferred") and meta.get("text_column"):
+                note = f"{path.name}: used column {meta['text_column']!r} as the text (choose with --text-column)"
+                if note not in notes:
+                    notes.append(note)
+            if meta.get("skipped_empty"):
+                notes.append(f"{path.name}: {meta['skipped_empty']} row(s) with empty text skipped")
             strat = strategy or default_strategy(project, parsed.format)
             if strat == "row" and not parsed.units:
                 strat = "turn"
@@ -94,7 +103,7 @@ def ingest_files(
                 if doc in (n, Path(n).stem):
                     meta_by_doc.setdefault(n, {}).setdefault("speaker_metadata", {})[spk] = dict(values)
         unknown = set()
-    report = IngestReport()
+    report = IngestReport(notes=notes)
     store = project.store
     # 2. write in one transaction
     with store.transaction():

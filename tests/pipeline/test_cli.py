@@ -112,3 +112,10 @@ def test_unwritable_output_is_a_clear_error(project, tmp_path, capsys):
     rc = main(["export", "segments", "-p", str(project), "--out", str(blocker / "sub" / "s.csv")])
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error: ") and "Traceback" not in err
+
+
+def test_csv_ingest_says_which_column_it_used(project, tmp_path, capsys):
+    (tmp_path / "s.csv").write_text('respondent;site;answer\nR1;North;"Too far; the bus costs too much"\nR2;South;\n')
+    assert main(["ingest", "-p", str(project), str(tmp_path / "s.csv"), "--id-column", "respondent"]) == 0
+    out = capsys.readouterr().out
+    assert "used column 'answer' as the text" in out and "1 row(s) with empty text skipped" in out

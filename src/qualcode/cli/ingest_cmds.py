@@ -84,6 +84,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                              ("unchanged", rep.unchanged), ("metadata updated", rep.metadata_updated)):
             for n in names:
                 print(f"{label:>16}: {n}")
+        for note in rep.notes:
+            print(f"note: {note}")
         print(f"{rep.segments} new segments; {project.store.counts()['segments']} segments in the project")
     return 0
 
