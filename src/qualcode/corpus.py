@@ -95,6 +95,13 @@ def ingest_files(
                 strat = "turn"
             spans = ingest.segment(parsed, strat, **segment_params(project, strat))
             planned.append((parsed, name, str(path.resolve()), strat, spans))
+    seen: dict[str, str] = {}
+    for _, n, src, _, _ in planned:
+        if n in seen and seen[n] != src:
+            raise InputError(
+                f"two files would become the same document {n!r}: {seen[n]} and {src}",
+                hint="documents are named by file name; rename one of them (a re-ingested name becomes a new version)")
+        seen[n] = src
     unknown = set(meta_by_doc) - {n for _, n, _, _, _ in planned} - {Path(n).stem for _, n, _, _, _ in planned}
     if meta_table is not None and getattr(meta_table, "kind", "document") == "document_speaker":
         for _, n, _, _, _ in planned:

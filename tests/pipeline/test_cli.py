@@ -119,3 +119,14 @@ def test_csv_ingest_says_which_column_it_used(project, tmp_path, capsys):
     assert main(["ingest", "-p", str(project), str(tmp_path / "s.csv"), "--id-column", "respondent"]) == 0
     out = capsys.readouterr().out
     assert "used column 'answer' as the text" in out and "1 row(s) with empty text skipped" in out
+
+
+def test_same_file_name_from_two_folders_is_refused(project, tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write(tmp_path / "a" / "int.txt", "A: one\n")
+    write(tmp_path / "b" / "int.txt", "B: two\n")
+    assert main(["ingest", "-p", str(project), str(tmp_path / "a" / "int.txt"), str(tmp_path / "b" / "int.txt")]) == 2
+    assert "same document 'int.txt'" in capsys.readouterr().err
+    with open_project(project) as p:
+        assert p.store.counts()["documents"] == 0
