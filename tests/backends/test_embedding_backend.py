@@ -1,0 +1,40 @@
+"""The local embedding backend: the bundled model loads offline; bad models fail clearly."""
+
+import numpy as np
+import pytest
+
+from qualcode.backends.registry import embedding_backend
+from qualcode.errors import BackendError, InputError
+
+
+def test_bundled_model_loads_offline_and_normalises():
+    b = embedding_backend("local")
+    v = b.embed_batch(["the bus fare is too high", "transport costs too much money", "I love my garden"])
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2]  # similar meanings are closer
+    assert b.name == "all-MiniLM-L6-v2" and b.locality == "local"
+
+
+def test_model_by_directory_path_is_accepted():
+    from qualcode.backends._sentence_transformers import bundled_model_dir
+
+    b = embedding_backend(str(bundled_model_dir()))
+    assert b.embed_batch(["hello"]).shape == (1, 384)
+
+
+def test_missing_model_is_a_clear_error_and_downloads_nothing(tmp_path, monkeypatch):
+    import socket
+
+    def tripwire(*a, **k):
+        raise AssertionError("network touched")
+
+    monkeypatch.setattr(socket, "create_connection", tripwire)
+    b = embedding_backend(str(tmp_path / "no-such-model"))
+    with pytest.raises(BackendError, match="cannot load the embedding model"):
+        b.embed_batch(["x"])
+
+
+def test_bad_batch_size_named():
+    with pytest.raises(InputError, match="batch_size"):
+        embedding_backend("local", batch_size=0)
