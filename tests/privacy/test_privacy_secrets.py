@@ -144,6 +144,4 @@ def test_error_echoing_key_is_not_logged(tmp_path, monkeypatch):
         srv.close()
     assert srv.headers and srv.headers[0].get("Authorization") == f"Bearer {key}"
     dump = _db_dump(tmp_path / "p" / "qualcode.db")
-    if key in dump:
-        pytest.xfail("the LLM call log stores the server's error body unscrubbed: wire "
-                     "qualcode.privacy.secrets.scrub into qualcode.store.llm_log.log_calls")
+    assert key not in dump, "the LLM call log stored the server's echoed key: secrets must be scrubbed"
