@@ -21,8 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "themes", help="find themes (HICode with an LLM, or embeddings alone); list, show, export them",
         description="`qualcode themes --method hicode --background TEXT --goal TEXT` runs HICode; "
         "`themes list` lists theme runs and the iterations of the latest; `themes show ITER` shows one "
-        "clustering iteration (`themes show` alone: the final themes); `themes map` shows segment -> labels -> "
-        "theme; `themes export-codebook --out F.yaml` writes a codebook that `qualcode code --codebook` reads.",
+        "clustering iteration (`themes show` alone: the final themes; `themes show [ITER] --tree`: the hierarchy "
+        "below the final themes, or below iteration ITER's, as an indented tree); `themes map` shows segment -> "
+        "labels -> theme; `themes export-codebook --out F.yaml [--levels all|labels]` writes a codebook that "
+        "`qualcode code --codebook` reads (with --levels, earlier iterations' themes, and the labels, become "
+        "child codes of the themes they were clustered into).",
     )
     add_project_arg(p)
     p.add_argument("action", nargs="?", choices=ACTIONS, default="run", help="default: run")
@@ -43,6 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run", metavar="ID", help="list/show/map/export: the theme run (default: the latest)")
     p.add_argument("--out", metavar="F.yaml", help="export-codebook: output file")
     p.add_argument("--name", help="export-codebook: codebook name")
+    p.add_argument("--levels", choices=["final", "all", "labels"],
+                   help="export-codebook: final themes only (default), all iterations' themes as a hierarchy, or "
+                        "also the original labels; show --tree: how deep the tree goes (default labels)")
+    p.add_argument("--tree", action="store_true",
+                   help="show: the theme hierarchy (final themes, or ITER's themes, down to the labels) as a tree")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_themes)
 
@@ -69,6 +77,10 @@ def cmd_themes(args: argparse.Namespace) -> int:
         if args.iteration is not None:
             raise InputError(f"unexpected argument {args.iteration!r}; did you mean `qualcode themes show {args.iteration}`?")
         return _run(args)
+    if args.tree and args.action != "show":
+        raise InputError("--tree applies to `qualcode themes show [ITER] --tree`")
+    if args.levels and args.action not in ("show", "export-codebook"):
+        raise InputError("--levels applies to `themes export-codebook` and `themes show --tree`")
     with project_from(args) as project:
         if args.action == "list":
             return _list(project, args)
@@ -202,6 +214,8 @@ def _show(project: Any, args: argparse.Namespace) -> int:
     from qualcode.themes.hicode import resolve_theme_run
 
     rid = resolve_theme_run(project.store, args.run)
+    if args.tree or args.levels:
+        return _show_tree(project, rid, args)
     if args.iteration is None or str(args.iteration).lower() in ("final", "themes"):
         themes = llm_log.themes(project.store, rid)
         if args.json:
@@ -237,6 +251,26 @@ def _show(project: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_tree(project: Any, rid: str, args: argparse.Namespace) -> int:
+    from qualcode.themes.hicode import theme_hierarchy
+
+    h = theme_hierarchy(project.store, rid, levels=args.levels or "labels", iteration=args.iteration)
+    if args.json:
+        print_json(h.to_dict())
+        return 0
+    nodes = h.nodes()
+    what = "final themes" if h.top == h.n_iterations else f"themes of iteration {h.top}"
+    print(f"{rid}: {len(h.roots)} {what}; {h.n_iterations} iteration{'s' if h.n_iterations != 1 else ''}, "
+          f"{sum(n.is_label for n in nodes)} labels and {sum(not n.is_label for n in nodes)} themes shown\n")
+    for line in h.tree_lines():
+        print(line)
+    if h.notes:
+        print()
+    for n in h.notes:
+        print(f"note: {n}")
+    return 0
+
+
 def _map(project: Any, args: argparse.Namespace) -> int:
     from qualcode.themes.hicode import segment_theme_map
 
@@ -256,9 +290,22 @@ def _export(project: Any, args: argparse.Namespace) -> int:
 
     if not args.out:
         raise InputError("export-codebook needs --out F.yaml")
-    cb = export_codebook(project, args.out, run_id=args.run, name=args.name)
-    print(f"wrote {len(cb.codes)} themes to {args.out} (codebook {cb.name!r}); apply it with "
-          f"`qualcode code --codebook {args.out}` or `qualcode llm-code --codebook {args.out}`")
+    levels = args.levels or "final"
+    cb = export_codebook(project, args.out, run_id=args.run, name=args.name, levels=levels)
+    if levels == "final":
+        print(f"wrote {len(cb.codes)} themes to {args.out} (codebook {cb.name!r}); apply it with "
+              f"`qualcode code --codebook {args.out}` or `qualcode llm-code --codebook {args.out}`")
+        return 0
+    from qualcode.themes.hicode import theme_hierarchy
+
+    h = theme_hierarchy(project.store, args.run, levels=levels)
+    print(f"wrote {len(cb.codes)} codes to {args.out} (codebook {cb.name!r}): {len(h.roots)} final themes as "
+          f"top-level codes, {len(cb.codes) - len(h.roots)} child codes from earlier iterations"
+          + (" and the original labels" if levels == "labels" else "")
+          + "; each child's parent is the theme it was clustered into at the next iteration")
+    for n in h.notes:
+        print(f"note: {n}")
+    print(f"apply it with `qualcode code --codebook {args.out}`; `qualcode themes show --tree` prints the tree")
     return 0
 
 

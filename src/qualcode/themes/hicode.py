@@ -17,7 +17,9 @@
    labels and exemplar quotes that are verbatim spans of real segments
    (:func:`qualcode.llm.verify_quote`; anything not found in the source is dropped).
 5. **Outputs.** Labels per segment, iterations, themes; codings (coder ``run:<id>``,
-   code = theme, evidence = the segment's labels in that theme); a codebook.
+   code = theme, evidence = the segment's labels in that theme); a codebook of the final
+   themes, or of the whole hierarchy (:func:`theme_hierarchy`: earlier iterations' themes
+   and the labels as child codes of the theme each was clustered into).
 
 All model calls go through :class:`qualcode.llm.LLMClient`, so a re-run makes no calls
 and an interrupted run resumes; results land in one transaction at the end.
@@ -701,24 +703,38 @@ def resolve_theme_run(store: Any, run_id: str | None = None) -> str:
     return matches[0]
 
 
-def theme_codebook(store: Any, run_id: str | None = None, *, name: str | None = None) -> Codebook:
-    """The themes of a run as a :class:`Codebook` (name, definition, exemplar quotes)."""
+def theme_codebook(store: Any, run_id: str | None = None, *, name: str | None = None,
+                   levels: str = "final") -> Codebook:
+    """The themes of a run as a :class:`Codebook` (name, definition, exemplar quotes).
+
+    ``levels="final"`` gives the final themes only; ``"all"`` adds every earlier
+    clustering iteration's themes as child codes, and ``"labels"`` also the original
+    labels (see :func:`theme_hierarchy` for naming and definitions).
+    """
+    levels = _check_levels(levels)
     rid = resolve_theme_run(store, run_id)
-    themes = llm_log.themes(store, rid)
-    if not themes:
-        raise NotFoundError(f"run {rid} stored no themes")
-    return _codebook_from_themes(themes, name or f"themes-{rid}")
+    if levels == "final":
+        themes = llm_log.themes(store, rid)
+        if not themes:
+            raise NotFoundError(f"run {rid} stored no themes")
+        return _codebook_from_themes(themes, name or f"themes-{rid}")
+    return theme_hierarchy(store, rid, levels=levels).to_codebook(name)
 
 
 def export_codebook(project_or_store: Any, path: str | Path, *, run_id: str | None = None,
-                    name: str | None = None) -> Codebook:
-    """Write a run's themes as a YAML codebook that ``qualcode code --codebook`` reads."""
+                    name: str | None = None, levels: str = "final") -> Codebook:
+    """Write a run's themes as a YAML codebook that ``qualcode code --codebook`` reads.
+
+    ``levels``: ``"final"`` (the final themes), ``"all"`` (final themes as top-level
+    codes, each earlier iteration's themes as their children) or ``"labels"`` (also the
+    original labels, as children of the first iteration's themes).
+    """
     store = getattr(project_or_store, "store", project_or_store)
-    cb = theme_codebook(store, run_id, name=name)
-    text = codebook_yaml(cb)
     p = Path(path)
     if p.suffix.lower() not in (".yaml", ".yml"):
         raise InputError(f"codebook export is YAML; give a .yaml path, got {p.name!r}")
+    cb = theme_codebook(store, run_id, name=name, levels=levels)
+    text = codebook_yaml(cb)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(text, encoding="utf-8")
     return cb
@@ -749,3 +765,283 @@ def segment_theme_map(store: Any, run_id: str | None = None) -> list[dict[str, A
             if r["theme"] not in d["themes"]:
                 d["themes"].append(r["theme"])
     return list(rows.values())
+
+
+
+# ---------------------------------------------------------------------- hierarchy
+LEVELS = ("final", "all", "labels")
+
+
+def _check_levels(levels: str) -> str:
+    lv = str(levels).strip().lower()
+    if lv not in LEVELS:
+        raise InputError(f"levels must be one of {', '.join(LEVELS)}; got {levels!r}",
+                         hint="final: the final themes; all: plus every earlier iteration's themes as child codes; "
+                              "labels: plus the original labels")
+    return lv
+
+
+@dataclass
+class ThemeNode:
+    """One code of a theme hierarchy.
+
+    ``name`` is the code name (unique in the hierarchy, case-insensitively); ``stored``
+    the name the run stored. ``level`` is the clustering iteration that produced the
+    theme (0 for an original label) and ``first_level`` the lowest iteration it spans
+    (lower when single-member steps that kept the name were merged into it).
+    """
+
+    name: str
+    stored: str
+    level: int
+    first_level: int
+    definition: str = ""
+    examples: tuple[str, ...] = ()
+    labels: list[str] = field(default_factory=list)
+    segments: int = 0
+    parent: str | None = None
+    renamed: bool = False
+    children: list["ThemeNode"] = field(default_factory=list)
+
+    @property
+    def is_label(self) -> bool:
+        return self.level == 0
+
+    def walk(self) -> Iterable["ThemeNode"]:
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "stored_name": self.stored, "level": self.level, "first_level": self.first_level,
+                "kind": "label" if self.is_label else "theme", "definition": self.definition,
+                "examples": list(self.examples), "n_labels": len(self.labels), "n_segments": self.segments,
+                "parent": self.parent, "renamed": self.renamed, "children": [c.to_dict() for c in self.children]}
+
+
+@dataclass
+class ThemeHierarchy:
+    """The themes of a run as a tree: see :func:`theme_hierarchy`."""
+
+    run_id: str
+    levels: str
+    top: int
+    n_iterations: int
+    roots: list[ThemeNode]
+    renamed: list[tuple[str, int, str]] = field(default_factory=list)  # (stored name, level, code name)
+    merged: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def nodes(self) -> list[ThemeNode]:
+        """Every node, depth first (a parent before its children)."""
+        return [n for r in self.roots for n in r.walk()]
+
+    def to_codebook(self, name: str | None = None) -> Codebook:
+        default = f"themes-{self.run_id}" + ("" if self.levels == "final" else f"-{self.levels}")
+        codes = tuple(Code(name=n.name, definition=n.definition, examples=n.examples, parent=n.parent)
+                      for n in self.nodes())
+        return Codebook(name=name or default, codes=codes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run_id, "levels": self.levels, "top_iteration": self.top,
+                "iterations": self.n_iterations, "renamed": [{"stored_name": a, "level": lv, "name": b}
+                                                             for a, lv, b in self.renamed],
+                "merged": self.merged, "notes": list(self.notes), "tree": [r.to_dict() for r in self.roots]}
+
+    def tree_lines(self, *, indent: str = "    ") -> list[str]:
+        """The hierarchy as indented text, one code per line."""
+        out: list[str] = []
+
+        def tag(n: ThemeNode) -> str:
+            bits = []
+            if not n.is_label:
+                lo = max(n.first_level, 1)
+                span = f"iteration {n.level}" if lo == n.level else f"iterations {lo}-{n.level}"
+                bits.append(span)
+                bits.append(f"{len(n.labels)} label{'s' if len(n.labels) != 1 else ''}")
+            if n.segments:
+                bits.append(f"{n.segments} segment{'s' if n.segments != 1 else ''}")
+            return f"  [{', '.join(bits)}]" if bits else ""
+
+        def add(n: ThemeNode, depth: int) -> None:
+            out.append(f"{indent * depth}{'- ' if n.is_label else ''}{n.name}{tag(n)}")
+            for c in n.children:
+                add(c, depth + 1)
+
+        for r in self.roots:
+            add(r, 0)
+        return out
+
+
+def theme_hierarchy(store: Any, run_id: str | None = None, *, levels: str = "all",
+                    iteration: int | None = None, merge_same_name: bool = True) -> ThemeHierarchy:
+    """A run's themes as a tree, from its stored clustering iterations.
+
+    The themes of ``iteration`` (default: the last, i.e. the final themes) are the roots.
+    With ``levels="all"`` each theme's children are the themes of the iteration before
+    that were clustered into it, down to the first iteration; ``"labels"`` adds the
+    original labels under the first iteration's themes; ``"final"`` gives the roots only.
+
+    * **Names are unique** (case-insensitively, as :func:`qualcode.codebook.load_codebook`
+      requires): a name that already appears at a higher level gets a suffix,
+      ``" (level K)"`` for a theme of iteration K and ``" (label)"`` for a label; the
+      renamings are listed in ``renamed`` and ``notes``. Roots keep their stored names,
+      so the run's codings still refer to them.
+    * **Single-member steps that kept the name** (a theme whose only member has the same
+      name, as singletons and "no shrink" iterations produce) are merged into one code,
+      unless ``merge_same_name=False``; ``first_level`` records how far down it reaches.
+    * **Definitions:** the stored definition and exemplar quotes where the run stored
+      them (the final themes); otherwise one written from the theme's labels (most
+      frequent first); a label's definition names the label.
+    """
+    levels = _check_levels(levels)
+    rid = resolve_theme_run(store, run_id)
+    final_themes = llm_log.themes(store, rid)
+    if not final_themes:
+        raise NotFoundError(f"run {rid} stored no themes")
+    its = llm_log.iterations(store, rid)
+    n_its = its[-1]["iteration"] if its else 0
+    members: dict[int, dict[str, list[str]]] = {
+        it["iteration"]: {t: [m["member"] for m in ms]
+                          for t, ms in llm_log.iteration_members(store, rid, it["iteration"]).items()}
+        for it in its
+    }
+    notes: list[str] = []
+    if iteration is not None and str(iteration).lower() not in ("final", "themes"):
+        try:
+            top = int(iteration)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"iteration must be a number or 'final'; got {iteration!r}") from exc
+        if top not in members:
+            raise InputError(f"run {rid} has no iteration {top}; it has {', '.join(map(str, sorted(members))) or 'none'}",
+                             hint="`qualcode themes list` shows the iterations")
+    else:
+        top = n_its
+    stored_defs = {t["name"]: t for t in final_themes}
+    if top == n_its:
+        root_names = [t["name"] for t in final_themes]
+        for t in members.get(top, {}):  # a final theme the themes table lacks (should not happen)
+            if t not in stored_defs:
+                root_names.append(t)
+    else:
+        root_names = list(members[top])
+    if levels != "final" and not its:
+        notes.append(f"run {rid} stored no clustering iterations, so the hierarchy has the final themes only")
+
+    # segments per label, and the labels beneath each (theme, iteration)
+    label_segs: dict[str, set[int]] = {}
+    for r in llm_log.segment_labels(store, rid):
+        if r["label"] is not None:
+            label_segs.setdefault(normalise_label(r["label"]), set()).add(r["segment_id"])
+    leaf_memo: dict[tuple[str, int], list[str]] = {}
+
+    def leaves(stored: str, level: int) -> list[str]:
+        if level <= 0:
+            return [stored]
+        key = (stored, level)
+        if key not in leaf_memo:
+            out: list[str] = []
+            for m in members.get(level, {}).get(stored, []):
+                out.extend(leaves(m, level - 1))
+            leaf_memo[key] = out
+        return leaf_memo[key]
+
+    merged = 0
+
+    def child_items(stored: str, level: int) -> tuple[list[tuple[str, int]], int]:
+        """(members, level of the members) of a theme, past merged same-name steps;
+        also the lowest iteration the theme spans."""
+        nonlocal merged
+        first = level
+        while True:
+            ms = members.get(level, {}).get(stored, [])
+            if (merge_same_name and len(ms) == 1 and normalise_label(ms[0]) == normalise_label(stored)
+                    and (level - 1 >= 1 or levels == "labels")):
+                merged += 1
+                stored, level = ms[0], level - 1
+                first = level
+                if level == 0:
+                    return [], 0
+                continue
+            if level - 1 < 1 and levels != "labels":
+                return [], first
+            return [(m, level - 1) for m in ms], first
+
+    def label_line(labs: list[str]) -> str:
+        ranked = sorted(dict.fromkeys(labs), key=lambda x: (-len(label_segs.get(normalise_label(x), ())), x))
+        shown = "; ".join(ranked[:8])
+        more = f" (and {len(ranked) - 8} more labels)" if len(ranked) > 8 else ""
+        return f"Segments where participants raise: {shown}{more}."
+
+    def build(stored: str, level: int) -> ThemeNode:
+        labs = leaves(stored, level) if members else []
+        segs: set[int] = set()
+        for lab in labs:
+            segs |= label_segs.get(normalise_label(lab), set())
+        if level == 0:
+            n = len(label_segs.get(normalise_label(stored), ()))
+            node = ThemeNode(name=stored, stored=stored, level=0, first_level=0, labels=[stored], segments=n,
+                             definition=f"Segments the model labelled \"{stored}\" (an original HICode label).")
+            return node
+        kids, first = child_items(stored, level) if levels != "final" else ([], level)
+        t = stored_defs.get(stored) if level == n_its else None
+        if t is not None:
+            definition = (t.get("definition") or "").strip() or (label_line(labs) if labs else f"Theme {stored}.")
+            examples = tuple(e["quote"] for e in t.get("exemplars") or ())
+            segments = len(segs) or int(t.get("n_segments") or 0)
+        else:
+            definition = label_line(labs) if labs else f"Theme {stored}."
+            examples = ()
+            segments = len(segs)
+        node = ThemeNode(name=stored, stored=stored, level=level, first_level=first, definition=definition,
+                         examples=examples, labels=list(dict.fromkeys(labs)), segments=segments)
+        node.children = [build(m, lv) for m, lv in kids]
+        return node
+
+    roots = [build(r, top) for r in root_names]
+    if not members:  # e.g. an embedding-only run: the stored themes, as they are
+        for node in roots:
+            t = stored_defs[node.stored]
+            node.definition = (t.get("definition") or "").strip() or f"Theme {node.stored}."
+            node.examples = tuple(e["quote"] for e in t.get("exemplars") or ())
+            node.segments = int(t.get("n_segments") or 0)
+
+    # unique names: higher levels first (roots keep theirs), then breadth first
+    order: list[tuple[int, int, ThemeNode]] = []
+    queue = [(0, r) for r in roots]
+    i = 0
+    while i < len(queue):
+        depth, n = queue[i]
+        order.append((-n.level, i, n))
+        queue.extend((depth + 1, c) for c in n.children)
+        i += 1
+    taken: set[str] = set()
+    renamed: list[tuple[str, int, str]] = []
+    for _, _, n in sorted(order, key=lambda x: (x[0], x[1])):
+        key = n.name.strip().casefold()
+        if key in taken:
+            base = f"{n.stored} ({'label' if n.is_label else f'level {n.level}'})"
+            cand, k = base, 2
+            while cand.strip().casefold() in taken:
+                cand = f"{base[:-1]}, {k})"
+                k += 1
+            n.name, n.renamed = cand, True
+            renamed.append((n.stored, n.level, cand))
+        taken.add(n.name.strip().casefold())
+    for r in roots:
+        for n in r.walk():
+            for c in n.children:
+                c.parent = n.name
+    if top == n_its:
+        root_set = {r.name for r in roots}
+        for r in roots:
+            p = (stored_defs.get(r.stored) or {}).get("parent")
+            r.parent = p if p in root_set and p != r.name else None
+    if renamed:
+        notes.append(f"{len(renamed)} code name(s) repeat a name from a higher level and got a suffix: "
+                     + "; ".join(f"{a!r} -> {b!r}" for a, _, b in renamed[:6])
+                     + (f"; and {len(renamed) - 6} more" if len(renamed) > 6 else ""))
+    if merged:
+        notes.append(f"{merged} single-member step(s) that kept the name were merged into one code")
+    return ThemeHierarchy(run_id=rid, levels=levels, top=top, n_iterations=n_its, roots=roots, renamed=renamed,
+                          merged=merged, notes=notes)
