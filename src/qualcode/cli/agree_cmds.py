@@ -9,13 +9,16 @@ from qualcode.cli.common import add_project_arg, print_json, print_table, projec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("agree", help="agreement between two coders (runs, human coders or CSV files)",
-                       description="Agreement per code and overall between A and B. Each is a run id (or run:ID), "
-                       "a human coder (or coder:NAME), or a long CSV file with columns unit,code[,coder] "
-                       "(FILE.csv#CODER picks one coder). Units only one side has are reported and left out.")
+    p = sub.add_parser("agree", help="agreement between two or more coders (runs, human coders or CSV files)",
+                       description="Agreement per code and overall between A and B (and C, D, ...). Each is a run "
+                       "id (or run:ID), a human coder (or coder:NAME), or a long CSV file with columns "
+                       "unit,code[,coder] (FILE.csv#CODER picks one coder). With two sources: Cohen's kappa, "
+                       "alpha, AC1, agreement; units only one side has are reported and left out. With three or "
+                       "more: Krippendorff's alpha (a unit a source did not look at is missing, not absent), "
+                       "Fleiss' kappa (units every source looked at), Gwet's AC1, mean pairwise agreement, and "
+                       "the pairwise Cohen's kappa matrix with the outlying source.")
     add_project_arg(p)
-    p.add_argument("a", metavar="A")
-    p.add_argument("b", metavar="B")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="two or more: A B [C ...]")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--disagreements", metavar="F.csv", help="write the disagreeing (segment, code) rows with text")
     p.add_argument("--codes", help="comma-separated codes to report (default: all used)")
@@ -23,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "proposed,accepted for people)")
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for intervals (default 1000; 0: none)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--low-kappa", type=float, default=0.4, help="flag codes with kappa below this (default 0.4)")
+    p.add_argument("--low-kappa", type=float, default=0.4,
+                   help="flag codes with kappa (three or more sources: alpha) below this (default 0.4)")
     p.add_argument("--show", type=int, default=15, help="disagreements listed in the text output (default 15)")
     p.set_defaults(func=cmd_agree)
 
@@ -149,14 +153,91 @@ def _f(v: Any) -> str:
     return "undefined" if v is None else f"{v:.3f}"
 
 
+def _print_multi(comp: Any, *, show: int, csv_path: str | None) -> None:
+    from qualcode.reliability.compare import ADVICE_LOW
+    from qualcode.reliability.multi import SUMMARY_COLUMNS, pairwise_rows, summary_rows
+
+    labels = comp.labels
+    print("Sources:")
+    for i, lab in enumerate(labels, 1):
+        print(f"  {i}: {lab}")
+    left = sum(comp.left_out.values())
+    print(f"{len(comp.units)} units looked at by two or more sources ({comp.n_complete} by all {len(labels)}); "
+          f"{left} looked at by one source only (left out)")
+    miss = [f"{i}: {comp.missing[lab]}" for i, lab in enumerate(labels, 1) if comp.missing[lab]]
+    if miss:
+        print("not looked at (missing, not absent): " + ", ".join(miss))
+    print("\npositives: per source, in the order above; band and flag: from alpha; "
+          f"fleiss: over the {comp.n_complete} units every source looked at\n")
+    print_table(summary_rows(comp), SUMMARY_COLUMNS)
+    rows, cols = pairwise_rows(comp)
+    print("\nPairwise Cohen's kappa (each pair over the units both looked at):\n")
+    print_table(rows, cols)
+    means = comp.overall["mean_pairwise_kappa"]
+    print("mean kappa with the others (overall): "
+          + ", ".join(f"{i} {_f(means[lab])}" for i, lab in enumerate(labels, 1)))
+    if comp.overall["outlier"]:
+        print(f"outlier overall: {comp.overall['outlier']} (its mean kappa is lowest, by at least 0.1)")
+    if comp.flagged:
+        print(f"\nLow agreement (alpha < {comp.low_kappa}): {ADVICE_LOW}.")
+        for f in comp.flagged:
+            extra = f["advice"][len(ADVICE_LOW):].lstrip("; ")
+            who = f"; outlier {f['outlier']}" if f["outlier"] else ""
+            print(f"  {f['code']} (alpha {f['krippendorff_alpha']:.2f}, {f['landis_koch']}{who})"
+                  + (f": {extra}" if extra else ""))
+    if comp.disagreements and show > 0:
+        print(f"\nDisagreements ({len(comp.disagreements)}; first {min(show, len(comp.disagreements))}; "
+              "- = not looked at):")
+        yn = {1: "yes", 0: "no", None: "-"}
+        print_table([{**d, **{str(i): yn[d["values"][lab]] for i, lab in enumerate(labels, 1)}}
+                     for d in comp.disagreements[:show]],
+                    ["code", "unit", "document", "segment"] + [str(i) for i in range(1, len(labels) + 1)] + ["text"],
+                    max_width=70)
+    if csv_path:
+        print(f"\nall {len(comp.disagreements)} disagreements written to {csv_path}")
+    for n in comp.notes:
+        print(f"note: {n}")
+
+
+def _cmd_agree_multi(args: argparse.Namespace) -> int:
+    from qualcode.reliability.multi import compare_many, write_disagreements
+    from qualcode.reliability.units import looks_like_file
+
+    needed = not all(looks_like_file(s) for s in args.sources)
+    project = _open_optional(args, needed)
+    try:
+        comp = compare_many(args.sources, project=project, codes=_csv_list(args.codes), n_boot=args.boot,
+                            seed=args.seed, low_kappa=args.low_kappa, statuses=_csv_list(args.status))
+        if args.disagreements:
+            write_disagreements(comp, args.disagreements)
+    finally:
+        if project is not None:
+            project.close()
+    if args.json:
+        print_json(comp.to_dict())
+    else:
+        _print_multi(comp, show=args.show, csv_path=args.disagreements)
+    return 0
+
+
 def cmd_agree(args: argparse.Namespace) -> int:
+    from qualcode.errors import InputError
     from qualcode.reliability.compare import compare, write_disagreements
     from qualcode.reliability.units import looks_like_file
 
-    needed = not (looks_like_file(args.a) and looks_like_file(args.b))
+    sources = list(args.sources)
+    if len(sources) < 2:
+        raise InputError(f"agree needs at least two sources; got {len(sources)}"
+                         + (f" ({sources[0]})" if sources else ""),
+                         hint="name two or more runs, human coders or CSV files, e.g. "
+                              "`qualcode agree a.csv b.csv` or `qualcode agree run:ID coder:ana coder:ben`")
+    if len(sources) > 2:
+        return _cmd_agree_multi(args)
+    a, b = sources
+    needed = not (looks_like_file(a) and looks_like_file(b))
     project = _open_optional(args, needed)
     try:
-        comp = compare(args.a, args.b, project=project, codes=_csv_list(args.codes), n_boot=args.boot,
+        comp = compare(a, b, project=project, codes=_csv_list(args.codes), n_boot=args.boot,
                        seed=args.seed, low_kappa=args.low_kappa, statuses=_csv_list(args.status))
         if args.disagreements:
             write_disagreements(comp, args.disagreements)
