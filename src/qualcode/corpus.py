@@ -132,7 +132,7 @@ def ingest_files(
             store.add_segmentation(doc, strat, segment_params(project, strat), spans)
             report.segments += len(spans)
     if unknown:
-        report.notes.append(f"metadata rows matched no ingested document: {', '.join(sorted(unknown))}")
+        report.notes.append(f"metadata rows for documents not in this ingest (ignored): {', '.join(sorted(unknown))}")
     return report
 
 
