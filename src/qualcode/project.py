@@ -34,7 +34,7 @@ class Project:
         spec = spec or self.settings.embedding_model
         if self._embedder is not None and self._embedder[0] == spec:
             return self._embedder[1]
-        opts = {"batch_size": int(self.settings.get("embedding", "batch_size", 64)),
+        opts = {"batch_size": int(self.settings.get("embedding", "batch_size", 32)),
                 "device": str(self.settings.get("embedding", "device", "cpu") or "cpu")}
         backend = embedding_backend(spec, **opts)
         self._embedder = (spec, backend)

@@ -46,7 +46,7 @@ class SentenceTransformerBackend(EmbeddingBackend):
 
     locality = "local"
 
-    def __init__(self, model: str = "local", *, batch_size: int = 64, device: str = "cpu", **_: Any) -> None:
+    def __init__(self, model: str = "local", *, batch_size: int = 32, device: str = "cpu", **_: Any) -> None:
         if int(batch_size) < 1:
             raise InputError(f"batch_size must be a positive integer; got {batch_size!r}")
         self.model_spec = model
