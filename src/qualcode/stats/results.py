@@ -132,6 +132,17 @@ def _ci_dict(cis: Mapping[str, BootstrapCI]) -> dict[str, list[float | None]]:
     return {name: [ci[0], ci[1]] for name, ci in cis.items()}
 
 
+def _fields_to_dict(result: Any) -> dict[str, Any]:
+    """A result dataclass as a JSON-ready dict (intervals as ``[low, high]`` lists)."""
+    out: dict[str, Any] = {}
+    for f in fields(result):
+        value = getattr(result, f.name)
+        if f.name == "confidence_intervals":
+            value = _ci_dict(value)
+        out[f.name] = _jsonable(value)
+    return out
+
+
 @dataclass(frozen=True)
 class AgreementResult:
     """Agreement between two coders on one binary decision (code present or absent).
@@ -183,13 +194,7 @@ class AgreementResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: floats or None, intervals as ``[low, high]`` lists."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "confidence_intervals":
-                value = _ci_dict(value)
-            out[f.name] = _jsonable(value)
-        return out
+        return _fields_to_dict(self)
 
 
 @dataclass(frozen=True)
@@ -231,13 +236,7 @@ class LabelAgreementResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (labels that are not str/int/float/bool become ``str``)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "confidence_intervals":
-                value = _ci_dict(value)
-            out[f.name] = _jsonable(value)
-        return out
+        return _fields_to_dict(self)
 
 
 @dataclass(frozen=True)
