@@ -199,31 +199,30 @@ def _print_multi(comp: Any, *, show: int, csv_path: str | None) -> None:
         print(f"note: {n}")
 
 
-def _cmd_agree_multi(args: argparse.Namespace) -> int:
-    from qualcode.reliability.multi import compare_many, write_disagreements
+def _run_agreement(args: argparse.Namespace, compare_fn, write_fn, print_fn) -> int:
+    """Open the project if a source needs it, compare, write disagreements, print."""
     from qualcode.reliability.units import looks_like_file
 
-    needed = not all(looks_like_file(s) for s in args.sources)
+    needed = not all(looks_like_file(src) for src in args.sources)
     project = _open_optional(args, needed)
     try:
-        comp = compare_many(args.sources, project=project, codes=_csv_list(args.codes), n_boot=args.boot,
-                            seed=args.seed, low_kappa=args.low_kappa, statuses=_csv_list(args.status))
+        comp = compare_fn(project, dict(codes=_csv_list(args.codes), n_boot=args.boot, seed=args.seed,
+                                        low_kappa=args.low_kappa, statuses=_csv_list(args.status)))
         if args.disagreements:
-            write_disagreements(comp, args.disagreements)
+            write_fn(comp, args.disagreements)
     finally:
         if project is not None:
             project.close()
     if args.json:
         print_json(comp.to_dict())
     else:
-        _print_multi(comp, show=args.show, csv_path=args.disagreements)
+        print_fn(comp, show=args.show, csv_path=args.disagreements)
     return 0
 
 
 def cmd_agree(args: argparse.Namespace) -> int:
     from qualcode.errors import InputError
     from qualcode.reliability.compare import compare, write_disagreements
-    from qualcode.reliability.units import looks_like_file
 
     sources = list(args.sources)
     if len(sources) < 2:
@@ -232,23 +231,12 @@ def cmd_agree(args: argparse.Namespace) -> int:
                          hint="name two or more runs, human coders or CSV files, e.g. "
                               "`qualcode agree a.csv b.csv` or `qualcode agree run:ID coder:ana coder:ben`")
     if len(sources) > 2:
-        return _cmd_agree_multi(args)
-    a, b = sources
-    needed = not (looks_like_file(a) and looks_like_file(b))
-    project = _open_optional(args, needed)
-    try:
-        comp = compare(a, b, project=project, codes=_csv_list(args.codes), n_boot=args.boot,
-                       seed=args.seed, low_kappa=args.low_kappa, statuses=_csv_list(args.status))
-        if args.disagreements:
-            write_disagreements(comp, args.disagreements)
-    finally:
-        if project is not None:
-            project.close()
-    if args.json:
-        print_json(comp.to_dict())
-    else:
-        _print_comparison(comp, show=args.show, csv_path=args.disagreements)
-    return 0
+        from qualcode.reliability import multi
+
+        return _run_agreement(args, lambda project, kw: multi.compare_many(sources, project=project, **kw),
+                              multi.write_disagreements, _print_multi)
+    return _run_agreement(args, lambda project, kw: compare(sources[0], sources[1], project=project, **kw),
+                          write_disagreements, _print_comparison)
 
 
 def cmd_compare_models(args: argparse.Namespace) -> int:
