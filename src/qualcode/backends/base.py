@@ -33,6 +33,19 @@ class EmbeddingBackend(ABC):
     #: the longest input the model reads, in its own tokens (``None``: no limit);
     #: longer texts must be split into windows rather than cut silently
     max_tokens: int | None = None
+    #: tokens the model adds around every input ([CLS], [SEP]); they count in max_tokens
+    special_tokens: int = 0
+    #: whether the weights are in memory (backends that load lazily override this)
+    loaded: bool = True
+
+    def load(self) -> None:
+        """Load the model now (steps call it to say so before a slow first batch)."""
+
+    def token_offsets(self, texts: Sequence[str]) -> list[list[tuple[int, int]]] | None:
+        """Character spans of each text's tokens, untruncated, special tokens excluded;
+        ``None`` when the backend cannot tell (then texts are not split into windows).
+        Backends with a :attr:`max_tokens` window implement it."""
+        return None
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
