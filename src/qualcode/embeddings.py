@@ -26,7 +26,13 @@ from qualcode.store import Store
 
 #: how a text split into windows becomes one vector
 POOLINGS = ("mean", "max")
+#: how a split text is scored against a target (a code, a question): its pooled vector
+#: ("mean", "max") or its best window ("best")
+SCORINGS = (*POOLINGS, "best")
 DEFAULT_POOLING = "mean"
+#: chosen by benchmarks/bench_windows.py: the only method better than truncation both for
+#: relevance on a real focus group and for coding agreement on the bundled examples
+DEFAULT_SCORING = "best"
 
 # A sentence ends at . ! ? … (and CJK stops), optionally followed by closing quotes or
 # brackets, before white space; a line break always ends one.
@@ -80,6 +86,14 @@ class WindowVectors:
     def starts(self) -> np.ndarray:
         return np.searchsorted(self.owner, np.arange(self.n_texts))
 
+    def scores(self, targets: np.ndarray, pooling: str = DEFAULT_POOLING) -> np.ndarray:
+        """``(n_texts, n_targets)`` cosine similarities, split texts scored by ``pooling``
+        (one of :data:`SCORINGS`)."""
+        check_pooling(pooling, SCORINGS)
+        if pooling == "best":
+            return self.best_window_scores(targets)
+        return self.pooled(pooling) @ np.asarray(targets, dtype=np.float32).T
+
     def best_window_scores(self, targets: np.ndarray) -> np.ndarray:
         """``(n_texts, n_targets)`` cosine of each text's best-matching window to each target."""
         sims = self.vectors @ np.asarray(targets, dtype=np.float32).T
@@ -88,9 +102,10 @@ class WindowVectors:
         return np.maximum.reduceat(sims, self.starts(), axis=0)
 
 
-def check_pooling(pooling: str) -> str:
-    if pooling not in POOLINGS:
-        raise InputError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
+def check_pooling(pooling: str, allowed: Sequence[str] = POOLINGS) -> str:
+    if pooling not in allowed:
+        raise InputError(f"pooling must be one of {', '.join(allowed)}; got {pooling!r}",
+                         hint="set [embedding] pooling in qualcode.toml")
     return pooling
 
 

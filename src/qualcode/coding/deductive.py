@@ -11,8 +11,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from qualcode.codebook import load_codebook
-from qualcode.coding.similarity import assign, code_vectors, similarity
-from qualcode.embeddings import embed_texts
+from qualcode.coding.similarity import assign, code_vectors
+from qualcode.embeddings import DEFAULT_SCORING, embed_texts, embed_windows
 from qualcode.errors import InputError
 from qualcode.project import Project
 from qualcode.provenance import hash_obj
@@ -61,9 +61,11 @@ def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Se
     return keep, len(segments) - len(keep)
 
 
-def segment_matrix(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
-    return embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
-                       desc="embedding segments")
+def segment_windows(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
+    """The segments' window vectors (a segment longer than the model's window is read
+    as several; see :mod:`qualcode.embeddings`)."""
+    return embed_windows(project.store, backend, [s.text for s in segments], show_progress=show_progress,
+                         desc="embedding segments")
 
 
 def code_segments(
@@ -108,13 +110,15 @@ def code_segments(
         raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
                          hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedding_model)
-    seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
+    pooling = str(project.settings.get("embedding", "pooling", DEFAULT_SCORING))
+    windows = segment_windows(project, segments, backend, show_progress=show_progress)
+    stats = windows.stats
 
     def embed(texts: list[str]) -> np.ndarray:
         return embed_texts(project.store, backend, texts, show_progress=False)[0]
 
     code_vecs = code_vectors(cb.codes, embed, represent, extra_examples)
-    scores = similarity(seg_vecs, code_vecs)
+    scores = windows.scores(code_vecs, pooling)
     a = assign(scores, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
                code_thresholds=thr_list, calibrate=calibrate)
     params = {"codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id, "mode": mode,
@@ -122,7 +126,7 @@ def code_segments(
               "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
               "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
-              "n_segments": len(segments)}
+              "n_segments": len(segments), "pooling": pooling, "windows": stats.to_dict()}
     rec = RunRecorder(project.store, "code", params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version,
                       input_hash=hash_obj([sg.text_hash for sg in segments]), t0=t0)
@@ -138,7 +142,7 @@ def code_segments(
     uncoded = len(segments) - len(set(a.rows.tolist()))
     summary = {"n_segments": len(segments), "n_codings": len(codings), "uncoded": uncoded, "per_code": per_code,
                "moderator_segments_skipped": n_skipped,
-               "embedded": stats.computed}
+               "embedded": stats.computed, "split_segments": stats.split}
     run = rec.finish(codings=codings, summary=summary)
     return CodingResult(run=run, codebook=cb, n_segments=len(segments), n_codings=len(codings), uncoded=uncoded,
                         per_code=per_code, embedded=stats.computed)

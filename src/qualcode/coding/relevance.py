@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qualcode.embeddings import embed_texts
+from qualcode.embeddings import DEFAULT_SCORING, embed_texts, embed_windows
 from qualcode.errors import InputError
 from qualcode.project import Project
 from qualcode.provenance import hash_obj
@@ -60,10 +60,12 @@ def rank_segments(
     if not segments:
         raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedding_model)
-    seg_vecs, stats = embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
-                                  desc="embedding segments")
-    q = embed_texts(project.store, backend, [question], show_progress=False)[0][0]
-    scores = seg_vecs @ q
+    pooling = str(project.settings.get("embedding", "pooling", DEFAULT_SCORING))
+    windows = embed_windows(project.store, backend, [s.text for s in segments], show_progress=show_progress,
+                            desc="embedding segments")
+    stats = windows.stats
+    q = embed_texts(project.store, backend, [question], show_progress=False)[0]
+    scores = windows.scores(q, pooling)[:, 0]
     order = np.argsort(-scores, kind="stable")
     rows = [(segments[i].id, float(scores[i]), r + 1) for r, i in enumerate(order.tolist())]
     selected = [RankedSegment(rank=r + 1, score=float(scores[i]), segment=segments[i])
@@ -73,10 +75,12 @@ def rank_segments(
         selected = selected[: int(top)]
     rec = RunRecorder(project.store, "relevance",
                       params={"question": question, "top": top, "threshold": threshold, "n_segments": len(segments),
-                              "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped},
+                              "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
+                              "pooling": pooling, "windows": stats.to_dict()},
                       backend=type(backend).__name__, model=backend.name, model_version=backend.version,
                       input_hash=hash_obj([s.text_hash for s in segments]), t0=t0)
     run = rec.finish(summary={"question": question, "n_selected": len(selected), "embedded": stats.computed,
+                              "split_segments": stats.split,
                               "top_score": float(scores.max())},
                      extra=lambda st: st.add_relevance(rec.id, rows))
     return RelevanceResult(run=run, question=question, ranked=selected, n_segments=len(segments))

@@ -561,7 +561,7 @@ def discover_themes(
         :meth:`ThemeResult.to_codebook`.
     """
     from qualcode.coding.deductive import select_segments
-    from qualcode.embeddings import embed_texts
+    from qualcode.embeddings import DEFAULT_SCORING, POOLINGS, embed_texts
     from qualcode.provenance import hash_obj
     from qualcode.runs import RunRecorder
     from qualcode.store import llm_log
@@ -592,8 +592,12 @@ def discover_themes(
     rec = RunRecorder(project.store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version, seed=seed,
                       input_hash=hash_obj([sg.text_hash for sg in segments]))
+    # clustering needs one vector per segment: "best" window scoring pools by the mean here
+    pooling = str(project.settings.get("embedding", "pooling", DEFAULT_SCORING))
+    pooling = pooling if pooling in POOLINGS else "mean"
     X, stats = embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
-                           desc="embedding segments")
+                           desc="embedding segments", pooling=pooling)
+    rec.params.update({"pooling": pooling, "windows": stats.to_dict()})
     brief = np.array([len(content_words(sg.text)) < min_words for sg in segments], dtype=bool)
     if brief.all() or n_themes == 1:
         brief[:] = False
@@ -623,7 +627,7 @@ def discover_themes(
         "n_segments": len(segments), "n_themes": len(themes), "moderator_segments_skipped": n_skipped,
         "brief_segments": int(brief.sum()),
         "silhouette": res.chosen_silhouette, "silhouette_by_k": {str(k): v for k, v in res.silhouette.items()},
-        "sampled": res.sampled, "embedded": stats.computed,
+        "sampled": res.sampled, "embedded": stats.computed, "split_segments": stats.split,
         "themes": [{"name": t.name, "size": t.size, "terms": list(t.terms)} for t in themes],
     }
     stored = [{"name": t.name, "definition": t.definition, "n_segments": t.size, "exemplars": [
