@@ -74,4 +74,4 @@ def test_warm_rerun_embeds_nothing(demo_dir, capsys):
         rel = rank_segments(p, "transport costs", top=3, show_progress=False)
         assert res.embedded == 0 and rel.run.summary["embedded"] == 0
         assert p.store.count_embeddings() == before + 1  # only the new question
-        assert p._embedder[1]._model is not None  # the question needed the model
+        assert p._embedder[1].loaded  # the question needed the model
