@@ -36,7 +36,7 @@ DEFAULT_SCORING = "best"
 
 # A sentence ends at . ! ? … (and CJK stops), optionally followed by closing quotes or
 # brackets, before white space; a line break always ends one.
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])[\"'”’)\]]*\s+|\n\s*")
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*(\s+)|(\n\s*)")
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     pos = 0
     for m in _SENTENCE_END.finditer(text):
-        if m.start() > pos:
-            spans.append((pos, m.start()))
+        gap = 1 if m.group(1) is not None else 2  # the white space after the sentence
+        if m.start(gap) > pos:
+            spans.append((pos, m.start(gap)))
         pos = m.end()
     if pos < len(text):
         spans.append((pos, len(text)))
@@ -159,11 +160,18 @@ def plan_windows(text: str, offsets: Sequence[tuple[int, int]], limit: int) -> l
     return [(toks[a][0], toks[b - 1][1], b - a) for a, b in windows]
 
 
-def _windows_of(backend: EmbeddingBackend, texts: Sequence[str]) -> dict[int, list[tuple[str, int]]]:
+def _ensure_loaded(backend: EmbeddingBackend, show_progress: bool) -> None:
+    if not getattr(backend, "loaded", True):
+        announce(f"loading embedding model {backend.name}…", enabled=show_progress)
+        backend.load()
+
+
+def _windows_of(backend: EmbeddingBackend, texts: Sequence[str], show_progress: bool
+                ) -> dict[int, list[tuple[str, int]]]:
     """For each text longer than the backend's window: its windows (text, tokens)."""
     limit = getattr(backend, "max_tokens", None)
-    if hasattr(backend, "load") and limit is None and not getattr(backend, "loaded", True):
-        backend.load()  # some models know their window only once loaded
+    if limit is None and not getattr(backend, "loaded", True):
+        _ensure_loaded(backend, show_progress)  # some models know their window only once loaded
         limit = getattr(backend, "max_tokens", None)
     if not limit:
         return {}
@@ -197,7 +205,7 @@ def embed_windows(
     New vectors are written to the store batch by batch, so an interrupted run keeps
     what it computed.
     """
-    split = _windows_of(backend, texts)
+    split = _windows_of(backend, texts, show_progress)
     units: list[str] = []
     owner: list[int] = []
     weights: list[int] = []
@@ -226,9 +234,7 @@ def embed_windows(
         if h not in cached and h not in missing:
             missing[h] = t
     if missing:
-        if not getattr(backend, "loaded", True):
-            announce(f"loading embedding model {backend.name}…", enabled=show_progress)
-            backend.load()
+        _ensure_loaded(backend, show_progress)
         step = int(chunk_size or getattr(backend, "batch_size", 32) or 32)
         # Similar lengths batch together (less padding); results are keyed by hash.
         items = sorted(missing.items(), key=lambda kv: len(kv[1]), reverse=True)

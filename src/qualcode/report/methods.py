@@ -85,6 +85,34 @@ def _prompt_text(req: Any) -> str:
     return json.dumps(req, ensure_ascii=False, indent=2)
 
 
+POOLING_WORDS = {
+    "best": "each scored by its best-matching window",
+    "mean": "their window vectors averaged (weighted by length)",
+    "max": "their window vectors pooled by element-wise maximum",
+}
+
+
+def _windows_sentence(runs: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """How the latest embedding run read segments longer than the model's window."""
+    for r in reversed(runs):
+        w = r["params"].get("windows") if isinstance(r.get("params"), Mapping) else None
+        if not w or not w.get("max_tokens"):
+            continue
+        n, limit = int(w.get("split") or 0), int(w["max_tokens"])
+        if not n:
+            return (f"No segment exceeded the embedding model's window of {limit} tokens, so every segment was "
+                    "read whole.", f"none longer than {limit} tokens")
+        pooling = r["params"].get("pooling", "mean")
+        if r["step"] == "themes-embedding" and pooling == "best":
+            pooling = "mean"
+        how = POOLING_WORDS.get(pooling, pooling)
+        return (f"{_plural(n, 'segment')} exceeded the embedding model's window of {limit} tokens; rather than "
+                f"being cut, they were split at sentence ends into {int(w.get('windows') or 0):,} windows, "
+                f"{how} (run {r['id']}).",
+                f"{n:,} split into {int(w.get('windows') or 0):,} windows of at most {limit} tokens; {pooling}")
+    return None
+
+
 def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | None = None) -> MethodsStatement:
     """Build the methods paragraph, table and prompt appendix from the store."""
     counts = store.counts()
@@ -130,6 +158,10 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
     if emb:
         sentences.append(f"Segments were embedded with {', '.join(emb)}.")
         table.append(("Embedding model", ", ".join(emb)))
+    win = _windows_sentence(runs)
+    if win:
+        sentences.append(win[0])
+        table.append(("Long segments", win[1]))
     # ---- relevance
     for r in by_step.get("relevance", [])[-1:]:
         q = r["params"].get("question")
