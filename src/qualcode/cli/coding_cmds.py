@@ -47,8 +47,12 @@ def cmd_embed(args: argparse.Namespace) -> int:
         backend = project.embedder(args.model)
         segs = project.store.segments()
         _, stats = embed_texts(project.store, backend, [s.text for s in segs], desc="embedding segments")
-        print(f"{stats.total} segments: {stats.computed} embedded now, {stats.cached} already in the store "
+        unit = "texts (segments and their windows)" if stats.split else "segments"
+        print(f"{stats.total} segments: {stats.computed} {unit} embedded now, {stats.cached} already in the store "
               f"(model {backend.name})")
+        if stats.split:
+            print(f"{stats.split} segments longer than the model's window of {stats.max_tokens} tokens were split "
+                  f"into {stats.windows} windows (read whole, not cut)")
     return 0
 
 
