@@ -34,6 +34,7 @@ class _Lines:
         self.n = 0
         self.t0 = self.last = time.monotonic()
         self.printed = False
+        self.shown = -1  # the count in the last line printed
         self.postfix = ""
 
     def update(self, n: int = 1) -> None:
@@ -52,9 +53,10 @@ class _Lines:
         print(f"{self.desc}: {self.n}/{self.total} ({pct:.0f}%, {now - self.t0:.0f} s{extra})", file=self.stream,
               flush=True)
         self.printed = True
+        self.shown = self.n
 
     def close(self) -> None:
-        if self.printed:  # a long step says it finished
+        if self.printed and self.shown != self.n:  # a long step says it finished
             self._line(time.monotonic())
 
 

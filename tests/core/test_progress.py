@@ -12,6 +12,7 @@ def test_lines_when_not_a_terminal(capsys):
         for _ in range(5):
             bar.update(1)
     err = capsys.readouterr().err.splitlines()
+    assert len(err) == 5  # one line per update here (interval 0), the last not repeated
     assert err[0].startswith("embedding segments: 1/5 (20%")
     assert err[-1].startswith("embedding segments: 5/5 (100%")
 
@@ -37,5 +38,5 @@ def test_embedding_announces_loading_and_advances_per_batch(tmp_path, fake_embed
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "loading embedding model fake-bow-64…" and emb.loaded
     assert [line.split(" (")[0] for line in err[1:]] == ["embedding segments: 2/5", "embedding segments: 4/5",
-                                                        "embedding segments: 5/5", "embedding segments: 5/5"]
+                                                        "embedding segments: 5/5"]
     assert emb.calls == 3 and vecs.shape == (5, 64) and np.isfinite(vecs).all()
