@@ -16,7 +16,6 @@ LLMs) and reports their agreement and cost.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,10 +231,10 @@ def write_disagreements(comparison: Comparison, path: str | os.PathLike[str]) ->
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=DISAGREEMENT_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for r in comparison.disagreements:
-            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        from qualcode.report.cells import write_csv
+
+        write_csv(fh, DISAGREEMENT_COLUMNS, ([("" if r.get(k) is None else r.get(k)) for k in DISAGREEMENT_COLUMNS]
+                                             for r in comparison.disagreements))
     os.replace(tmp, p)
     return len(comparison.disagreements)
 
