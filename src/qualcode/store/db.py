@@ -495,6 +495,13 @@ class Store:
         ).fetchone()
         return None if row is None else self._run(row)
 
+    def run_traces(self, run_id: str) -> dict[str, int]:
+        """Rows other tables hold for ``run_id`` before its run row exists: logged LLM
+        calls and outbound (privacy audit) records."""
+        calls = self.conn.execute("SELECT COUNT(*) FROM llm_calls WHERE run_id = ?", (run_id,)).fetchone()[0]
+        outbound = self.conn.execute("SELECT COUNT(*) FROM privacy_outbound WHERE run_id = ?", (run_id,)).fetchone()[0]
+        return {"llm_calls": int(calls), "outbound": int(outbound)}
+
     def run_environment(self, run_id: str) -> dict[str, Any]:
         row = self.conn.execute("SELECT environment FROM runs WHERE id = ?", (run_id,)).fetchone()
         return {} if row is None else json.loads(row[0])
