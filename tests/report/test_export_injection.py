@@ -152,3 +152,16 @@ def test_codebook_csv_round_trip_keeps_names(tmp_path):
     back = load_codebook(tmp_path / "cb.csv")
     assert [c.name for c in back.codes] == ["-negative", "plain"]
     assert back.codes[0].definition == "=starts with equals" and back.codes[1].definition == "@mention"
+
+
+def test_csv_exports_read_back_by_qualcode_lose_the_prefix(project, tmp_path):
+    """import-codes, agree and evaluate-themes read CSVs through one reader, which removes
+    the neutralising ' again (a file exported by qualcode round-trips)."""
+    from qualcode.reliability.units import _read_csv_rows
+    from qualcode.report.tables import export_codings
+
+    export_codings(project.store, tmp_path / "c.csv")
+    header, rows = _read_csv_rows(tmp_path / "c.csv")
+    texts = {cells[header.index("text")] for _, cells in rows}
+    codes = {cells[header.index("code")] for _, cells in rows}
+    assert set(PAYLOADS) <= texts and CODE in codes

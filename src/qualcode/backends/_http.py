@@ -35,7 +35,12 @@ class RedirectRefused(Exception):
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
-        raise RedirectRefused(code, str(headers.get("Location") or newurl or ""))
+        location = str(headers.get("Location") or newurl or "")
+        try:
+            fp.close()
+        except Exception:  # pragma: no cover - closing is best effort
+            pass
+        raise RedirectRefused(code, location)
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):

@@ -327,7 +327,7 @@ def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]
     p = _check_sheet_path(path, writing=False)
     if p.suffix.lower() == ".csv":
         header, rows = _read_csv_rows(p)
-        return [(line, {h: (restore(cells[i]) if i < len(cells) else "") for i, h in enumerate(header)})
+        return [(line, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)})
                 for line, cells in rows]
     from openpyxl import load_workbook
 
