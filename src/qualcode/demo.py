@@ -18,7 +18,7 @@ EXAMPLE_FILES = ["focus_group_mothers.md", "focus_group_chws.txt", "focus_group_
 
 #: languages the example transcripts and codebook are translated into, turn by turn
 #: (``data/examples/<lang>/``, same file names; the demo itself uses the originals only)
-EXAMPLE_TRANSLATIONS = ("es",)
+EXAMPLE_TRANSLATIONS = ("es", "fr")
 
 
 def examples_dir(language: str | None = None) -> Path:
