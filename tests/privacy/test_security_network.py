@@ -274,3 +274,16 @@ def test_cache_is_keyed_on_the_endpoint_not_only_the_model_name(project, literal
         b.close()
     assert res[0].ok and not res[0].cached
     assert len(b.requests) == 1, "another server with the same model name was answered from the log"
+
+
+def test_the_request_url_is_judged_not_only_the_base_url(project, literal_loopback_only):
+    """A backend whose base URL is loopback but whose request URL is not is external."""
+    from qualcode.backends._openai_compat import OpenAICompatBackend
+    from qualcode.privacy.locality import backend_locality
+
+    b = OpenAICompatBackend("http://127.0.0.1:9/v1", "m", url="http://evil.example/v1/chat/completions")
+    assert backend_locality(b)[0] == "external"
+    client = LLMClient(b, project.store, settings=project.settings, max_retries=0, show_progress=False)
+    with pytest.raises(PrivacyError, match="Nothing was sent"):
+        client.run([_req()])
+    assert literal_loopback_only == []

@@ -192,15 +192,20 @@ def _proxy_for(url: str) -> str | None:
 
 
 def effective_endpoint(backend: Any) -> str | None:
-    """The endpoint text really travels to: the backend's endpoint, or the HTTP proxy
-    configured in the environment for it (a loopback URL behind a proxy is not local)."""
+    """The endpoint text really travels to: the backend's endpoint, the HTTP proxy
+    configured in the environment for it (a loopback URL behind a proxy is not local), or
+    the backend's request URL when that is not loopback though the endpoint is."""
     endpoint = getattr(backend, "endpoint", None)
     if not endpoint:
         return None
     endpoint = str(endpoint)
-    url = getattr(backend, "url", None) or endpoint
-    proxy = _proxy_for(str(url)) if "://" in str(url) else None
-    return proxy or endpoint
+    url = str(getattr(backend, "url", None) or endpoint)
+    proxy = _proxy_for(url) if "://" in url else None
+    if proxy:
+        return proxy
+    if url != endpoint and classify_endpoint(url) == EXTERNAL:
+        return url  # the request URL itself is judged, not only the base URL
+    return endpoint
 
 
 def backend_locality(backend: Any) -> tuple[Locality, str | None, str]:
