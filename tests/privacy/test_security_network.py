@@ -84,7 +84,7 @@ def test_trailing_dot_hosts_are_refused_before_any_lookup(project, srv, literal_
     assert not is_loopback_host(host)
     add_text_document(project, "a.txt", "Pinto said the clinic was far.")
     client = _client(project, f"{url}#m")
-    with pytest.raises(PrivacyError, match="refused: .*Nothing was sent"):
+    with pytest.raises(PrivacyError, match="refused: .*trailing dot.*Nothing was sent"):
         client.run([_req()])
     assert srv.requests == [] and literal_loopback_only == []
 

@@ -203,9 +203,19 @@ def effective_endpoint(backend: Any) -> str | None:
     proxy = _proxy_for(url) if "://" in url else None
     if proxy:
         return proxy
-    if url != endpoint and classify_endpoint(url) == EXTERNAL:
+    if url != endpoint and classify_endpoint(url) == EXTERNAL and classify_endpoint(endpoint) == LOCAL:
         return url  # the request URL itself is judged, not only the base URL
     return endpoint
+
+
+def _why(endpoint: str) -> str:
+    """Why a loopback-looking endpoint is not taken as loopback (for the message)."""
+    if has_userinfo(endpoint):
+        return ": it holds user information (user@host), which clients read differently"
+    host = endpoint_host(endpoint)
+    if host and host.endswith(".") and host.rstrip(".") and loopback_address(host.rstrip(".")):
+        return ": with a trailing dot the name is looked up in DNS, which may answer with any machine"
+    return ""
 
 
 def backend_locality(backend: Any) -> tuple[Locality, str | None, str]:
@@ -222,8 +232,14 @@ def backend_locality(backend: Any) -> tuple[Locality, str | None, str]:
     if endpoint:
         by_host = classify_endpoint(endpoint)
         if by_host == EXTERNAL:
-            via = "" if endpoint == raw_endpoint else f" (through the proxy set in the environment for {raw_endpoint})"
-            return EXTERNAL, endpoint, f"endpoint {endpoint}{via} is not a loopback address"
+            url = str(getattr(backend, "url", None) or raw_endpoint)
+            if endpoint == raw_endpoint:
+                via = ""
+            elif endpoint == url:
+                via = f" (the request URL of endpoint {raw_endpoint})"
+            else:
+                via = f" (through the proxy set in the environment for {raw_endpoint})"
+            return EXTERNAL, endpoint, f"endpoint {endpoint}{via} is not a loopback address{_why(endpoint)}"
         if declared != LOCAL:
             return EXTERNAL, endpoint, f"the backend declares itself {declared!r}"
         return LOCAL, endpoint, f"endpoint {endpoint} is a loopback address"
