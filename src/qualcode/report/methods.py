@@ -155,8 +155,24 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
         cb = f"the codebook “{p.get('codebook', '?')}”" + (f" (version {p['codebook_version']}" if p.get("codebook_version") else "")
         cb += (f", {ncodes} codes)" if ncodes and p.get("codebook_version") else (")" if p.get("codebook_version") else ""))
         n = r["summary"].get("n_codings", r["n_codings"])
+        method = p.get("method", "embedding")
+        kw_desc = ""
+        if method in ("keywords", "hybrid"):
+            kws = p.get("keywords") or {}
+            kw_desc = (f"keyword matching ({_plural(sum(kws.values()), 'keyword')} on {_plural(len(kws), 'code')}: "
+                       "words, phrases, stems and regular expressions matched as whole words, ignoring case and "
+                       f"accents; keyword list hash {str(p.get('keywords_hash', 'n/a'))[:12]})")
+        if method == "keywords":
+            how = f"by {kw_desc}: a code was applied wherever one of its keywords occurred"
+            bits = [kw_desc]
+        elif method == "hybrid":
+            how = (f"by embedding similarity ({', '.join(bits)}) combined with {kw_desc}: every code whose keywords "
+                   "occurred in a segment was also applied, even below the similarity threshold")
+            bits = bits + [kw_desc]
+        else:
+            how = f"by embedding similarity ({', '.join(bits)})"
         sentences.append(
-            f"Deductive coding applied {cb} by embedding similarity ({', '.join(bits)}), producing "
+            f"Deductive coding applied {cb} {how}, producing "
             f"{_plural(int(n or 0), 'coding')} (run {r['id']}"
             f"{'; ' + str(len(by_step['code']) - 1) + ' earlier coding runs are kept in the store' if len(by_step['code']) > 1 else ''}).")
         skipped = r["summary"].get("moderator_segments_skipped") or p.get("moderator_segments_skipped")
