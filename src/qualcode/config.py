@@ -59,6 +59,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "api_version": "",  # azure
         "json_schema": "auto",  # auto | true | false: ask for JSON-schema structured output
     },
+    "themes": {
+        "label_llm": "",  # HICode label stage model (default: [llm] model)
+        "cluster_llm": "",  # HICode theme stage model: clustering, definitions (default: the label model)
+        "irrelevant_warn": 0.5,  # warn when more than this share of segments is irrelevant
+    },
 }
 
 # QUALCODE_<NAME> -> (section, key); others may be given as QUALCODE_<SECTION>__<KEY>.

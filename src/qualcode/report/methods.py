@@ -200,6 +200,13 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             desc += f", {r.get('tokens_in') or 0:,} tokens in / {r.get('tokens_out') or 0:,} out"
         desc += ")"
         if step.startswith("theme") or step == "hicode":
+            lab, clu = (r["params"] or {}).get("label_llm"), (r["params"] or {}).get("cluster_llm")
+            if isinstance(lab, dict) and isinstance(clu, dict) and lab != clu:
+                desc += (f"; labels by {lab.get('model')} ({lab.get('locality') or lab.get('backend')}), clustering "
+                         f"and theme definitions by {clu.get('model')} ({clu.get('locality') or clu.get('backend')})")
+            share = (r.get("summary") or {}).get("irrelevant_share")
+            if share is not None:
+                desc += f"; {share:.0%} of segments judged irrelevant to the coding goal"
             n_t = len(rq.themes(store, r["id"]))
             its = rq.theme_iterations(store, r["id"])
             extra = (f": {_plural(n_t, 'theme')}" if n_t else "") + (f" after {_plural(len(its), 'clustering iteration')}" if its else "")
