@@ -278,7 +278,7 @@ def _agreement_section(ag: list[dict[str, Any]], ag_runs: list[dict[str, Any]]) 
         body += f"<h3>{esc(r['step'])} run {esc(r['id'])}</h3>" + _generic(r["summary"])
     return _section("agreement", "Agreement",
                     "Per-code agreement on segments (a code present or absent), with the Landis &amp; Koch band and the "
-                    "confusion matrix: segments both coders gave the code, only A, only B, and neither. "
+                    "confusion matrix: segments both coders gave the code, only A (the first named), only B, and neither. "
                     "Codes at fair agreement or below (κ ≤ 0.40) are flagged for review.", body)
 
 
