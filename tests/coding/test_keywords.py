@@ -79,6 +79,10 @@ def test_codebook_loads_keywords_from_yaml_and_csv_and_round_trips(tmp_path):
     assert cb.get("Food").keywords == ()
     (tmp_path / "again.yaml").write_text(codebook_to_yaml(cb), encoding="utf-8")
     assert load_codebook(tmp_path / "again.yaml").get("Trust").keywords == cb.get("Trust").keywords
+    from qualcode.report.codebook_export import codebook_to_csv
+
+    (tmp_path / "exported.csv").write_text(codebook_to_csv(cb), encoding="utf-8")
+    assert [c.keywords for c in load_codebook(tmp_path / "exported.csv").codes] == [c.keywords for c in cb.codes]
     (tmp_path / "cb.csv").write_text("code,definition,keywords\nCost,money,fee|bus fare|/prices?|costs?/\n",
                                      encoding="utf-8")
     assert load_codebook(tmp_path / "cb.csv").get("Cost").keywords == ("fee", "bus fare", "/prices?|costs?/")
@@ -181,3 +185,18 @@ def test_cli_and_report_highlight(project, tmp_path, capsys):
     marks = re.findall(r'<b class="qc-kw" title="([^"]*)">([^<]*)</b>', dom)
     assert ("bus fare", "Bus\u00a0Fare") in marks and ("fee*", "FÉES") in marks
     assert "Matched keywords: Bus\u00a0Fare (bus fare), FÉES (fee*)" in dom
+
+
+def test_store_keeps_keywords_and_versions_on_keyword_changes(tmp_path):
+    from qualcode.types import Code, Codebook
+
+    p = init_project(tmp_path / "p")
+    try:
+        plain = p.store.add_codebook(Codebook(name="cb", codes=(Code(name="Cost", definition="money"),)))
+        assert p.store.add_codebook(Codebook(name="cb", codes=(Code(name="Cost", definition="money"),))).id == plain.id
+        kw = p.store.add_codebook(Codebook(name="cb", codes=(Code(name="Cost", definition="money",
+                                                                 keywords=("fee", "/prices?/")),)))
+        assert kw.version == plain.version + 1 and p.store.codebook(kw.id).get("Cost").keywords == ("fee", "/prices?/")
+        assert p.store.codebook(plain.id).get("Cost").keywords == ()
+    finally:
+        p.close()
