@@ -63,6 +63,8 @@ def test_bad_keywords_are_named():
         compile_keywords({"Cost": ["/(unclosed/"]})
     with pytest.raises(InputError, match="matches the empty string"):
         compile_keywords({"Cost": ["/x*/"]})
+    with pytest.raises(InputError, match="cannot be combined into one pattern"):
+        compile_keywords({"Cost": ["/(?P<x>fee)/", "/(?P<x>price)/"]})
     with pytest.raises(InputError, match="empty keyword"):
         compile_keywords({"Cost": ["fee", "  "]})
     assert split_keywords("fee|bus fare | /a|b/") == ["fee", "bus fare", "/a|b/"]

@@ -50,6 +50,7 @@ __all__ = ["KeywordHit", "CompiledKeywords", "METHODS", "compile_keywords", "cod
 METHODS = ("embedding", "keywords", "hybrid")
 #: hits kept as evidence per (segment, code); the count is always complete
 MAX_HITS_STORED = 20
+_GROUP = "_qckw"  # named group per keyword entry (says which entry matched)
 _WORD_BEFORE = r"(?<!\w)"
 _WORD_AFTER = r"(?!\w)"
 
@@ -167,7 +168,7 @@ class CompiledKeywords:
             for m in pat.finditer(ftext):
                 if m.end() <= m.start():
                     continue
-                k = int(m.lastgroup[1:]) if m.lastgroup else 0
+                k = int(m.lastgroup[len(_GROUP):]) if m.lastgroup else 0
                 s, e = idx[m.start()], idx[m.end() - 1] + 1
                 hits.append(KeywordHit(self.entries[code][k], s, e, text[s:e]))
             if hits:
@@ -195,8 +196,12 @@ def compile_keywords(keywords: Mapping[str, Sequence[str]]) -> CompiledKeywords:
         entries[code] = kws
         if not kws:
             continue
-        alts = "|".join(f"(?P<k{i}>{_entry_pattern(e, code)})" for i, e in enumerate(kws))
-        patterns[code] = re.compile(f"{_WORD_BEFORE}(?:{alts}){_WORD_AFTER}", re.IGNORECASE)
+        alts = "|".join(f"(?P<{_GROUP}{i}>{_entry_pattern(e, code)})" for i, e in enumerate(kws))
+        try:
+            patterns[code] = re.compile(f"{_WORD_BEFORE}(?:{alts}){_WORD_AFTER}", re.IGNORECASE)
+        except re.error as exc:  # e.g. a numbered back-reference or a group name used twice across entries
+            raise InputError(f"code {code!r}: its keywords cannot be combined into one pattern ({exc})",
+                             hint="avoid named groups and numbered back-references in /regex/ keywords") from exc
     return CompiledKeywords(codes=tuple(keywords), entries=entries, patterns=patterns)
 
 
