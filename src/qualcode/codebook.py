@@ -219,7 +219,7 @@ def _as_examples(value: Any) -> tuple[str, ...]:
 
 def _as_keywords(value: Any, code: str, p: Path, ln: int | None) -> tuple[str, ...]:
     """A code's keyword list, each entry checked (an empty entry or a bad regex is an error)."""
-    from qualcode.coding.keywords import split_keywords, validate_keywords
+    from qualcode.coding.keywords import compile_keywords, split_keywords, validate_keywords
 
     if value is None or value == "":
         return ()
@@ -231,7 +231,9 @@ def _as_keywords(value: Any, code: str, p: Path, ln: int | None) -> tuple[str, .
         raise InputError(f"code {code!r}: keywords must be a list of words, phrases or /regex/; "
                          f"got {type(value).__name__}", path=str(p), line=ln)
     try:
-        return validate_keywords(items, code=code)
+        out = validate_keywords(items, code=code)
+        compile_keywords({code: out})  # the entries must also combine into one pattern
+        return out
     except InputError as exc:
         raise InputError(str(exc), path=str(p), line=ln) from exc
 
