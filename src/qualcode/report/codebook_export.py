@@ -14,7 +14,7 @@ from qualcode.store import Store
 from qualcode.types import Codebook
 
 FORMATS = ("csv", "yaml", "qdc")
-CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent", "color", "threshold"]
+CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent", "color", "threshold", "keywords"]
 
 
 def codebook_to_csv(codebook: Codebook) -> str:
@@ -24,8 +24,9 @@ def codebook_to_csv(codebook: Codebook) -> str:
 
     buf = io.StringIO()
     write_csv(buf, CSV_COLUMNS, ([c.name, c.definition, c.include, c.exclude, " | ".join(c.examples), c.parent or "",
-                                  c.color or "", "" if c.threshold is None else c.threshold] for c in codebook.codes),
-              lineterminator="\n")
+                                  c.color or "", "" if c.threshold is None else c.threshold, " | ".join(c.keywords)]
+                                 for c in codebook.codes), lineterminator="
+")
     return buf.getvalue()
 
 
