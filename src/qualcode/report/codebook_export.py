@@ -25,8 +25,7 @@ def codebook_to_csv(codebook: Codebook) -> str:
     buf = io.StringIO()
     write_csv(buf, CSV_COLUMNS, ([c.name, c.definition, c.include, c.exclude, " | ".join(c.examples), c.parent or "",
                                   c.color or "", "" if c.threshold is None else c.threshold, " | ".join(c.keywords)]
-                                 for c in codebook.codes), lineterminator="
-")
+                                 for c in codebook.codes), lineterminator="\n")
     return buf.getvalue()
 
 
