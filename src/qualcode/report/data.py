@@ -171,15 +171,83 @@ def _num(x: Any) -> float | None:
     return None if v != v else round(v, 4)
 
 
-def pair_agreement(store: Store, a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Per-code agreement of two coding sources on the segments of the documents both coded."""
-    docs = rq.source_documents(store, a["key"]) & rq.source_documents(store, b["key"])
-    if not docs:
+def _project_of(store: Store) -> Any:
+    """A :class:`~qualcode.project.Project` around ``store`` (its directory's settings), so
+    that the report decides units by the same rules as ``qualcode agree``."""
+    from pathlib import Path
+
+    from qualcode.config import load_settings
+    from qualcode.project import Project
+
+    pdir = Path(store.path).parent
+    return Project(path=pdir, store=store, settings=load_settings(pdir))
+
+
+def _source_units(project: Any, src: Mapping[str, Any]) -> tuple[dict[int, set[str]], list[str]]:
+    """Unit (segment id) -> codes for one source, over the units it looked at.
+
+    The rules are those of :mod:`qualcode.reliability.units`: a run counts every status
+    (agreement measures what the model proposed, not what survived review) over the
+    segments it coded; a human coder counts accepted and proposed codings over the
+    segments recorded by their ``import-codes``/``import-review`` runs, plus whole
+    documents coded outside such an import.
+    """
+    from qualcode.reliability.units import HUMAN_STATUSES, RUN_STATUSES, coder_universe, run_universe
+
+    store = project.store
+    human = src["kind"] == "human"
+    rows = rq.source_coding_units(store, src["key"], HUMAN_STATUSES if human else RUN_STATUSES)
+    codes: dict[int, set[str]] = defaultdict(set)
+    for r in rows:
+        if r["segment_id"] is not None:
+            codes[int(r["segment_id"])].add(r["code"])
+    if human:
+        universe, notes = coder_universe(project, src["coder"], rows)
+    else:
+        universe, notes = run_universe(project, store.run(src["run_id"]), list(codes))
+    return {int(u): codes.get(int(u), set()) for u in universe}, list(notes)
+
+
+def review_scope(store: Store, src: Mapping[str, Any], other: Mapping[str, Any], units: Sequence[int],
+                 other_units: int) -> dict[str, Any] | None:
+    """When a human source is a sample review: how many segments were reviewed, from which
+    sample(s) and run(s), and how many segments the other source coded in all."""
+    if src["kind"] != "human":
         return None
-    units = rq.segment_ids_of_documents(store, docs)
+    reviews = rq.review_runs_of(store, src["coder"])
+    if not reviews:
+        return None
+    reviewed = {i for r in reviews for i in r["segment_ids"]}
+    shared = [u for u in units if u in reviewed]
+    return {"coder": src["coder"], "reviewed": len(shared), "samples": sorted({r["sample"] for r in reviews if r["sample"]}),
+            "source_runs": sorted({r["source_run"] for r in reviews if r["source_run"]}),
+            "other": other["label"], "other_units": other_units}
+
+
+def agreement_units(store: Store, a: Mapping[str, Any], b: Mapping[str, Any], *,
+                    project: Any = None) -> dict[str, Any] | None:
+    """The segments both sources looked at and the codes each gave them (the rules of
+    ``qualcode agree``: a sample review counts only the segments the reviewer saw)."""
+    project = project or _project_of(store)
+    ua, notes_a = _source_units(project, a)
+    ub, notes_b = _source_units(project, b)
+    units = sorted(set(ua) & set(ub))
     if not units:
         return None
-    sa, sb = rq.segment_code_sets(store, a["key"]), rq.segment_code_sets(store, b["key"])
+    segs = store.segments_by_id(units)
+    scope = review_scope(store, a, b, units, len(ub)) or review_scope(store, b, a, units, len(ua))
+    return {"units": units, "a": ua, "b": ub, "documents": {s.document_id for s in segs.values()},
+            "notes": notes_a + notes_b, "review": scope}
+
+
+def pair_agreement(store: Store, a: Mapping[str, Any], b: Mapping[str, Any], *,
+                   project: Any = None) -> dict[str, Any] | None:
+    """Per-code agreement of two coding sources on the segments both looked at
+    (see :func:`agreement_units`)."""
+    scope = agreement_units(store, a, b, project=project)
+    if scope is None:
+        return None
+    units, sa, sb, docs = scope["units"], scope["a"], scope["b"], scope["documents"]
     codes = sorted({c for s in (sa, sb) for u in units for c in s.get(u, ())})
     if not codes:
         return None
@@ -208,7 +276,7 @@ def pair_agreement(store: Store, a: Mapping[str, Any], b: Mapping[str, Any]) -> 
     return {"a": a["label"], "b": b["label"], "a_key": a["key"], "b_key": b["key"], "units": n,
             "documents": len(docs), "rows": rows, "macro_kappa": macro, "macro_band": landis_koch(macro),
             "pooled_kappa": pk, "pooled_band": landis_koch(pk),
-            "flagged": [r["code"] for r in rows if r["flag"]]}
+            "flagged": [r["code"] for r in rows if r["flag"]], "review": scope["review"], "notes": scope["notes"]}
 
 
 def agreement(store: Store, srcs: Sequence[Mapping[str, Any]] | None = None, *, max_pairs: int = 6) -> list[dict[str, Any]]:
@@ -218,16 +286,19 @@ def agreement(store: Store, srcs: Sequence[Mapping[str, Any]] | None = None, *, 
     ais = [s for s in srcs if s["kind"] == "ai" and s["step"] not in NON_CODE_STEPS and s["n_segments"]]
     pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
     for h in humans:
-        for a in reversed(ais):
+        # a reviewer is compared first with the run(s) whose sample they reviewed
+        reviewed = {r["source_run"] for r in rq.review_runs_of(store, h["coder"])}
+        for a in sorted(reversed(ais), key=lambda s: s["run_id"] not in reviewed):
             pairs.append((h, a))
     for i in range(len(humans)):
         for j in range(i + 1, len(humans)):
             pairs.append((humans[i], humans[j]))
     out = []
+    project = _project_of(store) if pairs else None
     for a, b in pairs:
         if len(out) >= max_pairs:
             break
-        res = pair_agreement(store, a, b)
+        res = pair_agreement(store, a, b, project=project)
         if res is not None:
             out.append(res)
     return out

@@ -257,12 +257,22 @@ def _cues_section(cues: dict[str, Any] | None, dyn: list[dict[str, Any]]) -> str
                     body)
 
 
+def _agreement_scope_html(a: Mapping[str, Any]) -> str:
+    """Which units an agreement table counts: the reviewed sample, or every segment both coded."""
+    rv = a.get("review")
+    if rv:
+        samples = ", ".join(rv["samples"]) or "a sample"
+        return (f"<b>{rv['reviewed']:,} segments</b> that {esc(rv['coder'])} reviewed (sample {esc(samples)}); "
+                f"{esc(rv['other'])} coded {rv['other_units']:,} segments in all, and only the reviewed ones count "
+                "here.")
+    return f"{a['units']:,} segments in {a['documents']:,} documents looked at by both."
+
+
 def _agreement_section(ag: list[dict[str, Any]], ag_runs: list[dict[str, Any]]) -> str:
     body = ""
     for a in ag:
         flagged = a["flagged"]
-        body += (f"<h3>{esc(a['a'])} vs {esc(a['b'])}</h3><p>{a['units']:,} segments in {a['documents']:,} "
-                 f"documents coded by both. Mean Cohen's κ over codes "
+        body += (f"<h3>{esc(a['a'])} vs {esc(a['b'])}</h3><p>{_agreement_scope_html(a)} Mean Cohen's κ over codes "
                  f"<b>{_num(a['macro_kappa'], 2) or 'n/a'}</b> {_band(a['macro_band'])}; pooled κ "
                  f"<b>{_num(a['pooled_kappa'], 2) or 'n/a'}</b> {_band(a['pooled_band'])}."
                  + (f' <span class="flag">Flagged (below moderate): {esc(", ".join(flagged))}</span>' if flagged else "")

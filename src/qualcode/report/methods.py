@@ -224,15 +224,19 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
         if ag.get("macro_kappa") is None:
             continue
         flagged = ag["flagged"]
+        rv = ag.get("review")
+        on = (f"on the {_plural(rv['reviewed'], 'segment')} {rv['coder']} reviewed (a validation sample of the "
+              f"{rv['other_units']:,} segments {rv['other']} coded)" if rv else f"on {_plural(ag['units'], 'segment')}")
         sentences.append(
-            f"Agreement between {ag['a']} and {ag['b']} on {ag['units']:,} segments was Cohen's κ = "
+            f"Agreement between {ag['a']} and {ag['b']} {on} was Cohen's κ = "
             f"{ag['macro_kappa']:.2f} averaged over {len(ag['rows'])} codes ({ag['macro_band']} by Landis and Koch)"
             + (f"; pooled κ = {ag['pooled_kappa']:.2f}" if ag.get("pooled_kappa") is not None else "")
             + (f"; codes below moderate agreement: {', '.join(flagged)}" if flagged else "") + ".")
         table.append((f"Agreement: {ag['a']} vs {ag['b']}",
                       f"mean κ {ag['macro_kappa']:.2f} ({ag['macro_band']}), pooled κ "
                       f"{'n/a' if ag['pooled_kappa'] is None else format(ag['pooled_kappa'], '.2f')}, "
-                      f"{ag['units']:,} segments; flagged: {', '.join(flagged) or 'none'}"))
+                      f"{ag['units']:,} segments" + (f" (the reviewed sample of {rv['other_units']:,})" if rv else "")
+                      + f"; flagged: {', '.join(flagged) or 'none'}"))
     # ---- review caveat
     reviewed = review.get("ai_accepted", 0) + review.get("ai_rejected", 0)
     if review["ai_total"]:

@@ -291,6 +291,26 @@ def segment_code_sets(store: Store, source: str) -> dict[int, set[str]]:
     return out
 
 
+def source_coding_units(store: Store, source: str, statuses: Sequence[str]) -> list[dict[str, Any]]:
+    """(segment_id, document_id, code) of one source's codings with the given statuses."""
+    where, args = _source_where(source)
+    marks = ",".join("?" * len(statuses))
+    return _rows(store, f"SELECT c.segment_id, c.document_id, c.code FROM codings c WHERE {where}"
+                        f" AND c.status IN ({marks})", [*args, *statuses])
+
+
+def review_runs_of(store: Store, coder: str) -> list[dict[str, Any]]:
+    """Finished ``import-review`` runs of a coder: sample, source run and the segments reviewed."""
+    out = []
+    for r in _rows(store, "SELECT id, params FROM runs WHERE step = 'import-review' AND status = 'finished'"
+                          " ORDER BY started_at, id"):
+        params = json.loads(r["params"] or "{}")
+        if params.get("coder") == coder:
+            out.append({"id": r["id"], "sample": params.get("sample"), "source_run": params.get("source_run"),
+                        "segment_ids": [int(i) for i in params.get("segment_ids") or []]})
+    return out
+
+
 def source_documents(store: Store, source: str) -> set[int]:
     where, args = _source_where(source)
     return {int(r[0]) for r in store.conn.execute(f"SELECT DISTINCT c.document_id FROM codings c WHERE {where}", args)}

@@ -1,0 +1,80 @@
+"""Report and methods on a research workflow: sample review agreement, co-occurrence,
+exemplar quotes, speakers' own characters, single-document heatmaps (issue 12, 9-13)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from qualcode.reliability.compare import compare
+from qualcode.reliability.sample import draw_sample, import_review
+from qualcode.report import data as rdata
+from qualcode.report.html import build_report
+from qualcode.report.methods import methods_statement
+
+from .conftest import build_project
+
+
+@pytest.fixture()
+def reviewed(tmp_path):
+    """The report fixture project with a 10-segment sample of its code run reviewed by ana."""
+    out = build_project(tmp_path / "p", with_extras=False)
+    project = out["project"]
+    sample = draw_sample(project, out["code_run"], n=10, seed=1, out=tmp_path / "sheet.csv")
+    with open(tmp_path / "sheet.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    # the reviewer rejects every second proposal of the model and accepts the rest
+    for i, r in enumerate(rows):
+        r["decision"] = "rejected" if r["ai_code"] and i % 2 else "accepted"
+        if not r["ai_code"]:
+            r["decision"] = "accepted"
+    with open(tmp_path / "filled.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    res = import_review(project, tmp_path / "filled.csv", "ana", n_boot=0)
+    out.update(sample=sample, review=res)
+    yield out
+    project.close()
+
+
+def test_sample_review_agreement_counts_only_the_reviewed_segments(reviewed, tmp_path):
+    project, run = reviewed["project"], reviewed["code_run"]
+    store = project.store
+    n_segments = len(store.segments())
+    assert n_segments > 40 and reviewed["review"].reviewed_segments == 10
+    ag = rdata.agreement(store)
+    pair = next(a for a in ag if a["a"] == "human coder ana")
+    # the reviewer is compared with the run they reviewed, on the 10 segments they saw
+    assert pair["b_key"] == run
+    assert pair["units"] == 10
+    assert pair["review"]["reviewed"] == 10 and pair["review"]["other_units"] == n_segments
+    # ... and the figures are those of `qualcode agree` on the same sources
+    comp = compare(f"run:{run}", "coder:ana", project=project, n_boot=0)
+    assert comp.overall["n_units"] == 10
+    by_code = {r["code"]: r["cohen_kappa"] for r in comp.codes}
+    for row in pair["rows"]:
+        assert row["n"] == 10
+        if row["kappa"] is not None:
+            assert row["kappa"] == pytest.approx(by_code[row["code"]], abs=1e-3)
+    # rejected proposals still count as what the model said (agreement is not inflated by review)
+    assert any(r["kappa"] is None or r["kappa"] < 1 for r in pair["rows"])
+
+    m = methods_statement(store)
+    assert "on the 10 segments ana reviewed" in m.paragraph
+    assert f"validation sample of the {n_segments} segments" in m.paragraph
+    assert f"human coder ana and code run {run} on {n_segments} segments" not in m.paragraph
+    html = build_report(store, tmp_path / "r.html").path.read_text(encoding="utf-8")
+    assert "<b>10 segments</b> that ana reviewed" in html
+
+
+def test_a_coder_of_whole_documents_still_counts_every_segment(tmp_path):
+    out = build_project(tmp_path / "p", with_extras=False)
+    try:
+        store = out["project"].store
+        pair = next(a for a in rdata.agreement(store) if a["a"] == "human coder alice")
+        assert pair["units"] == len(store.segments())
+        assert pair["review"] is None
+    finally:
+        out["project"].close()
