@@ -78,3 +78,39 @@ def test_a_coder_of_whole_documents_still_counts_every_segment(tmp_path):
         assert pair["review"] is None
     finally:
         out["project"].close()
+
+
+FOCUS_GROUP = (
+    "MODERATOR: What helped the sessions fit the centre's routine?\n"
+    "ANA: The snack time was already there, so we put the story right after it and the children stayed.\n"
+    "BEA: We kept the same room and the same songs, and the mothers knew what came next every week.\n"
+    "MODERATOR: And what got in the way?\n"
+    "ANA: Two hours was long for the babies, they cried, and the mothers had to leave early.\n"
+)
+
+
+def test_speakers_table_counts_each_speakers_own_characters(tmp_path):
+    from qualcode.corpus import ingest_files
+    from qualcode.project import init_project
+    from qualcode.store import report_queries as rq
+
+    path = tmp_path / "fg.txt"
+    path.write_text(FOCUS_GROUP, encoding="utf-8")
+    with init_project(tmp_path / "p") as project:
+        ingest_files(project, [path], strategy="question")
+        segs = project.store.segments()
+        assert len(segs) == 2 and all("MODERATOR" in s.speakers for s in segs)
+        rows = {r["speaker"]: r for r in rq.speaker_overview(project.store)}
+        text = project.store.documents()[0].text
+
+        def own(label):
+            return sum(len(line) - len(label) - 2 for line in text.splitlines() if line.startswith(label + ":"))
+
+        # every question block holds the moderator, yet only the moderator's own words count
+        assert rows["MODERATOR"]["segments"] == 2
+        for sp in ("MODERATOR", "ANA", "BEA"):
+            assert rows[sp]["chars"] == own(sp), sp
+        assert rows["MODERATOR"]["chars"] < rows["ANA"]["chars"]
+        assert sum(r["share"] for r in rows.values()) == pytest.approx(1.0, abs=1e-3)
+        html = build_report(project.store, tmp_path / "r.html").path.read_text(encoding="utf-8")
+        assert f'data-v="{own("MODERATOR")}"' in html

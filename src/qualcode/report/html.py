@@ -118,8 +118,12 @@ def _overview(store: Store, project_name: str) -> tuple[str, dict[str, Any]]:
         body += "<h3>Speakers</h3>"
         if len(speakers) > 300:
             body += f'<p class="muted">The 300 speakers with most segments of {len(speakers):,}.</p>'
+        body += ('<p class="muted">Characters are each speaker\'s own words; a segment with several speakers '
+                 "(a question block) counts once for each of them under segments.</p>")
         body += table([("speaker", "speaker"), ("segments", "segments"), ("chars", "characters"),
-                       ("documents", "documents")], speakers[:300], num=("segments", "chars", "documents"))
+                       ("share_pct", "% of characters"), ("documents", "documents")],
+                      [{**s, "share_pct": f"{100 * s['share']:.1f}"} for s in speakers[:300]],
+                      num=("segments", "chars", "share_pct", "documents"))
     if runs:
         body += "<h3>Runs</h3>" + table(
             [("id", "run"), ("step", "step"), ("status", "status"), ("model", "model"), ("started_at", "started"),

@@ -54,20 +54,71 @@ def documents_overview(store: Store) -> list[dict[str, Any]]:
     return docs
 
 
+def _document_turns(store: Store, doc_ids: Iterable[int]) -> dict[int, dict[int, tuple[str | None, int, int]]]:
+    """Per document id, the reader's turns: turn index -> (speaker, start, end)."""
+    out: dict[int, dict[int, tuple[str | None, int, int]]] = {}
+    ids = sorted(set(doc_ids))
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        for doc_id, parse in store.conn.execute(
+            f"SELECT id, parse FROM documents WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            turns = json.loads(parse or "{}").get("turns", [])
+            out[int(doc_id)] = {int(t[0]): (t[1], int(t[2]), int(t[3])) for t in turns}
+    return out
+
+
+def speaker_chars(speakers: Sequence[str], start: int, end: int, turn_start: int | None, turn_end: int | None,
+                  turns: dict[int, tuple[str | None, int, int]]) -> dict[str, int]:
+    """Characters each speaker says inside the segment ``start:end``.
+
+    A segment spanning several turns (a question block, a window) is split by its turns:
+    each speaker gets the part of their own turns that falls inside the segment. A
+    segment without turns (a survey row) belongs to its one speaker; several speakers
+    without turns share it evenly.
+    """
+    out: dict[str, int] = {}
+    if turn_start is not None and turn_end is not None and turns:
+        for k in range(int(turn_start), int(turn_end) + 1):
+            t = turns.get(k)
+            if t is None or not t[0]:
+                continue
+            n = min(end, t[2]) - max(start, t[1])
+            if n > 0:
+                out[t[0]] = out.get(t[0], 0) + n
+        if out:
+            return out
+    if speakers:
+        share, extra = divmod(end - start, len(speakers))
+        for i, sp in enumerate(speakers):
+            out[sp] = out.get(sp, 0) + share + (1 if i < extra else 0)
+    return out
+
+
 def speaker_overview(store: Store) -> list[dict[str, Any]]:
-    """Speakers with their number of segments, characters and documents."""
+    """Speakers with their number of segments, their own characters and documents.
+
+    ``chars`` counts only what each speaker said (see :func:`speaker_chars`), so in
+    question blocks the moderator is not credited with the participants' answers;
+    ``share`` is the speaker's part of all speakers' characters.
+    """
     n: Counter[str] = Counter()
     chars: Counter[str] = Counter()
     docs: dict[str, set[int]] = defaultdict(set)
-    for doc_id, sp_json, length in store.conn.execute(
-        "SELECT s.document_id, s.speakers, s.end - s.start" + _CURRENT_SEGS
-    ):
-        for sp in json.loads(sp_json or "[]"):
+    rows = store.conn.execute(
+        "SELECT s.document_id, s.speakers, s.start, s.end, s.turn_start, s.turn_end" + _CURRENT_SEGS
+    ).fetchall()
+    turns = _document_turns(store, {r[0] for r in rows if r[4] is not None})
+    for doc_id, sp_json, start, end, t0, t1 in rows:
+        sps = json.loads(sp_json or "[]")
+        for sp in sps:
             n[sp] += 1
-            chars[sp] += int(length)
             docs[sp].add(doc_id)
-    return [{"speaker": sp, "segments": k, "chars": chars[sp], "documents": len(docs[sp])}
-            for sp, k in n.most_common()]
+        for sp, k in speaker_chars(sps, int(start), int(end), t0, t1, turns.get(doc_id, {})).items():
+            chars[sp] += k
+    total = sum(chars.values()) or 1
+    return [{"speaker": sp, "segments": k, "chars": chars[sp], "share": round(chars[sp] / total, 4),
+             "documents": len(docs[sp])} for sp, k in sorted(n.items(), key=lambda kv: (-chars[kv[0]], -kv[1]))]
 
 
 def segmentation_overview(store: Store) -> list[dict[str, Any]]:
