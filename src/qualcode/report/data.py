@@ -98,6 +98,8 @@ def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edge
     seg_codes: dict[Any, set[str]] = defaultdict(set)
     seen_doc: set[tuple[Any, str]] = set()
     seen_sp: set[tuple[Any, str, str]] = set()
+    mods = _moderators(store, {r[1] for r in rows})
+    hidden_mods: set[str] = set()
     for seg_id, doc_id, doc_name, speakers, code, start, end in rows:
         unit = seg_id if seg_id is not None else (doc_id, start, end)
         if (unit, code) not in seen_doc:
@@ -105,6 +107,9 @@ def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edge
             by_doc[doc_name][code] += 1
             seg_codes[unit].add(code)
             for sp in json.loads(speakers or "[]"):
+                if sp in mods.get(doc_id, ()):
+                    hidden_mods.add(sp)  # a moderator takes part in every question block
+                    continue
                 if (unit, code, sp) not in seen_sp:
                     seen_sp.add((unit, code, sp))
                     by_sp[sp][code] += 1
@@ -137,10 +142,33 @@ def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edge
     return {
         "freq": freq,
         "heat_doc": matrix(by_doc),
-        "heat_speaker": matrix(by_sp),
+        "heat_speaker": {**matrix(by_sp), "hidden_moderators": sorted(hidden_mods)},
         "network": {"nodes": [{"id": c, "n": n_units.get(c, 0)} for c in codes], "edges": edges},
+        "cooc": _cooccurrence(store, source, codes, mods),
         "exemplars": rq.exemplars(store, source, per_code=exemplars_per_code),
     }
+
+
+def _configured_moderators(store: Store) -> list[str]:
+    try:
+        return list(_project_of(store).settings.get("segmentation", "moderators", []) or [])
+    except Exception:  # a store outside a project directory: inferred moderators only
+        return []
+
+
+def _moderators(store: Store, doc_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Moderators per document (configured, else inferred; see :mod:`qualcode.speakers`)."""
+    from qualcode.speakers import moderator_names
+
+    ids = set(doc_ids)
+    return moderator_names(store, ids, _configured_moderators(store)) if ids else {}
+
+
+def _cooccurrence(store: Store, source: str, codes: Sequence[str], mods: Mapping[int, set[str]]) -> dict[str, Any]:
+    """The co-occurrence matrices (:mod:`qualcode.report.cooccurrence`) in frequency order."""
+    from qualcode.report.cooccurrence import cooccurrence
+
+    return cooccurrence(store, source, codes=codes, moderators_by_document=mods)
 
 
 # --------------------------------------------------------------------------- agreement

@@ -150,16 +150,13 @@ def _codes_sections(store: Store, srcs: list[dict[str, Any]], default: str) -> t
         picker + '<div id="qc-freq-chart"></div><h3>Table</h3><div id="qc-freq-table"></div>')))
     secs.append(("heatmap", "Heatmap", _section(
         "heatmap", "Who talks about what",
-        'Coded segments per document or speaker (rows) and code (columns) for <span class="qc-source-label"></span>.',
-        '<div class="qc-controls"><label>Rows <select id="qc-heat-by"><option value="doc">documents</option>'
-        '<option value="speaker">speakers</option></select></label>'
+        'Coded segments per document or speaker (rows) and code (columns) for <span class="qc-source-label"></span>. '
+        "A segment with several speakers (a question block) counts for each participant who speaks in it.",
+        '<div class="qc-controls"><label>Rows <select id="qc-heat-by">' + _heat_by_options(by_source.get(default))
+        + '</select></label>'
         '<label><input type="checkbox" id="qc-heat-norm"> share of the row (%)</label>'
         '<span id="qc-heat-note" class="muted"></span></div><div id="qc-heat"></div>')))
-    secs.append(("network", "Co-occurrence", _section(
-        "network", "Code co-occurrence",
-        'Codes applied to the same segment by <span class="qc-source-label"></span>: node size is the number of '
-        "segments, line width the number of segments sharing both codes.",
-        '<div id="qc-network"></div>')))
+    secs.append(("network", "Co-occurrence", _section("network", "Code co-occurrence", *_cooccurrence_body())))
     secs.append(("exemplars", "Exemplar quotes", _section(
         "exemplars", "Exemplar quotes",
         'The best-scored codings for each code from <span class="qc-source-label"></span>, with the coded span '
@@ -167,6 +164,31 @@ def _codes_sections(store: Store, srcs: list[dict[str, Any]], default: str) -> t
         '<div class="qc-controls"><input type="search" id="qc-ex-search" placeholder="Search quotes…" '
         'aria-label="search quotes"></div><div id="qc-exemplars"></div>')))
     return secs, by_source
+
+
+def _heat_by_options(agg: Mapping[str, Any] | None) -> str:
+    """Rows of the heatmap: documents, or speakers first when there is a single document
+    (a one-row chart says nothing a bar chart does not)."""
+    by_speaker = bool(agg) and len(agg["heat_doc"]["rows"]) <= 1 and bool(agg["heat_speaker"]["rows"])
+    return (f'<option value="doc">documents</option><option value="speaker"{" selected" if by_speaker else ""}>'
+            "speakers</option>")
+
+
+def _cooccurrence_body() -> tuple[str, str]:
+    """Lead and body of the co-occurrence section: matrix, pairs table, network on demand."""
+    lead = ('How often two codes go together in <span class="qc-source-label"></span>: per segment (both codes on '
+            "the same segment) or per participant (the participant has segments with both codes; moderators are "
+            "not participants). The grey diagonal is each code's own count. Hover a cell for details.")
+    body = ('<div class="qc-controls"><label>Count <select id="qc-cooc-by"><option value="segment">segments</option>'
+            '<option value="participant">participants</option></select></label>'
+            '<label>Values <select id="qc-cooc-values"><option value="count">counts</option>'
+            '<option value="jaccard">Jaccard (both / either)</option></select></label>'
+            '<span id="qc-cooc-note" class="muted"></span></div><div id="qc-cooc"></div>'
+            '<h3>Pairs</h3><div id="qc-cooc-table"></div>'
+            '<details id="qc-network-box"><summary>Network view (readable with a dozen codes or fewer)</summary>'
+            '<p class="muted">Node size: segments with the code; line width: segments with both codes.</p>'
+            '<div id="qc-network"></div></details>')
+    return lead, body
 
 
 def _relevance_section(rel: list[dict[str, Any]]) -> str:

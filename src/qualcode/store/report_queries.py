@@ -187,6 +187,15 @@ def coding_rows(store: Store, source: str, *, include_rejected: bool = False) ->
         f" WHERE {where} ORDER BY c.document_id, c.start", args)]
 
 
+def coded_segment_units(store: Store, source: str) -> list[dict[str, Any]]:
+    """One source's codings (rejected left out) with their segment's speakers and key."""
+    where, args = _source_where(source)
+    return _rows(store, (
+        "SELECT c.segment_id, c.document_id, d.name AS document, c.start, c.end, c.code, s.speakers, s.key"
+        " FROM codings c JOIN documents d ON d.id = c.document_id LEFT JOIN segments s ON s.id = c.segment_id"
+        f" WHERE {where} AND c.status != 'rejected' ORDER BY c.document_id, c.start"), args)
+
+
 def exemplars(store: Store, source: str, *, per_code: int = 5, context: int = 160) -> list[dict[str, Any]]:
     """The best-scored (else first) codings per code with the segment around the span.
 

@@ -159,6 +159,67 @@
     return svg;
   }
 
+  // ------------------------------------------------------------------ co-occurrence matrix
+  // Lower triangle of the code x code matrix (it is symmetric): the diagonal, in grey,
+  // holds each code's own count; the colour scale is set by the off-diagonal cells only,
+  // so that common codes do not wash out the pairs.
+  function cooccurrenceMatrix(el, C, opts) {
+    opts = opts || {};
+    clear(el);
+    var codes = (C && C.codes) || [];
+    var by = opts.by === "participant" ? "participant" : "segment";
+    var M = C ? C[by] : null;
+    if (codes.length < 2 || !M) { el.appendChild(h("p", { "class": "muted", text: "Fewer than two codes: nothing co-occurs." })); return null; }
+    var jac = opts.values === "jaccard", vals = jac ? M.jaccard : M.counts, unit = by === "participant" ? "participants" : "segments";
+    var n = codes.length, max = 0, i, j;
+    for (i = 0; i < n; i++) for (j = 0; j < i; j++) if (vals[i][j] > max) max = vals[i][j];
+    max = max || 1;
+    var labelW = 250, cell = Math.max(18, Math.min(46, Math.floor(680 / n))), top = 8, bottom = 150;
+    var w = labelW + cell * n + 20, hgt = top + cell * n + bottom;
+    var svg = svgRoot(el, w, hgt, "code co-occurrence matrix (" + unit + ")");
+    svg.setAttribute("data-chart", "cooccurrence");
+    codes.forEach(function (c, r) {
+      var y = top + r * cell;
+      s("text", { x: labelW - 6, y: y + cell / 2 + 4, "text-anchor": "end", text: trunc(c, 38), "data-tip": c, "class": "hov" }, svg);
+      var xl = labelW + r * cell + cell / 2, yl = top + n * cell + 6;
+      s("text", { x: xl, y: yl, "text-anchor": "end", transform: "rotate(-50 " + xl + " " + yl + ")", text: trunc(c, 24) }, svg);
+      for (j = 0; j <= r; j++) {
+        var v = vals[r][j], raw = M.counts[r][j], x = labelW + j * cell, diag = j === r;
+        var tipText = diag ? c + ": " + fmt(raw) + " " + unit
+          : codes[r] + " + " + codes[j] + ": " + fmt(raw) + " " + unit + " with both (Jaccard " + fmt(M.jaccard[r][j], 2) + ")\n" +
+            codes[r] + ": " + fmt(M.counts[r][r]) + ", " + codes[j] + ": " + fmt(M.counts[j][j]);
+        s("rect", { "class": "hov cell", x: x, y: y, width: cell - 1, height: cell - 1,
+                    fill: diag ? "#e4e7eb" : blues(v / max), "data-tip": tipText }, svg);
+        if (cell >= 22 && (diag || raw > 0)) {
+          s("text", { x: x + cell / 2, y: y + cell / 2 + 4, "text-anchor": "middle", "font-size": 11, "pointer-events": "none",
+                      fill: !diag && v / max > 0.45 ? "#fff" : (diag ? "#616e7c" : "#1f2933"),
+                      text: jac && !diag ? (v ? v.toFixed(2).replace(/^0/, "") : "") : fmt(raw) }, svg);
+        }
+      }
+    });
+    return svg;
+  }
+  function drawCooc() {
+    var S = (D.bySource || {})[currentSource()];
+    var el = document.getElementById("qc-cooc");
+    if (!S || !el) return;
+    var by = (document.getElementById("qc-cooc-by") || {}).value || "segment";
+    var values = (document.getElementById("qc-cooc-values") || {}).value || "count";
+    cooccurrenceMatrix(el, S.cooc, { by: by, values: values });
+    var note = document.getElementById("qc-cooc-note");
+    if (note && S.cooc) note.textContent = fmt(S.cooc[by].units) + (by === "participant" ? " participants" : " coded segments");
+    var tEl = document.getElementById("qc-cooc-table");
+    if (tEl && S.cooc) {
+      clear(tEl);
+      tEl.appendChild(buildTable([
+        { key: "a", label: "code A" }, { key: "b", label: "code B" },
+        { key: "segments", label: "segments with both", num: true }, { key: "segments_jaccard", label: "Jaccard (segments)", num: true, digits: 2 },
+        { key: "participants", label: "participants with both", num: true },
+        { key: "participants_jaccard", label: "Jaccard (participants)", num: true, digits: 2 }], S.cooc.pairs));
+      enhanceTable(tEl.querySelector("table"));
+    }
+  }
+
   // ------------------------------------------------------------------ network (force layout)
   function forceLayout(nodes, edges, w, hgt, pad) {
     // Fruchterman-Reingold inside the frame (positions are clamped every step, so an
@@ -385,8 +446,10 @@
     }
     var heatEl = document.getElementById("qc-heat");
     if (heatEl) drawHeat();
+    drawCooc();
     var netEl = document.getElementById("qc-network");
-    if (netEl) network(netEl, S.network);
+    var netBox = document.getElementById("qc-network-box");
+    if (netEl && (!netBox || netBox.open)) network(netEl, S.network);
     var exEl = document.getElementById("qc-exemplars");
     if (exEl) renderExemplars(exEl, S, (document.getElementById("qc-ex-search") || {}).value);
     document.querySelectorAll(".qc-source-label").forEach(function (n) {
@@ -405,7 +468,13 @@
     var m = by === "speaker" ? S.heat_speaker : S.heat_doc;
     heatmap(document.getElementById("qc-heat"), m, { normalise: norm, label: "heatmap" });
     var note = document.getElementById("qc-heat-note");
-    if (note) note.textContent = m && m.hidden_rows ? m.hidden_rows + " smaller rows not shown." : "";
+    if (note) {
+      var bits = [];
+      if (m && m.hidden_rows) bits.push(m.hidden_rows + " smaller rows not shown.");
+      if (by === "speaker" && m && m.hidden_moderators && m.hidden_moderators.length)
+        bits.push("Moderators (" + m.hidden_moderators.join(", ") + ") not shown: they take part in every question block.");
+      note.textContent = bits.join(" ");
+    }
   }
 
   function init() {
@@ -414,6 +483,15 @@
     ["qc-heat-by", "qc-heat-norm"].forEach(function (id) {
       var e = document.getElementById(id);
       if (e) e.addEventListener("change", drawHeat);
+    });
+    ["qc-cooc-by", "qc-cooc-values"].forEach(function (id) {
+      var e = document.getElementById(id);
+      if (e) e.addEventListener("change", drawCooc);
+    });
+    var nb = document.getElementById("qc-network-box");
+    if (nb) nb.addEventListener("toggle", function () {
+      var S = (D.bySource || {})[currentSource()];
+      if (nb.open && S) network(document.getElementById("qc-network"), S.network);
     });
     var exs = document.getElementById("qc-ex-search");
     if (exs) exs.addEventListener("input", function () {
