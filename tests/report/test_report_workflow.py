@@ -114,3 +114,101 @@ def test_speakers_table_counts_each_speakers_own_characters(tmp_path):
         assert sum(r["share"] for r in rows.values()) == pytest.approx(1.0, abs=1e-3)
         html = build_report(project.store, tmp_path / "r.html").path.read_text(encoding="utf-8")
         assert f'data-v="{own("MODERATOR")}"' in html
+
+
+def _coded_focus_group(tmp_path, blocks):
+    """A question-segmented focus group whose blocks get the codes given (one set per block)."""
+    from qualcode.corpus import ingest_files
+    from qualcode.project import init_project
+    from qualcode.runs import RunRecorder
+    from qualcode.types import Coding
+
+    path = tmp_path / "fg.txt"
+    lines = []
+    for i, (speakers, _) in enumerate(blocks):
+        lines.append(f"MODERATOR: Question number {i + 1}, what happened?")
+        lines += [f"{sp}: Answer from {sp.lower()} about block {i + 1}." for sp in speakers]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    project = init_project(tmp_path / "p")
+    ingest_files(project, [path], strategy="question")
+    segs = project.store.segments()
+    assert len(segs) == len(blocks)
+    rec = RunRecorder(project.store, "code", params={"mode": "multi"})
+    codings = [Coding(code=c, segment_id=s.id, document_id=s.document_id, start=s.start, end=s.end, score=0.5,
+                      coder=rec.coder, run_id=rec.id) for s, (_, codes) in zip(segs, blocks) for c in codes]
+    run = rec.finish(codings=codings)
+    return project, run.id
+
+
+def test_cooccurrence_counts_segments_and_participants(tmp_path):
+    from qualcode.report.cooccurrence import cooccurrence, export_cooccurrence
+
+    blocks = [(["ANA", "BEA"], {"Cost", "Trust"}),
+              (["ANA"], {"Cost"}),
+              (["BEA"], {"Distance"}),
+              (["ANA"], {"Distance"}),
+              (["CLE"], {"Trust", "Distance"})]
+    project, run = _coded_focus_group(tmp_path, blocks)
+    try:
+        co = cooccurrence(project.store, run)
+        i = {c: k for k, c in enumerate(co["codes"])}
+        seg, per = co["segment"]["counts"], co["participant"]["counts"]
+        # per segment: only blocks 1 and 5 carry two codes
+        assert seg[i["Cost"]][i["Trust"]] == 1 and seg[i["Trust"]][i["Distance"]] == 1
+        assert seg[i["Cost"]][i["Distance"]] == 0
+        assert [seg[k][k] for k in range(3)] == [sorted((2, 2, 3), reverse=True)[k] for k in range(3)]
+        # per participant: ANA has Cost, Trust, Distance; BEA Cost, Trust, Distance; CLE Trust, Distance
+        assert per[i["Cost"]][i["Distance"]] == 2 and per[i["Trust"]][i["Distance"]] == 3
+        assert per[i["Cost"]][i["Cost"]] == 2 and co["participant"]["units"] == 3  # the moderator is no participant
+        assert per == [list(r) for r in zip(*per)]  # symmetric
+        pair = next(p for p in co["pairs"] if {p["a"], p["b"]} == {"Cost", "Distance"})
+        assert pair["segments"] == 0 and pair["participants"] == 2 and pair["participants_jaccard"] == 0.667
+
+        n = export_cooccurrence(project.store, tmp_path / "co.csv", by="participant")
+        with open(tmp_path / "co.csv", encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        assert n == 3 and rows[0] == ["code", *co["codes"]]
+        assert rows[1 + i["Trust"]][1 + i["Distance"]] == "3"
+
+        html = build_report(project.store, tmp_path / "r.html").path.read_text(encoding="utf-8")
+        assert 'id="qc-cooc"' in html and 'id="qc-cooc-by"' in html
+        assert '<details id="qc-network-box">' in html  # the network is only drawn on demand
+    finally:
+        project.close()
+
+
+def test_cli_export_cooccurrence_pairs(tmp_path, capsys):
+    from qualcode.cli.main import main
+
+    project, run = _coded_focus_group(tmp_path, [(["ANA"], {"Cost", "Trust"}), (["BEA"], {"Cost"})])
+    project.close()
+    out = tmp_path / "pairs.csv"
+    assert main(["export", "cooccurrence", "-p", str(tmp_path / "p"), "--out", str(out), "--pairs"]) == 0
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 1 and {rows[0]["code_a"], rows[0]["code_b"]} == {"Cost", "Trust"}
+    assert rows[0]["segments"] == "1" and rows[0]["participants"] == "1"
+    assert main(["export", "cooccurrence", "-p", str(tmp_path / "p"), "--out", str(tmp_path / "x.txt")]) != 0
+
+
+def test_single_document_heatmap_is_by_speaker_and_large_codebooks_get_no_network(tmp_path):
+    from qualcode.report.figures import write_figures
+
+    names = [f"Code {k:02d}" for k in range(16)]
+    blocks = [([sp], {names[k % 16], names[(k + 1) % 16], names[(k + 5) % 16]})
+              for k, sp in enumerate(["ANA", "BEA", "CLE", "DAN"] * 6)]
+    project, run = _coded_focus_group(tmp_path, blocks)
+    try:
+        html = build_report(project.store, tmp_path / "r.html").path.read_text(encoding="utf-8")
+        assert '<option value="speaker" selected>speakers</option>' in html
+        agg = rdata.source_aggregates(project.store, run)
+        assert "MODERATOR" not in agg["heat_speaker"]["rows"]
+        assert agg["heat_speaker"]["hidden_moderators"] == ["MODERATOR"]
+        assert sorted(agg["heat_speaker"]["rows"]) == ["ANA", "BEA", "CLE", "DAN"]
+        res = write_figures(project.store, tmp_path / "figs", png=False)
+        names_written = {p.stem for p in res.svg}
+        assert "document_code_heatmap" not in names_written and "speaker_code_heatmap" in names_written
+        assert {"cooccurrence_matrix_segment", "cooccurrence_matrix_participant"} <= names_written
+        assert "cooccurrence_network" not in names_written  # 16 codes: a hairball
+    finally:
+        project.close()
