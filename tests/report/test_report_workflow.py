@@ -172,7 +172,7 @@ def test_cooccurrence_counts_segments_and_participants(tmp_path):
 
         html = build_report(project.store, tmp_path / "r.html").path.read_text(encoding="utf-8")
         assert 'id="qc-cooc"' in html and 'id="qc-cooc-by"' in html
-        assert '<details id="qc-network-box">' in html  # the network is only drawn on demand
+        assert '<details id="qc-network-box" open>' in html  # three codes: the network is readable
     finally:
         project.close()
 
@@ -201,6 +201,7 @@ def test_single_document_heatmap_is_by_speaker_and_large_codebooks_get_no_networ
     try:
         html = build_report(project.store, tmp_path / "r.html").path.read_text(encoding="utf-8")
         assert '<option value="speaker" selected>speakers</option>' in html
+        assert '<details id="qc-network-box">' in html  # 16 codes: the network only on demand
         agg = rdata.source_aggregates(project.store, run)
         assert "MODERATOR" not in agg["heat_speaker"]["rows"]
         assert agg["heat_speaker"]["hidden_moderators"] == ["MODERATOR"]

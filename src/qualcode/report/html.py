@@ -156,7 +156,8 @@ def _codes_sections(store: Store, srcs: list[dict[str, Any]], default: str) -> t
         + '</select></label>'
         '<label><input type="checkbox" id="qc-heat-norm"> share of the row (%)</label>'
         '<span id="qc-heat-note" class="muted"></span></div><div id="qc-heat"></div>')))
-    secs.append(("network", "Co-occurrence", _section("network", "Code co-occurrence", *_cooccurrence_body())))
+    secs.append(("network", "Co-occurrence", _section("network", "Code co-occurrence",
+                                                      *_cooccurrence_body(by_source.get(default)))))
     secs.append(("exemplars", "Exemplar quotes", _section(
         "exemplars", "Exemplar quotes",
         'The best-scored codings for each code from <span class="qc-source-label"></span>, with the coded span '
@@ -174,8 +175,12 @@ def _heat_by_options(agg: Mapping[str, Any] | None) -> str:
             "speakers</option>")
 
 
-def _cooccurrence_body() -> tuple[str, str]:
-    """Lead and body of the co-occurrence section: matrix, pairs table, network on demand."""
+def _cooccurrence_body(agg: Mapping[str, Any] | None) -> tuple[str, str]:
+    """Lead and body of the co-occurrence section: matrix, pairs table, and the network
+    (open with a dozen codes or fewer, on demand above that)."""
+    from qualcode.report.figures import NETWORK_MAX_CODES
+
+    few = bool(agg) and len(agg["network"]["nodes"]) <= NETWORK_MAX_CODES
     lead = ('How often two codes go together in <span class="qc-source-label"></span>: per segment (both codes on '
             "the same segment) or per participant (the participant has segments with both codes; moderators are "
             "not participants). The grey diagonal is each code's own count. Hover a cell for details.")
@@ -185,7 +190,7 @@ def _cooccurrence_body() -> tuple[str, str]:
             '<option value="jaccard">Jaccard (both / either)</option></select></label>'
             '<span id="qc-cooc-note" class="muted"></span></div><div id="qc-cooc"></div>'
             '<h3>Pairs</h3><div id="qc-cooc-table"></div>'
-            '<details id="qc-network-box"><summary>Network view (readable with a dozen codes or fewer)</summary>'
+            f'<details id="qc-network-box"{" open" if few else ""}><summary>Network view (readable with a dozen codes or fewer)</summary>'
             '<p class="muted">Node size: segments with the code; line width: segments with both codes.</p>'
             '<div id="qc-network"></div></details>')
     return lead, body
