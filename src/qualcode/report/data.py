@@ -145,7 +145,7 @@ def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edge
         "heat_speaker": {**matrix(by_sp), "hidden_moderators": sorted(hidden_mods)},
         "network": {"nodes": [{"id": c, "n": n_units.get(c, 0)} for c in codes], "edges": edges},
         "cooc": _cooccurrence(store, source, codes, mods),
-        "exemplars": rq.exemplars(store, source, per_code=exemplars_per_code),
+        "exemplars": exemplar_quotes(store, source, per_code=exemplars_per_code, moderators=mods),
     }
 
 
@@ -169,6 +169,57 @@ def _cooccurrence(store: Store, source: str, codes: Sequence[str], mods: Mapping
     from qualcode.report.cooccurrence import cooccurrence
 
     return cooccurrence(store, source, codes=codes, moderators_by_document=mods)
+
+
+def exemplar_quotes(store: Store, source: str, *, per_code: int = 5,
+                    moderators: Mapping[int, set[str]] | None = None) -> list[dict[str, Any]]:
+    """The best-scored codings per code, each quoted by its best sentence(s)
+    (:func:`qualcode.report.quotes.trim_quote`) with exact document offsets."""
+    from qualcode.report.quotes import trim_quote
+
+    rows = rq.exemplar_codings(store, source, per_code=per_code)
+    if not rows:
+        return []
+    descr = rq.code_descriptions(store)
+    turns = rq.document_turns(store, {r["document_id"] for r in rows})
+    mods = moderators if moderators is not None else _moderators(store, {r["document_id"] for r in rows})
+    model, code_texts = _run_code_texts(store, source)
+    out = []
+    for r in rows:
+        off = r["start"]
+        doc_turns = [(sp, ts - off, te - off) for sp, ts, te in turns.get(r["document_id"], {}).values()
+                     if te > r["start"] and ts < r["end"]]
+        q = trim_quote(r["text"], 0, len(r["text"]), descr.get(r["code"], {"name": r["code"]}), turns=doc_turns,
+                       moderators=mods.get(r["document_id"], set()), store=store, model=model,
+                       code_texts=code_texts.get(r["code"], ()))
+        pieces = [{**p, "start": p["start"] + off, "end": p["end"] + off} for p in q["pieces"]]
+        ev = r["evidence"]
+        lead = "…" if q["text"].startswith("…") else ""
+        tail = "…" if q["text"].endswith("…") and len(q["text"]) > 1 else ""
+        out.append({
+            "code": r["code"], "document": r["document"], "segment": r["segment"], "start": r["start"], "end": r["end"],
+            "score": r["score"], "status": r["status"], "speakers": r["speakers"],
+            "pieces": pieces, "method": q["method"], "trimmed": q["trimmed"], "coded_chars": r["end"] - r["start"],
+            "before": lead, "span": " … ".join(p["text"] for p in pieces), "after": tail,
+            "rationale": (ev.get("rationale") or ev.get("reason") or ev.get("quote")) if isinstance(ev, dict) else None,
+        })
+    return out
+
+
+def _run_code_texts(store: Store, source: str) -> tuple[str | None, dict[str, list[str]]]:
+    """For a similarity run: its embedding model and the texts that represented each code."""
+    if source.startswith("coder:"):
+        return None, {}
+    try:
+        from qualcode.coding.similarity import code_texts
+
+        run = store.run(source)
+        cb_id, represent = run.params.get("codebook_id"), run.params.get("represent")
+        if cb_id is None or not represent:
+            return None, {}
+        return run.model, {c.name: code_texts(c, represent) for c in store.codebook(int(cb_id)).codes}
+    except Exception:  # an older or foreign run: keyword overlap only
+        return None, {}
 
 
 # --------------------------------------------------------------------------- agreement

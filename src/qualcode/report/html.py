@@ -160,8 +160,8 @@ def _codes_sections(store: Store, srcs: list[dict[str, Any]], default: str) -> t
                                                       *_cooccurrence_body(by_source.get(default)))))
     secs.append(("exemplars", "Exemplar quotes", _section(
         "exemplars", "Exemplar quotes",
-        'The best-scored codings for each code from <span class="qc-source-label"></span>, with the coded span '
-        "highlighted in its segment.",
+        'The best-scored codings for each code from <span class="qc-source-label"></span>, each quoted by the '
+        "sentence(s) that show the code best. Open a code below or jump to it from the list.",
         '<div class="qc-controls"><input type="search" id="qc-ex-search" placeholder="Search quotes…" '
         'aria-label="search quotes"></div><div id="qc-exemplars"></div>')))
     return secs, by_source

@@ -54,7 +54,7 @@ def documents_overview(store: Store) -> list[dict[str, Any]]:
     return docs
 
 
-def _document_turns(store: Store, doc_ids: Iterable[int]) -> dict[int, dict[int, tuple[str | None, int, int]]]:
+def document_turns(store: Store, doc_ids: Iterable[int]) -> dict[int, dict[int, tuple[str | None, int, int]]]:
     """Per document id, the reader's turns: turn index -> (speaker, start, end)."""
     out: dict[int, dict[int, tuple[str | None, int, int]]] = {}
     ids = sorted(set(doc_ids))
@@ -108,7 +108,7 @@ def speaker_overview(store: Store) -> list[dict[str, Any]]:
     rows = store.conn.execute(
         "SELECT s.document_id, s.speakers, s.start, s.end, s.turn_start, s.turn_end" + _CURRENT_SEGS
     ).fetchall()
-    turns = _document_turns(store, {r[0] for r in rows if r[4] is not None})
+    turns = document_turns(store, {r[0] for r in rows if r[4] is not None})
     for doc_id, sp_json, start, end, t0, t1 in rows:
         sps = json.loads(sp_json or "[]")
         for sp in sps:
@@ -229,6 +229,32 @@ def exemplars(store: Store, source: str, *, per_code: int = 5, context: int = 16
             "after": txt[b:] + ("…" if b < len(txt) else ""),
             "rationale": ev.get("rationale") or ev.get("reason") or ev.get("quote") if isinstance(ev, dict) else None,
         })
+    return out
+
+
+def exemplar_codings(store: Store, source: str, *, per_code: int = 5) -> list[dict[str, Any]]:
+    """The best-scored (accepted first, else first) codings per code, with the coded text."""
+    where, args = _source_where(source)
+    rows = _rows(store, (
+        "SELECT * FROM (SELECT c.id, c.code, c.score, c.evidence, c.status, c.start, c.end, c.segment_id,"
+        " c.document_id, d.name AS document, s.speakers, s.idx AS segment,"
+        " ROW_NUMBER() OVER (PARTITION BY c.code ORDER BY (c.status = 'accepted') DESC, c.score DESC, c.id) AS rk"
+        " FROM codings c JOIN documents d ON d.id = c.document_id LEFT JOIN segments s ON s.id = c.segment_id"
+        f" WHERE {where} AND c.status != 'rejected') WHERE rk <= ? ORDER BY code, rk"), [*args, per_code])
+    for r in rows:
+        r["text"] = store.conn.execute("SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
+                                       (r["start"] + 1, r["end"] - r["start"], r["document_id"])).fetchone()[0] or ""
+        r["speakers"] = json.loads(r["speakers"] or "[]")
+        r["evidence"] = json.loads(r["evidence"] or "{}")
+    return rows
+
+
+def code_descriptions(store: Store) -> dict[str, dict[str, Any]]:
+    """code name -> name, definition, include, examples (latest codebook defining it)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in store.conn.execute("SELECT name, definition, include, examples FROM codes ORDER BY codebook_id, ordinal"):
+        out[r[0]] = {"name": r[0], "definition": r[1] or "", "include": r[2] or "",
+                     "examples": json.loads(r[3] or "[]")}
     return out
 
 

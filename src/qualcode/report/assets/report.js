@@ -393,35 +393,75 @@
   }
 
   // ------------------------------------------------------------------ source-dependent sections
+  // Exemplars: one collapsible block per code (the first open), a table of contents of the
+  // codes above them, and each quote trimmed to its best sentence(s) with exact offsets.
+  var QUOTE_METHOD = { embedding: "closest to the code by embedding similarity",
+                       keywords: "most words in common with the code's name and definition",
+                       opening: "no words in common with the code: the opening of the answer",
+                       whole: "the whole coded span" };
+  function quoteNode(e) {
+    var q = h("blockquote", {});
+    var pieces = e.pieces && e.pieces.length ? e.pieces : [{ text: e.span, speaker: null }];
+    var many = pieces.some(function (p) { return p.speaker && p.speaker !== pieces[0].speaker; });
+    if (e.before) append(q, h("span", { "class": "gap", text: "… " }));
+    pieces.forEach(function (p, i) {
+      if (i) append(q, h("span", { "class": "gap", text: " … " }));
+      if (p.speaker && (many || i === 0)) append(q, h("span", { "class": "who", text: p.speaker + ": " }));
+      append(q, h("mark", { text: String(p.text).replace(/\s+/g, " ") }));
+    });
+    if (e.after) append(q, h("span", { "class": "gap", text: " …" }));
+    return q;
+  }
   function renderExemplars(el, S, filter) {
     clear(el);
     var byCode = {};
     S.exemplars.forEach(function (e) { (byCode[e.code] = byCode[e.code] || []).push(e); });
     var q = (filter || "").toLowerCase();
+    var toc = h("nav", { "class": "qc-toc", "aria-label": "codes" });
+    var blocks = [];
     S.freq.forEach(function (f, i) {
       var ex = (byCode[f.code] || []).filter(function (e) {
         return !q || (f.code + " " + e.before + e.span + e.after + " " + e.document).toLowerCase().indexOf(q) >= 0;
       });
       if (!ex.length) return;
       var meta = (D.codes || {})[f.code] || {};
-      var box = h("div", { "class": "qc-code" }, [
-        h("h4", {}, [h("span", { "class": "chip", style: "background:" + codeColor(f.code, i) }), f.code,
-                     h("span", { "class": "muted", text: "  " + fmt(f.codings) + " codings" })]),
+      var id = "qc-ex-" + i;
+      var box = h("details", { "class": "qc-code", id: id, open: blocks.length === 0 || !!q ? "open" : null }, [
+        h("summary", {}, [h("span", { "class": "chip", style: "background:" + codeColor(f.code, i) }), f.code,
+                          h("span", { "class": "muted", text: "  " + fmt(f.codings) + " codings · " + ex.length + " quotes" })]),
         meta.definition ? h("p", { "class": "def", text: meta.definition }) : null]);
       ex.forEach(function (e) {
         var bits = [e.document];
-        if (e.speakers && e.speakers.length) bits.push(e.speakers.join(", "));
-        bits.push("chars " + e.start + "–" + e.end);
+        var locs = (e.pieces || []).map(function (p) { return p.start + "–" + p.end; });
+        bits.push("chars " + (locs.length ? locs.join(", ") : e.start + "–" + e.end) +
+                  (e.trimmed ? " of " + e.start + "–" + e.end + " (" + fmt(e.coded_chars) + " coded)" : ""));
         if (e.score !== null && e.score !== undefined) bits.push("score " + fmt(e.score, 3));
         if (e.status && e.status !== "proposed") bits.push(e.status);
         box.appendChild(h("div", { "class": "qc-ex" }, [
-          h("div", { "class": "meta", text: bits.join(" · ") }),
-          h("blockquote", {}, [e.before, h("mark", { text: e.span }), e.after]),
+          h("div", { "class": "meta", text: bits.join(" · "), title: e.method ? "quote: " + (QUOTE_METHOD[e.method] || e.method) : null }),
+          quoteNode(e),
           e.rationale ? h("div", { "class": "why", text: "Rationale: " + e.rationale }) : null]));
       });
-      el.appendChild(box);
+      toc.appendChild(h("a", { href: "#" + id, "data-target": id }, [
+        h("span", { "class": "chip", style: "background:" + codeColor(f.code, i) }), trunc(f.code, 40)]));
+      blocks.push(box);
     });
-    if (!el.firstChild) el.appendChild(h("p", { "class": "muted", text: "No quotes match." }));
+    if (!blocks.length) { el.appendChild(h("p", { "class": "muted", text: "No quotes match." })); return; }
+    toc.addEventListener("click", function (ev) {
+      var a = ev.target.closest ? ev.target.closest("a[data-target]") : null;
+      if (a) { var d = document.getElementById(a.getAttribute("data-target")); if (d) d.open = true; }
+    });
+    var methods = {};
+    S.exemplars.forEach(function (e) { if (e.method && e.method !== "whole") methods[e.method] = 1; });
+    var how = [];
+    if (methods.embedding) how.push("closest to the code by embedding similarity");
+    if (methods.keywords) how.push("sharing most words with the code's name and definition");
+    el.appendChild(toc);
+    if (how.length || methods.opening) el.appendChild(h("p", { "class": "muted", text: "Each quote is the sentence(s) of the coded segment " +
+      (how.length ? how.join(" or ") : "at the opening of the answer") +
+      (methods.opening && how.length ? "; where no sentence shares a word with the code, the opening of the answer" : "") +
+      ". Characters are exact offsets in the document; “…” marks text left out." }));
+    blocks.forEach(function (b) { el.appendChild(b); });
   }
 
   function renderSource(key) {
