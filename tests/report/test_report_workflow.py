@@ -213,3 +213,104 @@ def test_single_document_heatmap_is_by_speaker_and_large_codebooks_get_no_networ
         assert "cooccurrence_network" not in names_written  # 16 codes: a hairball
     finally:
         project.close()
+
+
+FILLER = ("We met on Tuesdays in the hall near the market. The weather was hot most weeks. "
+          "Some people came late because of the buses. ") * 20
+KEY = "The children joined the session with their caregivers and played the activities together."
+CODE = {"name": "Inclusion of children in the session",
+        "definition": "Activities where children take part in the session with their caregivers."}
+
+
+def _block():
+    """A question block: a long moderator turn, then a participant whose answer holds one key sentence."""
+    mod = "MODERATOR: What do you think about the children in the session? " + FILLER[:300]
+    ans = "ANA: " + FILLER + KEY + " " + FILLER
+    text = mod + "\n" + ans + "\n"
+    turns = [("MODERATOR", len("MODERATOR: "), len(mod)), ("ANA", len(mod) + 1 + len("ANA: "), len(text) - 1)]
+    return text, turns
+
+
+def test_quote_is_the_best_sentence_with_exact_offsets():
+    from qualcode.report.quotes import MAX_CHARS, trim_quote
+
+    text, turns = _block()
+    assert len(text) > 5000
+    q = trim_quote(text, 0, len(text), CODE, turns=turns, moderators={"MODERATOR"})
+    assert q["method"] == "keywords" and q["trimmed"]
+    assert KEY in q["text"] and len(q["text"]) <= MAX_CHARS + 10
+    assert q["text"].startswith("…") and q["text"].endswith("…")
+    for p in q["pieces"]:
+        assert text[p["start"]:p["end"]] == p["text"]  # a quote can be located
+        assert p["speaker"] == "ANA"  # the moderator's question mentions children too, yet the participant wins
+    # a short span is quoted whole
+    s = text.index(KEY)
+    whole = trim_quote(text, s, s + len(KEY), CODE, turns=turns)
+    assert whole["text"] == KEY and not whole["trimmed"]
+    # nothing in common with the code: the opening of the participant's answer, not a 5,000-character block
+    q2 = trim_quote(text, 0, len(text), {"name": "Zebra", "definition": "Striped animals."}, turns=turns,
+                    moderators={"MODERATOR"})
+    assert q2["method"] == "opening" and q2["pieces"][0]["start"] == turns[1][1]
+    assert len(q2["text"]) <= MAX_CHARS + 10
+
+
+def test_quote_uses_stored_embeddings_when_every_vector_is_there(tmp_path):
+    import numpy as np
+
+    from qualcode.ingest.segment import split_sentences
+    from qualcode.project import init_project
+    from qualcode.provenance import text_hash
+    from qualcode.report.quotes import trim_quote
+
+    text, turns = _block()
+    a, b = turns[1][1], turns[1][2]
+    sents = [text[a + s:a + e] for s, e in split_sentences(text[a:b])] + \
+            [text[turns[0][1] + s:turns[0][1] + e] for s, e in split_sentences(text[turns[0][1]:turns[0][2]])]
+    target = "Some people came late because of the buses."
+    code_texts = [f"{CODE['name']}: {CODE['definition']}", CODE["name"]]
+    rng = np.random.default_rng(0)
+    vecs = {text_hash(t): rng.normal(size=8).astype(np.float32) for t in set(sents)}
+    code_vec = rng.normal(size=8).astype(np.float32)
+    vecs[text_hash(target)] = code_vec
+    for t in code_texts:
+        vecs[text_hash(t)] = code_vec
+    with init_project(tmp_path / "p") as project:
+        q = trim_quote(text, 0, len(text), CODE, turns=turns, moderators={"MODERATOR"}, store=project.store,
+                       model="fake-model", code_texts=code_texts)
+        assert q["method"] == "keywords"  # no vectors stored yet
+        project.store.put_embeddings("fake-model", vecs)
+        q = trim_quote(text, 0, len(text), CODE, turns=turns, moderators={"MODERATOR"}, store=project.store,
+                       model="fake-model", code_texts=code_texts)
+    assert q["method"] == "embedding"
+    assert target in q["pieces"][0]["text"] and KEY not in q["text"]
+
+
+def test_report_exemplars_are_trimmed_and_collapsible(tmp_path):
+    import json
+    import re
+
+    from qualcode.corpus import ingest_files
+    from qualcode.project import init_project
+    from qualcode.runs import RunRecorder
+    from qualcode.types import Code, Codebook, Coding
+
+    text, _ = _block()
+    path = tmp_path / "fg.txt"
+    path.write_text(text, encoding="utf-8")
+    with init_project(tmp_path / "p") as project:
+        ingest_files(project, [path], strategy="question")
+        store = project.store
+        store.add_codebook(Codebook(name="cb", codes=(Code(name=CODE["name"], definition=CODE["definition"]),)),
+                           origin="file")
+        seg = store.segments()[0]
+        assert seg.end - seg.start > 5000
+        rec = RunRecorder(store, "code", params={"mode": "multi"})
+        rec.finish(codings=[Coding(code=CODE["name"], segment_id=seg.id, document_id=seg.document_id,
+                                   start=seg.start, end=seg.end, score=0.6, coder=rec.coder, run_id=rec.id)])
+        html = build_report(store, tmp_path / "r.html").path.read_text(encoding="utf-8")
+        doc = store.documents()[0].text
+    payload = json.loads(re.search(r'<script id="qc-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    (ex,) = payload["bySource"][payload["defaultSource"]]["exemplars"]
+    assert KEY in ex["span"] and len(ex["span"]) < 600 and ex["coded_chars"] > 5000
+    assert all(doc[p["start"]:p["end"]] == p["text"] for p in ex["pieces"])
+    assert 'details", { "class": "qc-code"' in html and "qc-toc" in html  # collapsible, with a list of codes
