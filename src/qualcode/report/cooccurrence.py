@@ -33,13 +33,17 @@ VALUES = ("count", "jaccard")
 
 
 def _matrix(members: dict[Any, set[str]], codes: Sequence[str]) -> np.ndarray:
+    """``X.T @ X`` for the 0/1 matrix X of members (rows) by codes (columns)."""
     idx = {c: i for i, c in enumerate(codes)}
-    x = np.zeros((len(members), len(codes)), dtype=np.int64)
+    rows, cols = [], []
     for r, cs in enumerate(members.values()):
         for c in cs:
             if c in idx:
-                x[r, idx[c]] = 1
-    return x.T @ x
+                rows.append(r)
+                cols.append(idx[c])
+    x = np.zeros((len(members), len(codes)), dtype=np.float64)
+    x[rows, cols] = 1.0
+    return np.rint(x.T @ x).astype(np.int64)
 
 
 def jaccard(m: np.ndarray) -> np.ndarray:
@@ -67,24 +71,28 @@ def cooccurrence(store: Store, source: str, *, codes: Sequence[str] | None = Non
     rows = rq.coded_segment_units(store, source)
     by_seg: dict[Any, set[str]] = defaultdict(set)
     owners: dict[Any, list[Any]] = {}
-    doc_ids = {r["document_id"] for r in rows}
+    doc_ids = {r[1] for r in rows}
     if moderators_by_document is not None:
         mods = dict(moderators_by_document)
     else:
         mods = moderator_names(store, doc_ids, list(moderators or [])) if doc_ids else {}
-    for r in rows:
-        unit = r["segment_id"] if r["segment_id"] is not None else ("span", r["document_id"], r["start"], r["end"])
-        by_seg[unit].add(r["code"])
+    parsed: dict[str | None, list[str]] = {}
+    for seg_id, doc_id, doc, start, end, code, speakers, key in rows:
+        unit = seg_id if seg_id is not None else ("span", doc_id, start, end)
+        by_seg[unit].add(code)
         if unit not in owners:
-            sps = [sp for sp in json.loads(r["speakers"] or "[]") if sp not in mods.get(r["document_id"], set())]
+            spk = parsed.get(speakers)
+            if spk is None:
+                spk = parsed[speakers] = json.loads(speakers or "[]")
+            sps = [sp for sp in spk if sp not in mods.get(doc_id, set())]
             if sps:
-                owners[unit] = [(r["document"], sp) for sp in sps]
-            elif json.loads(r["speakers"] or "[]"):
+                owners[unit] = [(doc, sp) for sp in sps]
+            elif spk:
                 owners[unit] = []  # moderators only
-            elif r["key"]:
-                owners[unit] = [(r["document"], f"#{r['key']}")]
+            elif key:
+                owners[unit] = [(doc, f"#{key}")]
             else:
-                owners[unit] = [(r["document"], None)]
+                owners[unit] = [(doc, None)]
     by_person: dict[Any, set[str]] = defaultdict(set)
     for unit, cs in by_seg.items():
         for who in owners.get(unit, []):

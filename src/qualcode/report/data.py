@@ -87,8 +87,11 @@ def default_source(srcs: Sequence[Mapping[str, Any]], store: Store | None = None
 
 
 def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edges: int = 80,
-                      exemplars_per_code: int = 5) -> dict[str, Any]:
-    """Frequencies, document/speaker x code matrices, co-occurrence and exemplars."""
+                      exemplars_per_code: int = 5, moderators: Mapping[int, set[str]] | None = None) -> dict[str, Any]:
+    """Frequencies, document/speaker x code matrices, co-occurrence and exemplars.
+
+    ``moderators`` (document id -> moderator names) saves working them out again when
+    several sources are aggregated."""
     freq = rq.code_frequencies(store, source)
     codes = [f["code"] for f in freq]
     idx = {c: i for i, c in enumerate(codes)}
@@ -98,15 +101,19 @@ def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edge
     seg_codes: dict[Any, set[str]] = defaultdict(set)
     seen_doc: set[tuple[Any, str]] = set()
     seen_sp: set[tuple[Any, str, str]] = set()
-    mods = _moderators(store, {r[1] for r in rows})
+    mods = moderators if moderators is not None else _moderators(store, {r[1] for r in rows})
     hidden_mods: set[str] = set()
+    parsed: dict[str | None, list[str]] = {}
     for seg_id, doc_id, doc_name, speakers, code, start, end in rows:
         unit = seg_id if seg_id is not None else (doc_id, start, end)
         if (unit, code) not in seen_doc:
             seen_doc.add((unit, code))
             by_doc[doc_name][code] += 1
             seg_codes[unit].add(code)
-            for sp in json.loads(speakers or "[]"):
+            sps = parsed.get(speakers)
+            if sps is None:
+                sps = parsed[speakers] = json.loads(speakers or "[]")
+            for sp in sps:
                 if sp in mods.get(doc_id, ()):
                     hidden_mods.add(sp)  # a moderator takes part in every question block
                     continue
@@ -181,14 +188,22 @@ def exemplar_quotes(store: Store, source: str, *, per_code: int = 5,
     if not rows:
         return []
     descr = rq.code_descriptions(store)
-    turns = rq.document_turns(store, {r["document_id"] for r in rows})
+    from bisect import bisect_left
+
+    turns = {d: sorted(ts.values(), key=lambda t: t[1])
+             for d, ts in rq.document_turns(store, {r["document_id"] for r in rows}).items()}
+    ends = {d: [t[2] for t in ts] for d, ts in turns.items()}
     mods = moderators if moderators is not None else _moderators(store, {r["document_id"] for r in rows})
     model, code_texts = _run_code_texts(store, source)
     out = []
     for r in rows:
         off = r["start"]
-        doc_turns = [(sp, ts - off, te - off) for sp, ts, te in turns.get(r["document_id"], {}).values()
-                     if te > r["start"] and ts < r["end"]]
+        ts_doc = turns.get(r["document_id"], [])
+        doc_turns = []
+        for sp, ts, te in ts_doc[bisect_left(ends.get(r["document_id"], []), r["start"] + 1):]:
+            if ts >= r["end"]:
+                break
+            doc_turns.append((sp, ts - off, te - off))
         q = trim_quote(r["text"], 0, len(r["text"]), descr.get(r["code"], {"name": r["code"]}), turns=doc_turns,
                        moderators=mods.get(r["document_id"], set()), store=store, model=model,
                        code_texts=code_texts.get(r["code"], ()))
@@ -277,11 +292,12 @@ def _source_units(project: Any, src: Mapping[str, Any]) -> tuple[dict[int, set[s
     human = src["kind"] == "human"
     rows = rq.source_coding_units(store, src["key"], HUMAN_STATUSES if human else RUN_STATUSES)
     codes: dict[int, set[str]] = defaultdict(set)
-    for r in rows:
-        if r["segment_id"] is not None:
-            codes[int(r["segment_id"])].add(r["code"])
+    for seg_id, _, code in rows:
+        if seg_id is not None:
+            codes[int(seg_id)].add(code)
     if human:
-        universe, notes = coder_universe(project, src["coder"], rows)
+        universe, notes = coder_universe(project, src["coder"],
+                                         [{"segment_id": r[0], "document_id": r[1]} for r in rows])
     else:
         universe, notes = run_universe(project, store.run(src["run_id"]), list(codes))
     return {int(u): codes.get(int(u), set()) for u in universe}, list(notes)
@@ -313,9 +329,8 @@ def agreement_units(store: Store, a: Mapping[str, Any], b: Mapping[str, Any], *,
     units = sorted(set(ua) & set(ub))
     if not units:
         return None
-    segs = store.segments_by_id(units)
     scope = review_scope(store, a, b, units, len(ub)) or review_scope(store, b, a, units, len(ua))
-    return {"units": units, "a": ua, "b": ub, "documents": {s.document_id for s in segs.values()},
+    return {"units": units, "a": ua, "b": ub, "documents": rq.documents_of_segments(store, units),
             "notes": notes_a + notes_b, "review": scope}
 
 

@@ -137,7 +137,8 @@ def _codes_sections(store: Store, srcs: list[dict[str, Any]], default: str) -> t
     shown = rdata.iter_sources_for_report(srcs)
     if default not in {s["key"] for s in shown}:
         shown = [s for s in srcs if s["key"] == default] + list(shown)
-    by_source = {s["key"]: rdata.source_aggregates(store, s["key"]) for s in shown}
+    mods = rdata._moderators(store, [d.id for d in store.documents()])
+    by_source = {s["key"]: rdata.source_aggregates(store, s["key"], moderators=mods) for s in shown}
     options = "".join(
         f'<option value="{esc(s["key"])}"{" selected" if s["key"] == default else ""}>'
         f'{esc(s["label"])} ({s["n"]:,} codings)</option>' for s in shown)

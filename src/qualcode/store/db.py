@@ -284,11 +284,17 @@ class Store:
         " JOIN documents d ON d.id = s.document_id JOIN segmentations g ON g.id = s.segmentation_id"
     )
 
-    def _seg(self, r: sqlite3.Row) -> Segment:
+    def _seg(self, r: sqlite3.Row, speakers_cache: dict[str, tuple[str, ...]] | None = None) -> Segment:
+        raw = r["speakers"]
+        sp = None if speakers_cache is None else speakers_cache.get(raw)
+        if sp is None:
+            sp = tuple(json.loads(raw))
+            if speakers_cache is not None:  # many segments share a speaker list: decode each once
+                speakers_cache[raw] = sp
         return Segment(
             id=r["id"], document_id=r["document_id"], document=r["doc_name"], index=r["idx"],
             start=r["start"], end=r["end"], text=r["text"], text_hash=r["text_hash"],
-            speakers=tuple(json.loads(r["speakers"])), turn_start=r["turn_start"], turn_end=r["turn_end"],
+            speakers=sp, turn_start=r["turn_start"], turn_end=r["turn_end"],
             time_start=r["time_start"], time_end=r["time_end"], strategy=r["strategy"], key=r["key"],
         )
 
@@ -301,7 +307,8 @@ class Store:
             q += f" AND s.document_id IN ({','.join('?' * len(ids))})"
             args += ids
         q += " ORDER BY s.document_id, s.idx"
-        return [self._seg(r) for r in self.conn.execute(q, args)]
+        cache: dict[str, tuple[str, ...]] = {}
+        return [self._seg(r, cache) for r in self.conn.execute(q, args)]
 
     def segments_by_id(self, ids: Iterable[int]) -> dict[int, Segment]:
         ids = list(ids)

@@ -187,13 +187,14 @@ def coding_rows(store: Store, source: str, *, include_rejected: bool = False) ->
         f" WHERE {where} ORDER BY c.document_id, c.start", args)]
 
 
-def coded_segment_units(store: Store, source: str) -> list[dict[str, Any]]:
-    """One source's codings (rejected left out) with their segment's speakers and key."""
+def coded_segment_units(store: Store, source: str) -> list[tuple[Any, ...]]:
+    """(segment_id, document_id, document, start, end, code, speakers JSON, key) of one
+    source's codings (rejected left out)."""
     where, args = _source_where(source)
-    return _rows(store, (
+    return [tuple(r) for r in store.conn.execute(
         "SELECT c.segment_id, c.document_id, d.name AS document, c.start, c.end, c.code, s.speakers, s.key"
         " FROM codings c JOIN documents d ON d.id = c.document_id LEFT JOIN segments s ON s.id = c.segment_id"
-        f" WHERE {where} AND c.status != 'rejected' ORDER BY c.document_id, c.start"), args)
+        f" WHERE {where} AND c.status != 'rejected' ORDER BY c.document_id, c.start", args)]
 
 
 def exemplars(store: Store, source: str, *, per_code: int = 5, context: int = 160) -> list[dict[str, Any]]:
@@ -377,12 +378,24 @@ def segment_code_sets(store: Store, source: str) -> dict[int, set[str]]:
     return out
 
 
-def source_coding_units(store: Store, source: str, statuses: Sequence[str]) -> list[dict[str, Any]]:
+def source_coding_units(store: Store, source: str, statuses: Sequence[str]) -> list[tuple[Any, Any, str]]:
     """(segment_id, document_id, code) of one source's codings with the given statuses."""
     where, args = _source_where(source)
     marks = ",".join("?" * len(statuses))
-    return _rows(store, f"SELECT c.segment_id, c.document_id, c.code FROM codings c WHERE {where}"
-                        f" AND c.status IN ({marks})", [*args, *statuses])
+    return [tuple(r) for r in store.conn.execute(
+        f"SELECT c.segment_id, c.document_id, c.code FROM codings c WHERE {where} AND c.status IN ({marks})",
+        [*args, *statuses])]
+
+
+def documents_of_segments(store: Store, segment_ids: Iterable[int]) -> set[int]:
+    """Ids of the documents the given segments belong to."""
+    ids = sorted(set(segment_ids))
+    out: set[int] = set()
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        out.update(int(r[0]) for r in store.conn.execute(
+            f"SELECT DISTINCT document_id FROM segments WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    return out
 
 
 def review_runs_of(store: Store, coder: str) -> list[dict[str, Any]]:
