@@ -219,12 +219,14 @@ def _segment_hash(segments: Sequence[Any]) -> str:
 
 def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple[list[int], list[str]]:
     """The segment ids a run looked at, and notes on how they were decided."""
+    from qualcode.provenance import hash_obj
+
     params = run.params or {}
     if isinstance(params.get("segment_ids"), list):
         return [int(i) for i in params["segment_ids"]], []
-    segs = project.store.segments()
-    if run.input_hash and _segment_hash(segs) == run.input_hash:
-        return [s.id for s in segs], []
+    keys = project.store.segment_keys()  # ids and text hashes: cheaper than whole segments
+    if run.input_hash and hash_obj([h for _, h in keys]) == run.input_hash:
+        return [i for i, _ in keys], []
     if run.input_hash:
         try:
             from qualcode.coding.deductive import select_segments
@@ -234,7 +236,7 @@ def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple
                 return [s.id for s in kept], []
         except Exception:  # pragma: no cover - a changed helper must not break agreement
             pass
-    ids = [s.id for s in segs]
+    ids = [i for i, _ in keys]
     extra = sorted(set(coded_ids) - set(ids))
     note = (f"run {run.id}: the segments it coded could not be matched to the current segments "
             f"(they changed since, or a subset was coded); its universe is taken as the "
@@ -294,8 +296,8 @@ def coder_universe(project: Any, coder: str, rows: Sequence[Mapping[str, Any]]) 
     notes: list[str] = []
     universe = set(recorded)
     if loose_docs:
-        segs = store.segments(document_ids=sorted(loose_docs))
-        universe.update(s.id for s in segs)
+        segs = store.segment_keys(document_ids=sorted(loose_docs))
+        universe.update(i for i, _ in segs)
         notes.append(f"coder {coder}: {len(loose_docs)} document(s) coded outside a recorded import count as "
                      f"read in full ({len(segs)} current segments)")
     universe.update(r["segment_id"] for r in rows if r["segment_id"] is not None)

@@ -310,6 +310,19 @@ class Store:
         cache: dict[str, tuple[str, ...]] = {}
         return [self._seg(r, cache) for r in self.conn.execute(q, args)]
 
+    def segment_keys(self, *, document_ids: Iterable[int] | None = None) -> list[tuple[int, str]]:
+        """``(id, text_hash)`` of the segments :meth:`segments` returns, in the same order
+        (without building the segments)."""
+        q = ("SELECT s.id, s.text_hash FROM segments s JOIN documents d ON d.id = s.document_id"
+             " JOIN segmentations g ON g.id = s.segmentation_id WHERE g.is_current = 1 AND d.is_current = 1")
+        args: list[Any] = []
+        if document_ids is not None:
+            ids = list(document_ids)
+            q += f" AND s.document_id IN ({','.join('?' * len(ids))})"
+            args += ids
+        q += " ORDER BY s.document_id, s.idx"
+        return [(int(r[0]), r[1]) for r in self.conn.execute(q, args)]
+
     def segments_by_id(self, ids: Iterable[int]) -> dict[int, Segment]:
         ids = list(ids)
         out: dict[int, Segment] = {}
