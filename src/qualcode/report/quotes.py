@@ -159,6 +159,7 @@ def embedding_scores(store: Any, model: str | None, doc_text: str, cands: Sequen
 def trim_quote(doc_text: str, start: int, end: int, code: Mapping[str, Any], *,
                turns: Sequence[tuple[str | None, int, int]] = (), moderators: Iterable[str] = (),
                store: Any = None, model: str | None = None, code_texts: Sequence[str] = (),
+               hits: Sequence[tuple[int, int]] = (),
                max_piece: int = MAX_PIECE, min_chars: int = MIN_CHARS, max_chars: int = MAX_CHARS,
                second_ratio: float = SECOND_RATIO) -> dict[str, Any]:
     """The best sentence(s) of ``doc_text[start:end]`` for ``code`` (see the module docstring).
@@ -167,6 +168,8 @@ def trim_quote(doc_text: str, start: int, end: int, code: Mapping[str, Any], *,
     ``turns`` are ``(speaker, start, end)`` document offsets. Returns ``pieces`` (each
     ``{"start", "end", "text", "speaker"}``, in document order), ``text`` (the pieces
     joined with " … ", with "…" where the quote starts or ends inside the span),
+    ``hits`` (keyword matches that chose the code, same offsets as ``start``/``end``)
+    put the sentences holding them first;
     ``method`` (``embedding``, ``keywords`` or ``opening``) and ``trimmed`` (whether
     anything of the span was left out).
     """
@@ -182,6 +185,11 @@ def trim_quote(doc_text: str, start: int, end: int, code: Mapping[str, Any], *,
     if method == "keywords" and not scores.any():
         method = "opening"
         scores = np.array([-float(i) for i in range(len(cands))])  # the first participant sentences
+    if hits:  # sentences holding the keyword matches that chose the code come first
+        n_hits = np.array([sum(1 for a, b in hits if c.start <= a and b <= c.end) for c in cands], dtype=float)
+        if n_hits.any():
+            scores = scores + n_hits * (float(np.abs(scores).max()) + 1.0)
+            method = "keywords" if method == "opening" else method
     mod = np.array([c.moderator for c in cands])
     if (~mod).any():  # prefer participants' words
         scores = np.where(mod, -1e9, scores) if method == "opening" else np.where(mod, scores * MODERATOR_WEIGHT, scores)

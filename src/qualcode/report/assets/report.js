@@ -393,6 +393,20 @@
   }
 
   // ------------------------------------------------------------------ source-dependent sections
+  // the coded span with its keyword hits in <b class="qc-kw"> (offsets are into span)
+  function keywordParts(span, kws) {
+    if (!kws || !kws.length) return [span];
+    var parts = [], pos = 0;
+    kws.slice().sort(function (a, b) { return a.start - b.start; }).forEach(function (k) {
+      if (k.start < pos || k.end > span.length) return;
+      if (k.start > pos) parts.push(span.slice(pos, k.start));
+      parts.push(h("b", { "class": "qc-kw", title: k.keyword || "", text: span.slice(k.start, k.end) }));
+      pos = k.end;
+    });
+    if (pos < span.length) parts.push(span.slice(pos));
+    return parts;
+  }
+
   // Exemplars: one collapsible block per code (the first open), a table of contents of the
   // codes above them, and each quote trimmed to its best sentence(s) with exact offsets.
   var QUOTE_METHOD = { embedding: "closest to the code by embedding similarity",
@@ -407,7 +421,10 @@
     pieces.forEach(function (p, i) {
       if (i) append(q, h("span", { "class": "gap", text: " … " }));
       if (p.speaker && (many || i === 0)) append(q, h("span", { "class": "who", text: p.speaker + ": " }));
-      append(q, h("mark", { text: String(p.text).replace(/\s+/g, " ") }));
+      // line breaks of hard-wrapped transcripts read as spaces; keyword hits stay marked
+      append(q, h("mark", {}, keywordParts(String(p.text), p.keywords).map(function (x) {
+        return typeof x === "string" ? x.replace(/[ \t]*\n[ \t]*/g, " ") : x;
+      })));
     });
     if (e.after) append(q, h("span", { "class": "gap", text: " …" }));
     return q;
@@ -440,7 +457,9 @@
         box.appendChild(h("div", { "class": "qc-ex" }, [
           h("div", { "class": "meta", text: bits.join(" · "), title: e.method ? "quote: " + (QUOTE_METHOD[e.method] || e.method) : null }),
           quoteNode(e),
-          e.rationale ? h("div", { "class": "why", text: "Rationale: " + e.rationale }) : null]));
+          e.rationale ? h("div", { "class": "why", text: "Rationale: " + e.rationale }) : null,
+          e.keywords && e.keywords.length ? h("div", { "class": "why", text: "Matched keywords: " +
+            e.keywords.map(function (k) { return k.text + (k.keyword ? " (" + k.keyword + ")" : ""); }).join(", ") }) : null]));
       });
       toc.appendChild(h("a", { href: "#" + id, "data-target": id }, [
         h("span", { "class": "chip", style: "background:" + codeColor(f.code, i) }), trunc(f.code, 40)]));
