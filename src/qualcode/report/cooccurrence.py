@@ -123,10 +123,11 @@ def cooccurrence(store: Store, source: str, *, codes: Sequence[str] | None = Non
 
 def export_cooccurrence(store: Store, out: str | os.PathLike[str], *, run_id: str | None = None,
                         coder: str | None = None, by: str = "segment", values: str = "count",
-                        pairs: bool = False, moderators: Iterable[str] | None = None) -> int:
+                        pairs: bool = False, moderators: Iterable[str] | None = None, raw: bool = False) -> int:
     """Write the co-occurrence matrix (a row and a column per code) or, with ``pairs``,
     one row per co-occurring pair with every count. Default source: the latest coding
-    run; ``coder`` picks a human coder. Returns the rows written."""
+    run; ``coder`` picks a human coder; ``raw`` skips the safe-cell rule (see
+    :mod:`qualcode.report.cells`). Returns the rows written."""
     from qualcode.report.tables import _check_out, _write_rows, resolve_run
 
     if by not in BY:
@@ -139,6 +140,6 @@ def export_cooccurrence(store: Store, out: str | os.PathLike[str], *, run_id: st
     if pairs:
         cols = ["code_a", "code_b", "segments", "segments_jaccard", "participants", "participants_jaccard"]
         return _write_rows(p, cols, ([r["a"], r["b"], r["segments"], r["segments_jaccard"], r["participants"],
-                                      r["participants_jaccard"]] for r in co["pairs"]))
+                                      r["participants_jaccard"]] for r in co["pairs"]), raw=raw)
     m = co[by]["counts" if values == "count" else "jaccard"]
-    return _write_rows(p, ["code", *co["codes"]], ([c, *row] for c, row in zip(co["codes"], m)))
+    return _write_rows(p, ["code", *co["codes"]], ([c, *row] for c, row in zip(co["codes"], m)), raw=raw)
