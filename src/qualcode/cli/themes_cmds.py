@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "clustering iteration (`themes show` alone: the final themes; `themes show [ITER] --tree`: the hierarchy "
         "below the final themes, or below iteration ITER's, as an indented tree); `themes map` shows segment -> "
         "labels -> theme; `themes export-codebook --out F.yaml [--levels all|labels]` writes a codebook that "
-        "`qualcode code --codebook` reads (with --levels, earlier iterations' themes, and the labels, become "
+        "`qualcode code --codebook FILE` reads (with --levels, earlier iterations' themes, and the labels, become "
         "child codes of the themes they were clustered into).",
     )
     add_project_arg(p)

@@ -309,7 +309,7 @@ def _locate(cell, by_id, by_doc, doc_idx, doc_by_id, min_overlap):
     if sid:
         seg = by_id.get(_int(sid, "segment_id"))
         if seg is None:
-            raise _Unmapped(f"no current segment {sid}; segment ids come from `qualcode export segments` "
+            raise _Unmapped(f"no current segment {sid}; segment ids come from `qualcode export segments --out segments.csv` "
                             "and change when documents are re-segmented")
         return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc_by_id[seg.document_id]
     if start or end:

@@ -255,7 +255,7 @@ def _check_sheet_path(path: str | os.PathLike[str], *, writing: bool) -> Path:
     if p.is_dir():
         raise InputError(f"{str(path)!r} is a directory; expected a file name")
     if not writing and not p.exists():
-        raise InputError("file not found", path=str(p), hint="give the coding sheet written by `qualcode sample`")
+        raise InputError("file not found", path=str(p), hint="give the coding sheet written by `qualcode sample --n N --out sheet.xlsx`")
     return p
 
 
@@ -349,11 +349,11 @@ def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]
     finally:
         wb.close()
     if header is None:
-        raise InputError("the sheet is empty; expected the header written by `qualcode sample`", path=str(p))
+        raise InputError("the sheet is empty; expected the header written by `qualcode sample --n N --out sheet.xlsx`", path=str(p))
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", path=str(p), line=1,
-                         hint="use the sheet written by `qualcode sample` and keep its columns")
+                         hint="use the sheet written by `qualcode sample --n N --out sheet.xlsx` and keep its columns")
     return out
 
 

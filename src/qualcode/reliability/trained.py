@@ -630,7 +630,7 @@ def train_coder(
     codes = [c for c in codes if c not in skipped]
     if not codes:
         raise InputError(f"coder {coder!r} has no code with at least {min_positives} coded segments to learn from",
-                         hint="code more segments (e.g. with `qualcode sample` and `qualcode import-review`), "
+                         hint="code more segments (e.g. with `qualcode sample --n N --out sheet.xlsx` and `qualcode import-review sheet.xlsx --coder NAME`), "
                               "or lower --min-positives")
     labels = [frozenset(src.units[str(i)]) & set(codes) for i in labeled_ids]
     if mode == "single":
