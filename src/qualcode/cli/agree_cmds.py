@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_compare_models)
 
     p = sub.add_parser("import-codes", help="import human codes from CSV onto the current segments",
-                       description="Columns: code, coder (or --coder), and per row segment_id, or document+start+end "
+                       description="Columns: code, coder (or --coder), and per row document+segment (as `export "
+                       "segments` writes them), or segment_id, or source_id (a CSV respondent id), or document+start+end "
                        "(character span), or quote (document optional). A span goes to every segment it overlaps "
                        "by >= 50%% of the shorter of the two, else to the segment with the largest overlap.")
     add_project_arg(p)
@@ -58,6 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "or only the segments the rows map to")
     p.add_argument("--skip-unmapped", action="store_true", help="skip rows that cannot be placed instead of stopping")
     p.add_argument("--force", action="store_true", help="import a file already imported for this coder")
+    p.add_argument("--by", choices=["auto", "segment", "segment-id", "span", "quote", "source-id"], default="auto",
+                   help="which columns locate a row: segment (document + the 0-based segment of `export segments`), "
+                        "segment-id, span (document,start,end), quote, source-id (the respondent id of a CSV "
+                        "response); auto (default): the first the row fills, in that order")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_codes)
 
@@ -263,7 +268,7 @@ def cmd_import_codes(args: argparse.Namespace) -> int:
 
     with project_from(args) as project:
         res = import_codes(project, args.file, coder=args.coder, scope=args.scope,
-                           on_unmapped="skip" if args.skip_unmapped else "error", force=args.force)
+                           on_unmapped="skip" if args.skip_unmapped else "error", force=args.force, by=args.by)
     if args.json:
         print_json([r.to_dict() for r in res])
         return 0
