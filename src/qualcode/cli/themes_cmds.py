@@ -9,7 +9,7 @@ import importlib
 import inspect
 from typing import Any
 
-from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.common import add_project_arg, add_selection_args, print_json, print_table, project_from, selection_from
 from qualcode.cli.llm_cmds import add_llm_args, llm_overrides, print_estimate
 from qualcode.errors import BackendNotConfigured, InputError
 
@@ -52,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tree", action="store_true",
                    help="show: the theme hierarchy (final themes, or ITER's themes, down to the labels) as a tree")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p)
     p.set_defaults(func=cmd_themes)
 
     e = sub.add_parser(
@@ -119,7 +120,8 @@ def _run(args: argparse.Namespace) -> int:
         out = run_hicode(project, background=args.background, goal=args.goal, k=args.k, target=args.target,
                          batch_size=args.batch, seed=args.seed, max_iterations=args.max_iterations,
                          moderator_context=not args.no_moderator_context,
-                         include_moderators=args.include_moderators, dry_run=args.dry_run)
+                         include_moderators=args.include_moderators, dry_run=args.dry_run,
+                         selection=selection_from(args))
         if args.dry_run:
             print_json(out) if args.json else print_estimate(out)
             return 0
@@ -153,7 +155,7 @@ def _run_embedding(project: Any, args: argparse.Namespace) -> int:
         print("dry run: embedding-only theme discovery makes no LLM calls")
         return 0
     fn = mod.discover_themes
-    wanted = {"target": args.target, "seed": args.seed, "n_themes": args.target}
+    wanted = {"target": args.target, "seed": args.seed, "n_themes": args.target, "selection": selection_from(args)}
     try:
         accepted = inspect.signature(fn).parameters
         varkw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())

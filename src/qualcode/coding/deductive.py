@@ -6,7 +6,7 @@ import time
 
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from qualcode.project import Project
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
 from qualcode.types import Codebook, Coding, Run, Segment
+
+if TYPE_CHECKING:
+    from qualcode.selection import Selection
 
 
 @dataclass(frozen=True)
@@ -49,16 +52,21 @@ def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[st
 def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Segment], int]:
     """Current segments to code; with ``skip_moderators`` segments spoken only by a
     moderator (questions, prompts; see :mod:`qualcode.speakers`) are left out.
-    Returns (segments, n_skipped)."""
-    from qualcode.speakers import is_moderator_segment, moderator_names
+    Returns (segments, n_skipped). The full rule (subsets, relevance) is
+    :func:`qualcode.selection.select`."""
+    from qualcode.selection import select
 
-    segments = project.store.segments()
-    if not skip_moderators:
-        return segments, 0
-    mods = moderator_names(project.store, {sg.document_id for sg in segments},
-                           project.settings.get("segmentation", "moderators", []) or [])
-    keep = [sg for sg in segments if not is_moderator_segment(sg, mods)]
-    return keep, len(segments) - len(keep)
+    sel = select(project, skip_moderators=skip_moderators)
+    return sel.segments, sel.skipped("moderator")
+
+
+def _nothing_to_code(chosen: Any) -> InputError:
+    from qualcode.selection import describe
+
+    if not chosen.n_candidates:
+        return InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
+    return InputError(f"no segment left to code of {chosen.n_candidates} ({describe(chosen)})",
+                      hint="loosen --document/--where/--top/--min-relevance, or pass --include-moderators")
 
 
 def segment_matrix(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
@@ -81,10 +89,15 @@ def code_segments(
     skip_moderators: bool | None = None,
     embedding_model: str | None = None,
     show_progress: bool = True,
+    segments: Sequence[Segment | int] | None = None,
+    selection: "Selection | None" = None,
 ) -> CodingResult:
     """Code every current segment with ``codebook`` by embedding similarity.
 
-    Parameters default to the project's ``[coding]`` settings. Returns the stored run.
+    Parameters default to the project's ``[coding]`` settings. ``segments`` (segments
+    or ids) and ``selection`` (documents, ``where``, relevance; see
+    :mod:`qualcode.selection`) narrow what is coded; the run records the filter.
+    Returns the stored run.
     """
     t0 = time.perf_counter()
     s = project.settings
@@ -101,12 +114,15 @@ def code_segments(
     if unknown:
         raise InputError(f"per-code thresholds name codes not in the codebook: {', '.join(sorted(unknown))}")
     thr_list = [per_code_thr.get(c.name, c.threshold) for c in cb.codes]
+    from qualcode.selection import select
+
     if skip_moderators is None:
-        skip_moderators = bool(s.get("coding", "skip_moderators", True))
-    segments, n_skipped = select_segments(project, skip_moderators=skip_moderators)
+        skip_moderators = segments is None and bool(s.get("coding", "skip_moderators", True))
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    embedding_model=embedding_model, show_progress=show_progress)
+    segments, n_skipped = chosen.segments, chosen.skipped("moderator")
     if not segments:
-        raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
-                         hint="ingest transcripts first: `qualcode ingest FILE...`")
+        raise _nothing_to_code(chosen)
     backend = project.embedder(embedding_model)
     seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
 
@@ -123,6 +139,8 @@ def code_segments(
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
               "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
               "n_segments": len(segments)}
+    if chosen.record:
+        params["selection"] = chosen.record
     rec = RunRecorder(project.store, "code", params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version,
                       input_hash=hash_obj([sg.text_hash for sg in segments]), t0=t0)

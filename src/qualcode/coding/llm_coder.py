@@ -110,6 +110,7 @@ def llm_code(
     skip_moderators: bool | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    selection: Any = None,
 ) -> Run | dict[str, Any]:
     """Apply ``codebook`` to the project's current segments with an LLM.
 
@@ -121,8 +122,11 @@ def llm_code(
         One call per segment (all codes) or one yes/no call per (segment, code).
     llm : str or LLMBackend, optional
         Default ``[llm] model``.
-    segments : sequence of Segment, optional
+    segments : sequence of Segment (or segment ids), optional
         Code only these (default: all current segments).
+    selection : qualcode.selection.Selection, optional
+        Documents, ``where`` and relevance filters (ranked before any LLM call); the
+        run records the filter.
     skip_moderators : bool, optional
         Leave out segments spoken only by a moderator (default ``[coding]
         skip_moderators``, as for similarity coding).
@@ -143,19 +147,16 @@ def llm_code(
     backend = client.backend if client is not None else (llm if isinstance(llm, LLMBackend) else make_llm(settings, llm))
     if client is None:
         client = LLMClient.from_settings(backend, store, settings, concurrency=concurrency, show_progress=show_progress)
-    segs = list(segments) if segments is not None else store.segments()
-    if skip_moderators is None:
-        skip_moderators = bool(settings.get("coding", "skip_moderators", True))
-    n_skipped = 0
-    if skip_moderators and segments is None:
-        from qualcode.themes.hicode import _is_moderator, moderator_names
+    from qualcode.coding.deductive import _nothing_to_code
+    from qualcode.selection import select
 
-        mods = moderator_names(store, segs, settings.get("segmentation", "moderators", []) or [])
-        kept = [s for s in segs if not _is_moderator(s, mods)]
-        n_skipped, segs = len(segs) - len(kept), kept
+    if skip_moderators is None:
+        skip_moderators = segments is None and bool(settings.get("coding", "skip_moderators", True))
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    show_progress=show_progress)
+    segs, n_skipped = chosen.segments, chosen.skipped("moderator")
     if not segs:
-        raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
-                         hint="add transcripts with `qualcode ingest FILES`")
+        raise _nothing_to_code(chosen)
     template = CODE_PAIR if per == "code" else CODE_SEGMENT
     if per == "code":
         reqs = [CODE_PAIR.request(key=(s.id, c.name), text_hashes=(s.text_hash,), validate=_validate_pair, max_tokens=250, code=c.name,
@@ -180,6 +181,8 @@ def llm_code(
               "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
               "template": template.describe(), "segments": len(segs),
               "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped}
+    if chosen.record:
+        params["selection"] = chosen.record
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       input_hash=hash_obj([s.text_hash for s in segs]), prompt_hash=template.hash)
     client.step, client.run_id = STEP, rec.id

@@ -290,6 +290,7 @@ class Store:
             start=r["start"], end=r["end"], text=r["text"], text_hash=r["text_hash"],
             speakers=tuple(json.loads(r["speakers"])), turn_start=r["turn_start"], turn_end=r["turn_end"],
             time_start=r["time_start"], time_end=r["time_end"], strategy=r["strategy"], key=r["key"],
+            metadata=_loads(r["metadata"], {}) if r["metadata"] not in (None, "{}") else {},
         )
 
     def segments(self, *, document_ids: Iterable[int] | None = None) -> list[Segment]:

@@ -201,6 +201,7 @@ def run_hicode(
     segments: Sequence[Segment] | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    selection: Any = None,
 ) -> HICodeResult | dict[str, Any]:
     """Run HICode on the project's current segments.
 
@@ -234,6 +235,11 @@ def run_hicode(
         project's embedder, loaded only when needed).
     client : LLMClient, optional
         A configured client (tests); default one built from settings.
+    segments : sequence of Segment, optional
+        Label only these (default: every current segment).
+    selection : qualcode.selection.Selection, optional
+        Documents, ``where`` and relevance filters on the segments to label (the
+        moderator's turns still give context); recorded with the run.
     dry_run : bool
         Return an estimate of calls and tokens instead of running.
 
@@ -254,6 +260,13 @@ def run_hicode(
     mods = moderator_names(store, segs, settings.get("segmentation", "moderators", []) or [])
     targets, contexts = _select_segments(segs, mods, moderator_context=moderator_context,
                                          include_moderators=include_moderators)
+    chosen = None
+    if selection is not None and not selection.is_empty():
+        from qualcode.selection import select
+
+        chosen = select(project, selection, segments=targets, skip_moderators=False, show_progress=show_progress)
+        keep = {s.id for s in chosen.segments}
+        targets = [s for s in targets if s.id in keep]
     if not targets:
         raise InputError("no participant segments to label (every segment is a moderator's)",
                          hint="pass include_moderators=True (--include-moderators) to label them too")
@@ -276,6 +289,8 @@ def run_hicode(
         "templates": {t.name: t.hash for t in HICODE_TEMPLATES}, "moderators": sorted({m for v in mods.values() for m in v}),
         "segments": len(targets),
     }
+    if chosen is not None:
+        params["selection"] = chosen.record
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name, seed=seed,
                       input_hash=hash_obj([s.text_hash for s in targets]), prompt_hash=templates_hash(HICODE_TEMPLATES))
     client.step, client.run_id = STEP, rec.id
