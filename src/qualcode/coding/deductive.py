@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from qualcode.codebook import load_codebook
+from qualcode.codebook import read_codebook
 from qualcode.coding.similarity import assign, code_vectors, similarity
 from qualcode.embeddings import embed_texts
 from qualcode.errors import InputError
@@ -42,11 +42,8 @@ def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[st
     """A codebook object, a file path, or the name of a codebook in the store."""
     if isinstance(codebook, Codebook):
         return codebook if codebook.id is not None else project.store.add_codebook(codebook)
-    p = str(codebook)
-    if os.path.exists(p) or os.path.splitext(p)[1]:
-        cb = load_codebook(p)
-        return project.store.add_codebook(cb, source_path=os.path.abspath(p))
-    return project.store.codebook(p)
+    cb, source = read_codebook(codebook, project.store)
+    return cb if cb.id is not None else project.store.add_codebook(cb, source_path=source)
 
 
 def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Segment], int]:

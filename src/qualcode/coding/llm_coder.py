@@ -88,14 +88,9 @@ def quote_evidence(quote: str, seg: Segment) -> dict[str, Any]:
 
 def _load_codebook(store: Any, codebook: Codebook | str | os.PathLike[str]) -> tuple[Codebook, str | None]:
     """A Codebook, a codebook file, or the name of a codebook stored in the project."""
-    if isinstance(codebook, Codebook):
-        return codebook, codebook.source
-    from qualcode.codebook import CODEBOOK_FORMATS, load_codebook
+    from qualcode.codebook import read_codebook
 
-    p = Path(codebook)
-    if p.is_file() or p.suffix.lower() in CODEBOOK_FORMATS:
-        return load_codebook(p), str(p)
-    return store.codebook(str(codebook)), None
+    return read_codebook(codebook, store)
 
 
 def llm_code(
@@ -164,7 +159,7 @@ def llm_code(
                 for s in segs for c in cb.codes]
     else:
         codes_text = "\n".join(
-            f"- {c.name}: {c.definition}" + (f" (include: {c.include})" if c.include else "")
+            f"- {c.name}" + (f": {c.definition}" if c.definition else "") + (f" (include: {c.include})" if c.include else "")
             + (f" (exclude: {c.exclude})" if c.exclude else "") for c in cb.codes)
         reqs = [CODE_SEGMENT.request(key=s.id, text_hashes=(s.text_hash,), validate=_validate_segment, max_tokens=150 + 120 * min(len(cb.codes), 5),
                                      codes=codes_text, segment=s.text) for s in segs]
