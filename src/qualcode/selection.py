@@ -89,6 +89,14 @@ class Selected:
     def skipped(self, stage: str) -> int:
         return int(self.excluded.get(stage, 0))
 
+    def run_params(self) -> dict[str, Any]:
+        """What a run stores about its input when a filter applied: the ``selection``
+        record and the ``segment_ids`` it coded (its universe for agreement and
+        sampling, which the current segments no longer tell)."""
+        if not self.record:
+            return {}
+        return {"selection": self.record, "segment_ids": [s.id for s in self.segments]}
+
 
 def parse_where(items: Iterable[str]) -> dict[str, list[str]]:
     """``["speaker=Ana", "site=north", "site=south"]`` -> ``{"speaker": ["Ana"], "site": [...]}``.

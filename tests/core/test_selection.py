@@ -64,6 +64,12 @@ def test_document_filter_on_code(proj, tmp_path, capsys):
     assert out["n_segments"] == 2  # the moderator's question is left out as before
     assert run.params["selection"]["documents"] == ["south"]
     assert run.params["selection"]["n_selected"] == 2
+    with open_project(proj) as p:  # the run's universe (agreement, samples) is what it coded, not every segment
+        from qualcode.reliability.units import run_universe
+
+        universe, notes = run_universe(p, run)
+        assert not notes and {s.document for s in p.store.segments_by_id(universe).values()} == {"south.txt"}
+        assert len(universe) == 2
 
 
 def test_where_speaker_document_metadata_and_csv_column(proj, tmp_path, capsys):

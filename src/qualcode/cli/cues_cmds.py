@@ -92,7 +92,7 @@ def cmd_cues(args: argparse.Namespace) -> int:
         params: dict[str, Any] = {"pause_threshold": args.pause_threshold, "rules": "builtin-1",
                                   "documents": [d.name for d in docs]}
         if chosen is not None:
-            params["selection"] = chosen.record
+            params.update(chosen.run_params())
         if args.patterns:
             params["patterns"] = {"path": str(Path(args.patterns)),
                                   "hash": hash_obj([[r.name, r.regex, r.code, r.ignore_case] for r in patterns])}

@@ -136,8 +136,7 @@ def code_segments(
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
               "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
               "n_segments": len(segments)}
-    if chosen.record:
-        params["selection"] = chosen.record
+    params.update(chosen.run_params())
     rec = RunRecorder(project.store, "code", params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version,
                       input_hash=hash_obj([sg.text_hash for sg in segments]), t0=t0)

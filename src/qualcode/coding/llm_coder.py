@@ -176,8 +176,7 @@ def llm_code(
               "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
               "template": template.describe(), "segments": len(segs),
               "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped}
-    if chosen.record:
-        params["selection"] = chosen.record
+    params.update(chosen.run_params())
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       input_hash=hash_obj([s.text_hash for s in segs]), prompt_hash=template.hash)
     client.step, client.run_id = STEP, rec.id

@@ -314,6 +314,21 @@ class Store:
                 out[r["id"]] = self._seg(r)
         return out
 
+    def segmentation_segments(self, segment_ids: Iterable[int]) -> list[Segment]:
+        """Every segment of the segmentations (current or replaced) that the given
+        segments belong to, in document order: what a run made before re-segmenting saw."""
+        ids = list(segment_ids)
+        seg_ids: set[int] = set()
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            seg_ids.update(int(r[0]) for r in self.conn.execute(
+                f"SELECT DISTINCT segmentation_id FROM segments WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        if not seg_ids:
+            return []
+        q = (self._SEG_SQL + f" WHERE s.segmentation_id IN ({','.join('?' * len(seg_ids))})"
+             " ORDER BY s.document_id, s.idx")
+        return [self._seg(r) for r in self.conn.execute(q, sorted(seg_ids))]
+
     # ------------------------------------------------------------------ embeddings
     def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

@@ -598,8 +598,7 @@ def discover_themes(
         "method": METHOD, "n_themes": n_themes, "min_size": min_size, "max_themes": max_themes, "n_terms": n_terms,
         "n_quotes": n_quotes, "n_runs": n_runs, "min_words": min_words, "skip_moderators": skip_moderators,
         "n_segments": len(segments)}
-    if chosen.record:
-        params["selection"] = chosen.record
+    params.update(chosen.run_params())
     rec = RunRecorder(project.store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version, seed=seed,
                       input_hash=hash_obj([sg.text_hash for sg in segments]))

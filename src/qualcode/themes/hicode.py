@@ -290,7 +290,7 @@ def run_hicode(
         "segments": len(targets),
     }
     if chosen is not None:
-        params["selection"] = chosen.record
+        params.update(chosen.run_params())
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name, seed=seed,
                       input_hash=hash_obj([s.text_hash for s in targets]), prompt_hash=templates_hash(HICODE_TEMPLATES))
     client.step, client.run_id = STEP, rec.id
