@@ -1,0 +1,50 @@
+"""`compare-models` runs its two sides at the same time."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from qualcode.backends import registry
+from qualcode.reliability.compare import compare_models
+from tests.conftest import FakeEmbedder
+
+
+class Meeting(FakeEmbedder):
+    """Embeds only once the other side's embedder is embedding too: one after the
+    other, the first side waits in vain and the barrier breaks."""
+
+    def __init__(self, barrier: threading.Barrier, dim: int) -> None:
+        super().__init__(dim)
+        self.name = f"meeting-{dim}"
+        self.barrier = barrier
+        self.threads: set[str] = set()
+
+    def embed_batch(self, texts):
+        if self.calls == 0:
+            self.barrier.wait()
+        self.threads.add(threading.current_thread().name)
+        return super().embed_batch(texts)
+
+
+def test_both_sides_run_at_once_each_on_its_own_connection(project):
+    barrier = threading.Barrier(2, timeout=10)
+    a, b = Meeting(barrier, 64), Meeting(barrier, 32)
+    registry.register_embedding("meeta", lambda rest, opts: a)
+    registry.register_embedding("meetb", lambda rest, opts: b)
+    res = compare_models(project, project.test_dir / "cb.yaml", "meeta:", "meetb:", n_boot=0)
+    assert not barrier.broken
+    assert a.threads and b.threads and a.threads.isdisjoint(b.threads)
+    assert res.a.model == "meeting-64" and res.b.model == "meeting-32"
+    runs = {r.id: r for r in project.store.runs("code")}  # both runs landed in the caller's store
+    assert {res.a.run_id, res.b.run_id} <= set(runs)
+    assert res.comparison.overall["n_decisions"] == res.n_segments * 3
+
+
+def test_one_after_the_other_when_asked(project):
+    barrier = threading.Barrier(2, timeout=0.5)
+    registry.register_embedding("meeta", lambda rest, opts: Meeting(barrier, 64))
+    registry.register_embedding("meetb", lambda rest, opts: Meeting(barrier, 32))
+    with pytest.raises(threading.BrokenBarrierError):  # the first side waits alone
+        compare_models(project, project.test_dir / "cb.yaml", "meeta:", "meetb:", n_boot=0, concurrent=False)
