@@ -48,3 +48,16 @@ def test_one_after_the_other_when_asked(project):
     registry.register_embedding("meetb", lambda rest, opts: Meeting(barrier, 32))
     with pytest.raises(threading.BrokenBarrierError):  # the first side waits alone
         compare_models(project, project.test_dir / "cb.yaml", "meeta:", "meetb:", n_boot=0, concurrent=False)
+
+
+def test_both_sides_code_the_same_selected_segments(project):
+    from qualcode.selection import Selection
+
+    registry.register_embedding("fakea", lambda rest, opts: FakeEmbedder())
+    registry.register_embedding("fakeb", lambda rest, opts: FakeEmbedder(32))
+    res = compare_models(project, project.test_dir / "cb.yaml", "fakea:", "fakeb:", n_boot=0,
+                         selection=Selection(documents=("fg2",)))
+    fg2 = [s.id for s in project.store.segments() if s.document == "fg2.txt" and s.speakers != ("MODERATOR",)]
+    assert res.n_segments == len(fg2) == 4
+    for rid in (res.a.run_id, res.b.run_id):
+        assert project.store.run(rid).params["segment_ids"] == fg2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.common import add_project_arg, add_selection_args, print_json, print_table, project_from, selection_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--disagreements", metavar="F.csv")
     p.add_argument("--boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    add_selection_args(p)
     p.set_defaults(func=cmd_compare_models)
 
     p = sub.add_parser("import-codes", help="import human codes from CSV onto the current segments",
@@ -84,6 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="import a sheet already imported for this coder")
     p.add_argument("--boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    add_selection_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_review)
 
@@ -102,6 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the human's examples")
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p)
     p.set_defaults(func=cmd_train)
 
 
@@ -250,7 +253,8 @@ def cmd_compare_models(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         opts = {"mode": args.mode} if args.mode else {}
         res = compare_models(project, args.codebook, args.a, args.b, n_boot=args.boot, seed=args.seed,
-                             skip_moderators=False if args.include_moderators else None, **opts)
+                             skip_moderators=False if args.include_moderators else None,
+                             selection=selection_from(args), **opts)
         if args.disagreements:
             write_disagreements(res.comparison, args.disagreements)
     if args.json:
@@ -329,7 +333,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             return 0
         res = train_coder(project, args.coder, folds=args.folds, seed=args.seed, mode=args.mode,
                           codebook=args.codebook, embedding_model=args.model, min_positives=args.min_positives,
-                          apply=not args.no_apply)
+                          apply=not args.no_apply, selection=selection_from(args))
     if args.json:
         print_json(res.to_dict())
         return 0

@@ -309,6 +309,7 @@ def compare_models(
     show_progress: bool = False,
     llm_per: str = "segment",
     concurrent: bool = True,
+    selection: Any = None,
     **coding_options: Any,
 ) -> ModelComparison:
     """Code the same segments with two specs and compare them.
@@ -321,6 +322,8 @@ def compare_models(
     (cached embeddings cost nothing), LLM tokens in/out.
 
     ``coding_options`` go to ``code_segments`` (mode, threshold, margin, ...).
+    ``selection`` (documents, ``where``, relevance; :mod:`qualcode.selection`) narrows
+    the segments both sides code.
 
     The two sides run at the same time (``concurrent=False``: one after the other),
     each on its own connection to the store: an LLM side waiting on its server and
@@ -332,14 +335,17 @@ def compare_models(
     BackendNotConfigured
         When a side is an LLM and LLM coding is not available or no LLM is configured.
     """
-    from qualcode.coding.deductive import code_segments, resolve_codebook, select_segments
+    from qualcode.coding.deductive import _nothing_to_code, code_segments, resolve_codebook
+    from qualcode.selection import select
 
     kinds = [spec_kind(spec_a), spec_kind(spec_b)]
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
-    segments, _ = select_segments(project, skip_moderators=skip_moderators)
+    chosen = select(project, selection, skip_moderators=skip_moderators)
+    segments = chosen.segments
     if not segments:
-        raise InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
+        raise _nothing_to_code(chosen)
+    filtered = bool(chosen.record)
     cb = resolve_codebook(project, codebook)
     if "llm" in {k for k, _ in kinds}:
         try:
@@ -351,8 +357,12 @@ def compare_models(
 
     def side(orig: str, kind: str, spec: str, proj: Any) -> ModelSide:
         if kind == "embedding":
-            res = code_segments(proj, cb, embedding_model=spec, skip_moderators=skip_moderators,
-                                show_progress=show_progress, **coding_options)
+            if filtered:  # the segments chosen once, for both sides
+                res = code_segments(proj, cb, embedding_model=spec, segments=segments, show_progress=show_progress,
+                                    **coding_options)
+            else:
+                res = code_segments(proj, cb, embedding_model=spec, skip_moderators=skip_moderators,
+                                    show_progress=show_progress, **coding_options)
             run = res.run
             return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
                              texts_embedded=res.embedded, model=run.model)
