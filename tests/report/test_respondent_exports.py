@@ -111,6 +111,10 @@ def test_keep_columns_must_exist(tmp_path, capsys):
     (tmp_path / "s.csv").write_text(SURVEY, encoding="utf-8")
     with pytest.raises(InputError, match="no column 'sex'.*columns present"):
         read_table(tmp_path / "s.csv", id_column="respondent", keep_columns="age,sex")
+    assert main(["init", str(tmp_path / "p")]) == 0
+    assert main(["-p", str(tmp_path / "p"), "ingest", str(tmp_path / "s.csv"), "--keep-columns", "sex"]) == 2
+    err = capsys.readouterr().err
+    assert "no column 'sex'" in err and "hint: pass --keep-columns" in err
 
 
 def test_codings_export_has_calibrated_score_and_rank(survey, tmp_path):

@@ -87,7 +87,7 @@ def _find_column(header: list[str], wanted: str, role: str, path: str) -> int:
     raise InputError(
         f"no column {wanted!r} ({role}); columns present: {', '.join(repr(h) for h in header)}",
         path=path,
-        hint=f"pass {role}= one of the columns present",
+        hint=f"pass --{role.replace('_', '-')} (Python: {role}=) one of the columns present",
     )
 
 
@@ -174,7 +174,7 @@ def read_table(
                 f"no text column given and none named {', '.join(TEXT_COLUMN_NAMES)}; "
                 f"columns present: {', '.join(repr(h) for h in header)}",
                 path=where,
-                hint="pass text_column= the column holding the responses",
+                hint="pass --text-column (Python: text_column=) the column holding the responses",
             )
         ti, inferred = folded.index(found), True
         log.info("%s: using column %r as the text column", where, header[ti])
