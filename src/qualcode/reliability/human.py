@@ -370,7 +370,7 @@ def _locate(cell, ix: _Index, min_overlap: float, by: str = "auto"):
     if sid:
         seg = by_id.get(_int(sid, "segment_id"))
         if seg is None:
-            raise _Unmapped(f"no current segment with id {sid} (segment_id is the project-wide id of "
+            raise _Unmapped(f"no current segment {sid} (segment_id is the project-wide id of "
                             "`qualcode relevance QUESTION --json`; the segment column of `qualcode export segments "
                             "--out segments.csv` is a position in its document: give it as document + segment)")
         return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc_by_id[seg.document_id]
