@@ -61,3 +61,12 @@ def test_both_sides_code_the_same_selected_segments(project):
     assert res.n_segments == len(fg2) == 4
     for rid in (res.a.run_id, res.b.run_id):
         assert project.store.run(rid).params["segment_ids"] == fg2
+
+
+def test_segments_parameter(project):
+    registry.register_embedding("fakea", lambda rest, opts: FakeEmbedder())
+    registry.register_embedding("fakeb", lambda rest, opts: FakeEmbedder(32))
+    ids = [s.id for s in project.store.segments()][1:4]
+    res = compare_models(project, project.test_dir / "cb.yaml", "fakea:", "fakeb:", n_boot=0, segments=ids)
+    assert res.n_segments == 3
+    assert project.store.run(res.a.run_id).params["segment_ids"] == ids

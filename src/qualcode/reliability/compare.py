@@ -347,6 +347,7 @@ def compare_models(
     llm_per: str = "segment",
     concurrent: bool = True,
     selection: Any = None,
+    segments: Sequence[Any] | None = None,
     **coding_options: Any,
 ) -> ModelComparison:
     """Code the same segments with two specs and compare them.
@@ -359,8 +360,8 @@ def compare_models(
     (cached embeddings cost nothing), LLM tokens in/out.
 
     ``coding_options`` go to ``code_segments`` (mode, threshold, margin, ...).
-    ``selection`` (documents, ``where``, relevance; :mod:`qualcode.selection`) narrows
-    the segments both sides code.
+    ``segments`` (segments or ids) and ``selection`` (documents, ``where``, relevance;
+    :mod:`qualcode.selection`) narrow the segments both sides code.
 
     The two sides run at the same time (``concurrent=False``: one after the other),
     each on its own connection to the store: an LLM side waiting on its server and
@@ -378,7 +379,7 @@ def compare_models(
     kinds = [spec_kind(spec_a), spec_kind(spec_b)]
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
-    chosen = select(project, selection, skip_moderators=skip_moderators)
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators)
     segments = chosen.segments
     if not segments:
         raise _nothing_to_code(chosen)

@@ -566,6 +566,7 @@ def train_coder(
     skip_moderators: bool | None = None,
     show_progress: bool = False,
     selection: Any = None,
+    segments: Sequence[Any] | None = None,
 ) -> TrainResult:
     """Train on a human coder's segments, cross-validate, and code the rest as a run.
 
@@ -593,6 +594,8 @@ def train_coder(
     selection : qualcode.selection.Selection, optional
         Narrows the segments ``apply`` codes (documents, ``where``, relevance);
         recorded with the run.
+    segments : sequence of Segment or ids, optional
+        The segments ``apply`` may code (default: every current segment).
 
     Returns
     -------
@@ -648,7 +651,8 @@ def train_coder(
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
     looked = {int(u) for u in src.units}
-    chosen = select(project, selection, skip_moderators=skip_moderators, embedding_model=embedding_model) \
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    embedding_model=embedding_model) \
         if apply else None
     targets = [s for s in chosen.segments if s.id not in looked] if chosen is not None else []
     segs = [current[i] for i in labeled_ids] + targets
