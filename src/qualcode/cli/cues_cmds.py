@@ -123,7 +123,8 @@ def cmd_cues(args: argparse.Namespace) -> int:
             segs = store.segments(document_ids=[doc.id])
             chosen_here = segs if chosen is None else [s for s in chosen.segments if s.document_id == doc.id]
             if coder is not None and chosen_here:
-                cues += coder.code_segments(chosen_here)
+                with rec.failures_recorded():  # calls made, then a failure: the run is listed as failed
+                    cues += coder.code_segments(chosen_here)
             seg_starts = [s.start for s in segs]
             in_selection = None if chosen is None else {s.id for s in chosen_here}
             doc_counts: Counter[str] = Counter()

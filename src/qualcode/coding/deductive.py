@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from qualcode.codebook import read_codebook
+from qualcode.codebook import read_codebook as _read_codebook
 from qualcode.coding.similarity import assign, code_vectors, similarity
 from qualcode.embeddings import embed_texts
 from qualcode.errors import InputError
@@ -39,11 +39,20 @@ class CodingResult:
 
 
 def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[str]) -> Codebook:
-    """A codebook object, a file path, or the name of a codebook in the store."""
+    """A codebook object, a file path, or the name of a codebook in the store (stored)."""
+    return store_codebook(project, *read_codebook(project, codebook))
+
+
+def read_codebook(project: Project, codebook: Codebook | str | os.PathLike[str]) -> tuple[Codebook, str | None]:
+    """``(codebook, source path)`` from an object, a file or a stored name; writes nothing."""
     if isinstance(codebook, Codebook):
-        return codebook if codebook.id is not None else project.store.add_codebook(codebook)
-    cb, source = read_codebook(codebook, project.store)
-    return cb if cb.id is not None else project.store.add_codebook(cb, source_path=source)
+        return codebook, None
+    return _read_codebook(codebook, project.store)
+
+
+def store_codebook(project: Project, cb: Codebook, source_path: str | None = None) -> Codebook:
+    """``cb`` as stored (a new version when it changed); unchanged if already stored."""
+    return cb if cb.id is not None else project.store.add_codebook(cb, source_path=source_path)
 
 
 def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Segment], int]:
@@ -112,7 +121,7 @@ def code_segments(
     max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
     represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
     calibrate = calibrate or s.get("coding", "calibrate", "center")
-    cb = resolve_codebook(project, codebook)
+    cb, cb_source = read_codebook(project, codebook)  # stored only with the run, when coding succeeded
     names = cb.names()
     per_code_thr = dict(code_thresholds or {})
     unknown = set(per_code_thr) - set(names)
@@ -142,6 +151,7 @@ def code_segments(
     scores = similarity(seg_vecs, code_vecs)
     a = assign(scores, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
                code_thresholds=thr_list, calibrate=calibrate)
+    cb = store_codebook(project, cb, cb_source)
     params = {"codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id, "mode": mode,
               "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
               "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},

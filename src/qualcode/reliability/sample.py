@@ -177,13 +177,12 @@ def draw_sample(
     run = resolve_coding_run(store, run_id)
     codings = store.codings(run_id=run.id)
     universe, notes = run_universe(project, run, [c["segment_id"] for c in codings if c["segment_id"] is not None])
-    if notes:
-        current = {s.id for s in store.segments()}
-        replaced = sum(1 for c in codings if c["segment_id"] is not None and c["segment_id"] not in current)
-        why = (f"{replaced} of its codings are on segments replaced since (the documents were re-segmented or "
-               "re-ingested)" if replaced else "it coded a subset of the segments and did not record which")
+    current = {s.id for s in store.segments()}
+    replaced = sum(1 for c in codings if c["segment_id"] is not None and c["segment_id"] not in current)
+    if notes and replaced:
         raise InputError(
-            f"cannot sample run {run.id}: the segments it looked at cannot be rebuilt ({why}); sampling the "
+            f"cannot sample run {run.id}: the segments it looked at cannot be rebuilt ({replaced} of its codings "
+            "are on segments replaced since: the documents were re-segmented or re-ingested); sampling the "
             "current segments would show segments it never saw as '(no code)'",
             hint="code the current segments again (`qualcode code --codebook FILE`) and sample that run")
     segs = store.segments_by_id(universe)
@@ -271,8 +270,11 @@ def _check_sheet_path(path: str | os.PathLike[str], *, writing: bool) -> Path:
 
 
 def write_sheet(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str]) -> list[Path]:
-    """Write the coding sheet as XLSX and CSV (same stem); returns both paths."""
-    import csv
+    """Write the coding sheet as XLSX and CSV (same stem); returns both paths.
+
+    Cells follow :mod:`qualcode.report.cells` (no formulas; text a spreadsheet could
+    evaluate gets a leading ``'``, removed again by :func:`read_sheet`)."""
+    from qualcode.report.cells import write_csv
 
     p = _check_sheet_path(out, writing=True)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -280,10 +282,7 @@ def write_sheet(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str]) -> 
     _write_xlsx(rows, xlsx)
     tmp = csvp.with_name(csvp.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.DictWriter(fh, fieldnames=SHEET_COLUMNS)
-        w.writeheader()
-        for r in rows:
-            w.writerow(r)
+        write_csv(fh, SHEET_COLUMNS, ([r.get(c, "") for c in SHEET_COLUMNS] for r in rows))
     os.replace(tmp, csvp)
     return [xlsx, csvp] if p.suffix.lower() == ".xlsx" else [csvp, xlsx]
 
@@ -297,9 +296,9 @@ def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "review"
-    ws.append(SHEET_COLUMNS)
-    for r in rows:
-        ws.append([r.get(c, "") for c in SHEET_COLUMNS])
+    from qualcode.report.cells import write_xlsx_sheet
+
+    write_xlsx_sheet(ws, SHEET_COLUMNS, ([r.get(c, "") for c in SHEET_COLUMNS] for r in rows))
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="FFF2CC")
     widths = {"text": 80, "ai_code": 22, "stratum": 24, "changed_to": 22, "add_codes": 22, "notes": 30,
@@ -333,6 +332,8 @@ def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
 
 def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]:
     """``(line, row)`` pairs of a coding sheet (.xlsx: sheet ``review``; or .csv)."""
+    from qualcode.report.cells import restore
+
     p = _check_sheet_path(path, writing=False)
     if p.suffix.lower() == ".csv":
         header, rows = _read_csv_rows(p)
@@ -349,8 +350,8 @@ def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]
         out: list[tuple[int, dict[str, str]]] = []
         header: list[str] | None = None
         for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).strip()
-                     for v in values]
+            cells = [restore("" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
+                                                   else str(v)).strip()) for v in values]
             if header is None:
                 if any(cells):
                     header = [c.lower() for c in cells]
