@@ -184,3 +184,63 @@ def test_documents_stored_before_detection_are_detected_on_use(tmp_path):
     assert set(ensure_document_languages(p.store).values()) == {"es"}
     assert {d.language for d in p.store.documents()} == {"es"}
     p.close()
+
+
+def test_title_and_end_lines_are_not_coded_ranked_or_exemplars_by_default(tmp_path, capsys):
+    from qualcode.themes.embedding import discover_themes
+
+    p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG, "cb.yaml": SPANISH_CODEBOOK}, backend=Multilingual())
+    titles = {"TALENTO HUMANO BOGOTÁ", "Fin de la grabación"}
+    segs = p.store.segments()
+    assert titles <= {s.text.strip() for s in segs if not s.speakers}
+    res = code_segments(p, tmp_path / "cb.yaml", show_progress=False)
+    coded = {r["text"].strip() for r in p.store.codings(run_id=res.run_id)}
+    assert not coded & titles
+    assert res.run.params["unattributed_segments_skipped"] == 2
+    rel = rank_segments(p, "TALENTO HUMANO BOGOTÁ", show_progress=False)
+    assert not {r.segment.text.strip() for r in rel.ranked} & titles
+    assert rel.run.params["unattributed_segments_skipped"] == 2
+    th = discover_themes(p, n_runs=10, show_progress=False)
+    assert not {e.text.strip() for t in th.themes for e in t.exemplars} & titles
+    assert th.run.summary["unattributed_segments_skipped"] == 2
+    # asked for, they are coded
+    inc = code_segments(p, tmp_path / "cb.yaml", skip_unattributed=False, threshold=-1.0, show_progress=False)
+    assert titles <= {r["text"].strip() for r in p.store.codings(run_id=inc.run_id)}
+    assert inc.run.params["unattributed_segments_skipped"] == 0
+    p.close()
+
+
+def test_documents_without_speakers_are_not_unattributed(tmp_path):
+    p, _ = make(tmp_path, {"survey.csv": SURVEY_CSV, "cb.yaml": ENGLISH_CODEBOOK}, backend=Multilingual())
+    res = code_segments(p, tmp_path / "cb.yaml", show_progress=False)
+    assert res.n_segments == 8 and res.run.params["unattributed_segments_skipped"] == 0
+    p.close()
+
+
+def test_cli_include_unattributed(tmp_path, capsys, monkeypatch):
+    from qualcode.cli.main import main
+    import qualcode.project as qp
+
+    p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG, "cb.yaml": SPANISH_CODEBOOK}, backend=Multilingual())
+    p.close()
+    monkeypatch.setattr(qp.Project, "embedder", lambda self, spec=None: Multilingual())
+    args = ["code", "-p", str(tmp_path / "proj"), "--codebook", str(tmp_path / "cb.yaml"), "--json"]
+    assert main(args) == 0
+    n_default = json.loads(capsys.readouterr().out)["n_segments"]
+    assert main(args + ["--include-unattributed"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_segments"] == n_default + 2
+
+
+def test_spanish_theme_names_leave_out_spanish_stop_words():
+    from qualcode.themes.ctfidf import content_words, ctfidf_terms
+
+    groups = [["el bus cuesta demasiado dinero y que la plata no alcanza", "que la plata para el bus es poca",
+               "como el bus es caro no vamos"],
+              ["la enfermera es amable y que nos escucha", "como la enfermera tiene paciencia",
+               "la enfermera explica todo"]]
+    es = ctfidf_terms(groups, 3, languages=["es"])
+    assert es[0][0] in ("bus", "plata") and es[1][0] == "enfermera"
+    assert not {"que", "la", "como", "el", "es"} & {w for ts in es for t in ts for w in t.split()}
+    assert content_words("Sí, sí, estoy de acuerdo.", languages=["es"]) == []
+    assert content_words("Sí, sí, estoy de acuerdo.") != []  # English lists do not know Spanish
+    assert content_words("Nous sommes avec vous", languages=["fr"]) == []
