@@ -51,7 +51,9 @@ STEP = "themes-embedding"
 BRIEF_NAME = "brief responses"
 BRIEF_DEFINITION = ("Short responses with fewer than {n} content words (agreement, backchannel, fillers), "
                     "set aside before clustering because they carry no theme of their own.")
-METHOD = "consensus spherical k-means + average linkage, k by cosine silhouette"
+METHOD = "consensus spherical k-means + average linkage on centred embeddings, k by cosine silhouette"
+#: with the number of themes automatic, no theme may hold more than this share of the segments
+MAX_SHARE = 0.5
 
 
 # ---------------------------------------------------------------------- clustering
@@ -216,6 +218,8 @@ def consensus_clustering(
     n_runs: int = 200,
     ensemble_k: tuple[int, int] | None = None,
     max_points: int = 3000,
+    center: bool = True,
+    max_share: float = MAX_SHARE,
 ) -> ConsensusClustering:
     """Cluster rows of ``X`` by cosine; see the module docstring for the method.
 
@@ -241,6 +245,16 @@ def consensus_clustering(
     max_points : int
         Above this many rows the consensus is built on a seeded random sample of this
         size and every row is then assigned to its nearest cluster centroid.
+    center : bool
+        Subtract the rows' mean before normalising. Sentence encoders put every text in
+        a narrow cone (all cosines high); without centring, the direction shared by all
+        texts decides the cosines and one theme swallows most segments (with USE
+        multilingual on the IPA focus group: 112 of 123 turns in one theme; centred, at
+        most 16).
+    max_share : float
+        When the number of clusters is automatic, cuts whose largest cluster holds more
+        than this share of the rows are passed over (unless every cut does): a theme
+        that holds most of a transcript says nothing.
 
     Examples
     --------
@@ -252,6 +266,8 @@ def consensus_clustering(
     3
     """
     Z = _normalise(X)
+    if center and len(Z) > 2:
+        Z = _normalise(Z - Z.mean(axis=0, keepdims=True))
     n = len(Z)
     n_clusters = _check_int("n_clusters", n_clusters, low=1, allow_none=True)
     seed = _check_int("seed", seed, low=0)
@@ -315,6 +331,7 @@ def consensus_clustering(
         chosen = _silhouette(D, best)
     else:
         best, chosen = None, None
+        fallback, fallback_s = None, None  # the best cut whose largest cluster is too large
         for col in range(len(ks)):
             lab = merge_small(Zs, cuts[:, col], min_size)
             kk = int(lab.max()) + 1
@@ -324,8 +341,14 @@ def consensus_clustering(
             if s is None:
                 continue
             scores[kk] = round(s, 6)
+            if np.bincount(lab).max() > max_share * m:
+                if fallback_s is None or s > fallback_s + 1e-12:
+                    fallback, fallback_s = lab, s
+                continue
             if chosen is None or s > chosen + 1e-12:
                 best, chosen = lab, s
+        if best is None and fallback is not None:
+            best, chosen = fallback, fallback_s
         if best is None:
             best = np.zeros(m, dtype=np.int64)
     labels = best
