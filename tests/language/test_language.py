@@ -290,13 +290,13 @@ def test_multilingual_model_themes_do_not_swallow_the_focus_group(tmp_path, shar
 def test_no_automatic_theme_holds_most_segments():
     import numpy as np
 
-    from qualcode.themes.embedding import consensus_clustering
+    from qualcode.themes.embedding import MAX_SHARE, consensus_clustering
 
     rng = np.random.default_rng(1)
     big = rng.normal(size=(1, 16)) + 0.6 * rng.normal(size=(70, 16))  # one broad, loose group
     small = np.repeat(rng.normal(size=(2, 16)) * 3, 15, axis=0) + 0.1 * rng.normal(size=(30, 16))
     X = np.vstack([big, small])
-    loose = consensus_clustering(X, seed=0, n_runs=30, max_share=1.0)
-    capped = consensus_clustering(X, seed=0, n_runs=30)
+    loose = consensus_clustering(X, seed=0, n_runs=30)
+    capped = consensus_clustering(X, seed=0, n_runs=30, max_share=MAX_SHARE)
     assert np.bincount(loose.labels).max() > 50  # silhouette alone keeps the broad group whole
     assert np.bincount(capped.labels).max() <= 50

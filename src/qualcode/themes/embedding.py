@@ -219,7 +219,7 @@ def consensus_clustering(
     ensemble_k: tuple[int, int] | None = None,
     max_points: int = 3000,
     center: bool = True,
-    max_share: float = MAX_SHARE,
+    max_share: float = 1.0,
 ) -> ConsensusClustering:
     """Cluster rows of ``X`` by cosine; see the module docstring for the method.
 
@@ -253,8 +253,9 @@ def consensus_clustering(
         most 16).
     max_share : float
         When the number of clusters is automatic, cuts whose largest cluster holds more
-        than this share of the rows are passed over (unless every cut does): a theme
-        that holds most of a transcript says nothing.
+        than this share of the rows are passed over (unless every cut does). 1 (default)
+        passes over none; :func:`discover_themes` uses :data:`MAX_SHARE`: a theme that
+        holds most of a transcript says nothing.
 
     Examples
     --------
@@ -640,7 +641,7 @@ def discover_themes(
     core = np.flatnonzero(~brief)
     n_core_themes = None if n_themes is None else min(max(1, n_themes - int(brief.any())), len(core))
     res = consensus_clustering(X[core], n_core_themes, seed=seed, min_size=min_size, max_clusters=max_themes,
-                               n_runs=n_runs)
+                               n_runs=n_runs, max_share=MAX_SHARE)
     labels = np.empty(len(segments), dtype=np.int64)
     labels[core] = res.labels
     brief_label = None
