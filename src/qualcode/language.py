@@ -43,7 +43,7 @@ MAX_CHARS = 20000
 #: what to suggest when a model does not read the text's language
 MULTILINGUAL_HINT = ("embed with a model that reads these languages: --model use (Universal Sentence Encoder "
                      "multilingual v3: ar de en es fr it ja ko nl pl pt ru th tr zh), or [embedding] model = \"use\" "
-                     "in qualcode.toml; --strict (or [embedding] strict = true) makes this an error")
+                     "in qualcode.toml")
 
 _NAMES = {"ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French", "it": "Italian",
           "ja": "Japanese", "ko": "Korean", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese", "ru": "Russian",
@@ -191,7 +191,8 @@ def check_languages(
                "its similarities for that text are unreliable (codes, ranks and themes from them too)")
     if strict:
         raise InputError(message, hint=MULTILINGUAL_HINT)
-    print(f"WARNING: {message}.\n  What to do: {MULTILINGUAL_HINT}.", file=sys.stderr)
+    print(f"WARNING: {message}.\n  What to do: {MULTILINGUAL_HINT} (--strict, or [embedding] strict = true, "
+          "makes this an error).", file=sys.stderr)
     return LanguageCheck(model=backend.name, model_languages=tuple(sorted(model_langs)), segments=dict(counts),
                          texts=text_langs, outside=tuple(outside), warning=message)
 

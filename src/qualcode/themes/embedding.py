@@ -19,6 +19,14 @@ ARI 0.38, NMI 0.53 and clustering F ("harmonic purity") 0.54, against 0.29, 0.49
 by the same silhouette. Single k-means runs also swing by several points between
 seeds (ARI sd 0.02); the consensus evens that out (sd 0.006).
 
+Centring: the embeddings' mean is subtracted before clustering. Sentence encoders put
+all texts in a narrow cone, and the shared direction then decides the cosines: with USE
+multilingual on the IPA focus group, uncentred clustering put 112 of 123 turns in one
+theme (centred: at most 16). On the bills (MiniLM, seeds 0-1) centring leaves the
+scores level: ARI 0.371 -> 0.370, NMI 0.537 -> 0.545, F 0.532 -> 0.539.
+:func:`discover_themes` also passes over cuts whose largest theme holds more than
+:data:`MAX_SHARE` of the segments.
+
 Naming (:mod:`qualcode.themes.ctfidf`): each theme's distinctive terms by class-based
 TF-IDF, and its exemplar quotes: the segments nearest the theme's centroid, verbatim.
 
