@@ -155,6 +155,7 @@ def check_languages(
     texts: Mapping[str, str] | None = None,
     strict: bool = False,
     step: str = "",
+    text_languages: Mapping[str, str | None] | None = None,
 ) -> LanguageCheck:
     """Check that ``backend`` reads the languages of what a step is about to embed.
 
@@ -164,10 +165,13 @@ def check_languages(
     outside the model's languages: with ``strict`` an :class:`InputError` is raised (call
     this before any embedding work); otherwise a warning naming the model, the languages
     found and what to do is printed on stderr, and returned for the run record.
+    ``text_languages`` (label -> language) gives already detected languages of ``texts``.
     """
     model_langs = getattr(backend, "languages", None)
     counts = Counter(segment_languages(segments, document_languages))
-    text_langs = {label: detect(t)[0] for label, t in (texts or {}).items() if t and t.strip()}
+    known = dict(text_languages or {})
+    text_langs = {label: (known[label] if label in known else detect(t)[0])
+                  for label, t in (texts or {}).items() if t and t.strip()}
     if model_langs is None:
         return LanguageCheck(model=backend.name, model_languages=None, segments=dict(counts), texts=text_langs)
     found = present_languages(segments, document_languages)
@@ -219,7 +223,21 @@ def check_project_languages(project: Any, backend: Any, segments: Sequence[Any],
     project's ``[embedding] strict`` unless ``strict`` is given."""
     doc_langs = ensure_document_languages(project.store)
     return check_languages(backend, segments, doc_langs, texts=texts, strict=strict_setting(project, strict),
-                           step=step)
+                           step=step, text_languages=cached_text_languages(project.store, texts or {}))
+
+
+def cached_text_languages(store: Any, texts: Mapping[str, str]) -> dict[str, str | None]:
+    """label -> detected language of each of ``texts``, from the store's cache (by text
+    hash) or detected now and cached, so a re-run does not load the detector."""
+    from qualcode.provenance import text_hash
+
+    hashes = {label: text_hash(t) for label, t in texts.items() if t and t.strip()}
+    cached = store.text_languages(hashes.values())
+    new = {h: detect(texts[label]) for label, h in hashes.items() if h not in cached}
+    if new:
+        store.put_text_languages(new)
+        cached.update({h: lang for h, (lang, _) in new.items()})
+    return {label: cached[h] for label, h in hashes.items()}
 
 
 def ensure_document_languages(store: Any) -> dict[int, str | None]:

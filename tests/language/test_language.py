@@ -300,3 +300,20 @@ def test_no_automatic_theme_holds_most_segments():
     capped = consensus_clustering(X, seed=0, n_runs=30, max_share=MAX_SHARE)
     assert np.bincount(loose.labels).max() > 50  # silhouette alone keeps the broad group whole
     assert np.bincount(capped.labels).max() <= 50
+
+
+def test_a_rerun_does_not_load_the_detector_again(tmp_path, monkeypatch):
+    import qualcode.language as lg
+
+    p, _ = make(tmp_path, {"fg.txt": ENGLISH_FG, "cb.yaml": ENGLISH_CODEBOOK})
+    code_segments(p, tmp_path / "cb.yaml", show_progress=False)
+    rank_segments(p, "What stops families going to the clinic?", show_progress=False)
+
+    def no_detector():
+        raise AssertionError("the language detector was loaded")
+
+    monkeypatch.setattr(lg, "_identifier", no_detector)
+    res = code_segments(p, tmp_path / "cb.yaml", show_progress=False)
+    rank_segments(p, "What stops families going to the clinic?", show_progress=False)
+    assert res.run.params["languages"]["texts"] == {"codebook": "en"}
+    p.close()

@@ -261,6 +261,23 @@ class Store:
             out.setdefault(int(doc_id), {})[lang] = int(n)
         return out
 
+    def text_languages(self, hashes: Iterable[str]) -> dict[str, str | None]:
+        """Cached detected languages of texts by hash (absent: not detected yet)."""
+        hashes = list(dict.fromkeys(hashes))
+        out: dict[str, str | None] = {}
+        for i in range(0, len(hashes), 900):
+            chunk = hashes[i:i + 900]
+            for h, lang in self.conn.execute(
+                    f"SELECT text_hash, language FROM text_languages WHERE text_hash IN ({','.join('?' * len(chunk))})",
+                    chunk):
+                out[h] = lang
+        return out
+
+    def put_text_languages(self, rows: Mapping[str, tuple[str | None, float]]) -> None:
+        with self.transaction():
+            self.conn.executemany("INSERT OR REPLACE INTO text_languages (text_hash, language, confidence)"
+                                  " VALUES (?, ?, ?)", [(h, lang, float(c)) for h, (lang, c) in rows.items()])
+
     def set_document_metadata(self, doc_id: int, metadata: Mapping[str, Any]) -> None:
         with self.transaction():
             row = self.conn.execute("SELECT metadata FROM documents WHERE id = ?", (doc_id,)).fetchone()
