@@ -317,3 +317,19 @@ def test_a_rerun_does_not_load_the_detector_again(tmp_path, monkeypatch):
     rank_segments(p, "What stops families going to the clinic?", show_progress=False)
     assert res.run.params["languages"]["texts"] == {"codebook": "en"}
     p.close()
+
+
+def test_llm_coding_leaves_out_title_lines_too(tmp_path):
+    from qualcode.backends import registry
+    from qualcode.coding.llm_coder import llm_code
+    from qualcode.llm import LLMClient
+    from qualcode.types import Code, Codebook
+
+    p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG}, backend=Multilingual())
+    cb = Codebook(name="cb", codes=(Code("Transporte", "el bus y el transporte al centro de salud"),))
+    client = LLMClient(registry.llm_backend("fake:"), p.store, concurrency=1, show_progress=False)
+    run = llm_code(p, cb, client=client)
+    assert run.params["unattributed_segments_skipped"] == 2
+    texts = {r["text"].strip() for r in p.store.codings(run_id=run.id)}
+    assert not texts & {"TALENTO HUMANO BOGOTÁ", "Fin de la grabación"}
+    p.close()

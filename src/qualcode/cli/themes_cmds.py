@@ -122,7 +122,8 @@ def _run(args: argparse.Namespace) -> int:
         out = run_hicode(project, background=args.background, goal=args.goal, k=args.k, target=args.target,
                          batch_size=args.batch, seed=args.seed, max_iterations=args.max_iterations,
                          moderator_context=not args.no_moderator_context,
-                         include_moderators=args.include_moderators, dry_run=args.dry_run)
+                         include_moderators=args.include_moderators, dry_run=args.dry_run,
+                         include_unattributed=True if args.include_unattributed else None)
         if args.dry_run:
             print_json(out) if args.json else print_estimate(out)
             return 0

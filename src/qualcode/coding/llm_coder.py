@@ -110,6 +110,7 @@ def llm_code(
     skip_moderators: bool | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    skip_unattributed: bool | None = None,
 ) -> Run | dict[str, Any]:
     """Apply ``codebook`` to the project's current segments with an LLM.
 
@@ -146,7 +147,14 @@ def llm_code(
     segs = list(segments) if segments is not None else store.segments()
     if skip_moderators is None:
         skip_moderators = bool(settings.get("coding", "skip_moderators", True))
-    n_skipped = 0
+    n_skipped = n_unattributed = 0
+    if skip_unattributed is None:
+        skip_unattributed = bool(settings.get("coding", "skip_unattributed", True))
+    if skip_unattributed and segments is None:  # titles, headers: see qualcode.speakers
+        from qualcode.speakers import unattributed_segments
+
+        drop = {s.id for s in unattributed_segments(segs)}
+        n_unattributed, segs = len(drop), [s for s in segs if s.id not in drop]
     if skip_moderators and segments is None:
         from qualcode.themes.hicode import _is_moderator, moderator_names
 
@@ -179,7 +187,8 @@ def llm_code(
                                                         "version": stored_cb.version, "source": source},
               "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
               "template": template.describe(), "segments": len(segs),
-              "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped}
+              "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped,
+              "unattributed_segments_skipped": n_unattributed}
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       input_hash=hash_obj([s.text_hash for s in segs]), prompt_hash=template.hash)
     client.step, client.run_id = STEP, rec.id
