@@ -3,18 +3,18 @@
 Detection (:func:`detect`) uses py3langid (langid.py's naive Bayes model over byte
 n-grams, shipped inside the 4.5 MB package, nothing downloaded), normalised to
 probabilities. It was chosen over lingua (96 MB installed) by
-``benchmarks/bench_langid.py``. A text is given
-a language only when the detector's confidence reaches :data:`CONFIDENCE_FLOOR`;
+``benchmarks/bench_langid.py``. A text is given a language only when the
+detector's confidence reaches :data:`CONFIDENCE_FLOOR`;
 short or ambiguous texts ("ok", "sí", "no") are *undetermined* (``None``) rather than
 guessed. On the short answers of ``benchmarks/bench_langid.py`` the floor leaves no
 answer in the wrong language and a third of them (the shortest) undetermined.
 
-A document's language (:func:`document_language`) is that of its whole text; a CSV
-survey document (one segment per row) also gets each row's language
+A document's language (:func:`language_of_parsed`) is that of its turns read together
+(speaker labels left out); a CSV survey document (one segment per row) also gets each row's language
 (:func:`row_languages`), and its document language is the majority of its rows'.
 
-:func:`check_embedding_languages` is the one check every embedding step runs before it
-embeds: the languages of the segments (each segment's own, else its document's) and of
+:func:`check_project_languages` (over :func:`check_languages`) is the one check every
+embedding step runs before it embeds: the languages of the segments (each segment's own, else its document's) and of
 any other text embedded with them (a codebook, a research question), against the
 model's declared :attr:`~qualcode.backends.base.EmbeddingBackend.languages`. Judged by
 majority, so a stray undetected "sí" in an English survey raises nothing.
