@@ -107,6 +107,10 @@ def _fold_with_index(text: str) -> tuple[str, list[int]]:
     return "".join(out), idx
 
 
+#: public name for the folder with its offset map (keyword coding matches on the same folding)
+fold_with_index = _fold_with_index
+
+
 # ---------------------------------------------------------------------- names list
 @dataclass(frozen=True)
 class KnownName:

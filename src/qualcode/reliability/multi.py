@@ -78,7 +78,7 @@ class MultiComparison:
     flagged: list[dict[str, Any]]
     disagreements: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
-    low_kappa: float = 0.4
+    low_kappa: float = 0.40
     n_boot: int = 0
     seed: int | None = 0
     level: float = 0.95
@@ -319,7 +319,7 @@ def multi_agreement(
     n_boot, seed, level
         Bootstrap intervals resampling the compared units (``n_boot=0``: none).
     low_kappa : float, optional
-        Flag codes whose alpha is below this (default
+        Flag codes whose alpha is at or below this (default
         :data:`qualcode.reliability.compare.LOW_KAPPA`).
 
     Raises
@@ -340,7 +340,7 @@ def multi_agreement(
     (0.6944, 3, 1)
     """
     from qualcode.reliability.compare import ADVICE_FEW, ADVICE_LOW, FEW_POSITIVES, LOW_KAPPA
-    from qualcode.stats import landis_koch
+    from qualcode.stats import is_low_agreement, landis_koch
     from qualcode.stats._data import check_level, check_n_boot, check_seed
 
     low_kappa = LOW_KAPPA if low_kappa is None else low_kappa
@@ -445,7 +445,7 @@ def multi_agreement(
         row.update(group(j, pooled=False))
         alpha = row[FLAG_STAT]
         advice = None
-        if alpha is not None and alpha < low_kappa:
+        if is_low_agreement(alpha, low_kappa):
             advice = ADVICE_LOW
             if sum(positives.values()) < FEW_POSITIVES:
                 advice += "; " + ADVICE_FEW.replace("kappa is unstable", "agreement is unstable")

@@ -15,7 +15,7 @@ from qualcode.store import Store
 from qualcode.types import Codebook
 
 FORMATS = ("csv", "yaml", "qdc")
-CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent", "color", "threshold"]
+CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent", "color", "threshold", "keywords"]
 
 
 def codebook_to_csv(codebook: Codebook) -> str:
@@ -24,7 +24,7 @@ def codebook_to_csv(codebook: Codebook) -> str:
     w.writerow(CSV_COLUMNS)
     for c in codebook.codes:
         w.writerow([c.name, c.definition, c.include, c.exclude, " | ".join(c.examples), c.parent or "",
-                    c.color or "", "" if c.threshold is None else c.threshold])
+                    c.color or "", "" if c.threshold is None else c.threshold, " | ".join(c.keywords)])
     return buf.getvalue()
 
 

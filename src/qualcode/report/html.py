@@ -282,14 +282,16 @@ def _agreement_section(ag: list[dict[str, Any]], ag_runs: list[dict[str, Any]]) 
         rows = [{**r, "band_html": _band(r["band"]), "flag_html": '<span class="flag">⚑ check</span>' if r["flag"] else ""}
                 for r in a["rows"]]
         body += table([("code", "code"), ("kappa", "κ"), ("band_html", "Landis & Koch"), ("percent_agreement", "% agree"),
-                       ("gwet_ac1", "Gwet AC1"), ("a", "A coded"), ("b", "B coded"), ("both", "both"), ("n", "units"),
-                       ("flag_html", "flag")], rows,
-                      num=("kappa", "percent_agreement", "gwet_ac1", "a", "b", "both", "n"), raw=("band_html", "flag_html"))
+                       ("gwet_ac1", "Gwet AC1"), ("both", "both"), ("only_a", "only A"), ("only_b", "only B"),
+                       ("neither", "neither"), ("n", "units"), ("flag_html", "flag")], rows,
+                      num=("kappa", "percent_agreement", "gwet_ac1", "both", "only_a", "only_b", "neither", "n"),
+                      raw=("band_html", "flag_html"))
     for r in ag_runs:
         body += f"<h3>{esc(r['step'])} run {esc(r['id'])}</h3>" + _generic(r["summary"])
     return _section("agreement", "Agreement",
-                    "Per-code agreement on segments (a code present or absent), with the Landis &amp; Koch band. "
-                    "Codes below moderate agreement are flagged for review.", body)
+                    "Per-code agreement on segments (a code present or absent), with the Landis &amp; Koch band and the "
+                    "confusion matrix: segments both coders gave the code, only A (the first named), only B, and neither. "
+                    "Codes at fair agreement or below (κ ≤ 0.40) are flagged for review.", body)
 
 
 def _generic(obj: Any, depth: int = 0) -> str:

@@ -411,8 +411,10 @@ class Store:
     # ------------------------------------------------------------------ codebooks
     def add_codebook(self, codebook: Codebook, *, source_path: str | None = None, origin: str = "file") -> Codebook:
         """Store a codebook version; the same content as the latest version is reused."""
+        # keywords join the hash only when present, so codebooks without them keep their hash
         content = [
             [c.name, c.definition, c.include, c.exclude, list(c.examples), c.parent, c.color, c.threshold]
+            + ([list(c.keywords)] if c.keywords else [])
             for c in codebook.codes
         ]
         h = hash_obj(content)
@@ -429,10 +431,10 @@ class Store:
             )
             cb_id = int(c.lastrowid)
             self.conn.executemany(
-                "INSERT INTO codes (codebook_id, ordinal, name, definition, include, exclude, examples, parent, color, threshold)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO codes (codebook_id, ordinal, name, definition, include, exclude, examples, parent, color,"
+                " threshold, keywords) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [(cb_id, i, c.name, c.definition, c.include, c.exclude, canonical_json(list(c.examples)), c.parent,
-                  c.color, c.threshold) for i, c in enumerate(codebook.codes)],
+                  c.color, c.threshold, canonical_json(list(c.keywords))) for i, c in enumerate(codebook.codes)],
             )
         return self.codebook(cb_id)
 
@@ -449,7 +451,8 @@ class Store:
             raise NotFoundError(f"no codebook {ref!r} in the project")
         codes = tuple(
             Code(name=r["name"], definition=r["definition"], include=r["include"], exclude=r["exclude"],
-                 examples=tuple(json.loads(r["examples"])), parent=r["parent"], color=r["color"], threshold=r["threshold"])
+                 examples=tuple(json.loads(r["examples"])), parent=r["parent"], color=r["color"], threshold=r["threshold"],
+                 keywords=tuple(json.loads(r["keywords"] or "[]")))
             for r in self.conn.execute("SELECT * FROM codes WHERE codebook_id = ? ORDER BY ordinal", (row["id"],))
         )
         return Codebook(name=row["name"], codes=codes, source=row["source_path"], id=row["id"], version=row["version"])

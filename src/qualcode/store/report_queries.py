@@ -172,15 +172,22 @@ def exemplars(store: Store, source: str, *, per_code: int = 5, context: int = 16
                                  (lo + 1, hi - lo, r["document_id"])).fetchone()[0] or ""
         a, b = r["start"] - lo, r["end"] - lo
         span = txt[a:b]
+        visible = min(len(span), 1200)
         if len(span) > 1200:
             span = span[:1200] + "…"
         ev = json.loads(r["evidence"] or "{}")
+        # keyword hits (document offsets in the evidence) as offsets into `span`, for highlighting
+        kws = [{"start": k["start"] - r["start"], "end": k["end"] - r["start"], "keyword": k.get("keyword")}
+               for k in (ev.get("keywords") or [] if isinstance(ev, dict) else [])
+               if isinstance(k, dict) and isinstance(k.get("start"), int) and isinstance(k.get("end"), int)
+               and r["start"] <= k["start"] < k["end"] <= r["start"] + visible]
         out.append({
             "code": r["code"], "document": r["document"], "start": r["start"], "end": r["end"],
             "score": r["score"], "status": r["status"], "speakers": json.loads(r["speakers"] or "[]"),
             "before": ("…" if lo > 0 and lo < r["start"] else "") + txt[:a], "span": span,
             "after": txt[b:] + ("…" if b < len(txt) else ""),
             "rationale": ev.get("rationale") or ev.get("reason") or ev.get("quote") if isinstance(ev, dict) else None,
+            "keywords": kws,
         })
     return out
 
