@@ -228,7 +228,9 @@ def test_cli_include_unattributed(tmp_path, capsys, monkeypatch):
     assert main(args) == 0
     n_default = json.loads(capsys.readouterr().out)["n_segments"]
     assert main(args + ["--include-unattributed"]) == 0
-    assert json.loads(capsys.readouterr().out)["n_segments"] == n_default + 2
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_segments"] == n_default + 2 and out["unattributed_segments_skipped"] == 0
+    assert out["languages"]["segments"]["es"] > 0 and out["languages"]["warning"] == ""
 
 
 def test_spanish_theme_names_leave_out_spanish_stop_words():

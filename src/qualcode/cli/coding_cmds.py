@@ -80,6 +80,7 @@ def cmd_relevance(args: argparse.Namespace) -> int:
                             skip_moderators=False if args.include_moderators else None, **selection_kwargs(args))
         if args.json:
             print_json({"run": res.run.id, "question": res.question, "n_segments": res.n_segments,
+                        "languages": res.run.params.get("languages"),
                         "segments": [{"rank": r.rank, "score": round(r.score, 4), "document": r.segment.document,
                                       "segment": r.segment.index, "segment_id": r.segment.id,
                                       "speaker": r.segment.speaker, "start": r.segment.start,
@@ -122,7 +123,9 @@ def cmd_code(args: argparse.Namespace) -> int:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
                         "n_segments": res.n_segments, "n_codings": res.n_codings, "uncoded": res.uncoded,
                         "per_code": dict(res.per_code), "method": res.run.params.get("method", "embedding"),
-                        "keyword_codings": res.run.summary.get("keyword_codings")})
+                        "keyword_codings": res.run.summary.get("keyword_codings"),
+                        "unattributed_segments_skipped": res.run.summary.get("unattributed_segments_skipped", 0),
+                        "languages": res.run.params.get("languages")})
             return 0
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
         skipped = res.run.summary.get("moderator_segments_skipped", 0)
