@@ -187,18 +187,23 @@ def _from_structure(data: Any, p: Path, lines: list[int]) -> tuple[list[tuple[di
 
 
 def _from_csv(text: str, p: Path) -> list[tuple[dict, int | None]]:
+    from qualcode.report.cells import restore
+
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        delimiter = ","
+    # only the delimiter is guessed: the sniffer can take the ' that neutralises
+    # formula-like text (see qualcode.report.cells) for a quote character
+    reader = csv.DictReader(io.StringIO(text), dialect=csv.excel, delimiter=delimiter)
     cols = [c.strip().lower() for c in (reader.fieldnames or [])]
     if "code" not in cols and "name" not in cols:
         raise InputError(f"CSV codebook needs a `code` or `name` column; found {', '.join(cols) or 'no header'}",
                          path=str(p), line=1)
     out = []
     for row in reader:
-        item = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+        # restore(): a codebook exported by qualcode has "'" before text like "-x" or "=x"
+        item = {(k or "").strip().lower(): restore((v or "").strip()) for k, v in row.items() if k is not None}
         if not any(item.values()):
             continue
         if "name" not in item or not item.get("name"):

@@ -37,14 +37,23 @@ class CodingResult:
 
 
 def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[str]) -> Codebook:
-    """A codebook object, a file path, or the name of a codebook in the store."""
+    """A codebook object, a file path, or the name of a codebook in the store (stored)."""
+    return store_codebook(project, *read_codebook(project, codebook))
+
+
+def read_codebook(project: Project, codebook: Codebook | str | os.PathLike[str]) -> tuple[Codebook, str | None]:
+    """``(codebook, source path)`` from an object, a file or a stored name; writes nothing."""
     if isinstance(codebook, Codebook):
-        return codebook if codebook.id is not None else project.store.add_codebook(codebook)
+        return codebook, None
     p = str(codebook)
     if os.path.exists(p) or os.path.splitext(p)[1]:
-        cb = load_codebook(p)
-        return project.store.add_codebook(cb, source_path=os.path.abspath(p))
-    return project.store.codebook(p)
+        return load_codebook(p), os.path.abspath(p)
+    return project.store.codebook(p), None
+
+
+def store_codebook(project: Project, cb: Codebook, source_path: str | None = None) -> Codebook:
+    """``cb`` as stored (a new version when it changed); unchanged if already stored."""
+    return cb if cb.id is not None else project.store.add_codebook(cb, source_path=source_path)
 
 
 class Selection(NamedTuple):
@@ -128,7 +137,7 @@ def code_segments(
     max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
     represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
     calibrate = calibrate or s.get("coding", "calibrate", "center")
-    cb = resolve_codebook(project, codebook)
+    cb, cb_source = read_codebook(project, codebook)  # stored only with the run, when coding succeeded
     names = cb.names()
     per_code_thr = dict(code_thresholds or {})
     unknown = set(per_code_thr) - set(names)
@@ -159,6 +168,7 @@ def code_segments(
     scores = similarity(seg_vecs, code_vecs)
     a = assign(scores, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
                code_thresholds=thr_list, calibrate=calibrate)
+    cb = store_codebook(project, cb, cb_source)
     params = {"codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id, "mode": mode,
               "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
               "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},

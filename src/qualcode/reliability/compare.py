@@ -16,7 +16,6 @@ LLMs) and reports their agreement and cost.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,10 +235,9 @@ def _write_csv(path: str | os.PathLike[str], what: str, columns: Sequence[str], 
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        from qualcode.report.cells import write_csv
+
+        write_csv(fh, list(columns), ([("" if r.get(k) is None else r.get(k)) for k in columns] for r in rows))
     os.replace(tmp, p)
     return len(rows)
 

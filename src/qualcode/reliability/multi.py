@@ -31,7 +31,6 @@ human coders in the store, CSV files) and adds the segment text to the disagreem
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 from dataclasses import dataclass, field
@@ -566,12 +565,15 @@ def write_disagreements(comp: MultiComparison, path: str | os.PathLike[str]) -> 
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(cols)
-        for d in comp.disagreements:
-            vals = [d["values"][lab] for lab in comp.labels]
-            w.writerow([("" if d[k] is None else d[k]) for k in DISAGREEMENT_BASE]
+        from qualcode.report.cells import write_csv
+
+        def rows() -> Any:
+            for d in comp.disagreements:
+                vals = [d["values"][lab] for lab in comp.labels]
+                yield ([("" if d[k] is None else d[k]) for k in DISAGREEMENT_BASE]
                        + ["" if v is None else v for v in vals] + ["" if d["text"] is None else d["text"]])
+
+        write_csv(fh, cols, rows())
     os.replace(tmp, p)
     return len(comp.disagreements)
 

@@ -368,6 +368,7 @@ def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str
     if p.exists() and p.is_dir():
         raise InputError(f"--out {str(out)!r} is a directory; expected a file name")
     sections: list[tuple[str, str, str]] = []
+    store.verify_documents(d.id for d in store.documents(current_only=False))  # text vs stored hashes
     ov_html, _ = _overview(store, project_name)
     sections.append(("overview", "Overview", ov_html))
     srcs = rdata.sources(store)

@@ -429,10 +429,17 @@ def wide_rows(store: Store, source: str, *, include_rejected: bool = False) -> t
         prev = by_seg[int(sid)].get(code)
         val = 1.0 if score is None else float(score)
         by_seg[int(sid)][code] = val if prev is None else max(prev, val)
+    from qualcode.store.integrity import check_segment
+
     rows = []
+    doc_ids: set[int] = set()
     for r in store.conn.execute(
-        "SELECT s.id, d.name, s.idx, s.start, s.end, s.speakers, s.text" + _CURRENT_SEGS + " ORDER BY s.document_id, s.idx"
+        "SELECT s.id, d.name, s.idx, s.start, s.end, s.speakers, s.text, s.text_hash, s.document_id" + _CURRENT_SEGS
+        + " ORDER BY s.document_id, s.idx"
     ):
+        check_segment(r[1], r[2], r[0], r[6], r[7])
+        doc_ids.add(int(r[8]))
         rows.append({"segment_id": r[0], "document": r[1], "segment": r[2], "start": r[3], "end": r[4],
                      "speakers": json.loads(r[5] or "[]"), "text": r[6], "codes": by_seg.get(int(r[0]), {})})
+    store.verify_documents(doc_ids)
     return list(codes), rows

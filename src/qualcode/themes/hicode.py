@@ -52,7 +52,7 @@ from qualcode.backends.base import EmbeddingBackend, LLMBackend
 from qualcode.errors import BackendError, InputError, NotFoundError
 from qualcode.llm import LLMClient, LLMRequest, backend_locality, make_llm, verify_quote
 from qualcode.provenance import hash_obj
-from qualcode.runs import RunRecorder
+from qualcode.runs import RunRecorder, records_failures
 from qualcode.store import llm_log
 from qualcode.themes.prompts import (
     HICODE_CLUSTER,
@@ -201,6 +201,7 @@ def _first_sentence_span(text: str, limit: int = 240) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------- main entry
+@records_failures
 def run_hicode(
     project: Any,
     *,
