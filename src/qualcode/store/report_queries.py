@@ -35,9 +35,11 @@ _CURRENT_SEGS = (
 
 # --------------------------------------------------------------------------- overview
 def documents_overview(store: Store) -> list[dict[str, Any]]:
-    """Current documents with segment counts, characters, speakers and metadata."""
-    docs = _rows(store, "SELECT id, name, version, format, metadata, length(text) AS n_chars, created_at"
+    """Current documents with segment counts, characters, speakers, metadata, detected
+    language and (survey tables) rows per language of their own."""
+    docs = _rows(store, "SELECT id, name, version, format, metadata, length(text) AS n_chars, created_at, language"
                         " FROM documents WHERE is_current = 1 ORDER BY id")
+    row_langs = store.segment_language_counts()
     segs: dict[int, int] = defaultdict(int)
     strategies: dict[int, str] = {}
     speakers: dict[int, set[str]] = defaultdict(set)
@@ -51,7 +53,18 @@ def documents_overview(store: Store) -> list[dict[str, Any]]:
         d["n_segments"] = segs.get(d["id"], 0)
         d["strategy"] = strategies.get(d["id"])
         d["n_speakers"] = len(speakers.get(d["id"], ()))
+        d["row_languages"] = dict(sorted(row_langs.get(d["id"], {}).items(), key=lambda kv: -kv[1]))
     return docs
+
+
+def language_warnings(store: Store) -> list[dict[str, Any]]:
+    """The language warnings of the latest finished run of each step that embeds."""
+    out = []
+    for step in ("code", "relevance", "themes-embedding"):
+        r = store.latest_run(step)
+        if r is not None and r.summary.get("language_warning"):
+            out.append({"step": step, "run_id": r.id, "model": r.model, "warning": r.summary["language_warning"]})
+    return out
 
 
 def document_turns(store: Store, doc_ids: Iterable[int]) -> dict[int, dict[int, tuple[str | None, int, int]]]:
@@ -549,3 +562,34 @@ def wide_rows(store: Store, source: str, *, include_rejected: bool = False) -> t
                      "speakers": json.loads(r[5] or "[]"), "text": r[6], "codes": by_seg.get(int(r[0]), {})})
     store.verify_documents(doc_ids)
     return list(codes), rows
+
+
+def segment_sources(store: Store) -> tuple[list[str], dict[int, list[Any]]]:
+    """Respondent ids and kept columns (CSV ingest) per segment, for exports.
+
+    Returns (the kept column names of every document, in first-seen order;
+    {segment id: [source id (the segment's key), *values of the kept columns]}).
+    A kept column's value is the segment's own (one response) or else its document's.
+    Segments without a key or kept columns are left out.
+    """
+    docs: dict[int, tuple[list[str], dict[str, Any]]] = {}
+    kept: dict[str, None] = {}
+    for did, meta in store.conn.execute("SELECT id, metadata FROM documents"):
+        m = json.loads(meta or "{}")
+        cols = [str(c) for c in m.get("keep_columns") or []]
+        for c in cols:
+            kept.setdefault(c, None)
+        docs[int(did)] = (cols, m)
+    names = list(kept)
+    out: dict[int, list[Any]] = {}
+    for sid, did, key, smeta in store.conn.execute(
+        "SELECT id, document_id, key, metadata FROM segments WHERE key IS NOT NULL OR document_id IN "
+        "(SELECT id FROM documents WHERE metadata LIKE '%keep_columns%')"
+    ):
+        cols, dmeta = docs.get(int(did), ([], {}))
+        vals: dict[str, Any] = {}
+        if cols:
+            sm = json.loads(smeta or "{}")
+            vals = {c: sm.get(c, dmeta.get(c)) for c in cols}
+        out[int(sid)] = [key, *(vals.get(c) for c in names)]
+    return names, out
