@@ -42,10 +42,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "coding": {
         "mode": "multi",  # argmax | multi | scores
         "represent": ["name", "definition", "examples"],
-        "threshold": 0.15,  # absolute similarity floor
+        "threshold": "auto",  # raw-cosine floor; "auto" = the embedding model's own (0.15 for MiniLM)
         "margin": 0.05,  # multi: keep codes within this of the best
         "max_codes": 3,
-        "calibrate": "center",  # center | none
+        "calibrate": "null",  # null | center | none
         "skip_moderators": True,  # do not code segments spoken only by a moderator
     },
     "relevance": {"top": 20},
@@ -225,10 +225,10 @@ device = "cpu"           # or "cuda" where a GPU and a CUDA build of torch are i
 [coding]
 mode = "multi"           # argmax | multi | scores
 represent = ["name", "definition", "examples"]
-threshold = 0.15         # absolute similarity floor; below it a segment gets no code
+threshold = "auto"       # similarity floor; below it a segment gets no code ("auto": the model's own)
 margin = 0.05            # multi: also keep codes within this of the best code
 max_codes = 3
-calibrate = "center"     # subtract each code's mean similarity before comparing codes
+calibrate = "null"       # subtract each code's null (its mean, unless the code fits most segments)
 skip_moderators = true   # leave segments spoken only by the moderator (questions) uncoded
 
 [llm]

@@ -27,11 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_project_arg(p)
     p.add_argument("--codebook", required=True, help="codebook file (.yaml .json .csv) or a stored codebook's name")
     p.add_argument("--mode", choices=["argmax", "multi", "scores"], help="default: the project's [coding] mode (multi)")
-    p.add_argument("--threshold", type=float, help="absolute similarity floor (default 0.15)")
+    p.add_argument("--threshold", type=float, help="absolute similarity floor (default: the model's own, 0.15 for MiniLM)")
     p.add_argument("--margin", type=float, help="multi: keep codes within this of the best (default 0.05)")
     p.add_argument("--max-codes", type=int, help="multi: at most this many codes per segment (default 3)")
     p.add_argument("--represent", help="what represents a code: comma list of name,definition,include,examples")
-    p.add_argument("--calibrate", choices=["center", "none"], help="score calibration before comparing codes")
+    p.add_argument("--calibrate", choices=["null", "center", "none"],
+                   help="score calibration before comparing codes (default null: each code's null model)")
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
     p.add_argument("--include-moderators", action="store_true",
                    help="also code segments spoken only by a moderator (skipped by default)")

@@ -61,6 +61,16 @@ def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Se
     return keep, len(segments) - len(keep)
 
 
+def resolve_threshold(threshold: Any, backend) -> float:
+    """A number, or ``"auto"``: the embedding model's own floor (``similarity_floor``)."""
+    if threshold is None or (isinstance(threshold, str) and threshold.strip().lower() == "auto"):
+        return float(getattr(backend, "similarity_floor", 0.15))
+    try:
+        return float(threshold)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"[coding] threshold must be a number or \"auto\"; got {threshold!r}") from exc
+
+
 def segment_matrix(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
     return embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
                        desc="embedding segments")
@@ -89,11 +99,11 @@ def code_segments(
     t0 = time.perf_counter()
     s = project.settings
     mode = mode or s.get("coding", "mode", "multi")
-    threshold = float(s.get("coding", "threshold", 0.15) if threshold is None else threshold)
+    threshold = s.get("coding", "threshold", "auto") if threshold is None else threshold
     margin = float(s.get("coding", "margin", 0.05) if margin is None else margin)
     max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
     represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
-    calibrate = calibrate or s.get("coding", "calibrate", "center")
+    calibrate = calibrate or s.get("coding", "calibrate", "null")
     cb = resolve_codebook(project, codebook)
     names = cb.names()
     per_code_thr = dict(code_thresholds or {})
@@ -108,6 +118,7 @@ def code_segments(
         raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
                          hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedding_model)
+    threshold = resolve_threshold(threshold, backend)
     seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
 
     def embed(texts: list[str]) -> np.ndarray:
