@@ -242,6 +242,51 @@ def bench_examples(spec, setups, out):
         out[label]["examples micro-F1"] = round(2 * tp / (npred + ngold), 3) if npred + ngold else 0.0
 
 
+# ---------------------------------------------------------------- translation invariance
+def translation_kappas(setups, out, languages=("es", "fr")):
+    """Kappa (pooled over segment x code decisions) between the codes of each original
+    example segment and of its translation (benchmarks/bench_translation.py's corpora
+    and agreement), codebook: en = English on both, L = translated on both, native =
+    each text with its own language's codebook."""
+    from bench_translation import _agreement, corpus_project
+
+    from qualcode.codebook import load_codebook
+    from qualcode.coding.deductive import select_segments
+    from qualcode.demo import examples_dir
+
+    def segments(lang):
+        p = corpus_project(lang)
+        try:
+            segs, _ = select_segments(p, skip_moderators=True)
+        finally:
+            p.close()
+        return [(s.document, s.index) for s in segs], [s.text for s in segs]
+
+    en_cb = load_codebook(examples_dir() / "codebook.yaml")
+    english = en_cb.names()
+    rep = D["represent"]
+    keys_o, texts_o = segments(None)
+    for label, st in setups.items():
+        spec = st[0]
+
+        def units(keys, texts, cb):
+            S = embed(spec, texts) @ code_matrix(spec, cb.codes, rep).T
+            a = decide(S, st, texts, cb.codes, rep)
+            u = {k: set() for k in keys}
+            for r, c in zip(a.rows.tolist(), a.cols.tolist()):
+                u[keys[r]].add(english[c])
+            return u
+
+        orig_en = units(keys_o, texts_o, en_cb)
+        for lang in languages:
+            cb = load_codebook(examples_dir(lang) / "codebook.yaml")
+            keys_t, texts_t = segments(lang)
+            tr_en, tr_l, orig_l = units(keys_t, texts_t, en_cb), units(keys_t, texts_t, cb), units(keys_o, texts_o, cb)
+            for cond, (a, b) in {"en": (orig_en, tr_en), lang: (orig_l, tr_l), "native": (orig_en, tr_l)}.items():
+                k = _agreement(a, b, english)["kappa"]
+                out[label][f"transl kappa {lang} ({cond} codebook)"] = None if k is None else round(k, 3)
+
+
 # ---------------------------------------------------------------- speed / memory
 SPEED = r"""
 import json, sys, time, resource
@@ -267,6 +312,7 @@ def main(argv=None) -> int:
     ap.add_argument("--setups", help="comma list of setup labels (default: all)")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-clusters", action="store_true")
+    ap.add_argument("--no-translation", action="store_true")
     args = ap.parse_args(argv)
     setups = {k: v for k, v in SETUPS.items() if not args.setups or k in args.setups.split(",")}
     out = {label: {} for label in setups}
@@ -281,13 +327,8 @@ def main(argv=None) -> int:
             bench_clusters(spec, E, y, cl)
             for label in group:
                 out[label].update(cl)
-        try:
-            from bench_translation_kappa import translation_kappas
-        except ImportError:
-            translation_kappas = None
-        if translation_kappas is not None:
-            for label, st in group.items():
-                out[label].update(translation_kappas(st, embed, code_matrix, decide))
+        if not args.no_translation:
+            translation_kappas(group, out)
         if not args.no_speed:
             sp = speed(spec)
             for label in group:
