@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=None, help="show the K most relevant (default 20)")
     p.add_argument("--threshold", type=float, default=None, help="only segments scoring at least T")
     p.add_argument("--include-moderators", action="store_true", help="also rank moderator-only segments")
+    add_selection_args(p)
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_relevance)
@@ -36,9 +37,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
     p.add_argument("--include-moderators", action="store_true",
                    help="also code segments spoken only by a moderator (skipped by default)")
+    add_selection_args(p)
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_code)
+
+
+def add_selection_args(p: argparse.ArgumentParser) -> None:
+    """``--include-unattributed`` and ``--strict``, shared by the steps that embed segments."""
+    p.add_argument("--include-unattributed", action="store_true",
+                   help="also use lines without a speaker in transcripts that have speakers (titles, headers, "
+                        "'end of the recording'); left out by default")
+    p.add_argument("--strict", action="store_true", default=None,
+                   help="refuse to embed text outside the embedding model's languages (default: warn; "
+                        "[embedding] strict)")
+
+
+def selection_kwargs(args: argparse.Namespace) -> dict:
+    return {"skip_unattributed": False if args.include_unattributed else None, "strict": args.strict}
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
@@ -59,7 +75,7 @@ def cmd_relevance(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
         res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model,
-                            skip_moderators=False if args.include_moderators else None)
+                            skip_moderators=False if args.include_moderators else None, **selection_kwargs(args))
         if args.json:
             print_json({"run": res.run.id, "question": res.question, "n_segments": res.n_segments,
                         "segments": [{"rank": r.rank, "score": round(r.score, 4), "document": r.segment.document,
@@ -98,7 +114,7 @@ def cmd_code(args: argparse.Namespace) -> int:
             max_codes=args.max_codes, calibrate=args.calibrate,
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
-            skip_moderators=False if args.include_moderators else None,
+            skip_moderators=False if args.include_moderators else None, **selection_kwargs(args),
         )
         if args.json:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
@@ -109,6 +125,10 @@ def cmd_code(args: argparse.Namespace) -> int:
         skipped = res.run.summary.get("moderator_segments_skipped", 0)
         if skipped:
             print(f"\n{skipped} moderator-only segments left uncoded (--include-moderators to code them)", end="")
+        unattributed = res.run.summary.get("unattributed_segments_skipped", 0)
+        if unattributed:
+            print(f"\n{unattributed} lines without a speaker (titles, headers) left uncoded "
+                  "(--include-unattributed to code them)", end="")
         print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code); "
               f"{res.embedded} texts embedded now")
         print(f"run {res.run_id}")

@@ -6,7 +6,7 @@ import time
 
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from qualcode.codebook import load_codebook
 from qualcode.coding.similarity import assign, code_vectors, similarity
 from qualcode.embeddings import embed_texts
 from qualcode.errors import InputError
+from qualcode.language import check_project_languages, codebook_text
 from qualcode.project import Project
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
@@ -46,19 +47,39 @@ def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[st
     return project.store.codebook(p)
 
 
-def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Segment], int]:
-    """Current segments to code; with ``skip_moderators`` segments spoken only by a
-    moderator (questions, prompts; see :mod:`qualcode.speakers`) are left out.
-    Returns (segments, n_skipped)."""
-    from qualcode.speakers import is_moderator_segment, moderator_names
+class Selection(NamedTuple):
+    """The segments a step works on, and how many each rule left out."""
 
+    segments: list[Segment]
+    moderator_skipped: int
+    unattributed_skipped: int = 0
+
+
+def select_segments(project: Project, *, skip_moderators: bool, skip_unattributed: bool | None = None) -> Selection:
+    """Current segments to code, rank or find themes in.
+
+    With ``skip_moderators``, segments spoken only by a moderator (questions, prompts;
+    see :mod:`qualcode.speakers`) are left out; with ``skip_unattributed`` (default: the
+    project's ``[coding] skip_unattributed``, true), lines without a speaker in a
+    transcript that has speakers (titles, headers, "end of the recording";
+    :func:`qualcode.speakers.is_unattributed_segment`)."""
+    from qualcode.speakers import is_moderator_segment, moderator_names, unattributed_segments
+
+    if skip_unattributed is None:
+        skip_unattributed = bool(project.settings.get("coding", "skip_unattributed", True))
     segments = project.store.segments()
+    n_unattributed = 0
+    if skip_unattributed:
+        drop = {s.id for s in unattributed_segments(segments)}
+        if drop:
+            segments = [s for s in segments if s.id not in drop]
+            n_unattributed = len(drop)
     if not skip_moderators:
-        return segments, 0
+        return Selection(segments, 0, n_unattributed)
     mods = moderator_names(project.store, {sg.document_id for sg in segments},
                            project.settings.get("segmentation", "moderators", []) or [])
     keep = [sg for sg in segments if not is_moderator_segment(sg, mods)]
-    return keep, len(segments) - len(keep)
+    return Selection(keep, len(segments) - len(keep), n_unattributed)
 
 
 def resolve_threshold(threshold: Any, backend) -> float:
@@ -89,12 +110,17 @@ def code_segments(
     code_thresholds: Mapping[str, float] | None = None,
     extra_examples: Mapping[str, Sequence[str]] | None = None,
     skip_moderators: bool | None = None,
+    skip_unattributed: bool | None = None,
     embedding_model: str | None = None,
+    strict: bool | None = None,
     show_progress: bool = True,
 ) -> CodingResult:
     """Code every current segment with ``codebook`` by embedding similarity.
 
-    Parameters default to the project's ``[coding]`` settings. Returns the stored run.
+    Parameters default to the project's ``[coding]`` settings. Before anything is
+    embedded, the languages of the segments and of the codebook are checked against the
+    model's (:func:`qualcode.language.check_project_languages`): a warning, or with
+    ``strict`` (default ``[embedding] strict``) an :class:`InputError`. Returns the stored run.
     """
     t0 = time.perf_counter()
     s = project.settings
@@ -113,12 +139,15 @@ def code_segments(
     thr_list = [per_code_thr.get(c.name, c.threshold) for c in cb.codes]
     if skip_moderators is None:
         skip_moderators = bool(s.get("coding", "skip_moderators", True))
-    segments, n_skipped = select_segments(project, skip_moderators=skip_moderators)
+    segments, n_skipped, n_unattributed = select_segments(project, skip_moderators=skip_moderators,
+                                                         skip_unattributed=skip_unattributed)
     if not segments:
         raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
                          hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedding_model)
     threshold = resolve_threshold(threshold, backend)
+    lang = check_project_languages(project, backend, segments, texts={"codebook": codebook_text(cb)}, strict=strict,
+                                   step="code")
     seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -133,7 +162,8 @@ def code_segments(
               "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
               "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
-              "n_segments": len(segments)}
+              "unattributed_segments_skipped": n_unattributed, "n_segments": len(segments),
+              "languages": lang.to_dict()}
     rec = RunRecorder(project.store, "code", params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version,
                       input_hash=hash_obj([sg.text_hash for sg in segments]), t0=t0)
@@ -148,8 +178,8 @@ def code_segments(
                               coder=rec.coder, run_id=rec.id))
     uncoded = len(segments) - len(set(a.rows.tolist()))
     summary = {"n_segments": len(segments), "n_codings": len(codings), "uncoded": uncoded, "per_code": per_code,
-               "moderator_segments_skipped": n_skipped,
-               "embedded": stats.computed}
+               "moderator_segments_skipped": n_skipped, "unattributed_segments_skipped": n_unattributed,
+               "language_warning": lang.warning, "embedded": stats.computed}
     run = rec.finish(codings=codings, summary=summary)
     return CodingResult(run=run, codebook=cb, n_segments=len(segments), n_codings=len(codings), uncoded=uncoded,
                         per_code=per_code, embedded=stats.computed)

@@ -38,13 +38,17 @@ def rank_segments(
     top: int | None = None,
     threshold: float | None = None,
     skip_moderators: bool | None = None,
+    skip_unattributed: bool | None = None,
     embedding_model: str | None = None,
+    strict: bool | None = None,
     show_progress: bool = True,
 ) -> RelevanceResult:
     """Rank current segments by cosine similarity to ``question``; store the run.
 
     All segments are scored and stored with their rank; ``top`` and ``threshold``
-    limit what is returned (and marked) as relevant.
+    limit what is returned (and marked) as relevant. The languages of the segments and
+    the question are checked against the model's first (a warning, or with ``strict``
+    an :class:`InputError`; see :func:`qualcode.language.check_project_languages`).
     """
     t0 = time.perf_counter()
     question = (question or "").strip()
@@ -56,10 +60,15 @@ def rank_segments(
 
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
-    segments, n_skipped = select_segments(project, skip_moderators=skip_moderators)
+    segments, n_skipped, n_unattributed = select_segments(project, skip_moderators=skip_moderators,
+                                                         skip_unattributed=skip_unattributed)
     if not segments:
         raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedding_model)
+    from qualcode.language import check_project_languages
+
+    lang = check_project_languages(project, backend, segments, texts={"question": question}, strict=strict,
+                                   step="relevance")
     seg_vecs, stats = embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
                                   desc="embedding segments")
     q = embed_texts(project.store, backend, [question], show_progress=False)[0][0]
@@ -73,10 +82,12 @@ def rank_segments(
         selected = selected[: int(top)]
     rec = RunRecorder(project.store, "relevance",
                       params={"question": question, "top": top, "threshold": threshold, "n_segments": len(segments),
-                              "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped},
+                              "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
+                              "unattributed_segments_skipped": n_unattributed, "languages": lang.to_dict()},
                       backend=type(backend).__name__, model=backend.name, model_version=backend.version,
                       input_hash=hash_obj([s.text_hash for s in segments]), t0=t0)
     run = rec.finish(summary={"question": question, "n_selected": len(selected), "embedded": stats.computed,
-                              "top_score": float(scores.max())},
+                              "top_score": float(scores.max()), "unattributed_segments_skipped": n_unattributed,
+                              "language_warning": lang.warning},
                      extra=lambda st: st.add_relevance(rec.id, rows))
     return RelevanceResult(run=run, question=question, ranked=selected, n_segments=len(segments))

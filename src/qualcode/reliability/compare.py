@@ -331,7 +331,7 @@ def compare_models(
     kinds = [spec_kind(spec_a), spec_kind(spec_b)]
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
-    segments, _ = select_segments(project, skip_moderators=skip_moderators)
+    segments = select_segments(project, skip_moderators=skip_moderators).segments
     if not segments:
         raise InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
     cb = resolve_codebook(project, codebook)

@@ -643,7 +643,7 @@ def train_coder(
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
     looked = {int(u) for u in src.units}
-    targets = [s for s in select_segments(project, skip_moderators=skip_moderators)[0] if s.id not in looked] \
+    targets = [s for s in select_segments(project, skip_moderators=skip_moderators).segments if s.id not in looked] \
         if apply else []
     segs = [current[i] for i in labeled_ids] + targets
     E, stats = embed_texts(store, backend, [s.text for s in segs], show_progress=show_progress,

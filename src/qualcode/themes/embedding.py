@@ -469,10 +469,12 @@ def build_themes(
     n_quotes: int = 3,
     brief_label: int | None = None,
     min_words: int = 0,
+    languages: Sequence[str] | None = None,
 ) -> tuple[list[DiscoveredTheme], np.ndarray]:
     """Name themes and pick exemplars. Returns the themes and each segment's cosine to
     its theme centroid. ``brief_label`` marks the group of set-aside brief responses,
-    which is named as such rather than from its terms."""
+    which is named as such rather than from its terms. ``languages``: the segments'
+    languages, whose stop words are left out of the names (default English)."""
     from qualcode.themes.ctfidf import ctfidf_terms
 
     k = int(labels.max()) + 1 if len(labels) else 0
@@ -481,7 +483,7 @@ def build_themes(
     named = [c for c in range(k) if c != brief_label]
     groups = [[segments[i].text for i in np.flatnonzero(labels == c)] for c in named]
     terms: list[list[str]] = [[] for _ in range(k)]
-    for c, ts in zip(named, ctfidf_terms(groups, n_terms) if named else []):
+    for c, ts in zip(named, ctfidf_terms(groups, n_terms, languages=languages) if named else []):
         terms[c] = ts
     names = _unique_names([BRIEF_NAME if c == brief_label else theme_name(terms[c], c) for c in range(k)])
     definitions = [BRIEF_DEFINITION.format(n=min_words) if c == brief_label else theme_definition(terms[c])
@@ -520,7 +522,9 @@ def discover_themes(
     n_runs: int = 200,
     min_words: int = 2,
     skip_moderators: bool | None = None,
+    skip_unattributed: bool | None = None,
     embedding_model: str | None = None,
+    strict: bool | None = None,
     show_progress: bool = True,
 ) -> ThemeResult:
     """Find themes in the project's current segments from their embeddings alone.
@@ -551,8 +555,15 @@ def discover_themes(
     skip_moderators : bool, optional
         Leave out segments spoken only by a moderator (default: the project's
         ``[coding] skip_moderators``, true).
+    skip_unattributed : bool, optional
+        Leave out lines without a speaker in transcripts that have speakers (titles,
+        headers; default ``[coding] skip_unattributed``, true).
     embedding_model : str, optional
         Embedding spec (default: the project's model). Embeddings are cached.
+    strict : bool, optional
+        Refuse (InputError) rather than warn when the segments' languages are not the
+        model's (default ``[embedding] strict``). Theme names leave out the stop words
+        of the segments' languages either way.
 
     Returns
     -------
@@ -562,6 +573,7 @@ def discover_themes(
     """
     from qualcode.coding.deductive import select_segments
     from qualcode.embeddings import embed_texts
+    from qualcode.language import check_project_languages, ensure_document_languages, present_languages
     from qualcode.provenance import hash_obj
     from qualcode.runs import RunRecorder
     from qualcode.store import llm_log
@@ -577,7 +589,8 @@ def discover_themes(
     min_words = _check_int("min_words", min_words, low=0)
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
-    segments, n_skipped = select_segments(project, skip_moderators=skip_moderators)
+    segments, n_skipped, n_unattributed = select_segments(project, skip_moderators=skip_moderators,
+                                                         skip_unattributed=skip_unattributed)
     if not segments:
         raise InputError("the project has no segments to find themes in" + (" (all are moderator turns)" if n_skipped
                                                                             else ""),
@@ -585,16 +598,20 @@ def discover_themes(
     if n_themes is not None and n_themes > len(segments):
         raise InputError(f"n_themes must be at most the number of segments ({len(segments)}); got {n_themes}")
     backend = project.embedder(embedding_model)
+    lang = check_project_languages(project, backend, segments, strict=strict, step="themes")
+    languages = present_languages(segments, ensure_document_languages(project.store)) or None
     params: dict[str, Any] = {
         "method": METHOD, "n_themes": n_themes, "min_size": min_size, "max_themes": max_themes, "n_terms": n_terms,
         "n_quotes": n_quotes, "n_runs": n_runs, "min_words": min_words, "skip_moderators": skip_moderators,
-        "n_segments": len(segments)}
+        "n_segments": len(segments), "unattributed_segments_skipped": n_unattributed,
+        "languages": lang.to_dict(), "stop_word_languages": list(languages or ["en"])}
     rec = RunRecorder(project.store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version, seed=seed,
                       input_hash=hash_obj([sg.text_hash for sg in segments]))
     X, stats = embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
                            desc="embedding segments")
-    brief = np.array([len(content_words(sg.text)) < min_words for sg in segments], dtype=bool)
+    brief = np.array([len(content_words(sg.text, languages=languages)) < min_words for sg in segments],
+                     dtype=bool)
     if brief.all() or n_themes == 1:
         brief[:] = False
     core = np.flatnonzero(~brief)
@@ -609,7 +626,7 @@ def discover_themes(
         labels[brief] = brief_label
     Z = _normalise(X)
     themes, sims = build_themes(segments, Z, labels, n_terms=n_terms, n_quotes=n_quotes, brief_label=brief_label,
-                                min_words=min_words)
+                                min_words=min_words, languages=languages)
     rec.params.update({"min_size": res.min_size, "ensemble_k": list(res.ensemble_k)})  # as resolved
 
     codings = []
@@ -621,6 +638,7 @@ def discover_themes(
                               coder=rec.coder, run_id=rec.id))
     summary = {
         "n_segments": len(segments), "n_themes": len(themes), "moderator_segments_skipped": n_skipped,
+        "unattributed_segments_skipped": n_unattributed, "language_warning": lang.warning,
         "brief_segments": int(brief.sum()),
         "silhouette": res.chosen_silhouette, "silhouette_by_k": {str(k): v for k, v in res.silhouette.items()},
         "sampled": res.sampled, "embedded": stats.computed,
