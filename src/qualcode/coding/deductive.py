@@ -144,7 +144,7 @@ def code_segments(
     if not segments:
         raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
                          hint="ingest transcripts first: `qualcode ingest FILE...`")
-    backend = project.embedder(embedding_model)
+    backend = project.embedder(embedding_model, texts=[codebook_text(cb)])
     threshold = resolve_threshold(threshold, backend)
     lang = check_project_languages(project, backend, segments, texts={"codebook": codebook_text(cb)}, strict=strict,
                                    step="code")

@@ -64,7 +64,7 @@ def rank_segments(
                                                          skip_unattributed=skip_unattributed)
     if not segments:
         raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
-    backend = project.embedder(embedding_model)
+    backend = project.embedder(embedding_model, texts=[question])
     from qualcode.language import check_project_languages
 
     lang = check_project_languages(project, backend, segments, texts={"question": question}, strict=strict,

@@ -114,8 +114,7 @@ def null_scale(scores: np.ndarray) -> float:
 
 def calibrate_scores(scores: np.ndarray, method: str = "null") -> np.ndarray:
     off = code_offsets(scores, method)
-    scores = np.asarray(scores, dtype=np.float32)
-    return scores if off is None else scores - off[None, :]
+    return scores if off is None else np.asarray(scores, dtype=np.float32) - off[None, :]
 
 
 @dataclass(frozen=True)
