@@ -47,16 +47,24 @@ from qualcode.types import Code
 
 D = DEFAULTS["coding"]
 #: label -> (embedding spec, calibrate, lexical weight)
+#: ("auto" = the default routing: English corpus and codebook -> the ensemble, else USE)
 SETUPS = {
     "old: minilm center": ("local", "center", 0.0),
+    "new: auto null": ("auto", "null", 0.0),
     "minilm null": ("local", "null", 0.0),
-    "use center": ("use", "center", 0.0),
     "use null": ("use", "null", 0.0),
     "ens center": ("ensemble:local+use", "center", 0.0),
     "ens null": ("ensemble:local+use", "null", 0.0),
     "ens null lex0.3": ("ensemble:local+use", "null", 0.3),
     "use null lex0.3": ("use", "null", 0.3),
 }
+
+
+def routed(setup, languages=("en",)):
+    """``setup`` with ``auto`` replaced by what it stands for on texts in ``languages``."""
+    from qualcode.backends.routing import is_auto, route
+
+    return (route(languages), *setup[1:]) if is_auto(setup[0]) else setup
 
 
 # ---------------------------------------------------------------- embeddings
@@ -132,6 +140,8 @@ def bench_bills(spec, setups, out):
     for label, st in setups.items():
         a = decide(S, st, texts, codes, ["name"])
         out[label]["bills zero-shot acc"] = round(float(np.mean(np.array(top_codes(a, len(y))) == y)), 3)
+        a = decide(S, st, texts, codes, ["name"], mode="argmax", threshold=-1.0)
+        out[label]["bills zero-shot acc, no floor"] = round(float(np.mean(np.array(top_codes(a, len(y))) == y)), 3)
 
     # prevalence (a): single-label, one topic is 90% of the corpus
     order = np.bincount(y).argsort()[::-1][:3]
@@ -219,7 +229,7 @@ def examples_project(lang: str = ""):
         ingest_files(p, [ex / f for f in EXAMPLE_FILES if (ex / f).exists()])
         p.close()
     p = open_project(d)
-    segs, _ = select_segments(p, skip_moderators=True)
+    segs = select_segments(p, skip_moderators=True)[0]
     gold = load_gold(examples_dir() / "gold_codings.csv", p.store) if not lang else {}
     p.close()
     return segs, gold, load_codebook(ex / "codebook.yaml")
@@ -257,7 +267,7 @@ def translation_kappas(setups, out, languages=("es", "fr")):
     def segments(lang):
         p = corpus_project(lang)
         try:
-            segs, _ = select_segments(p, skip_moderators=True)
+            segs = select_segments(p, skip_moderators=True)[0]
         finally:
             p.close()
         return [(s.document, s.index) for s in segs], [s.text for s in segs]
@@ -266,10 +276,11 @@ def translation_kappas(setups, out, languages=("es", "fr")):
     english = en_cb.names()
     rep = D["represent"]
     keys_o, texts_o = segments(None)
-    for label, st in setups.items():
-        spec = st[0]
+    for label, st0 in setups.items():
 
-        def units(keys, texts, cb):
+        def units(keys, texts, cb, langs):
+            st = routed(st0, langs)
+            spec = st[0]
             S = embed(spec, texts) @ code_matrix(spec, cb.codes, rep).T
             a = decide(S, st, texts, cb.codes, rep)
             u = {k: set() for k in keys}
@@ -277,11 +288,13 @@ def translation_kappas(setups, out, languages=("es", "fr")):
                 u[keys[r]].add(english[c])
             return u
 
-        orig_en = units(keys_o, texts_o, en_cb)
+        orig_en = units(keys_o, texts_o, en_cb, ["en"])
         for lang in languages:
             cb = load_codebook(examples_dir(lang) / "codebook.yaml")
             keys_t, texts_t = segments(lang)
-            tr_en, tr_l, orig_l = units(keys_t, texts_t, en_cb), units(keys_t, texts_t, cb), units(keys_o, texts_o, cb)
+            tr_en = units(keys_t, texts_t, en_cb, [lang, "en"])
+            tr_l = units(keys_t, texts_t, cb, [lang])
+            orig_l = units(keys_o, texts_o, cb, ["en", lang])
             for cond, (a, b) in {"en": (orig_en, tr_en), lang: (orig_l, tr_l), "native": (orig_en, tr_l)}.items():
                 k = _agreement(a, b, english)["kappa"]
                 out[label][f"transl kappa {lang} ({cond} codebook)"] = None if k is None else round(k, 3)
@@ -318,10 +331,11 @@ def main(argv=None) -> int:
     out = {label: {} for label in setups}
     by_model: dict[str, dict] = {}
     for label, st in setups.items():
-        by_model.setdefault(st[0], {})[label] = st
+        by_model.setdefault(routed(st)[0], {})[label] = st
     for spec, group in by_model.items():
-        E, y = bench_bills(spec, group, out)
-        bench_examples(spec, group, out)
+        english = {label: routed(st) for label, st in group.items()}
+        E, y = bench_bills(spec, english, out)
+        bench_examples(spec, english, out)
         if not args.no_clusters:
             cl = {}
             bench_clusters(spec, E, y, cl)

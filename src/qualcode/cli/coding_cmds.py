@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--represent", help="what represents a code: comma list of name,definition,include,examples")
     p.add_argument("--calibrate", choices=["null", "center", "none"],
                    help="score calibration before comparing codes (default null: each code's null model)")
+    p.add_argument("--lexical", type=float, metavar="W",
+                   help="also score the codebook's own words (TF-IDF), weight W (default 0: embeddings only)")
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
     p.add_argument("--include-moderators", action="store_true",
                    help="also code segments spoken only by a moderator (skipped by default)")
@@ -111,7 +113,7 @@ def cmd_code(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         res = code_segments(
             project, args.codebook, mode=args.mode, threshold=args.threshold, margin=args.margin,
-            max_codes=args.max_codes, calibrate=args.calibrate,
+            max_codes=args.max_codes, calibrate=args.calibrate, lexical=args.lexical,
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
             skip_moderators=False if args.include_moderators else None, **selection_kwargs(args),
@@ -119,7 +121,8 @@ def cmd_code(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
                         "n_segments": res.n_segments, "n_codings": res.n_codings, "uncoded": res.uncoded,
-                        "per_code": dict(res.per_code)})
+                        "per_code": dict(res.per_code), "model": res.run.model,
+                        "uncertain": dict(res.uncertain)})
             return 0
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
         skipped = res.run.summary.get("moderator_segments_skipped", 0)
@@ -130,6 +133,10 @@ def cmd_code(args: argparse.Namespace) -> int:
             print(f"\n{unattributed} lines without a speaker (titles, headers) left uncoded "
                   "(--include-unattributed to code them)", end="")
         print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code); "
-              f"{res.embedded} texts embedded now")
+              f"{res.embedded} texts embedded now (model {res.run.model})")
+        from qualcode.coding.diagnostics import describe
+
+        for line in describe(res.uncertain, res.n_segments):
+            print(f"unsure: {line}")
         print(f"run {res.run_id}")
     return 0

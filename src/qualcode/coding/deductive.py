@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -30,6 +30,8 @@ class CodingResult:
     uncoded: int
     per_code: Mapping[str, int]
     embedded: int
+    #: where the run is unsure (:func:`qualcode.coding.diagnostics.diagnose`)
+    uncertain: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -107,6 +109,7 @@ def code_segments(
     max_codes: int | None = None,
     represent: Sequence[str] | None = None,
     calibrate: str | None = None,
+    lexical: float | None = None,
     code_thresholds: Mapping[str, float] | None = None,
     extra_examples: Mapping[str, Sequence[str]] | None = None,
     skip_moderators: bool | None = None,
@@ -130,6 +133,7 @@ def code_segments(
     max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
     represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
     calibrate = calibrate or s.get("coding", "calibrate", "null")
+    lexical = float(s.get("coding", "lexical", 0.0) if lexical is None else lexical)
     cb = resolve_codebook(project, codebook)
     names = cb.names()
     per_code_thr = dict(code_thresholds or {})
@@ -155,11 +159,21 @@ def code_segments(
 
     code_vecs = code_vectors(cb.codes, embed, represent, extra_examples)
     scores = similarity(seg_vecs, code_vecs)
+    if lexical:
+        from qualcode.coding.lexical import hybrid_scores, lexical_scores
+
+        scores = hybrid_scores(scores, lexical_scores([sg.text for sg in segments], cb.codes, represent), lexical)
     a = assign(scores, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
                code_thresholds=thr_list, calibrate=calibrate)
+    from qualcode.coding.diagnostics import diagnose
+
+    uncertain = diagnose(scores, a, calibrate=calibrate, mode=mode, code_names=names,
+                         segment_ids=[sg.id for sg in segments],
+                         floors=[threshold if t is None else float(t) for t in thr_list])
     params = {"codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id, "mode": mode,
               "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
-              "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
+              "calibrate": calibrate, "lexical": lexical, "embedding_model": embedding_model or s.embedding_model,
+              "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
               "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
               "unattributed_segments_skipped": n_unattributed, "n_segments": len(segments),
@@ -179,7 +193,7 @@ def code_segments(
     uncoded = len(segments) - len(set(a.rows.tolist()))
     summary = {"n_segments": len(segments), "n_codings": len(codings), "uncoded": uncoded, "per_code": per_code,
                "moderator_segments_skipped": n_skipped, "unattributed_segments_skipped": n_unattributed,
-               "language_warning": lang.warning, "embedded": stats.computed}
+               "language_warning": lang.warning, "embedded": stats.computed, "uncertain": uncertain}
     run = rec.finish(codings=codings, summary=summary)
     return CodingResult(run=run, codebook=cb, n_segments=len(segments), n_codings=len(codings), uncoded=uncoded,
-                        per_code=per_code, embedded=stats.computed)
+                        per_code=per_code, embedded=stats.computed, uncertain=uncertain)
