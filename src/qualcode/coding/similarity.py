@@ -12,8 +12,9 @@ accuracy from 0.415 to 0.479). The stored score is always the raw cosine.
 - ``calibrate="null"`` (default): a per-code null model from the score distribution.
   The offset is the code's mean, but never more than either of two null estimates
   that do not rise with the code's prevalence: (1) the code's *lower tail* (its 5th
-  percentile) plus the typical distance between a code's lower tail and its mean
-  (median over codes); (2) the typical code's mean plus two robust standard
+  percentile) plus the typical distance between a code's lower tail and its median
+  (median over codes: for the many codes that fit few segments, the centre of their
+  null); (2) the typical code's mean plus two robust standard
   deviations across codes (median + 2 x 1.4826 MAD). For codes whose distributions
   look alike it is exactly centring; a code whose mean sits far above its own lower
   tail, or far above every other code's mean, fits many segments rather than being
@@ -93,7 +94,7 @@ def code_offsets(scores: np.ndarray, method: str = "null") -> np.ndarray | None:
     if method == "center":
         return mean.astype(np.float32)
     low = np.quantile(scores, NULL_QUANTILE, axis=0)
-    gap = float(np.median(mean - low))
+    gap = float(np.median(np.median(scores, axis=0) - low))
     med = float(np.median(mean))
     mad = float(np.median(np.abs(mean - med))) * 1.4826
     return np.minimum(np.minimum(mean, low + gap), med + NULL_OUTLIER_SD * mad).astype(np.float32)
@@ -109,7 +110,9 @@ def null_scale(scores: np.ndarray) -> float:
         return 0.0
     low = np.quantile(scores, NULL_QUANTILE, axis=0)
     med = np.median(scores, axis=0)
-    return float(np.median(med - low) / 1.2816)
+    from statistics import NormalDist
+
+    return float(np.median(med - low) / -NormalDist().inv_cdf(NULL_QUANTILE))
 
 
 def calibrate_scores(scores: np.ndarray, method: str = "null") -> np.ndarray:
