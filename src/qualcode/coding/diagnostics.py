@@ -7,9 +7,11 @@ where a code does not fit), so they mean the same for every embedding model:
 - **near tie**: a coded segment whose decision hangs on a hair: the lowest calibrated
   score it was given a code for is within :data:`TIE` null-scales of the best code it
   was *not* given (among codes above the floor). A small nudge would change its codes.
-- **at the null**: a segment whose best calibrated score is below :data:`AT_NULL`
-  null-scales: no code fits it better than a segment the code does not fit typically
-  gets. Whatever it was given is a guess.
+- **at the null**: a coded segment whose best calibrated score is less than
+  :data:`AT_NULL` null-scales above its own typical (median) calibrated score over all
+  codes, or, with fewer than three codes, above zero: no code fits it better than
+  codes fit segments they do not apply to (small talk that resembles every code a
+  little is here too). Whatever it was given is a guess.
 - **degenerate code**: with at least :data:`MIN_SEGMENTS` segments, a code applied to
   at least :data:`ALL_SHARE` of them (it separates nothing: check its definition, or
   the threshold) or to none (it never wins: too narrow, in another language than the
@@ -51,13 +53,14 @@ def diagnose(
         return out
     off = code_offsets(scores, calibrate)
     cal = scores - off[None, :] if off is not None else scores
-    scale = null_scale(scores)
+    scale = null_scale(scores) or float(np.std(scores))  # tiny or tied corpora: the overall spread
     out["null_scale"] = round(scale, 6)
     chosen = np.zeros((n, k), dtype=bool)
     chosen[assignment.rows, assignment.cols] = True
     coded = chosen.any(axis=1)
     if scale > 0:
-        at_null = cal.max(axis=1) < AT_NULL * scale
+        base = np.median(cal, axis=1) if k >= 3 else np.zeros(n, dtype=np.float32)
+        at_null = coded & (cal.max(axis=1) - base < AT_NULL * scale)
         tie = np.zeros(n, dtype=bool)
         if mode != "scores":
             passes = scores >= np.asarray(floors, dtype=np.float32)[None, :]
@@ -85,8 +88,8 @@ def describe(diag: dict[str, Any], n_segments: int) -> list[str]:
         lines.append(f"{diag['near_tie']} of {n_segments} segments were nearly tied between codes given and not "
                      "given (a small change in scores would change their codes)")
     if diag.get("at_null"):
-        lines.append(f"{diag['at_null']} of {n_segments} segments scored at the null for every code (no code fits "
-                     "them better than it fits segments it does not apply to)")
+        lines.append(f"{diag['at_null']} of {n_segments} segments were coded although they scored at the null for "
+                     "every code (no code fits them better than it fits segments it does not apply to)")
     for code, what in (diag.get("degenerate_codes") or {}).items():
         lines.append(f"code “{code}” was {what}")
     return lines
