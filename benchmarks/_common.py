@@ -57,6 +57,12 @@ def embed_cached(spec: str, texts, *, backend=None):
 
     b = backend or embedding_backend(spec)
     texts = list(texts)
+    members = getattr(b, "members", None)
+    if members:  # an ensemble: its members' cached matrices, combined as the backend does
+        from qualcode.backends._ensemble import combine
+
+        parts = [embed_cached("", texts, backend=m) for m in members]
+        return combine([p[0] for p in parts], b.weights), sum(p[1] for p in parts)
     key = hashlib.sha256(("\x00".join(texts) + "\x01" + b.name + str(b.version)).encode()).hexdigest()[:16]
     safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in b.name)[:60]
     cache = Path(os.environ.get("QUALCODE_BENCH_CACHE", "/tmp/qualcode-bench-emb")) / f"{safe}-{key}.npy"

@@ -39,7 +39,6 @@ from pathlib import Path
 import numpy as np
 from _common import REPO, embed_cached, shared_or_exit, table
 
-from qualcode.backends._ensemble import combine, parse_members, resolve_weights
 from qualcode.coding.lexical import hybrid_scores, lexical_scores
 from qualcode.coding.similarity import assign, code_texts, pool
 from qualcode.config import DEFAULTS
@@ -69,12 +68,7 @@ def routed(setup, languages=("en",)):
 
 # ---------------------------------------------------------------- embeddings
 def embed(spec: str, texts: list[str]) -> np.ndarray:
-    """Cached embeddings; an ensemble is combined from its members' cached matrices
-    with the backend's own :func:`combine` (identical to embedding with it)."""
-    if spec.startswith("ensemble:"):
-        members = parse_members(spec.split(":", 1)[1])
-        w = resolve_weights([m[1] for m in members])
-        return combine([embed(m, texts) for m, _ in members], w)
+    """Cached embeddings (an ensemble's from its members' caches)."""
     return embed_cached(spec, texts)[0]
 
 
