@@ -128,6 +128,11 @@ def _deep_copy(data: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any
 
 
 def _coerce(value: str, like: Any) -> Any:
+    if like == "auto":  # a number, or "auto" (e.g. [coding] threshold)
+        try:
+            return float(value)
+        except ValueError:
+            return value
     if isinstance(like, bool):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(like, int):
