@@ -252,6 +252,12 @@ def consensus_clustering(
     3
     """
     Z = _normalise(X)
+    # Centred on the corpus mean first: some models' vectors share a large common
+    # direction (USE multilingual, and so the default MiniLM+USE ensemble), which
+    # otherwise makes the silhouette pick two clusters, one holding 95% of the corpus
+    # (bills, auto k: ARI 0.013 uncentred, 0.389 centred; MiniLM 0.366 -> 0.362).
+    if len(Z) > 1:
+        Z = _normalise(Z - Z.mean(axis=0, keepdims=True))
     n = len(Z)
     n_clusters = _check_int("n_clusters", n_clusters, low=1, allow_none=True)
     seed = _check_int("seed", seed, low=0)
