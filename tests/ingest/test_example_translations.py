@@ -3,7 +3,8 @@
 The translation-invariance benchmark (benchmarks/bench_translation.py) compares the codes
 of original segment i with those of translated segment i, so each translation must segment
 into the same turns: same number per document, same order, same speakers (role labels
-translated, names kept), same timestamps, same moderators.
+translated, names kept), same timestamps, same moderators, and the same transcriber notes
+("(laughs)", "[inaudible]"...) in each turn.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ ROLE_LABELS = {
 }
 
 
+_NOTE = re.compile(r"[(\[][^()\[\]\n]{1,150}[)\]]")
+
+
 def _original_label(label: str, lang: str) -> str:
     m = re.fullmatch(r"(.*?)(\s+\d+)?", label)
     head, num = m.group(1), m.group(2) or ""
@@ -43,7 +47,8 @@ def _segments(tmp_path, name, folder):
         out = {}
         for f in EXAMPLE_FILES:
             d = docs[f]
-            out[f] = ([(s.speakers, s.time_start, s.time_end) for s in store.segments(document_ids=[d.id])],
+            out[f] = ([(s.speakers, s.time_start, s.time_end, len(_NOTE.findall(s.text)))
+                       for s in store.segments(document_ids=[d.id])],
                       mods[d.id])
         return out
     finally:
@@ -62,10 +67,11 @@ def test_translation_segments_into_the_same_turns(tmp_path, originals, lang):
         orig_segs, orig_mods = originals[f]
         tr_segs, tr_mods = translated[f]
         assert len(tr_segs) == len(orig_segs), f"{lang}/{f}: {len(tr_segs)} segments, original has {len(orig_segs)}"
-        for i, ((osp, ots, ote), (tsp, tts, tte)) in enumerate(zip(orig_segs, tr_segs)):
+        for i, ((osp, ots, ote, onotes), (tsp, tts, tte, tnotes)) in enumerate(zip(orig_segs, tr_segs)):
             mapped = tuple(_original_label(s, lang) for s in tsp)
             assert mapped == osp, f"{lang}/{f} segment {i}: speakers {tsp}, original {osp}"
             assert (tts, tte) == (ots, ote), f"{lang}/{f} segment {i}: times differ"
+            assert tnotes == onotes, f"{lang}/{f} segment {i}: {tnotes} transcriber notes, original has {onotes}"
         assert {_original_label(s, lang) for s in tr_mods} == orig_mods, f"{lang}/{f}: moderators differ"
 
 

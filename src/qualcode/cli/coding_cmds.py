@@ -24,9 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_relevance)
 
-    p = sub.add_parser("code", help="apply a codebook by embedding similarity")
+    p = sub.add_parser("code", help="apply a codebook by embedding similarity, keywords, or both")
     add_project_arg(p)
     p.add_argument("--codebook", required=True, help="codebook file (.yaml .json .csv) or a stored codebook's name")
+    p.add_argument("--method", choices=["embedding", "keywords", "hybrid"], default="embedding",
+                   help="embedding similarity (default); keywords: a code applies where one of its `keywords:` "
+                        "occurs (no model); hybrid: similarity plus every code whose keywords occur")
     p.add_argument("--mode", choices=["argmax", "multi", "scores"], help="default: the project's [coding] mode (multi)")
     p.add_argument("--threshold", type=float, help="absolute similarity floor (default: the model's own, 0.15 for MiniLM)")
     p.add_argument("--margin", type=float, help="multi: keep codes within this of the best (default 0.05)")
@@ -116,12 +119,14 @@ def cmd_code(args: argparse.Namespace) -> int:
             max_codes=args.max_codes, calibrate=args.calibrate, lexical=args.lexical,
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
-            skip_moderators=False if args.include_moderators else None, **selection_kwargs(args),
+            skip_moderators=False if args.include_moderators else None, method=args.method,
+            **selection_kwargs(args),
         )
         if args.json:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
                         "n_segments": res.n_segments, "n_codings": res.n_codings, "uncoded": res.uncoded,
-                        "per_code": dict(res.per_code), "model": res.run.model,
+                        "per_code": dict(res.per_code), "method": res.run.params.get("method", "embedding"),
+                        "keyword_codings": res.run.summary.get("keyword_codings"), "model": res.run.model,
                         "uncertain": dict(res.uncertain)})
             return 0
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
@@ -132,8 +137,12 @@ def cmd_code(args: argparse.Namespace) -> int:
         if unattributed:
             print(f"\n{unattributed} lines without a speaker (titles, headers) left uncoded "
                   "(--include-unattributed to code them)", end="")
-        print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code); "
-              f"{res.embedded} texts embedded now (model {res.run.model})")
+        kw = res.run.summary.get("keyword_codings")
+        how = "" if kw is None else (f"; {kw} by keywords" + (f" ({res.run.summary['added_by_keywords']} added to "
+                                                                 "similarity's)" if "added_by_keywords" in
+                                                                res.run.summary else ""))
+        print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code){how}; "
+              f"{res.embedded} texts embedded now" + (f" (model {res.run.model})" if res.run.model else ""))
         from qualcode.coding.diagnostics import describe
 
         for line in describe(res.uncertain, res.n_segments):
