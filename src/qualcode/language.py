@@ -3,18 +3,18 @@
 Detection (:func:`detect`) uses py3langid (langid.py's naive Bayes model over byte
 n-grams, shipped inside the 4.5 MB package, nothing downloaded), normalised to
 probabilities. It was chosen over lingua (96 MB installed) by
-``benchmarks/bench_langid.py``. A text is given
-a language only when the detector's confidence reaches :data:`CONFIDENCE_FLOOR`;
+``benchmarks/bench_langid.py``. A text is given a language only when the
+detector's confidence reaches :data:`CONFIDENCE_FLOOR`;
 short or ambiguous texts ("ok", "sí", "no") are *undetermined* (``None``) rather than
 guessed. On the short answers of ``benchmarks/bench_langid.py`` the floor leaves no
 answer in the wrong language and a third of them (the shortest) undetermined.
 
-A document's language (:func:`document_language`) is that of its whole text; a CSV
-survey document (one segment per row) also gets each row's language
+A document's language (:func:`language_of_parsed`) is that of its turns read together
+(speaker labels left out); a CSV survey document (one segment per row) also gets each row's language
 (:func:`row_languages`), and its document language is the majority of its rows'.
 
-:func:`check_embedding_languages` is the one check every embedding step runs before it
-embeds: the languages of the segments (each segment's own, else its document's) and of
+:func:`check_project_languages` (over :func:`check_languages`) is the one check every
+embedding step runs before it embeds: the languages of the segments (each segment's own, else its document's) and of
 any other text embedded with them (a codebook, a research question), against the
 model's declared :attr:`~qualcode.backends.base.EmbeddingBackend.languages`. Judged by
 majority, so a stray undetected "sí" in an English survey raises nothing.
@@ -43,7 +43,7 @@ MAX_CHARS = 20000
 #: what to suggest when a model does not read the text's language
 MULTILINGUAL_HINT = ("embed with a model that reads these languages: --model use (Universal Sentence Encoder "
                      "multilingual v3: ar de en es fr it ja ko nl pl pt ru th tr zh), or [embedding] model = \"use\" "
-                     "in qualcode.toml; --strict (or [embedding] strict = true) makes this an error")
+                     "in qualcode.toml")
 
 _NAMES = {"ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French", "it": "Italian",
           "ja": "Japanese", "ko": "Korean", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese", "ru": "Russian",
@@ -155,6 +155,7 @@ def check_languages(
     texts: Mapping[str, str] | None = None,
     strict: bool = False,
     step: str = "",
+    text_languages: Mapping[str, str | None] | None = None,
 ) -> LanguageCheck:
     """Check that ``backend`` reads the languages of what a step is about to embed.
 
@@ -164,10 +165,13 @@ def check_languages(
     outside the model's languages: with ``strict`` an :class:`InputError` is raised (call
     this before any embedding work); otherwise a warning naming the model, the languages
     found and what to do is printed on stderr, and returned for the run record.
+    ``text_languages`` (label -> language) gives already detected languages of ``texts``.
     """
     model_langs = getattr(backend, "languages", None)
     counts = Counter(segment_languages(segments, document_languages))
-    text_langs = {label: detect(t)[0] for label, t in (texts or {}).items() if t and t.strip()}
+    known = dict(text_languages or {})
+    text_langs = {label: (known[label] if label in known else detect(t)[0])
+                  for label, t in (texts or {}).items() if t and t.strip()}
     if model_langs is None:
         return LanguageCheck(model=backend.name, model_languages=None, segments=dict(counts), texts=text_langs)
     found = present_languages(segments, document_languages)
@@ -191,7 +195,8 @@ def check_languages(
                "its similarities for that text are unreliable (codes, ranks and themes from them too)")
     if strict:
         raise InputError(message, hint=MULTILINGUAL_HINT)
-    print(f"WARNING: {message}.\n  What to do: {MULTILINGUAL_HINT}.", file=sys.stderr)
+    print(f"WARNING: {message}.\n  What to do: {MULTILINGUAL_HINT} (--strict, or [embedding] strict = true, "
+          "makes this an error).", file=sys.stderr)
     return LanguageCheck(model=backend.name, model_languages=tuple(sorted(model_langs)), segments=dict(counts),
                          texts=text_langs, outside=tuple(outside), warning=message)
 
@@ -218,7 +223,21 @@ def check_project_languages(project: Any, backend: Any, segments: Sequence[Any],
     project's ``[embedding] strict`` unless ``strict`` is given."""
     doc_langs = ensure_document_languages(project.store)
     return check_languages(backend, segments, doc_langs, texts=texts, strict=strict_setting(project, strict),
-                           step=step)
+                           step=step, text_languages=cached_text_languages(project.store, texts or {}))
+
+
+def cached_text_languages(store: Any, texts: Mapping[str, str]) -> dict[str, str | None]:
+    """label -> detected language of each of ``texts``, from the store's cache (by text
+    hash) or detected now and cached, so a re-run does not load the detector."""
+    from qualcode.provenance import text_hash
+
+    hashes = {label: text_hash(t) for label, t in texts.items() if t and t.strip()}
+    cached = store.text_languages(hashes.values())
+    new = {h: detect(texts[label]) for label, h in hashes.items() if h not in cached}
+    if new:
+        store.put_text_languages(new)
+        cached.update({h: lang for h, (lang, _) in new.items()})
+    return {label: cached[h] for label, h in hashes.items()}
 
 
 def ensure_document_languages(store: Any) -> dict[int, str | None]:

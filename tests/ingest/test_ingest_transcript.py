@@ -63,6 +63,10 @@ def test_note_lines_are_turns_of_their_own_and_the_speaker_goes_on():
     assert got == [("MODERADORA", "¿Qué piensan del programa?"), ("PARTICIPANTE 1", "Me gustó mucho"),
                    (None, "[risas]"), ("PARTICIPANTE 1", "y aprendí sobre la lactancia."),
                    ("PARTICIPANTE 2", "Estoy de acuerdo con ella."), (None, "Fin de la grabación")]
+    # the speaker's turn after a note starts after it (offsets stay in order)
+    doc = parse_transcript("MODERATOR: yes\nMODERATOR  0:45\n\nyes")
+    assert [(t.speaker, doc.text[t.label_start:t.end]) for t in doc.turns] == [
+        ("MODERATOR", "MODERATOR: yes"), (None, "MODERATOR  0:45"), ("MODERATOR", "\nyes")]
     # a wrapped last line that continues a sentence is not a note
     wrapped = parse_transcript("A: we went to the clinic and\nthey said wait\n")
     assert [wrapped.text[t.start:t.end] for t in wrapped.turns] == ["we went to the clinic and\nthey said wait"]

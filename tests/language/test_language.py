@@ -228,7 +228,9 @@ def test_cli_include_unattributed(tmp_path, capsys, monkeypatch):
     assert main(args) == 0
     n_default = json.loads(capsys.readouterr().out)["n_segments"]
     assert main(args + ["--include-unattributed"]) == 0
-    assert json.loads(capsys.readouterr().out)["n_segments"] == n_default + 2
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_segments"] == n_default + 2 and out["unattributed_segments_skipped"] == 0
+    assert out["languages"]["segments"]["es"] > 0 and out["languages"]["warning"] == ""
 
 
 def test_spanish_theme_names_leave_out_spanish_stop_words():
@@ -244,3 +246,92 @@ def test_spanish_theme_names_leave_out_spanish_stop_words():
     assert content_words("Sí, sí, estoy de acuerdo.", languages=["es"]) == []
     assert content_words("Sí, sí, estoy de acuerdo.") != []  # English lists do not know Spanish
     assert content_words("Nous sommes avec vous", languages=["fr"]) == []
+
+
+def test_spanish_themes_are_named_in_spanish_content_words(tmp_path):
+    from qualcode.themes.embedding import discover_themes
+
+    p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG}, backend=Multilingual())
+    th = discover_themes(p, n_runs=20, show_progress=False)
+    assert th.run.params["stop_word_languages"] == ["es"]
+    words = {w for t in th.themes for term in t.terms for w in term.split()}
+    assert words and not words & {"que", "la", "como", "el", "de", "y", "nos", "es", "sí"}
+    p.close()
+
+
+def test_clustering_ignores_the_direction_all_texts_share():
+    """Sentence encoders put all texts in a narrow cone; the clusters must come from how
+    texts differ, not from what they share (otherwise one theme swallows the rest)."""
+    import numpy as np
+
+    from qualcode.themes.embedding import consensus_clustering
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 32))
+    X = np.repeat(centres, 15, axis=0) + 0.3 * rng.normal(size=(60, 32))
+    shared = 40 * rng.normal(size=32)  # every text leans the same way
+    a = consensus_clustering(X, seed=0, n_runs=30)
+    b = consensus_clustering(X + shared, seed=0, n_runs=30)
+    assert a.n_clusters == 4 and np.array_equal(a.labels, b.labels)
+
+
+@pytest.mark.slow
+def test_multilingual_model_themes_do_not_swallow_the_focus_group(tmp_path, shared_data):
+    """With USE multilingual, uncentred clustering put 112 of 123 turns of the IPA focus
+    group in one theme."""
+    from qualcode.themes.embedding import discover_themes
+
+    p = init_project(tmp_path / "proj")
+    ingest_files(p, [shared_data / "ipa-focus-group" / "sample_english.md"])
+    th = discover_themes(p, embedding_model="use", n_runs=40, show_progress=False)
+    sizes = [t.size for t in th.themes if t.name != "brief responses"]
+    assert len(sizes) >= 3 and max(sizes) <= 0.5 * sum(sizes)
+    p.close()
+
+
+def test_no_automatic_theme_holds_most_segments():
+    import numpy as np
+
+    from qualcode.themes.embedding import MAX_SHARE, consensus_clustering
+
+    rng = np.random.default_rng(1)
+    big = rng.normal(size=(1, 16)) + 0.6 * rng.normal(size=(70, 16))  # one broad, loose group
+    small = np.repeat(rng.normal(size=(2, 16)) * 3, 15, axis=0) + 0.1 * rng.normal(size=(30, 16))
+    X = np.vstack([big, small])
+    loose = consensus_clustering(X, seed=0, n_runs=30)
+    capped = consensus_clustering(X, seed=0, n_runs=30, max_share=MAX_SHARE)
+    assert np.bincount(loose.labels).max() > 50  # silhouette alone keeps the broad group whole
+    assert np.bincount(capped.labels).max() <= 50
+
+
+def test_a_rerun_does_not_load_the_detector_again(tmp_path, monkeypatch):
+    import qualcode.language as lg
+
+    p, _ = make(tmp_path, {"fg.txt": ENGLISH_FG, "cb.yaml": ENGLISH_CODEBOOK})
+    code_segments(p, tmp_path / "cb.yaml", show_progress=False)
+    rank_segments(p, "What stops families going to the clinic?", show_progress=False)
+
+    def no_detector():
+        raise AssertionError("the language detector was loaded")
+
+    monkeypatch.setattr(lg, "_identifier", no_detector)
+    res = code_segments(p, tmp_path / "cb.yaml", show_progress=False)
+    rank_segments(p, "What stops families going to the clinic?", show_progress=False)
+    assert res.run.params["languages"]["texts"] == {"codebook": "en"}
+    p.close()
+
+
+def test_llm_coding_leaves_out_title_lines_too(tmp_path):
+    from qualcode.backends import registry
+    from qualcode.coding.llm_coder import llm_code
+    from qualcode.llm import LLMClient
+    from qualcode.types import Code, Codebook
+
+    p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG}, backend=Multilingual())
+    cb = Codebook(name="cb", codes=(Code("Transporte", "el bus y el transporte al centro de salud"),))
+    client = LLMClient(registry.llm_backend("fake:"), p.store, concurrency=1, show_progress=False)
+    run = llm_code(p, cb, client=client)
+    assert run.params["unattributed_segments_skipped"] == 2
+    texts = {r["text"].strip() for r in p.store.codings(run_id=run.id)}
+    assert not texts & {"TALENTO HUMANO BOGOTÁ", "Fin de la grabación"}
+    p.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.common import (add_project_arg, add_selection_args, print_json, print_selection, print_table,
+                                 project_from, selection_from)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,9 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=None, help="show the K most relevant (default 20)")
     p.add_argument("--threshold", type=float, default=None, help="only segments scoring at least T")
     p.add_argument("--include-moderators", action="store_true", help="also rank moderator-only segments")
-    add_selection_args(p)
+    add_content_args(p)
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p, relevance=False)
     p.set_defaults(func=cmd_relevance)
 
     p = sub.add_parser("code", help="apply a codebook by embedding similarity, keywords, or both")
@@ -42,13 +44,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
     p.add_argument("--include-moderators", action="store_true",
                    help="also code segments spoken only by a moderator (skipped by default)")
-    add_selection_args(p)
+    add_content_args(p)
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p)
     p.set_defaults(func=cmd_code)
 
 
-def add_selection_args(p: argparse.ArgumentParser) -> None:
+def add_content_args(p: argparse.ArgumentParser) -> None:
     """``--include-unattributed`` and ``--strict``, shared by the steps that embed segments."""
     p.add_argument("--include-unattributed", action="store_true",
                    help="also use lines without a speaker in transcripts that have speakers (titles, headers, "
@@ -58,7 +61,7 @@ def add_selection_args(p: argparse.ArgumentParser) -> None:
                         "[embedding] strict)")
 
 
-def selection_kwargs(args: argparse.Namespace) -> dict:
+def content_kwargs(args: argparse.Namespace) -> dict:
     return {"skip_unattributed": False if args.include_unattributed else None, "strict": args.strict}
 
 
@@ -80,9 +83,11 @@ def cmd_relevance(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
         res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model,
-                            skip_moderators=False if args.include_moderators else None, **selection_kwargs(args))
+                            skip_moderators=False if args.include_moderators else None,
+                            selection=selection_from(args), **content_kwargs(args))
         if args.json:
             print_json({"run": res.run.id, "question": res.question, "n_segments": res.n_segments,
+                        "languages": res.run.params.get("languages"),
                         "segments": [{"rank": r.rank, "score": round(r.score, 4), "document": r.segment.document,
                                       "segment": r.segment.index, "segment_id": r.segment.id,
                                       "speaker": r.segment.speaker, "start": r.segment.start,
@@ -120,15 +125,19 @@ def cmd_code(args: argparse.Namespace) -> int:
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
             skip_moderators=False if args.include_moderators else None, method=args.method,
-            **selection_kwargs(args),
+            selection=selection_from(args), **content_kwargs(args),
         )
         if args.json:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
                         "n_segments": res.n_segments, "n_codings": res.n_codings, "uncoded": res.uncoded,
                         "per_code": dict(res.per_code), "method": res.run.params.get("method", "embedding"),
-                        "keyword_codings": res.run.summary.get("keyword_codings"), "model": res.run.model,
+                        "keyword_codings": res.run.summary.get("keyword_codings"),
+                        "selection": res.run.params.get("selection"),
+                        "unattributed_segments_skipped": res.run.summary.get("unattributed_segments_skipped", 0),
+                        "languages": res.run.params.get("languages"), "model": res.run.model,
                         "uncertain": dict(res.uncertain)})
             return 0
+        print_selection(res.run.params)
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
         skipped = res.run.summary.get("moderator_segments_skipped", 0)
         if skipped:

@@ -6,11 +6,11 @@ import time
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from qualcode.codebook import load_codebook
+from qualcode.codebook import read_codebook as _read_codebook
 from qualcode.coding.similarity import assign, code_vectors, similarity
 from qualcode.embeddings import embed_texts
 from qualcode.errors import InputError
@@ -19,6 +19,9 @@ from qualcode.project import Project
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
 from qualcode.types import Codebook, Coding, Run, Segment
+
+if TYPE_CHECKING:
+    from qualcode.selection import Selection
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,7 @@ def read_codebook(project: Project, codebook: Codebook | str | os.PathLike[str])
     """``(codebook, source path)`` from an object, a file or a stored name; writes nothing."""
     if isinstance(codebook, Codebook):
         return codebook, None
-    p = str(codebook)
-    if os.path.exists(p) or os.path.splitext(p)[1]:
-        return load_codebook(p), os.path.abspath(p)
-    return project.store.codebook(p), None
+    return _read_codebook(codebook, project.store)
 
 
 def store_codebook(project: Project, cb: Codebook, source_path: str | None = None) -> Codebook:
@@ -58,39 +58,35 @@ def store_codebook(project: Project, cb: Codebook, source_path: str | None = Non
     return cb if cb.id is not None else project.store.add_codebook(cb, source_path=source_path)
 
 
-class Selection(NamedTuple):
-    """The segments a step works on, and how many each rule left out."""
+class SegmentChoice(NamedTuple):
+    """The segments a step works on, and how many each content rule left out."""
 
     segments: list[Segment]
     moderator_skipped: int
     unattributed_skipped: int = 0
 
 
-def select_segments(project: Project, *, skip_moderators: bool, skip_unattributed: bool | None = None) -> Selection:
-    """Current segments to code, rank or find themes in.
+def select_segments(project: Project, *, skip_moderators: bool,
+                    skip_unattributed: bool | None = None) -> SegmentChoice:
+    """Current segments to code, rank or find themes in, after the content rules:
+    with ``skip_moderators`` segments spoken only by a moderator (questions, prompts;
+    see :mod:`qualcode.speakers`), with ``skip_unattributed`` (default: the project's
+    ``[coding] skip_unattributed``, true) lines without a speaker in a transcript that
+    has speakers. The full rule (subsets, relevance) is :func:`qualcode.selection.select`."""
+    from qualcode.selection import select
 
-    With ``skip_moderators``, segments spoken only by a moderator (questions, prompts;
-    see :mod:`qualcode.speakers`) are left out; with ``skip_unattributed`` (default: the
-    project's ``[coding] skip_unattributed``, true), lines without a speaker in a
-    transcript that has speakers (titles, headers, "end of the recording";
-    :func:`qualcode.speakers.is_unattributed_segment`)."""
-    from qualcode.speakers import is_moderator_segment, moderator_names, unattributed_segments
+    sel = select(project, skip_moderators=skip_moderators, skip_unattributed=skip_unattributed)
+    return SegmentChoice(sel.segments, sel.skipped("moderator"), sel.skipped("unattributed"))
 
-    if skip_unattributed is None:
-        skip_unattributed = bool(project.settings.get("coding", "skip_unattributed", True))
-    segments = project.store.segments()
-    n_unattributed = 0
-    if skip_unattributed:
-        drop = {s.id for s in unattributed_segments(segments)}
-        if drop:
-            segments = [s for s in segments if s.id not in drop]
-            n_unattributed = len(drop)
-    if not skip_moderators:
-        return Selection(segments, 0, n_unattributed)
-    mods = moderator_names(project.store, {sg.document_id for sg in segments},
-                           project.settings.get("segmentation", "moderators", []) or [])
-    keep = [sg for sg in segments if not is_moderator_segment(sg, mods)]
-    return Selection(keep, len(segments) - len(keep), n_unattributed)
+
+def _nothing_to_code(chosen: Any) -> InputError:
+    from qualcode.selection import describe
+
+    if not chosen.n_candidates:
+        return InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
+    return InputError(f"no segment left to code of {chosen.n_candidates} ({describe(chosen)})",
+                      hint="loosen --document/--where/--top/--min-relevance, or pass --include-moderators "
+                           "/ --include-unattributed")
 
 
 def resolve_threshold(threshold: Any, backend) -> float:
@@ -127,17 +123,22 @@ def code_segments(
     strict: bool | None = None,
     show_progress: bool = True,
     method: str = "embedding",
+    segments: Sequence[Segment | int] | None = None,
+    selection: "Selection | None" = None,
 ) -> CodingResult:
     """Code every current segment with ``codebook`` by embedding similarity.
 
     Parameters default to the project's ``[coding]`` settings. ``method``:
     ``"embedding"`` (similarity only), ``"keywords"`` (the codes' ``keywords:`` only, no
     model) or ``"hybrid"`` (similarity plus every code whose keywords occur); see
-    :mod:`qualcode.coding.keywords` for the matching and the rule. Before anything is
-    embedded, the languages of the segments and of the codebook are checked against the
-    model's (:func:`qualcode.language.check_project_languages`): a warning, or with
-    ``strict`` (default ``[embedding] strict``) an :class:`InputError`. The run records
-    where it is unsure (:mod:`qualcode.coding.diagnostics`). Returns the stored run.
+    :mod:`qualcode.coding.keywords` for the matching and the rule. ``segments``
+    (segments or ids) and ``selection`` (documents, ``where``, relevance; see
+    :mod:`qualcode.selection`) narrow what is coded; the run records the filter.
+    Before anything is embedded, the languages of the segments and of the codebook are
+    checked against the model's (:func:`qualcode.language.check_project_languages`): a
+    warning, or with ``strict`` (default ``[embedding] strict``) an :class:`InputError`.
+    The run records where it is unsure (:mod:`qualcode.coding.diagnostics`). Returns
+    the stored run.
     """
     from qualcode.coding import keywords as kw
 
@@ -159,18 +160,22 @@ def code_segments(
     if unknown:
         raise InputError(f"per-code thresholds name codes not in the codebook: {', '.join(sorted(unknown))}")
     thr_list = [per_code_thr.get(c.name, c.threshold) for c in cb.codes]
+    from qualcode.selection import select
+
     if skip_moderators is None:
-        skip_moderators = bool(s.get("coding", "skip_moderators", True))
-    segments, n_skipped, n_unattributed = select_segments(project, skip_moderators=skip_moderators,
-                                                         skip_unattributed=skip_unattributed)
+        skip_moderators = segments is None and bool(s.get("coding", "skip_moderators", True))
+    picked = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    skip_unattributed=skip_unattributed, embedding_model=embedding_model,
+                    show_progress=show_progress)
+    segments, n_skipped = picked.segments, picked.skipped("moderator")
+    n_unattributed = picked.skipped("unattributed")
     if not segments:
-        raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
-                         hint="ingest transcripts first: `qualcode ingest FILE...`")
+        raise _nothing_to_code(picked)
     hits = kw.segment_hits(cb, segments) if method != "embedding" else None
-    selection = {"skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed}
     if method == "keywords":
-        return _finish(project, cb, segments, n_skipped, t0, method, hits, None, None, selection, backend=None,
-                       embedded=0, extra_summary={"unattributed_segments_skipped": n_unattributed})
+        return _finish(project, cb, segments, n_skipped, t0, method, hits, None, None,
+                       {"skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed,
+                        **picked.run_params()}, backend=None, embedded=0)
     backend = project.embedder(embedding_model, texts=[codebook_text(cb)])
     threshold = resolve_threshold(threshold, backend)
     lang = check_project_languages(project, backend, segments, texts={"codebook": codebook_text(cb)}, strict=strict,
@@ -199,13 +204,13 @@ def code_segments(
               "calibrate": calibrate, "lexical": lexical, "embedding_model": embedding_model or s.embedding_model,
               "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
-              **selection, "languages": lang.to_dict()}
+              "skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed,
+              "languages": lang.to_dict(), **picked.run_params()}
     chosen = {(r, c): (float(sc), float(cal)) for r, c, sc, cal in
               zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist())}
     return _finish(project, cb, segments, n_skipped, t0, method, hits, chosen, scores, params, backend=backend,
                    embedded=stats.computed, calibrate=calibrate,
-                   extra_summary={"unattributed_segments_skipped": n_unattributed, "language_warning": lang.warning,
-                                  "uncertain": uncertain})
+                   extra_summary={"uncertain": uncertain})
 
 
 def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipped: int, t0: float, method: str,
@@ -254,7 +259,10 @@ def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipp
                               coder=rec.coder, run_id=rec.id))
     uncoded = len(segments) - len({r for r, _ in pairs})
     summary = {"n_segments": len(segments), "n_codings": len(codings), "uncoded": uncoded, "per_code": per_code,
-               "moderator_segments_skipped": n_skipped, "embedded": embedded, **dict(extra_summary or {})}
+               "moderator_segments_skipped": n_skipped, "embedded": embedded,
+               "unattributed_segments_skipped": params.get("unattributed_segments_skipped", 0),
+               "language_warning": (params.get("languages") or {}).get("warning", ""),
+               **dict(extra_summary or {})}
     if hits is not None:
         summary["keyword_codings"] = len(by_kw)
         if chosen is not None:

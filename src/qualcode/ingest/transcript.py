@@ -229,7 +229,7 @@ def find_turns(text: str) -> tuple[tuple[Turn, ...], list[str]]:
             # a note inside a speaker's turn: its own unattributed turn; the speaker goes on after it
             b = _content_bounds(text, s, e)
             assert b is not None
-            resume = _Open(cur.speaker, cur.raw, cur.label_start, None, marked=cur.marked)
+            resume = _Open(cur.speaker, cur.raw, min(e + 1, len(text)), None, marked=cur.marked)
             close()
             cur = _Open(None, None, b[0], None, marked=False)
             cur.add(*b)

@@ -251,6 +251,9 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             n_t = len(rq.themes(store, r["id"]))
             its = rq.theme_iterations(store, r["id"])
             extra = (f": {_plural(n_t, 'theme')}" if n_t else "") + (f" after {_plural(len(its), 'clustering iteration')}" if its else "")
+            sw = r["params"].get("stop_word_languages")
+            if sw:
+                extra += f", named by c-TF-IDF without the stop words of {', '.join(language_name(x) for x in sw)}"
             sentences.append(f"Inductive themes were derived with {desc}{extra}.")
             table.append(("Themes", desc + extra))
         elif step == "cues":

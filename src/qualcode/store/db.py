@@ -264,6 +264,23 @@ class Store:
             out.setdefault(int(doc_id), {})[lang] = int(n)
         return out
 
+    def text_languages(self, hashes: Iterable[str]) -> dict[str, str | None]:
+        """Cached detected languages of texts by hash (absent: not detected yet)."""
+        hashes = list(dict.fromkeys(hashes))
+        out: dict[str, str | None] = {}
+        for i in range(0, len(hashes), 900):
+            chunk = hashes[i:i + 900]
+            for h, lang in self.conn.execute(
+                    f"SELECT text_hash, language FROM text_languages WHERE text_hash IN ({','.join('?' * len(chunk))})",
+                    chunk):
+                out[h] = lang
+        return out
+
+    def put_text_languages(self, rows: Mapping[str, tuple[str | None, float]]) -> None:
+        with self.transaction():
+            self.conn.executemany("INSERT OR REPLACE INTO text_languages (text_hash, language, confidence)"
+                                  " VALUES (?, ?, ?)", [(h, lang, float(c)) for h, (lang, c) in rows.items()])
+
     def set_document_metadata(self, doc_id: int, metadata: Mapping[str, Any]) -> None:
         with self.transaction():
             row = self.conn.execute("SELECT metadata FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -322,6 +339,7 @@ class Store:
             start=r["start"], end=r["end"], text=r["text"], text_hash=r["text_hash"],
             speakers=tuple(json.loads(r["speakers"])), turn_start=r["turn_start"], turn_end=r["turn_end"],
             time_start=r["time_start"], time_end=r["time_end"], strategy=r["strategy"], key=r["key"],
+            metadata=_loads(r["metadata"], {}) if r["metadata"] not in (None, "{}") else {},
             language=r["language"],
         )
 
@@ -360,6 +378,21 @@ class Store:
             for r in self.conn.execute(q, chunk):
                 out[r["id"]] = self._seg(r)
         return out
+
+    def segmentation_segments(self, segment_ids: Iterable[int]) -> list[Segment]:
+        """Every segment of the segmentations (current or replaced) that the given
+        segments belong to, in document order: what a run made before re-segmenting saw."""
+        ids = list(segment_ids)
+        seg_ids: set[int] = set()
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            seg_ids.update(int(r[0]) for r in self.conn.execute(
+                f"SELECT DISTINCT segmentation_id FROM segments WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        if not seg_ids:
+            return []
+        q = (self._SEG_SQL + f" WHERE s.segmentation_id IN ({','.join('?' * len(seg_ids))})"
+             " ORDER BY s.document_id, s.idx")
+        return [self._seg(r) for r in self.conn.execute(q, sorted(seg_ids))]
 
     # ------------------------------------------------------------------ embeddings
     def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
