@@ -207,6 +207,44 @@ def _cooccurrence_body(agg: Mapping[str, Any] | None) -> tuple[str, str]:
             '<p class="muted">Node size: segments with the code; line width: segments with both codes.</p>'
             '<div id="qc-network"></div></details>')
     return lead, body
+def _uncertain_section(store: Store, *, max_rows: int = 40) -> str | None:
+    """Where the latest similarity-coding run was unsure (its run summary's
+    ``uncertain``): sentences, then the segments concerned with the codes they got."""
+    from qualcode.coding.diagnostics import describe
+
+    run = store.latest_run("code")
+    diag = (run.summary or {}).get("uncertain") if run is not None else None
+    if not diag:
+        return None
+    n = int(run.summary.get("n_segments") or 0)
+    lines = describe(diag, n)
+    if not lines:
+        return _section("uncertain", "Where the coding is unsure",
+                        f"Run {esc(run.id)} (model {esc(run.model)}): no segment nearly tied or at the null, and no "
+                        "code applied to almost every segment or to none.", "")
+    body = "<ul>" + "".join(f"<li>{esc(x)}.</li>" for x in lines) + "</ul>"
+    ids = list(dict.fromkeys([*diag.get("near_tie_segments", []), *diag.get("at_null_segments", [])]))[:max_rows]
+    if ids:
+        segs = store.segments_by_id(ids)
+        given: dict[int, list[str]] = {}
+        for c in store.codings(run_id=run.id):
+            if c["segment_id"] in segs:
+                given.setdefault(c["segment_id"], []).append(c["code"])
+        tie, null = set(diag.get("near_tie_segments", [])), set(diag.get("at_null_segments", []))
+        rows = []
+        for i in ids:
+            sg = segs.get(i)
+            if sg is None:
+                continue
+            why = ", ".join(w for w, s in (("nearly tied", tie), ("at the null", null)) if i in s)
+            text = sg.text if len(sg.text) <= 220 else sg.text[:217] + "…"
+            rows.append({"why": why, "document": sg.document, "segment": sg.index, "codes": ", ".join(given.get(i, [])),
+                         "text": text})
+        body += table([("why", "why"), ("document", "document"), ("segment", "segment"), ("codes", "codes given"),
+                       ("text", "text")], rows, num=("segment",))
+    return _section("uncertain", "Where the coding is unsure",
+                    f"Run {esc(run.id)} (model {esc(run.model)}). Check these segments and codes by hand before "
+                    "relying on them; a scale of one is the spread of a score where a code does not fit.", body)
 
 
 def _relevance_section(rel: list[dict[str, Any]]) -> str:
@@ -427,6 +465,9 @@ def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str
                 payload["codes"].setdefault(f["code"], {"definition": "", "parent": None, "color": None})
     for name, color in rdata.assign_colors(payload["codes"]).items():
         payload["codes"][name] = {**payload["codes"][name], "color": color}
+    unsure = _uncertain_section(store)
+    if unsure:
+        sections.append(("uncertain", "Unsure", unsure))
     rel = rdata.relevance(store)
     if rel:
         sections.append(("relevance", "Relevance", _relevance_section(rel)))

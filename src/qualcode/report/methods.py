@@ -167,6 +167,8 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
         for k in ("mode", "threshold", "margin", "max_codes", "calibrate", "represent"):
             if p.get(k) is not None:
                 bits.append(f"{k.replace('_', ' ')} {_fmt(p[k])}")
+        if p.get("lexical"):
+            bits.append(f"lexical weight {_fmt(p['lexical'])} (TF-IDF over the codebook's words)")
         if p.get("code_thresholds"):
             bits.append(f"per-code thresholds {_fmt(p['code_thresholds'])}")
         ncodes = None
@@ -208,6 +210,18 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             sentences.append(f"Lines without a speaker in transcripts with speakers ({int(unattributed)}: titles, "
                              "headers, notes) were not coded.")
         table.append(("Deductive coding", f"run {r['id']}: {', '.join(bits)}"))
+        diag = r["summary"].get("uncertain")
+        if diag:
+            from qualcode.coding.diagnostics import describe
+
+            lines = describe(diag, int(r["summary"].get("n_segments") or 0))
+            if lines:
+                sentences.append("Where the coding was unsure: " + "; ".join(lines) + ".")
+                table.append(("Coding uncertainty", "; ".join(lines)))
+            else:
+                sentences.append("No segment was nearly tied between codes or scored at the null, and no code was "
+                                 "applied to almost every segment or to none.")
+                table.append(("Coding uncertainty", "none flagged"))
     # ---- other model steps (LLM coding, themes, cues)
     for step, rs in by_step.items():
         if step in ("code", "relevance", "import-qdpx", "embed"):
