@@ -111,3 +111,9 @@ def test_coding_run_records_split_segments_and_methods_says_so(tmp_path):
         assert "best-matching window" in text
     finally:
         p.close()
+
+
+def test_the_ensemble_reads_long_texts_as_windows_too(tmp_path):
+    ens = embedding_backend("ensemble:local+use")
+    wv = embed_windows(Store.create(tmp_path / "p"), ens, [LONG, "hello"], show_progress=False)
+    assert ens.max_tokens == 256 and wv.stats.split == 1 and len(wv.vectors) == wv.stats.windows + 1

@@ -46,6 +46,10 @@ class EmbeddingBackend(ABC):
         ``None`` when the backend cannot tell (then texts are not split into windows).
         Backends with a :attr:`max_tokens` window implement it."""
         return None
+    #: the default raw-cosine floor for coding with this model (``[coding] threshold =
+    #: "auto"``): models spread cosines differently (all-MiniLM-L6-v2's unrelated pairs
+    #: sit near 0.07-0.18, USE's near 0.02-0.11), so one fixed floor cannot serve all
+    similarity_floor: float = 0.15
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
@@ -55,7 +59,7 @@ class EmbeddingBackend(ABC):
         return {"backend": type(self).__name__, "model": self.name, "version": self.version,
                 "locality": self.locality,
                 "languages": sorted(self.languages) if self.languages is not None else "multilingual",
-                "max_tokens": self.max_tokens}
+                "max_tokens": self.max_tokens, "similarity_floor": self.similarity_floor}
 
 
 @dataclass(frozen=True)

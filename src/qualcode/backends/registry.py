@@ -64,6 +64,12 @@ def embedding_backend(spec: str, **options: Any) -> EmbeddingBackend:
     """Build an embedding backend from a spec (``"local"``, a path, or a model name)."""
     _load_builtins()
     prefix, rest = split_spec(spec or "local")
+    if prefix == "auto" and not rest:
+        from qualcode.backends.routing import ENGLISH_SETUP, MULTILINGUAL_SETUP
+
+        raise InputError("the embedding model 'auto' is chosen per project from the languages of its texts",
+                         hint=f"open the project and call project.embedder(), or name a model: "
+                              f"{ENGLISH_SETUP!r} (English), {MULTILINGUAL_SETUP!r} (any language), 'local'")
     if prefix in _EMBEDDING:
         return _EMBEDDING[prefix](rest, dict(options))
     # A bare path or sentence-transformers model name.
@@ -76,8 +82,8 @@ QUALCODE_LLM=..., or with --llm on the command line. Examples:
   openai:gpt-4o-mini                     OpenAI; set [llm] api_key_env = "OPENAI_API_KEY"
   http://127.0.0.1:8080/v1#my-model      any OpenAI-compatible server (llama.cpp, vLLM, LM Studio)
   llamacpp:/path/to/model.gguf           in-process llama.cpp (pip install 'qualcode[llamacpp]')
-Without an LLM, the embedding-only methods still run: `qualcode code` (similarity coding),
-`qualcode themes --method embedding` (theme discovery), `qualcode relevance`."""
+Without an LLM, the embedding-only methods still run: `qualcode code --codebook FILE` (similarity coding),
+`qualcode themes --method embedding` (theme discovery), `qualcode relevance "QUESTION"`."""
 
 
 def llm_backend(spec: str | None, **options: Any) -> LLMBackend:

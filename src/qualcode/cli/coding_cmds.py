@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.common import (add_project_arg, add_selection_args, print_json, print_selection, print_table,
+                                 project_from, selection_from)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=None, help="show the K most relevant (default 20)")
     p.add_argument("--threshold", type=float, default=None, help="only segments scoring at least T")
     p.add_argument("--include-moderators", action="store_true", help="also rank moderator-only segments")
+    add_content_args(p)
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p, relevance=False)
     p.set_defaults(func=cmd_relevance)
 
     p = sub.add_parser("code", help="apply a codebook by embedding similarity, keywords, or both")
@@ -30,17 +33,36 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="embedding similarity (default); keywords: a code applies where one of its `keywords:` "
                         "occurs (no model); hybrid: similarity plus every code whose keywords occur")
     p.add_argument("--mode", choices=["argmax", "multi", "scores"], help="default: the project's [coding] mode (multi)")
-    p.add_argument("--threshold", type=float, help="absolute similarity floor (default 0.15)")
+    p.add_argument("--threshold", type=float, help="absolute similarity floor (default: the model's own, 0.15 for MiniLM)")
     p.add_argument("--margin", type=float, help="multi: keep codes within this of the best (default 0.05)")
     p.add_argument("--max-codes", type=int, help="multi: at most this many codes per segment (default 3)")
     p.add_argument("--represent", help="what represents a code: comma list of name,definition,include,examples")
-    p.add_argument("--calibrate", choices=["center", "none"], help="score calibration before comparing codes")
+    p.add_argument("--calibrate", choices=["null", "center", "none"],
+                   help="score calibration before comparing codes (default null: each code's null model)")
+    p.add_argument("--lexical", type=float, metavar="W",
+                   help="also score the codebook's own words (TF-IDF), weight W (default 0: embeddings only)")
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
     p.add_argument("--include-moderators", action="store_true",
                    help="also code segments spoken only by a moderator (skipped by default)")
+    add_content_args(p)
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p)
     p.set_defaults(func=cmd_code)
+
+
+def add_content_args(p: argparse.ArgumentParser) -> None:
+    """``--include-unattributed`` and ``--strict``, shared by the steps that embed segments."""
+    p.add_argument("--include-unattributed", action="store_true",
+                   help="also use lines without a speaker in transcripts that have speakers (titles, headers, "
+                        "'end of the recording'); left out by default")
+    p.add_argument("--strict", action="store_true", default=None,
+                   help="refuse to embed text outside the embedding model's languages (default: warn; "
+                        "[embedding] strict)")
+
+
+def content_kwargs(args: argparse.Namespace) -> dict:
+    return {"skip_unattributed": False if args.include_unattributed else None, "strict": args.strict}
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
@@ -65,9 +87,11 @@ def cmd_relevance(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
         res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model,
-                            skip_moderators=False if args.include_moderators else None)
+                            skip_moderators=False if args.include_moderators else None,
+                            selection=selection_from(args), **content_kwargs(args))
         if args.json:
             print_json({"run": res.run.id, "question": res.question, "n_segments": res.n_segments,
+                        "languages": res.run.params.get("languages"),
                         "segments": [{"rank": r.rank, "score": round(r.score, 4), "document": r.segment.document,
                                       "segment": r.segment.index, "segment_id": r.segment.id,
                                       "speaker": r.segment.speaker, "start": r.segment.start,
@@ -101,26 +125,40 @@ def cmd_code(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         res = code_segments(
             project, args.codebook, mode=args.mode, threshold=args.threshold, margin=args.margin,
-            max_codes=args.max_codes, calibrate=args.calibrate,
+            max_codes=args.max_codes, calibrate=args.calibrate, lexical=args.lexical,
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
             skip_moderators=False if args.include_moderators else None, method=args.method,
+            selection=selection_from(args), **content_kwargs(args),
         )
         if args.json:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
                         "n_segments": res.n_segments, "n_codings": res.n_codings, "uncoded": res.uncoded,
                         "per_code": dict(res.per_code), "method": res.run.params.get("method", "embedding"),
-                        "keyword_codings": res.run.summary.get("keyword_codings")})
+                        "keyword_codings": res.run.summary.get("keyword_codings"),
+                        "selection": res.run.params.get("selection"),
+                        "unattributed_segments_skipped": res.run.summary.get("unattributed_segments_skipped", 0),
+                        "languages": res.run.params.get("languages"), "model": res.run.model,
+                        "uncertain": dict(res.uncertain)})
             return 0
+        print_selection(res.run.params)
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
         skipped = res.run.summary.get("moderator_segments_skipped", 0)
         if skipped:
             print(f"\n{skipped} moderator-only segments left uncoded (--include-moderators to code them)", end="")
+        unattributed = res.run.summary.get("unattributed_segments_skipped", 0)
+        if unattributed:
+            print(f"\n{unattributed} lines without a speaker (titles, headers) left uncoded "
+                  "(--include-unattributed to code them)", end="")
         kw = res.run.summary.get("keyword_codings")
         how = "" if kw is None else (f"; {kw} by keywords" + (f" ({res.run.summary['added_by_keywords']} added to "
                                                                  "similarity's)" if "added_by_keywords" in
                                                                 res.run.summary else ""))
         print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code){how}; "
-              f"{res.embedded} texts embedded now")
+              f"{res.embedded} texts embedded now" + (f" (model {res.run.model})" if res.run.model else ""))
+        from qualcode.coding.diagnostics import describe
+
+        for line in describe(res.uncertain, res.n_segments):
+            print(f"unsure: {line}")
         print(f"run {res.run_id}")
     return 0

@@ -222,27 +222,57 @@ def _segment_hash(segments: Sequence[Any]) -> str:
 
 def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple[list[int], list[str]]:
     """The segment ids a run looked at, and notes on how they were decided."""
+    from qualcode.provenance import hash_obj
+
     params = run.params or {}
     if isinstance(params.get("segment_ids"), list):
         return [int(i) for i in params["segment_ids"]], []
-    segs = project.store.segments()
-    if run.input_hash and _segment_hash(segs) == run.input_hash:
-        return [s.id for s in segs], []
+    keys = project.store.segment_keys()  # ids and text hashes: cheaper than whole segments
+    if run.input_hash and hash_obj([h for _, h in keys]) == run.input_hash:
+        return [i for i, _ in keys], []
     if run.input_hash:
         try:
             from qualcode.coding.deductive import select_segments
 
-            kept, _ = select_segments(project, skip_moderators=True)
-            if _segment_hash(kept) == run.input_hash:
-                return [s.id for s in kept], []
+            for unattributed in (True, False):  # runs before the unattributed rule kept those lines
+                kept = select_segments(project, skip_moderators=True, skip_unattributed=unattributed).segments
+                if _segment_hash(kept) == run.input_hash:
+                    return [s.id for s in kept], []
         except Exception:  # pragma: no cover - a changed helper must not break agreement
             pass
-    ids = [s.id for s in segs]
+    coded_ids = list(coded_ids)
+    ids = [i for i, _ in keys]
+    if run.input_hash and set(coded_ids) - set(ids):
+        old = _replaced_universe(project, coded_ids, project.store.segments(), run.input_hash)
+        if old is not None:
+            return old, []
     extra = sorted(set(coded_ids) - set(ids))
     note = (f"run {run.id}: the segments it coded could not be matched to the current segments "
             f"(they changed since, or a subset was coded); its universe is taken as the "
             f"{len(ids)} current segments" + (f" plus {len(extra)} older segments it coded" if extra else ""))
     return ids + extra, [note]
+
+
+def _replaced_universe(project: Any, coded_ids: Sequence[int], current: Sequence[Any],
+                       input_hash: str) -> list[int] | None:
+    """The segments of a run made before re-segmenting: the segmentations its codings
+    point at, plus the current segments of documents it gave no code, as they were fed
+    to it (all of them, or without moderator-only ones). ``None`` when that does not
+    reproduce the run's input hash."""
+    store = project.store
+    old = store.segmentation_segments(coded_ids)
+    old_docs = {s.document_id for s in old}
+    old_names = {s.document for s in old}
+    rest = [s for s in current if s.document_id not in old_docs and s.document not in old_names]
+    cands = sorted([*old, *rest], key=lambda s: (s.document_id, s.index))
+    if _segment_hash(cands) == input_hash:
+        return [s.id for s in cands]
+    from qualcode.selection import select
+
+    kept = select(project, segments=cands, skip_moderators=True).segments
+    if _segment_hash(kept) == input_hash:
+        return [s.id for s in kept]
+    return None
 
 
 def run_source(project: Any, run_id: str, *, statuses: Sequence[str] = RUN_STATUSES) -> CodingSource:
@@ -297,8 +327,8 @@ def coder_universe(project: Any, coder: str, rows: Sequence[Mapping[str, Any]]) 
     notes: list[str] = []
     universe = set(recorded)
     if loose_docs:
-        segs = store.segments(document_ids=sorted(loose_docs))
-        universe.update(s.id for s in segs)
+        segs = store.segment_keys(document_ids=sorted(loose_docs))
+        universe.update(i for i, _ in segs)
         notes.append(f"coder {coder}: {len(loose_docs)} document(s) coded outside a recorded import count as "
                      f"read in full ({len(segs)} current segments)")
     universe.update(r["segment_id"] for r in rows if r["segment_id"] is not None)

@@ -13,6 +13,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from collections import Counter
+
+from qualcode.language import describe_languages, language_name, rows_text
 from qualcode.report import data as rdata
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
@@ -141,7 +144,15 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             f"The corpus comprised {_plural(counts['documents'], 'document')} ({', '.join(formats)}) with "
             f"{counts['segments']:,} segments from {_plural(len(speakers), 'distinct speaker')}; documents were "
             f"segmented into {seg_desc}. Analyses used qualcode {qv}.")
+        lang_desc = describe_languages([{"language": d.get("language")} for d in docs])
+        rows = Counter()
+        for d in docs:
+            rows.update(d.get("row_languages") or {})
+        if rows:
+            lang_desc += f" (survey rows by their own language: {rows_text(dict(rows.most_common()))})"
+        sentences.append(f"Each document's language was detected at ingest with py3langid ({lang_desc}).")
         table += [("Documents", f"{counts['documents']:,} ({', '.join(formats)})"),
+                  ("Languages", lang_desc),
                   ("Segments", f"{counts['segments']:,}"), ("Segmentation", seg_desc),
                   ("Speakers", f"{len(speakers):,}"), ("Software", f"qualcode {qv}")]
     else:
@@ -162,6 +173,18 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
     if win:
         sentences.append(win[0])
         table.append(("Long segments", win[1]))
+        model_langs: dict[str, Any] = {}
+        for r in runs:
+            lc = (r.get("params") or {}).get("languages")
+            if isinstance(lc, dict) and r.get("model"):
+                model_langs[r["model"]] = lc.get("model_languages")
+        if model_langs:
+            desc = "; ".join(f"{m}: " + (", ".join(language_name(x) for x in ls) if ls else "multilingual or not declared")
+                             for m, ls in sorted(model_langs.items()))
+            table.append(("Embedding model languages", desc))
+        for w in rq.language_warnings(store):
+            sentences.append(f"Warning: in the latest {w['step']} run ({w['run_id']}) {w['warning']}.")
+            table.append((f"Language warning ({w['step']})", w["warning"]))
     # ---- relevance
     for r in by_step.get("relevance", [])[-1:]:
         q = r["params"].get("question")
@@ -176,6 +199,8 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
         for k in ("mode", "threshold", "margin", "max_codes", "calibrate", "represent"):
             if p.get(k) is not None:
                 bits.append(f"{k.replace('_', ' ')} {_fmt(p[k])}")
+        if p.get("lexical"):
+            bits.append(f"lexical weight {_fmt(p['lexical'])} (TF-IDF over the codebook's words)")
         if p.get("code_thresholds"):
             bits.append(f"per-code thresholds {_fmt(p['code_thresholds'])}")
         ncodes = None
@@ -212,7 +237,23 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             sentences.append(f"Segments spoken only by a moderator ({int(skipped)}: questions and prompts) were "
                              "not coded; moderators were the configured speakers or, where none were configured, "
                              "speakers named as moderators or interviewers, else the speaker asking the most questions.")
+        unattributed = r["summary"].get("unattributed_segments_skipped") or p.get("unattributed_segments_skipped")
+        if unattributed:
+            sentences.append(f"Lines without a speaker in transcripts with speakers ({int(unattributed)}: titles, "
+                             "headers, notes) were not coded.")
         table.append(("Deductive coding", f"run {r['id']}: {', '.join(bits)}"))
+        diag = r["summary"].get("uncertain")
+        if diag:
+            from qualcode.coding.diagnostics import describe
+
+            lines = describe(diag, int(r["summary"].get("n_segments") or 0))
+            if lines:
+                sentences.append("Where the coding was unsure: " + "; ".join(lines) + ".")
+                table.append(("Coding uncertainty", "; ".join(lines)))
+            else:
+                sentences.append("No segment was nearly tied between codes or scored at the null, and no code was "
+                                 "applied to almost every segment or to none.")
+                table.append(("Coding uncertainty", "none flagged"))
     # ---- other model steps (LLM coding, themes, cues)
     for step, rs in by_step.items():
         if step in ("code", "relevance", "import-qdpx", "embed"):
@@ -242,6 +283,9 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             n_t = len(rq.themes(store, r["id"]))
             its = rq.theme_iterations(store, r["id"])
             extra = (f": {_plural(n_t, 'theme')}" if n_t else "") + (f" after {_plural(len(its), 'clustering iteration')}" if its else "")
+            sw = r["params"].get("stop_word_languages")
+            if sw:
+                extra += f", named by c-TF-IDF without the stop words of {', '.join(language_name(x) for x in sw)}"
             sentences.append(f"Inductive themes were derived with {desc}{extra}.")
             table.append(("Themes", desc + extra))
         elif step == "cues":
@@ -279,15 +323,19 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
         if ag.get("macro_kappa") is None:
             continue
         flagged = ag["flagged"]
+        rv = ag.get("review")
+        on = (f"on the {_plural(rv['reviewed'], 'segment')} {rv['coder']} reviewed (a validation sample of the "
+              f"{rv['other_units']:,} segments {rv['other']} coded)" if rv else f"on {_plural(ag['units'], 'segment')}")
         sentences.append(
-            f"Agreement between {ag['a']} and {ag['b']} on {ag['units']:,} segments was Cohen's κ = "
+            f"Agreement between {ag['a']} and {ag['b']} {on} was Cohen's κ = "
             f"{ag['macro_kappa']:.2f} averaged over {len(ag['rows'])} codes ({ag['macro_band']} by Landis and Koch)"
             + (f"; pooled κ = {ag['pooled_kappa']:.2f}" if ag.get("pooled_kappa") is not None else "")
             + (f"; codes below moderate agreement: {', '.join(flagged)}" if flagged else "") + ".")
         table.append((f"Agreement: {ag['a']} vs {ag['b']}",
                       f"mean κ {ag['macro_kappa']:.2f} ({ag['macro_band']}), pooled κ "
                       f"{'n/a' if ag['pooled_kappa'] is None else format(ag['pooled_kappa'], '.2f')}, "
-                      f"{ag['units']:,} segments; flagged: {', '.join(flagged) or 'none'}"))
+                      f"{ag['units']:,} segments" + (f" (the reviewed sample of {rv['other_units']:,})" if rv else "")
+                      + f"; flagged: {', '.join(flagged) or 'none'}"))
     # ---- review caveat
     reviewed = review.get("ai_accepted", 0) + review.get("ai_rejected", 0)
     if review["ai_total"]:

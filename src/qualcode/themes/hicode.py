@@ -215,6 +215,7 @@ def run_hicode(
     max_iterations: int = 6,
     moderator_context: bool = True,
     include_moderators: bool = False,
+    include_unattributed: bool | None = None,
     n_quotes: int = 3,
     max_excerpts: int = 8,
     embedder: EmbeddingBackend | None = None,
@@ -227,6 +228,7 @@ def run_hicode(
     cluster_llm: str | LLMBackend | None = None,
     cluster_client: LLMClient | None = None,
     irrelevant_warn: float | None = None,
+    selection: Any = None,
 ) -> HICodeResult | dict[str, Any]:
     """Run HICode on the project's current segments.
 
@@ -253,6 +255,9 @@ def run_hicode(
         Give each participant segment the moderator's preceding turn as context.
     include_moderators : bool
         Also label segments spoken only by moderators.
+    include_unattributed : bool, optional
+        Also label lines without a speaker in transcripts that have speakers (titles,
+        headers; default: not ``[coding] skip_unattributed``, so they are left out).
     n_quotes, max_excerpts : int
         Exemplar quotes per theme, and excerpts shown to the model to pick them from.
     embedder : EmbeddingBackend, optional
@@ -260,6 +265,11 @@ def run_hicode(
         project's embedder, loaded only when needed).
     client : LLMClient, optional
         A configured client for the label stage (tests); default one built from settings.
+    segments : sequence of Segment, optional
+        Label only these (default: every current segment).
+    selection : qualcode.selection.Selection, optional
+        Documents, ``where`` and relevance filters on the segments to label (the
+        moderator's turns still give context); recorded with the run.
     label_llm, cluster_llm : str or LLMBackend, optional
         Separate models for the label stage and for the theme stage (clustering,
         re-asking, definitions); each defaults to ``[themes] label_llm`` /
@@ -305,9 +315,24 @@ def run_hicode(
     segs = list(segments) if segments is not None else store.segments()
     if not segs:
         raise InputError("the project has no segments to code", hint="add transcripts with `qualcode ingest FILES`")
+    if include_unattributed is None:
+        include_unattributed = not bool(settings.get("coding", "skip_unattributed", True))
+    n_unattributed = 0
+    if not include_unattributed and segments is None:  # titles, headers: the selection's content rule
+        from qualcode.selection import unattributed_rule
+
+        kept = unattributed_rule(project, segs)
+        n_unattributed, segs = len(segs) - len(kept), kept
     mods = moderator_names(store, segs, settings.get("segmentation", "moderators", []) or [])
     targets, contexts = _select_segments(segs, mods, moderator_context=moderator_context,
                                          include_moderators=include_moderators)
+    chosen = None
+    if selection is not None and not selection.is_empty():
+        from qualcode.selection import select
+
+        chosen = select(project, selection, segments=targets, skip_moderators=False, show_progress=show_progress)
+        keep = {s.id for s in chosen.segments}
+        targets = [s for s in targets if s.id in keep]
     if not targets:
         raise InputError("no participant segments to label (every segment is a moderator's)",
                          hint="pass include_moderators=True (--include-moderators) to label them too")
@@ -335,13 +360,16 @@ def run_hicode(
     params = {
         "method": "hicode", "background": background, "goal": goal, "k": k, "target": target,
         "batch_size": batch_size, "max_iterations": max_iterations, "moderator_context": moderator_context,
-        "include_moderators": include_moderators, "n_quotes": n_quotes, "max_excerpts": max_excerpts,
+        "include_moderators": include_moderators, "unattributed_segments_skipped": n_unattributed,
+        "n_quotes": n_quotes, "max_excerpts": max_excerpts,
         "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
         "label_llm": backend.describe(), "cluster_llm": cluster_backend.describe(),
         "cluster_locality": backend_locality(cluster_backend), "irrelevant_warn": warn_share,
         "templates": {t.name: t.hash for t in HICODE_TEMPLATES}, "moderators": sorted({m for v in mods.values() for m in v}),
         "segments": len(targets),
     }
+    if chosen is not None:
+        params.update(chosen.run_params())
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name, seed=seed,
                       input_hash=hash_obj([s.text_hash for s in targets]), prompt_hash=templates_hash(HICODE_TEMPLATES))
     for c in (client, cluster_client):
