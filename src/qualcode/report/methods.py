@@ -169,10 +169,6 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
     if emb:
         sentences.append(f"Segments were embedded with {', '.join(emb)}.")
         table.append(("Embedding model", ", ".join(emb)))
-    win = _windows_sentence(runs)
-    if win:
-        sentences.append(win[0])
-        table.append(("Long segments", win[1]))
         model_langs: dict[str, Any] = {}
         for r in runs:
             lc = (r.get("params") or {}).get("languages")
@@ -185,6 +181,10 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
         for w in rq.language_warnings(store):
             sentences.append(f"Warning: in the latest {w['step']} run ({w['run_id']}) {w['warning']}.")
             table.append((f"Language warning ({w['step']})", w["warning"]))
+    win = _windows_sentence(runs)
+    if win:
+        sentences.append(win[0])
+        table.append(("Long segments", win[1]))
     # ---- relevance
     for r in by_step.get("relevance", [])[-1:]:
         q = r["params"].get("question")
