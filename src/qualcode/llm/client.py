@@ -212,8 +212,15 @@ class LLMClient:
 
     @classmethod
     def from_settings(cls, backend: LLMBackend, store: Any, settings: Any, **kwargs: Any) -> "LLMClient":
-        """A client with ``[llm] concurrency`` and ``max_retries`` from ``settings``."""
-        opts = {"concurrency": int(settings.get("llm", "concurrency", 4) or 4),
+        """A client with ``[llm] concurrency`` and ``max_retries`` from ``settings``.
+
+        For a pool of endpoints (:class:`~qualcode.backends.pool.PoolBackend`) the
+        default concurrency is the pool's capacity (``[llm] concurrency`` is then each
+        endpoint's default); an explicit ``concurrency`` still caps the total.
+        """
+        # a pool of endpoints runs as many requests as its endpoints take together
+        capacity = getattr(backend, "capacity", None)
+        opts = {"concurrency": int(capacity or settings.get("llm", "concurrency", 4) or 4),
                 "max_retries": int(settings.get("llm", "max_retries", 4)), "settings": settings}
         opts.update({k: v for k, v in kwargs.items() if v is not None})
         return cls(backend, store, **opts)
@@ -224,8 +231,13 @@ class LLMClient:
 
     @property
     def endpoint_id(self) -> str | None:
-        """Where requests go (the backend's request URL or endpoint), part of the cache key."""
-        where = getattr(self.backend, "url", None) or getattr(self.backend, "endpoint", None)
+        """Where requests go (the backend's request URL or endpoint), part of the cache key.
+
+        A pool of endpoints gives its ``cache_identity`` (every member's endpoint, sorted):
+        an answer from the pool is reused by the same pool only.
+        """
+        where = (getattr(self.backend, "cache_identity", None) or getattr(self.backend, "url", None)
+                 or getattr(self.backend, "endpoint", None))
         return str(where) if where else None
 
     # ------------------------------------------------------------------ planning

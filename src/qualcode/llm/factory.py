@@ -8,7 +8,7 @@ loopback rule in :mod:`qualcode.privacy.locality`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from qualcode.backends.base import LLMBackend
 from qualcode.errors import BackendNotConfigured
@@ -55,17 +55,42 @@ def make_llm(settings: Any, spec: str | None = None, **overrides: Any) -> LLMBac
 
     The API key is read from the environment variable named by ``[llm] api_key_env``
     (or the provider's usual variable) and given to the backend; it is never stored.
+    ``pool:SPEC[*N],SPEC[*N],...`` (or ``[llm] pool`` with ``[llm] model`` empty or
+    ``"pool"``) gives a :class:`~qualcode.backends.pool.PoolBackend` of those endpoints,
+    each built as here, each taking ``[llm] concurrency`` requests at once unless its
+    ``*N`` / ``concurrency`` says otherwise.
     Raises :class:`BackendNotConfigured` (with :data:`registry.LLM_HELP`) when no model
     is set.
     """
     from qualcode.backends import registry
+    from qualcode.backends.pool import POOL_PREFIX, PoolBackend, parse_pool_spec, pool_entries
 
     spec = (spec or str(settings.get("llm", "model", "") or "")).strip()
+    pool_setting = settings.get("llm", "pool")
+    if spec.lower() == "pool" or (not spec and pool_setting):
+        if not pool_setting:
+            raise BackendNotConfigured("the LLM is set to 'pool' but [llm] pool lists no endpoints",
+                                       hint='e.g. [llm] pool = ["http://127.0.0.1:8001/v1#MODEL", '
+                                            '{model = "http://127.0.0.1:8002/v1#MODEL", concurrency = 8}]')
+        entries = pool_entries(pool_setting)
+    elif spec.lower().startswith(POOL_PREFIX):
+        entries = parse_pool_spec(spec)
+    else:
+        entries = None
+    if entries is not None:
+        default = int(settings.get("llm", "concurrency", 4) or 4)
+        return PoolBackend([(_make_one(settings, member, overrides), n or default) for member, n in entries])
     if not spec:
         raise BackendNotConfigured("this step needs an LLM and none is configured", hint=registry.LLM_HELP)
-    prefix, _ = registry.split_spec(spec)
+    return _make_one(settings, spec, overrides)
+
+
+def _make_one(settings: Any, spec: str, overrides: Mapping[str, Any]) -> LLMBackend:
+    """One endpoint's backend, its key read from the environment."""
+    from qualcode.backends import registry
     from qualcode.privacy.secrets import check_secret_config
 
+    prefix, _ = registry.split_spec(spec)
     check_secret_config(settings)
     opts: dict[str, Any] = {"timeout": float(settings.get("llm", "timeout", 120.0) or 120.0)}
     for key in ("base_url", "api_version", "json_schema", "n_ctx", "n_gpu_layers", "locality"):
