@@ -170,8 +170,11 @@ def _proxy_for(url: str) -> str | None:
     Only the environment is consulted (``proxy_bypass_environment`` matches strings,
     it does not resolve names).
     """
+    import os
     import urllib.request
 
+    if not any(name[-6:].lower() == "_proxy" for name in os.environ):
+        return None  # the only names getproxies_environment reads (a quick path: it runs per request)
     try:
         parts = urlsplit(url)
         scheme, host = parts.scheme.lower(), parts.hostname or ""
