@@ -232,9 +232,10 @@ def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple
         try:
             from qualcode.coding.deductive import select_segments
 
-            kept, _ = select_segments(project, skip_moderators=True)
-            if _segment_hash(kept) == run.input_hash:
-                return [s.id for s in kept], []
+            for unattributed in (True, False):  # runs before the unattributed rule kept those lines
+                kept = select_segments(project, skip_moderators=True, skip_unattributed=unattributed).segments
+                if _segment_hash(kept) == run.input_hash:
+                    return [s.id for s in kept], []
         except Exception:  # pragma: no cover - a changed helper must not break agreement
             pass
     coded_ids = list(coded_ids)
