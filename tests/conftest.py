@@ -35,6 +35,7 @@ class FakeEmbedder(EmbeddingBackend):
 
     def __init__(self, dim: int = 64) -> None:
         self.dim = dim
+        self.name = f"fake-bow-{dim}"  # the cache key: vectors of another size are another model
         self.calls = 0
         self.texts_embedded = 0
 
