@@ -93,13 +93,17 @@
     select(keep, false);
   }
 
+  // body[data-state] is "busy" while a decision is saved and the page refreshed
+  function busy(on) { document.body.dataset.state = on ? "busy" : "idle"; }
+
   async function decided(data, message, advance) {
+    busy(true);
     try {
       await post("/api/decide", data);
       toast(message);
       if (isQueue) await reloadQueue(advance); else await reloadDoc();
       await refreshPanel("agreement");
-    } catch (e) { toast(e.message, true); }
+    } catch (e) { toast(e.message, true); } finally { busy(false); }
   }
 
   // ------------------------------------------------------------ selection -> exact offsets
@@ -168,12 +172,13 @@
   }
 
   async function undo() {
+    busy(true);
     try {
       const r = await post("/api/undo", {});
       toast(r.undone ? `undid: ${r.undone.action}${r.undone.code ? " " + r.undone.code : ""}` : "nothing to undo");
       if (isQueue) await reloadQueue(false); else await reloadDoc();
       await refreshPanel("agreement");
-    } catch (e) { toast(e.message, true); }
+    } catch (e) { toast(e.message, true); } finally { busy(false); }
   }
 
   function openDoc() {
@@ -320,4 +325,5 @@
     if (target) start = items().indexOf(target);
   }
   select(start, isDoc || start > 0);
+  busy(false);
 })();
