@@ -195,7 +195,8 @@ class ReviewSession:
         for r in rows:
             self._ai_codes.setdefault(r["segment_id"], set()).add(r["code"])
         self._items = self._build_items(rows)
-        self._doc_names = {d.id: d.name for d in self.store.documents(current_only=False)}
+        self._speakers: list[str] | None = None
+        self._documents: list[tuple[int, str]] | None = None
 
     # ------------------------------------------------------------------ setup
     def _load_codebook(self, run_codes: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
@@ -225,6 +226,9 @@ class ReviewSession:
         thr = per.get(code, params.get("threshold"))
         return None if thr is None else float(thr)
 
+    def _thresholds(self, codes: Iterable[str]) -> dict[str, float | None]:
+        return {c: self._threshold(c) for c in set(codes)}
+
     def _build_items(self, rows: Sequence[dict[str, Any]]) -> list[Item]:
         by_seg: dict[int, list[dict[str, Any]]] = {}
         for r in rows:
@@ -240,20 +244,21 @@ class ReviewSession:
             q1, q2 = np.quantile(np.asarray(vals), [1 / 3, 2 / 3]).tolist()
             cuts[code] = (q1, q2)
         low_codes = self._low_agreement_codes()
+        thresholds = self._thresholds(r["code"] for r in rows)
         items: list[Item] = []
-        seg_rows = {s.id: s for s in self.store.segments_by_id(self.units).values()}
+        places = rstore.segment_places(self.store, self.units)
         for sid in self.units:
-            seg = seg_rows.get(sid)
+            seg = places.get(sid)
             if seg is None:
                 continue
             codings = sorted(by_seg.get(sid, []), key=lambda r: -(r["score"] if r["score"] is not None else 0))
             if not codings:
-                items.append(Item(sid, seg.document_id, seg.document, seg.index, list(seg.speakers)))
+                items.append(Item(sid, seg["document_id"], seg["document"], seg["idx"], seg["speakers"]))
                 continue
-            cals = [(c["evidence"].get("calibrated") if isinstance(c["evidence"], dict) else None) for c in codings]
+            cals = [c["calibrated"] for c in codings]
             for c, cal in zip(codings, cals):
                 unc = math.inf
-                thr = self._threshold(c["code"])
+                thr = thresholds[c["code"]]
                 if c["score"] is not None and thr is not None:
                     unc = abs(float(c["score"]) - thr)
                 if cal is not None:
@@ -266,11 +271,11 @@ class ReviewSession:
                 if c["score"] is not None and c["code"] in cuts:
                     q1, q2 = cuts[c["code"]]
                     sb = "low" if c["score"] <= q1 else ("mid" if c["score"] <= q2 else "high")
-                items.append(Item(sid, seg.document_id, seg.document, seg.index, list(seg.speakers),
+                items.append(Item(sid, seg["document_id"], seg["document"], seg["idx"], seg["speakers"],
                                   coding_id=int(c["id"]), code=c["code"], score=c["score"], calibrated=cal,
                                   score_band=sb, uncertainty=unc))
-        doc_rank = {sid: (seg.document_id, seg.index) for sid, seg in seg_rows.items()}
-        pos = {sid: i for i, sid in enumerate(sorted(seg_rows, key=lambda s: doc_rank[s]))}
+        doc_rank = {sid: (seg["document_id"], seg["idx"]) for sid, seg in places.items()}
+        pos = {sid: i for i, sid in enumerate(sorted(places, key=lambda s: doc_rank[s]))}
         if self.order == "document" or self.blind:
             items.sort(key=lambda it: pos[it.segment_id])
         else:
@@ -378,13 +383,19 @@ class ReviewSession:
                     n_units=len(self.units))
 
     def speakers(self) -> list[str]:
-        return sorted({s for it in self._items for s in it.speakers})
+        """Speakers of the segments under review (for the filter)."""
+        if self._speakers is None:
+            self._speakers = sorted({s for it in self._items for s in it.speakers})
+        return self._speakers
 
     def documents(self) -> list[tuple[int, str]]:
-        seen: dict[int, str] = {}
-        for it in self._items:
-            seen.setdefault(it.document_id, it.document)
-        return sorted(seen.items())
+        """``(id, name)`` of the documents under review."""
+        if self._documents is None:
+            seen: dict[int, str] = {}
+            for it in self._items:
+                seen.setdefault(it.document_id, it.document)
+            self._documents = sorted(seen.items())
+        return self._documents
 
     # ------------------------------------------------------------------ decisions
     def _check_code(self, code: str | None) -> str:

@@ -138,17 +138,26 @@ def reviewers(store: Any) -> list[str]:
 
 
 def run_codings_light(store: Any, run_id: str) -> list[dict[str, Any]]:
-    """A run's codings with their segment's place, without any text (fast on big runs)."""
-    q = ("SELECT c.id, c.segment_id, c.document_id, c.start, c.end, c.code, c.score, c.evidence, c.status,"
-         " s.idx AS segment_index, s.speakers AS speakers, d.name AS document"
-         " FROM codings c JOIN documents d ON d.id = c.document_id LEFT JOIN segments s ON s.id = c.segment_id"
-         " WHERE c.run_id = ? ORDER BY c.document_id, c.start, c.id")
-    out = []
-    for r in store.conn.execute(q, (run_id,)):
-        d = dict(r)
-        d["evidence"] = json.loads(d["evidence"]) if d["evidence"] else {}
-        d["speakers"] = json.loads(d["speakers"]) if d["speakers"] else []
-        out.append(d)
+    """A run's codings without text or full evidence (fast on big runs): id, segment,
+    document, span, code, score, status and the calibrated score when recorded."""
+    q = ("SELECT id, segment_id, document_id, start, end, code, score, status,"
+         " json_extract(evidence, '$.calibrated') AS calibrated"
+         " FROM codings WHERE run_id = ? ORDER BY document_id, start, id")
+    return [dict(r) for r in store.conn.execute(q, (run_id,))]
+
+
+def segment_places(store: Any, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Where segments are (document, name, index, speakers, span), without their text."""
+    ids = list(ids)
+    out: dict[int, dict[str, Any]] = {}
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        q = ("SELECT s.id, s.document_id, d.name AS document, s.idx, s.start, s.end, s.speakers"
+             f" FROM segments s JOIN documents d ON d.id = s.document_id WHERE s.id IN ({','.join('?' * len(chunk))})")
+        for r in store.conn.execute(q, chunk):
+            d = dict(r)
+            d["speakers"] = json.loads(d["speakers"]) if d["speakers"] else []
+            out[int(d["id"])] = d
     return out
 
 
