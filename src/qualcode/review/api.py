@@ -540,12 +540,14 @@ class ReviewSession:
 
     # ------------------------------------------------------------------ document view
     def document(self, document_id: int) -> dict[str, Any]:
-        """A document's segments under review, each with its text pieces and the codings
-        covering each piece (AI codings unless blind, and the reviewer's own)."""
+        """A document's current segments, each with its text pieces and the codings
+        covering each piece (AI codings unless blind, and the reviewer's own); segments
+        outside the review (e.g. moderator turns the run skipped) come with
+        ``in_review`` False, for context."""
         doc = self.store.document(int(document_id))
         units = set(self.units)
-        segs = [s for s in self.store.segments(document_ids=[doc.id]) if s.id in units]
-        if not segs:
+        segs = self.store.segments(document_ids=[doc.id])
+        if not any(s.id in units for s in segs):
             raise NotFoundError(f"document {doc.name!r} has no segments in this review")
         spans: list[dict[str, Any]] = []
         if not self.blind:
@@ -573,7 +575,7 @@ class ReviewSession:
                 if b > a:
                     cover.append((a, b, sp))
             out_segs.append({"id": s.id, "index": s.index, "speakers": list(s.speakers), "time_start": s.time_start,
-                             "start": s.start, "end": s.end,
+                             "start": s.start, "end": s.end, "in_review": s.id in units,
                              "pieces": _pieces(doc.text, s.start, s.end, cover),
                              "memos": []})
         for m in rstore.memos(self.store, target="segment"):

@@ -47,7 +47,7 @@
 
   // ------------------------------------------------------------ items (queue) / segments (doc)
   function items() {
-    return Array.from(document.querySelectorAll(isQueue ? "#queue-list li.item" : "#document section.seg"));
+    return Array.from(document.querySelectorAll(isQueue ? "#queue-list li.item" : "#document section.seg:not(.context)"));
   }
 
   function select(i, scroll) {
@@ -310,7 +310,7 @@
       showDetails(ids);
     }
     const box = e.target.closest ? e.target.closest(isQueue ? "li.item" : "section.seg") : null;
-    if (box) select(items().indexOf(box), false);
+    if (box && items().indexOf(box) >= 0) select(items().indexOf(box), false);
   });
   document.getElementById("codebook").addEventListener("click", codebookAction);
   document.getElementById("helpbtn").addEventListener("click", () => toggleHelp());
