@@ -43,7 +43,6 @@ other reviewers of the same units appears when both have reviewed every unit.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -51,12 +50,12 @@ import numpy as np
 
 from qualcode.errors import InputError, NotFoundError
 from qualcode.stats import binary_agreement, landis_koch
+from qualcode.review.queue import BANDS, Item, QueueIndex
 from qualcode.store import review as rstore
 from qualcode.types import Code, Codebook
 
 ORDERS = ("uncertain", "document")
 STATUSES = ("unreviewed", "accepted", "rejected", "changed", "added", "none")
-BANDS = ("low", "mid", "high")
 #: decision action -> the status an item shows
 _SHOWN = {"accept": "accepted", "reject": "rejected", "change": "changed", "none": "none"}
 LOW_AGREEMENT = 0.41  # below "moderate"
@@ -68,23 +67,6 @@ PALETTE = ("#f4a261", "#2a9d8f", "#e76f51", "#8ab17d", "#a06cd5", "#e9c46a", "#4
 def band(kappa: float | None) -> str:
     """The Landis & Koch band, from the project's single implementation."""
     return landis_koch(kappa)
-
-
-@dataclass
-class Item:
-    """One queue entry: an AI coding, or a segment the run left uncoded (``coding_id`` None)."""
-
-    segment_id: int
-    document_id: int
-    document: str
-    segment_index: int
-    speakers: list[str]
-    coding_id: int | None = None
-    code: str | None = None
-    score: float | None = None
-    calibrated: float | None = None
-    score_band: str | None = None
-    uncertainty: float = math.inf
 
 
 @dataclass
@@ -174,8 +156,7 @@ class ReviewSession:
         self.order = order
         self.run = resolve_coding_run(self.store, run_id)
         rows = rstore.run_codings_light(self.store, self.run.id)
-        universe, self.universe_notes = run_universe(project, self.run, [r["segment_id"] for r in rows
-                                                                         if r["segment_id"] is not None])
+        universe, self.universe_notes = run_universe(project, self.run, [r[1] for r in rows if r[1] is not None])
         self.sample = None
         if sample:
             srun = self.store.run(sample)
@@ -188,18 +169,16 @@ class ReviewSession:
             keep = [int(i) for i in srun.params.get("segment_ids") or []]
             universe = keep
         self.units: list[int] = list(dict.fromkeys(int(u) for u in universe))
-        unit_set = set(self.units)
-        rows = [r for r in rows if r["segment_id"] in unit_set]
-        self._load_codebook(_run_codes(self.store, self.run), rows)
-        self._ai_codes: dict[int, set[str]] = {}
-        for r in rows:
-            self._ai_codes.setdefault(r["segment_id"], set()).add(r["code"])
-        self._items = self._build_items(rows)
-        self._speakers: list[str] | None = None
-        self._documents: list[tuple[int, str]] | None = None
+        self._unit_set = set(self.units)
+        rows = [r for r in rows if r[1] in self._unit_set]
+        self._load_codebook(_run_codes(self.store, self.run), sorted({r[2] for r in rows}))
+        places = rstore.segment_places(self.store, self.units)
+        thresholds = {c: self._threshold(c) for c in {r[2] for r in rows}}
+        low = self._low_agreement_codes(rows)
+        self._index = QueueIndex(rows, places, self.units, thresholds, low, order=order, blind=self.blind)
 
     # ------------------------------------------------------------------ setup
-    def _load_codebook(self, run_codes: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    def _load_codebook(self, run_codes: Sequence[str], used: Sequence[str]) -> None:
         params = self.run.params or {}
         cb_id = params.get("codebook_id")
         if cb_id is None and isinstance(params.get("codebook"), dict):
@@ -212,7 +191,7 @@ class ReviewSession:
             except NotFoundError:
                 cb = None
         if cb is None:
-            names = list(dict.fromkeys([*run_codes, *sorted({r["code"] for r in rows})]))
+            names = list(dict.fromkeys([*run_codes, *used]))
             cb = Codebook(name=f"review-{self.run.id}", codes=tuple(Code(name=n) for n in names))
         self.codebook = cb
 
@@ -226,84 +205,20 @@ class ReviewSession:
         thr = per.get(code, params.get("threshold"))
         return None if thr is None else float(thr)
 
-    def _thresholds(self, codes: Iterable[str]) -> dict[str, float | None]:
-        return {c: self._threshold(c) for c in set(codes)}
-
-    def _build_items(self, rows: Sequence[dict[str, Any]]) -> list[Item]:
-        by_seg: dict[int, list[dict[str, Any]]] = {}
-        for r in rows:
-            if r["segment_id"] is not None:
-                by_seg.setdefault(r["segment_id"], []).append(r)
-        # score bands: per-code tertiles of the run's scores
-        cuts: dict[str, tuple[float, float]] = {}
-        per_code: dict[str, list[float]] = {}
-        for r in rows:
-            if r["score"] is not None:
-                per_code.setdefault(r["code"], []).append(float(r["score"]))
-        for code, vals in per_code.items():
-            q1, q2 = np.quantile(np.asarray(vals), [1 / 3, 2 / 3]).tolist()
-            cuts[code] = (q1, q2)
-        low_codes = self._low_agreement_codes()
-        thresholds = self._thresholds(r["code"] for r in rows)
-        items: list[Item] = []
-        places = rstore.segment_places(self.store, self.units)
-        for sid in self.units:
-            seg = places.get(sid)
-            if seg is None:
-                continue
-            codings = sorted(by_seg.get(sid, []), key=lambda r: -(r["score"] if r["score"] is not None else 0))
-            if not codings:
-                items.append(Item(sid, seg["document_id"], seg["document"], seg["idx"], seg["speakers"]))
-                continue
-            cals = [c["calibrated"] for c in codings]
-            for c, cal in zip(codings, cals):
-                unc = math.inf
-                thr = thresholds[c["code"]]
-                if c["score"] is not None and thr is not None:
-                    unc = abs(float(c["score"]) - thr)
-                if cal is not None:
-                    others = [o for o in cals if o is not None and o is not cal]
-                    if len(others) == len(cals) - 1 and others:
-                        unc = min(unc, min(abs(float(cal) - float(o)) for o in others))
-                if c["code"] in low_codes and math.isfinite(unc):
-                    unc /= 2
-                sb = None
-                if c["score"] is not None and c["code"] in cuts:
-                    q1, q2 = cuts[c["code"]]
-                    sb = "low" if c["score"] <= q1 else ("mid" if c["score"] <= q2 else "high")
-                items.append(Item(sid, seg["document_id"], seg["document"], seg["idx"], seg["speakers"],
-                                  coding_id=int(c["id"]), code=c["code"], score=c["score"], calibrated=cal,
-                                  score_band=sb, uncertainty=unc))
-        doc_rank = {sid: (seg["document_id"], seg["idx"]) for sid, seg in places.items()}
-        pos = {sid: i for i, sid in enumerate(sorted(places, key=lambda s: doc_rank[s]))}
-        if self.order == "document" or self.blind:
-            items.sort(key=lambda it: pos[it.segment_id])
-        else:
-            urgency: dict[int, float] = {}
-            for it in items:
-                urgency[it.segment_id] = min(urgency.get(it.segment_id, math.inf), it.uncertainty)
-            # coded segments by urgency, then uncoded ones; a segment's codings stay together
-            items.sort(key=lambda it: (it.coding_id is None, urgency[it.segment_id], pos[it.segment_id]))
-        if self.blind:  # one item per segment: the reviewer codes the segment itself
-            seen: set[int] = set()
-            seg_items = []
-            for it in items:
-                if it.segment_id not in seen:
-                    seen.add(it.segment_id)
-                    seg_items.append(Item(it.segment_id, it.document_id, it.document, it.segment_index,
-                                          it.speakers))
-            return seg_items
-        return items
-
-    def _low_agreement_codes(self) -> set[str]:
+    def _low_agreement_codes(self, rows: Sequence[tuple[Any, ...]]) -> set[str]:
+        """Codes below "moderate" agreement with this reviewer so far (>= 5 reviewed segments)."""
         if self.blind:
             return set()
-        try:
-            ag = self.agreement(_rows_only=True)
-        except Exception:  # pragma: no cover - ordering must not fail on odd data
+        reviewed = self.reviewed_units()
+        if len(reviewed) < MIN_UNITS_FOR_LOW:
             return set()
-        return {r["code"] for r in ag["codes"] if r["cohen_kappa"] is not None and r["n_units"] >= MIN_UNITS_FOR_LOW
-                and r["cohen_kappa"] < LOW_AGREEMENT}
+        ai: dict[int, set[str]] = {u: set() for u in reviewed}
+        for r in rows:
+            if r[1] in ai:
+                ai[r[1]].add(r[2])
+        human = _codes_by_seg(rstore.human_codings(self.store, self.coder, segment_ids=set(reviewed)), reviewed)
+        per_code, _ = _per_code(ai, human, self.codes)
+        return {r["code"] for r in per_code if r["cohen_kappa"] is not None and r["cohen_kappa"] < LOW_AGREEMENT}
 
     # ------------------------------------------------------------------ state
     def _state(self) -> _State:
@@ -341,25 +256,16 @@ class ReviewSession:
         if f.code is not None and f.code not in self.codes:
             raise InputError(f"filter code {f.code!r} is not in the codebook; codes: {', '.join(self.codes)}")
         st = self._state()
-        sel = []
-        for it in self._items:
-            if f.document is not None and it.document_id != f.document:
-                continue
-            if f.speaker is not None and f.speaker not in it.speakers:
-                continue
-            if f.code is not None and it.code != f.code and not self.blind:
-                continue
-            if f.band is not None and it.score_band != f.band:
-                continue
-            if f.status is not None:
-                s = self._item_status(it, st)
-                if f.status == "added":
-                    if not any(d["action"] == "add" for d in st.by_segment.get(it.segment_id, [])):
-                        continue
-                elif s != f.status:
-                    continue
-            sel.append(it)
-        chunk = sel[page * size:(page + 1) * size]
+        idx = self._index
+        segments = None
+        if f.speaker is not None:
+            segments = np.asarray([sid for sid, p in idx.places.items() if f.speaker in p["speakers"]], dtype=np.int64)
+        rows = None
+        if f.status is not None:
+            rows = self._status_rows(f.status, st)
+        sel = idx.select(document=f.document, segments=segments, code=None if self.blind else f.code,
+                         band=None if self.blind else f.band, rows=rows)
+        chunk = [idx.item(int(i)) for i in sel[page * size:(page + 1) * size]]
         segs = self.store.segments_by_id({it.segment_id for it in chunk})
         mine = rstore.human_codings(self.store, self.coder, segment_ids={it.segment_id for it in chunk})
         mine_by_seg: dict[int, list[str]] = {}
@@ -382,19 +288,40 @@ class ReviewSession:
         return Page(items=out, total=len(sel), page=page, size=size, reviewed=len(self.reviewed_units()),
                     n_units=len(self.units))
 
+    def _status_rows(self, status: str, st: _State) -> np.ndarray:
+        """A boolean mask over queue rows: the rows showing ``status`` (see :meth:`_item_status`)."""
+        idx = self._index
+        decided = {cid: _SHOWN[d["action"]] for cid, d in st.by_coding.items()}
+        added = np.asarray([s for s, ds in st.by_segment.items() if any(d["action"] == "add" for d in ds)],
+                           dtype=np.int64)
+        if status == "added":
+            return np.isin(idx.seg, added)
+        if status in ("accepted", "rejected", "changed"):
+            return idx.rows_of_codings([c for c, v in decided.items() if v == status])
+        segwise = (idx.cid < 0) | self.blind
+        none = np.asarray([s for s, ds in st.by_segment.items() if any(d["action"] == "none" for d in ds)],
+                          dtype=np.int64)
+        is_added = segwise & np.isin(idx.seg, added)
+        is_none = segwise & ~is_added & np.isin(idx.seg, none)
+        if status == "none":
+            return is_none
+        # unreviewed
+        return ~idx.rows_of_codings(list(decided)) & ~is_added & ~is_none
+
+    def items(self) -> list[Item]:
+        """Every queue entry in order (no text or state; see :meth:`queue` for pages)."""
+        return self._index.items()
+
     def speakers(self) -> list[str]:
         """Speakers of the segments under review (for the filter)."""
-        if self._speakers is None:
-            self._speakers = sorted({s for it in self._items for s in it.speakers})
+        if getattr(self, "_speakers", None) is None:
+            self._speakers = self._index.speakers()
         return self._speakers
 
     def documents(self) -> list[tuple[int, str]]:
         """``(id, name)`` of the documents under review."""
-        if self._documents is None:
-            seen: dict[int, str] = {}
-            for it in self._items:
-                seen.setdefault(it.document_id, it.document)
-            self._documents = sorted(seen.items())
+        if getattr(self, "_documents", None) is None:
+            self._documents = self._index.documents()
         return self._documents
 
     # ------------------------------------------------------------------ decisions
@@ -407,14 +334,12 @@ class ReviewSession:
     def _ai_coding(self, coding_id: int) -> dict[str, Any]:
         if self.blind:
             raise InputError("a blind reviewer does not decide AI codings; add codes or mark 'no code' instead")
-        row = self.store.conn.execute(
-            "SELECT id, segment_id, document_id, start, end, code, run_id FROM codings WHERE id = ?",
-            (int(coding_id),)).fetchone()
+        row = rstore.coding(self.store, int(coding_id))
         if row is None or row["run_id"] != self.run.id:
             raise NotFoundError(f"coding {coding_id} is not a coding of run {self.run.id}")
-        if row["segment_id"] not in set(self.units):
+        if row["segment_id"] not in self._unit_set:
             raise InputError(f"coding {coding_id} is outside this review's segments")
-        return dict(row)
+        return row
 
     def _segment(self, segment_id: int) -> Any:
         segs = self.store.segments_by_id([int(segment_id)])
@@ -476,7 +401,7 @@ class ReviewSession:
         return out
 
     def _check_unit(self, segment_id: int) -> None:
-        if segment_id not in set(self.units):
+        if segment_id not in self._unit_set:
             raise InputError(f"segment {segment_id} is outside this review's segments")
 
     def _map_selection(self, document_id: int | None, start: int | None, end: int | None
@@ -489,7 +414,7 @@ class ReviewSession:
         s, e = int(start), int(end)
         if not (0 <= s < e <= len(doc.text)):
             raise InputError(f"selection {s}:{e} is outside document {doc.name!r} (0:{len(doc.text)}) or empty")
-        units = set(self.units)
+        units = self._unit_set
         segs = [sg for sg in self.store.segments(document_ids=[doc.id]) if sg.id in units]
         hits = map_span(segs, s, e)
         if not hits:
@@ -501,7 +426,7 @@ class ReviewSession:
         return rstore.undo_last(self.store, self.coder)
 
     # ------------------------------------------------------------------ agreement
-    def agreement(self, *, _rows_only: bool = False) -> dict[str, Any]:
+    def agreement(self) -> dict[str, Any]:
         """Live agreement on the units reviewed so far.
 
         Not blind: the reviewer against the run, per code (kappa, percent agreement,
@@ -518,7 +443,7 @@ class ReviewSession:
         human: dict[int, set[str]] = {u: set() for u in reviewed}
         for m in mine:
             human[m["segment_id"]].add(m["code"])
-        ai = {u: self._ai_codes.get(u, set()) for u in reviewed}
+        ai = self._index.ai_codes(reviewed)
         out["codes"], out["pooled"] = _per_code(ai, human, self.codes)
         return out
 
@@ -528,7 +453,7 @@ class ReviewSession:
         for other in rstore.reviewers(self.store):
             if other == self.coder:
                 continue
-            theirs = set(rstore.reviewed_segment_ids(self.store, other)) & set(self.units)
+            theirs = set(rstore.reviewed_segment_ids(self.store, other)) & self._unit_set
             both_done = mine_done and len(theirs) == len(self.units)
             row: dict[str, Any] = {"reviewer": other, "done": both_done, "their_reviewed": len(theirs)}
             if both_done:
@@ -545,15 +470,16 @@ class ReviewSession:
         outside the review (e.g. moderator turns the run skipped) come with
         ``in_review`` False, for context."""
         doc = self.store.document(int(document_id))
-        units = set(self.units)
+        units = self._unit_set
         segs = self.store.segments(document_ids=[doc.id])
         if not any(s.id in units for s in segs):
             raise NotFoundError(f"document {doc.name!r} has no segments in this review")
         spans: list[dict[str, Any]] = []
         if not self.blind:
             st = self._state()
-            for it in self._items:
-                if it.document_id == doc.id and it.coding_id is not None:
+            for i in self._index.select(document=doc.id, rows=self._index.cid >= 0):
+                it = self._index.item(int(i))
+                if it.coding_id is not None:
                     spans.append({"kind": "ai", "id": it.coding_id, "code": it.code, "segment_id": it.segment_id,
                                   "status": self._item_status(it, st), "score": it.score, "range": None})
         mine = rstore.human_codings(self.store, self.coder, document_id=doc.id)
@@ -587,13 +513,9 @@ class ReviewSession:
     def coding_detail(self, coding_id: int) -> dict[str, Any]:
         """An AI coding's code, raw and calibrated score, evidence and the run's parameters
         (or one of the reviewer's own codings, with its evidence)."""
-        row = self.store.conn.execute("SELECT * FROM codings WHERE id = ?", (int(coding_id),)).fetchone()
-        if row is None:
+        d = rstore.coding(self.store, int(coding_id))
+        if d is None:
             raise NotFoundError(f"no coding {coding_id}")
-        import json
-
-        d = dict(row)
-        d["evidence"] = json.loads(d["evidence"] or "{}")
         if d["run_id"] is None:
             if d["coder"] != self.coder:
                 raise NotFoundError(f"coding {coding_id} is not yours")

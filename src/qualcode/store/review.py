@@ -137,13 +137,22 @@ def reviewers(store: Any) -> list[str]:
         "SELECT coder FROM review_decisions WHERE undone_at IS NULL GROUP BY coder ORDER BY MIN(id)")]
 
 
-def run_codings_light(store: Any, run_id: str) -> list[dict[str, Any]]:
-    """A run's codings without text or full evidence (fast on big runs): id, segment,
-    document, span, code, score, status and the calibrated score when recorded."""
-    q = ("SELECT id, segment_id, document_id, start, end, code, score, status,"
-         " json_extract(evidence, '$.calibrated') AS calibrated"
+def run_codings_light(store: Any, run_id: str) -> list[tuple[int, int | None, str, float | None, float | None]]:
+    """A run's codings as ``(id, segment_id, code, score, calibrated)`` tuples, without
+    text or full evidence (fast on big runs)."""
+    q = ("SELECT id, segment_id, code, score, json_extract(evidence, '$.calibrated')"
          " FROM codings WHERE run_id = ? ORDER BY document_id, start, id")
-    return [dict(r) for r in store.conn.execute(q, (run_id,))]
+    return [tuple(r) for r in store.conn.execute(q, (run_id,))]
+
+
+def coding(store: Any, coding_id: int) -> dict[str, Any] | None:
+    """One coding row (evidence parsed), or None."""
+    row = store.conn.execute("SELECT * FROM codings WHERE id = ?", (int(coding_id),)).fetchone()
+    if row is None:
+        return None
+    d = dict(row)
+    d["evidence"] = json.loads(d["evidence"] or "{}")
+    return d
 
 
 def segment_places(store: Any, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
