@@ -231,3 +231,34 @@ def test_train_uses_review_decisions(coded):
     src = coder_source(coded, "ana")
     assert len(src.units) == len(s.units)
     assert s.agreement()["pooled"]["percent_agreement"] == 1.0
+
+
+def test_memos_are_exported_as_refi_qda_notes(coded, tmp_path):
+    import zipfile
+
+    from qualcode.report.qdpx import NS, export_qdpx
+    from tests.report.test_qdpx_export import lxml_etree, project_xsd
+
+    s = ReviewSession(coded, "ana")
+    it = ai_item(s, "Transport to the", "Cost")
+    s.add_memo("fare & distance <mixed>", code="Cost")
+    s.add_memo("she laughs here", segment_id=it["segment_id"])
+    s.decide("accept", coding_id=it["coding_id"])
+    res = export_qdpx(coded.store, tmp_path / "p.qdpx")
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as zf:
+        root = lxml_etree.fromstring(zf.read("project.qde"))
+    schema = lxml_etree.XMLSchema(lxml_etree.parse(str(project_xsd())))
+    assert schema.validate(root), schema.error_log
+    q = "{%s}" % NS
+    notes = {n.get("guid"): n for n in root.iter(q + "Note")}
+    texts = {n.findtext(q + "PlainTextContent") for n in notes.values()}
+    assert {"fare & distance <mixed>", "she laughs here"} <= texts
+    cost = next(c for c in root.iter(q + "Code") if c.get("name") == "Cost")
+    ref = cost.find(q + "NoteRef").get("targetGUID")
+    assert notes[ref].findtext(q + "PlainTextContent") == "fare & distance <mixed>"
+    seg = coded.store.segments_by_id([it["segment_id"]])[it["segment_id"]]
+    sel = [e for e in root.iter(q + "PlainTextSelection") if e.find(q + "NoteRef") is not None
+           and notes[e.find(q + "NoteRef").get("targetGUID")].findtext(q + "PlainTextContent") == "she laughs here"]
+    assert [(int(e.get("startPosition")), int(e.get("endPosition"))) for e in sel] == [(seg.start, seg.end)]
+    assert "ana" in {u.get("name") for u in root.iter(q + "User")}
+    assert res.notes >= 2

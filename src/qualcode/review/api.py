@@ -259,7 +259,7 @@ class ReviewSession:
         idx = self._index
         segments = None
         if f.speaker is not None:
-            segments = np.asarray([sid for sid, p in idx.places.items() if f.speaker in p["speakers"]], dtype=np.int64)
+            segments = idx.segments_with_speaker(f.speaker)
         rows = None
         if f.status is not None:
             rows = self._status_rows(f.status, st)

@@ -8,6 +8,7 @@ mask over the columns, a slice of the ordered positions, and 50 small dicts.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -41,7 +42,7 @@ class QueueIndex:
     codings : sequence of tuples
         ``(coding_id, segment_id, code, score, calibrated)`` of the run, on units only.
     places : mapping
-        ``segment_id -> {"document_id", "document", "idx", "speakers"}`` of the units.
+        ``segment_id -> {"document_id", "document", "idx", "speakers_json"}`` of the units.
     units : sequence of int
         The segments under review.
     thresholds : mapping
@@ -153,11 +154,12 @@ class QueueIndex:
         p = self.places[s]
         cid = int(self.cid[i])
         if cid < 0:
-            return Item(s, int(p["document_id"]), p["document"], int(p["idx"]), list(p["speakers"]))
+            return Item(s, int(p["document_id"]), p["document"], int(p["idx"]), json.loads(p["speakers_json"]))
         score = None if np.isnan(self.score[i]) else float(self.score[i])
         cal = None if np.isnan(self.cal[i]) else float(self.cal[i])
         b = int(self.band[i])
-        return Item(s, int(p["document_id"]), p["document"], int(p["idx"]), list(p["speakers"]), coding_id=cid,
+        return Item(s, int(p["document_id"]), p["document"], int(p["idx"]), json.loads(p["speakers_json"]),
+                    coding_id=cid,
                     code=self.code_names[int(self.code[i])], score=score, calibrated=cal,
                     score_band=None if b < 0 else BANDS[b], uncertainty=float(self.unc[i]))
 
@@ -197,7 +199,13 @@ class QueueIndex:
         return out
 
     def speakers(self) -> list[str]:
-        return sorted({sp for p in self.places.values() for sp in p["speakers"]})
+        """Every speaker of the segments under review."""
+        return sorted({sp for raw in {p["speakers_json"] for p in self.places.values()} for sp in json.loads(raw)})
+
+    def segments_with_speaker(self, speaker: str) -> np.ndarray:
+        """Segment ids where ``speaker`` speaks (exact name)."""
+        want = {raw for raw in {p["speakers_json"] for p in self.places.values()} if speaker in json.loads(raw)}
+        return np.asarray([sid for sid, p in self.places.items() if p["speakers_json"] in want], dtype=np.int64)
 
     def documents(self) -> list[tuple[int, str]]:
         return sorted({(int(p["document_id"]), p["document"]) for p in self.places.values()})

@@ -156,7 +156,8 @@ def coding(store: Any, coding_id: int) -> dict[str, Any] | None:
 
 
 def segment_places(store: Any, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """Where segments are (document, name, index, speakers, span), without their text."""
+    """Where segments are (document, name, index, span), without their text; speakers
+    stay the stored JSON list (``speakers_json``), parsed by the caller when needed."""
     ids = list(ids)
     out: dict[int, dict[str, Any]] = {}
     for i in range(0, len(ids), 900):
@@ -165,7 +166,7 @@ def segment_places(store: Any, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
              f" FROM segments s JOIN documents d ON d.id = s.document_id WHERE s.id IN ({','.join('?' * len(chunk))})")
         for r in store.conn.execute(q, chunk):
             d = dict(r)
-            d["speakers"] = json.loads(d["speakers"]) if d["speakers"] else []
+            d["speakers_json"] = d.pop("speakers") or "[]"
             out[int(d["id"])] = d
     return out
 

@@ -235,10 +235,10 @@
     if (!b) return;
     try {
       if (b.id === "addcode") {
-        const name = prompt("Name of the new code:");
+        const sel = isDoc ? selection() : null;  // read before the prompts can disturb it
+        const name = prompt(sel ? "Name of the new code (it is added to the selected text):" : "Name of the new code:");
         if (!name) return;
         const definition = prompt(`Definition of ${name}:`) || "";
-        const sel = isDoc ? selection() : null;
         const r = await post("/api/codebook/code", { name, definition });
         CODES = r.codes.map((c) => c.name);
         toast(`added ${name} (codebook version ${r.version})`);
