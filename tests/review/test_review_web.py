@@ -140,3 +140,39 @@ def test_blind_app_shows_no_ai_codes(app_for):
     assert ben.get(f"/api/coding/{item['coding_id']}").status_code == 404
     doc = ben.get(f"/doc/{item['document_id']}").text
     assert "hl ai" not in doc
+
+
+def test_cli_errors_are_clear(coded, tmp_path, capsys):
+    import socket
+
+    from qualcode.cli.main import main
+    from qualcode.project import init_project
+
+    empty = init_project(tmp_path / "empty")
+    empty.close()
+    assert main(["review", "-p", str(tmp_path / "empty"), "--coder", "ana", "--no-open", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "no coding run" in err and "qualcode code" in err
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        port = busy.getsockname()[1]
+        assert main(["review", "-p", str(coded.path), "--coder", "ana", "--no-open", "--port", str(port)]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot listen on 127.0.0.1:{port}" in err and "--port 0" in err
+    finally:
+        busy.close()
+    assert main(["review", "-p", str(coded.path), "--coder", "run:x", "--no-open"]) == 2
+    assert "reserved" in capsys.readouterr().err
+
+
+def test_review_a_sample_only(coded, tmp_path):
+    from qualcode.reliability.sample import draw_sample
+
+    smp = draw_sample(coded, coded.run_id, 4, seed=3, out=tmp_path / "s.xlsx")
+    s = ReviewSession(coded, "ana", sample=smp.id)
+    assert sorted(s.units) == sorted(smp.segment_ids)
+    assert {i["segment_id"] for i in s.queue(size=100).items} == set(smp.segment_ids)
+    with pytest.raises(Exception, match="not a sample"):
+        ReviewSession(coded, "ana", sample=coded.run_id)

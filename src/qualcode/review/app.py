@@ -59,7 +59,11 @@ class DbWorker:
 
     def __init__(self, factory: Callable[[], Any]) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qualcode-review-db")
-        self.session = self._pool.submit(factory).result()
+        try:
+            self.session = self._pool.submit(factory).result()
+        except BaseException:
+            self._pool.shutdown(wait=True)
+            raise
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         loop = asyncio.get_running_loop()

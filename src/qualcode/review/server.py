@@ -48,7 +48,11 @@ def serve(factory: Callable[[], Any], *, port: int = DEFAULT_PORT, open_browser:
     from qualcode.review.app import DbWorker, create_app, new_token
 
     worker = DbWorker(factory)
-    sock = bind(port)
+    try:
+        sock = bind(port)
+    except BaseException:
+        worker.close()
+        raise
     real_port = sock.getsockname()[1]
     token = new_token()
     app = create_app(factory, token=token, port=real_port, worker=worker)
