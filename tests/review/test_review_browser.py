@@ -157,7 +157,7 @@ def test_keyboard_review_end_to_end(demo_project, browser):
         page.goto(f"{base}/doc/{doc.id}")
         page.wait_for_selector("#document .piece")
         sel = page.evaluate("""() => {
-            const piece = Array.from(document.querySelectorAll('#document .piece'))
+            const piece = Array.from(document.querySelectorAll('#document section.seg:not(.context) .piece'))
                 .find(p => p.textContent.length > 40);
             const node = piece.firstChild;
             const r = document.createRange();
