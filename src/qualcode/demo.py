@@ -16,8 +16,20 @@ EXAMPLE_FILES = ["focus_group_mothers.md", "focus_group_chws.txt", "focus_group_
                  "interview_clinic_manager.vtt"]
 
 
-def examples_dir() -> Path:
-    return Path(str(resources.files("qualcode") / "data" / "examples"))
+#: languages the example transcripts and codebook are translated into, turn by turn
+#: (``data/examples/<lang>/``, same file names; the demo itself uses the originals only)
+EXAMPLE_TRANSLATIONS = ("es", "fr")
+
+
+def examples_dir(language: str | None = None) -> Path:
+    """The bundled example data; with ``language``, its translation into that language."""
+    base = Path(str(resources.files("qualcode") / "data" / "examples"))
+    if language is None:
+        return base
+    if language not in EXAMPLE_TRANSLATIONS:
+        raise InputError(f"no translation of the example data into {language!r}; "
+                         f"expected one of {', '.join(EXAMPLE_TRANSLATIONS)}")
+    return base / language
 
 
 @dataclass
