@@ -207,6 +207,11 @@ def test_codebook_versions_and_memos(coded):
     assert s.codebook_view()[0]["memos"][0]["text"] == "fare vs distance: keep apart"
     # a new session picks up the latest codebook version of the run's codebook
     assert ReviewSession(coded, "ana").codes[-1] == "Distance"
+    # a blind reviewer sees only their own memos
+    ben = ReviewSession(coded, "ben", blind=True)
+    assert all(c["memos"] == [] for c in ben.codebook_view())
+    seg_memos = [m for seg in ben.document(it["document_id"])["segments"] for m in seg["memos"]]
+    assert seg_memos == []
 
 
 def test_coding_detail_has_scores_and_run_parameters(coded):

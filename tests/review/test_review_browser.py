@@ -231,6 +231,7 @@ def test_blind_reviewers_do_not_see_each_other(demo_project, browser):
         assert ben.locator("[data-coding-id]").count() == 0 and ben.locator(".chip.ai").count() == 0
         press(ben, "1")
         assert ben.locator("#queue-list li.item.current .chip.mine").count() == 1
+        shot(ben, "review-blind.png")
         seg = ben.get_attribute("#queue-list li.item.current", "data-segment-id")
         doc = ben.get_attribute("#queue-list li.item.current", "data-document-id")
 

@@ -504,7 +504,7 @@ class ReviewSession:
                              "start": s.start, "end": s.end, "in_review": s.id in units,
                              "pieces": _pieces(doc.text, s.start, s.end, cover),
                              "memos": []})
-        for m in rstore.memos(self.store, target="segment"):
+        for m in self._memos("segment"):
             for seg in out_segs:
                 if seg["id"] == m["segment_id"]:
                     seg["memos"].append(m)
@@ -541,12 +541,16 @@ class ReviewSession:
 
     def codebook_view(self) -> list[dict[str, Any]]:
         memos: dict[str, list[dict[str, Any]]] = {}
-        for m in rstore.memos(self.store, target="code"):
+        for m in self._memos("code"):
             memos.setdefault(m["code"], []).append(m)
         colors = self.code_colors()
         return [{"key": str(i + 1) if i < 9 else "", "index": i, "name": c.name, "definition": c.definition,
                  "include": c.include, "exclude": c.exclude, "color": colors[c.name], "memos": memos.get(c.name, [])}
                 for i, c in enumerate(self.codebook.codes)]
+
+    def _memos(self, target: str) -> list[dict[str, Any]]:
+        """Memos shown to this reviewer: all of them, or in blind mode only their own."""
+        return [m for m in rstore.memos(self.store, target=target) if not self.blind or m["author"] == self.coder]
 
     def _new_version(self, codes: Iterable[Code]) -> Codebook:
         if self.codebook.id is None:
