@@ -267,3 +267,17 @@ def test_memos_are_exported_as_refi_qda_notes(coded, tmp_path):
     assert [(int(e.get("startPosition")), int(e.get("endPosition"))) for e in sel] == [(seg.start, seg.end)]
     assert "ana" in {u.get("name") for u in root.iter(q + "User")}
     assert res.notes >= 2
+
+
+def test_report_and_methods_count_the_reviewed_segments_like_agree(coded):
+    from qualcode.report import data as report_data
+
+    s = ReviewSession(coded, "ana")
+    items = [i for i in items_of(s) if i["coding_id"] is not None]
+    s.decide("accept", coding_id=items[0]["coding_id"])
+    s.decide("reject", coding_id=items[-1]["coding_id"])
+    reviewed = {items[0]["segment_id"], items[-1]["segment_id"]}
+    pairs = [p for p in report_data.agreement(coded.store) if p["a_key"] == "coder:ana"]
+    assert pairs and pairs[0]["units"] == len(reviewed)  # not every segment of the documents
+    src = resolve_source("coder:ana", coded)
+    assert len(src.units) == len(reviewed)

@@ -171,12 +171,41 @@ def _num(x: Any) -> float | None:
     return None if v != v else round(v, 4)
 
 
+def _looked_at(store: Store, src: Mapping[str, Any]) -> set[int] | None:
+    """The segments a human source looked at, by the rule of ``qualcode agree``
+    (:func:`qualcode.reliability.units.coder_universe`: recorded imports and review
+    decisions, else whole documents); ``None`` for a machine source."""
+    if src.get("kind") != "human":
+        return None
+    from types import SimpleNamespace
+
+    from qualcode.reliability.units import coder_universe
+    from qualcode.store.review import human_codings
+
+    key = str(src["key"])
+    name = key[len("coder:"):] if key.startswith("coder:") else key
+    universe, _ = coder_universe(SimpleNamespace(store=store), name, human_codings(store, name))
+    return universe
+
+
 def pair_agreement(store: Store, a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Per-code agreement of two coding sources on the segments of the documents both coded."""
-    docs = rq.source_documents(store, a["key"]) & rq.source_documents(store, b["key"])
+    """Per-code agreement of two coding sources on the segments of the documents both
+    coded, limited to the segments a human source looked at (as ``qualcode agree``)."""
+    from qualcode.store.review import segment_places
+
+    seen = {"a": _looked_at(store, a), "b": _looked_at(store, b)}
+    docs_of = {}
+    for k, src in (("a", a), ("b", b)):
+        docs_of[k] = rq.source_documents(store, src["key"])
+        if seen[k]:  # a segment reviewed with no code still counts: its document too
+            docs_of[k] |= {p["document_id"] for p in segment_places(store, seen[k]).values()}
+    docs = docs_of["a"] & docs_of["b"]
     if not docs:
         return None
     units = rq.segment_ids_of_documents(store, docs)
+    for looked in seen.values():
+        if looked is not None:
+            units = [u for u in units if u in looked]
     if not units:
         return None
     sa, sb = rq.segment_code_sets(store, a["key"]), rq.segment_code_sets(store, b["key"])
