@@ -2,8 +2,8 @@
 
 Security, for a server that only ever listens on 127.0.0.1:
 
-* **Session token.** :func:`create_app` is given a random token; the URL the CLI opens
-  carries it once (``/?token=...``), the server answers with an HttpOnly,
+* **Session token.** :func:`create_app` is given a random token; the URL the CLI prints
+  and opens carries it (``/?token=...``), the server answers with an HttpOnly,
   SameSite=Strict cookie and a redirect to the same page without it. Every other
   request needs the cookie (compared in constant time) or gets 403.
 * **Host header.** Only ``127.0.0.1:PORT`` and ``localhost:PORT`` are served, so a
@@ -148,8 +148,8 @@ class _Guard:
             return resp
         have = request.cookies.get(self.cookie, "")
         if not have or not secrets.compare_digest(have, self.token):
-            return PlainTextResponse("not signed in: open the link `qualcode review` printed (it carries a "
-                                     "one-time session token)", 403)
+            return PlainTextResponse("not signed in: open the link `qualcode review` printed (it carries the "
+                                     "session token)", 403)
         if request.method not in ("GET", "HEAD"):
             if request.method != "POST":
                 return PlainTextResponse("method not allowed", 405)

@@ -17,7 +17,7 @@ DEFAULT_PORT = 8765
 
 @dataclass
 class Served:
-    url: str          # the URL with the one-time session token
+    url: str          # the URL with the session token
     port: int
     app: Any
 
