@@ -214,9 +214,11 @@
         row(dl, "calibrated", d.calibrated === null || d.calibrated === undefined ? "–" : Number(d.calibrated).toFixed(3));
         if (d.threshold !== null) row(dl, "threshold", String(d.threshold));
         row(dl, "status", d.status);
+        // evidence: LLM rationale, the quote and how it was verified, matched keywords...
         const ev = d.evidence || {};
-        for (const k of ["rationale", "quote", "quote_match", "keywords", "matched"]) {
-          if (ev[k] !== undefined) row(dl, k, typeof ev[k] === "string" ? ev[k] : JSON.stringify(ev[k]));
+        for (const [k, v] of Object.entries(ev)) {
+          if (k === "calibrated") continue;
+          row(dl, k.replace(/_/g, " "), typeof v === "string" ? v : JSON.stringify(v));
         }
         row(dl, "run", `${d.run.id} (${d.run.step}, ${d.run.model || "?"})`);
         row(dl, "parameters", JSON.stringify(d.run.params));
