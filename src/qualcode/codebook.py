@@ -49,7 +49,10 @@ def load_codebook(path: str | os.PathLike[str], *, name: str | None = None) -> C
         ``.yaml``/``.yml`` (``codes:`` list of mappings, or a list), ``.json`` (same, or
         a list of ``"Name: definition"`` strings), or ``.csv`` with columns
         ``code``/``name``, ``definition`` and optional ``include``, ``exclude``,
-        ``examples`` (``|``-separated), ``parent``, ``color``, ``threshold``.
+        ``examples`` (``|``-separated), ``parent``, ``color``, ``threshold``, ``keywords``
+        (``|``-separated; a ``/regex/`` may contain ``|``). ``keywords:`` (a list, or one
+        string) holds words, phrases, ``stem*`` and ``/regex/`` for keyword coding (see
+        :mod:`qualcode.coding.keywords`); they are checked here.
     name : str, optional
         Codebook name (default: the file stem, or ``name:`` in YAML/JSON).
 
@@ -184,18 +187,23 @@ def _from_structure(data: Any, p: Path, lines: list[int]) -> tuple[list[tuple[di
 
 
 def _from_csv(text: str, p: Path) -> list[tuple[dict, int | None]]:
+    from qualcode.report.cells import restore
+
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        delimiter = ","
+    # only the delimiter is guessed: the sniffer can take the ' that neutralises
+    # formula-like text (see qualcode.report.cells) for a quote character
+    reader = csv.DictReader(io.StringIO(text), dialect=csv.excel, delimiter=delimiter)
     cols = [c.strip().lower() for c in (reader.fieldnames or [])]
     if "code" not in cols and "name" not in cols:
         raise InputError(f"CSV codebook needs a `code` or `name` column; found {', '.join(cols) or 'no header'}",
                          path=str(p), line=1)
     out = []
     for row in reader:
-        item = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+        # restore(): a codebook exported by qualcode has "'" before text like "-x" or "=x"
+        item = {(k or "").strip().lower(): restore((v or "").strip()) for k, v in row.items() if k is not None}
         if not any(item.values()):
             continue
         if "name" not in item or not item.get("name"):
@@ -212,6 +220,27 @@ def _as_examples(value: Any) -> tuple[str, ...]:
     if isinstance(value, Iterable):
         return tuple(str(s).strip() for s in value if str(s).strip())
     return (str(value),)
+
+
+def _as_keywords(value: Any, code: str, p: Path, ln: int | None) -> tuple[str, ...]:
+    """A code's keyword list, each entry checked (an empty entry or a bad regex is an error)."""
+    from qualcode.coding.keywords import compile_keywords, split_keywords, validate_keywords
+
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items = split_keywords(value)
+    elif isinstance(value, (list, tuple)):
+        items = [str(v).strip() for v in value if v is not None]
+    else:
+        raise InputError(f"code {code!r}: keywords must be a list of words, phrases or /regex/; "
+                         f"got {type(value).__name__}", path=str(p), line=ln)
+    try:
+        out = validate_keywords(items, code=code)
+        compile_keywords({code: out})  # the entries must also combine into one pattern
+        return out
+    except InputError as exc:
+        raise InputError(str(exc), path=str(p), line=ln) from exc
 
 
 def _validate(entries: list[tuple[dict, int | None]], p: Path) -> list[Code]:
@@ -240,6 +269,7 @@ def _validate(entries: list[tuple[dict, int | None]], p: Path) -> list[Code]:
             exclude=str(item.get("exclude") or "").strip(), examples=_as_examples(item.get("examples")),
             parent=str(parent).strip() if parent not in (None, "") else None,
             color=str(item.get("color")).strip() if item.get("color") else None, threshold=thr,
+            keywords=_as_keywords(item.get("keywords"), nm, p, ln),
         ))
     names = {c.name for c in codes}
     for c, (_, ln) in zip(codes, entries):
@@ -268,5 +298,7 @@ def codebook_to_yaml(codebook: Codebook) -> str:
             d["color"] = c.color
         if c.threshold is not None:
             d["threshold"] = c.threshold
+        if c.keywords:
+            d["keywords"] = list(c.keywords)
         codes.append(d)
     return yaml.safe_dump({"name": codebook.name, "codes": codes}, sort_keys=False, allow_unicode=True, width=100)

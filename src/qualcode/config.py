@@ -59,6 +59,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "api_version": "",  # azure
         "json_schema": "auto",  # auto | true | false: ask for JSON-schema structured output
     },
+    "themes": {
+        "label_llm": "",  # HICode label stage model (default: [llm] model)
+        "cluster_llm": "",  # HICode theme stage model: clustering, definitions (default: the label model)
+        "irrelevant_warn": 0.5,  # warn when more than this share of segments is irrelevant
+    },
 }
 
 # QUALCODE_<NAME> -> (section, key); others may be given as QUALCODE_<SECTION>__<KEY>.
@@ -236,4 +241,9 @@ model = ""               # e.g. "ollama:qwen2.5:7b", "openai:gpt-4o-mini", "http
 api_key_env = ""         # name of the environment variable holding the key (never the key)
 concurrency = 4          # requests in flight
 json_schema = "auto"     # structured output where the server supports it
+
+[themes]
+label_llm = ""           # HICode label stage model (default: [llm] model)
+cluster_llm = ""         # HICode clustering and definitions model (default: the label model)
+irrelevant_warn = 0.5    # warn when more than this share of segments is irrelevant to the goal
 '''

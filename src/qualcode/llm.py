@@ -28,7 +28,6 @@ True
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import json
 import random
 import re
@@ -39,7 +38,6 @@ import urllib.error
 from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
-from urllib.parse import urlsplit
 
 from qualcode.backends.base import Completion, LLMBackend, Message
 from qualcode.errors import BackendError, BackendNotConfigured, InputError
@@ -62,21 +60,14 @@ from qualcode.errors import FatalBackendError, RetryableError  # noqa: E402,F401
 
 # ---------------------------------------------------------------------- backends
 def is_loopback_host(host: str | None) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1 (including IPv4-mapped forms).
+    """True for exactly ``localhost``, 127.0.0.0/8 and ::1 (including IPv4-mapped forms).
 
-    No DNS lookup is made: any other name counts as not loopback.
+    No DNS lookup is made: any other name (``foo.localhost``, ``localhost.``) counts as
+    not loopback. The rule is :func:`qualcode.privacy.locality.loopback_address`.
     """
-    if not host:
-        return False
-    h = host.strip().strip("[]").lower().rstrip(".")
-    if h == "localhost" or h.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(h.split("%", 1)[0])
-    except ValueError:
-        return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return bool(ip.is_loopback or (mapped is not None and mapped.is_loopback))
+    from qualcode.privacy.locality import loopback_address
+
+    return loopback_address(host) is not None
 
 
 def backend_locality(backend: Any) -> str:
@@ -361,13 +352,21 @@ class LLMRequest:
         users = [m.content for m in self.messages if m.role == "user"]
         return (text_hash(users[-1] if users else ""),)
 
-    def request_hash(self, model: str) -> str:
-        """The cache key: model, messages, schema and sampling parameters."""
-        return hash_obj({
+    def request_hash(self, model: str, endpoint: str | None = None) -> str:
+        """The cache key: endpoint, model, messages, schema and sampling parameters.
+
+        ``endpoint`` is the URL the request goes to (``None`` for in-process backends),
+        so a different server that reports the same model name is never answered from
+        another server's log.
+        """
+        key: dict[str, Any] = {
             "model": model, "messages": [[m.role, m.content] for m in self.messages],
             "schema": self.json_schema, "temperature": self.temperature, "max_tokens": self.max_tokens,
             "seed": self.seed,
-        })
+        }
+        if endpoint:
+            key["endpoint"] = endpoint
+        return hash_obj(key)
 
 
 @dataclass
@@ -501,13 +500,19 @@ class LLMClient:
     def model_id(self) -> str:
         return self.backend.name
 
+    @property
+    def endpoint_id(self) -> str | None:
+        """Where requests go (the backend's request URL or endpoint), part of the cache key."""
+        where = getattr(self.backend, "url", None) or getattr(self.backend, "endpoint", None)
+        return str(where) if where else None
+
     # ------------------------------------------------------------------ planning
     def cached(self, requests: Sequence[LLMRequest]) -> dict[str, dict[str, Any]]:
         if self.store is None or not requests:
             return {}
         from qualcode.store import llm_log
 
-        return llm_log.cached_answers(self.store, [r.request_hash(self.model_id) for r in requests])
+        return llm_log.cached_answers(self.store, [r.request_hash(self.model_id, self.endpoint_id) for r in requests])
 
     def estimate(self, requests: Sequence[LLMRequest], *, out_tokens: int = 150) -> dict[str, int]:
         """How many calls ``run(requests)`` would make and roughly how many tokens."""
@@ -515,7 +520,7 @@ class LLMClient:
         seen: set[str] = set()
         calls = tin = tout = 0
         for r in requests:
-            h = r.request_hash(self.model_id)
+            h = r.request_hash(self.model_id, self.endpoint_id)
             if h in cache or h in seen:
                 continue
             seen.add(h)
@@ -535,7 +540,7 @@ class LLMClient:
         from qualcode.progress import progress
 
         self._stop.clear()
-        hashes = [r.request_hash(self.model_id) for r in requests]
+        hashes = [r.request_hash(self.model_id, self.endpoint_id) for r in requests]
         cache = self.cached(requests)
         results: list[LLMResult | None] = [None] * len(requests)
         todo: dict[str, list[int]] = {}
@@ -631,17 +636,28 @@ class LLMClient:
         if self.store is not None and records:
             from qualcode.store import llm_log
 
-            llm_log.log_calls(self.store, [self._scrubbed(r) for r in records])
+            llm_log.log_calls(self.store, records)  # scrubbed when made (_record)
+
+    def _scrub_text(self, text: str) -> str:
+        from qualcode.privacy.secrets import scrub
+
+        return scrub(text, secrets=self._secrets())
+
+    def _scrubbed_error(self, exc: FatalBackendError) -> FatalBackendError:
+        """The same error with secrets removed from its message and hint (it is printed)."""
+        clean = FatalBackendError(self._scrub_text(str(exc)), hint=self._scrub_text(exc.hint) if exc.hint else None,
+                                  status=exc.status)
+        clean.__cause__ = None
+        return clean
 
     def _scrubbed(self, record: Any) -> Any:
         """The record with any secret (the backend's key, keys named in config, key
         shapes) removed from the text fields written to the store."""
         import dataclasses
 
-        from qualcode.privacy.secrets import scrub, scrub_obj, secret_values
+        from qualcode.privacy.secrets import scrub, scrub_obj
 
-        key = getattr(self.backend, "_api_key", None)
-        secrets = secret_values(self.settings, extra=[key] if key else [])
+        secrets = self._secrets()
         changes = {}
         for f in ("error", "response"):
             v = getattr(record, f, None)
@@ -664,11 +680,12 @@ class LLMClient:
     def _record(self, req: LLMRequest, h: str, status: str, *, kind: str, attempt: int, **kw: Any) -> Any:
         from qualcode.store.llm_log import CallRecord
 
-        return CallRecord(
+        # scrubbed when made: a record's error is also what the user is shown
+        return self._scrubbed(CallRecord(
             request_hash=h, status=status, model=self.model_id, kind=kind, attempt=attempt,
             backend=type(self.backend).__name__, template=req.template or None,
             template_hash=req.template_hash or None, step=self.step, run_id=self.run_id, **kw,
-        )
+        ))
 
     def _execute(self, req: LLMRequest, h: str) -> tuple[LLMResult, list[Any]]:
         """Worker: one request with retries and at most one repair. Never touches the store."""
@@ -738,7 +755,7 @@ class LLMClient:
                 records.append(self._record(req, h, "error", kind=kind, attempt=len(records) + 1,
                                             http_status=exc.status, error=str(exc),
                                             duration_s=time.perf_counter() - t0))
-                raise
+                raise self._scrubbed_error(exc) from None
             except (RetryableError, TimeoutError, socket.timeout, ConnectionError, urllib.error.URLError) as exc:
                 status = getattr(exc, "status", None)
                 retry_after = getattr(exc, "retry_after", None)
@@ -750,7 +767,7 @@ class LLMClient:
                 if last:
                     if getattr(exc, "unreachable", False):
                         raise FatalBackendError(
-                            str(exc), hint=(getattr(exc, "hint", None) or "is the server running?")
+                            self._scrub_text(str(exc)), hint=(getattr(exc, "hint", None) or "is the server running?")
                             + " (answers already received are kept; re-running resumes)") from exc
                     return None
                 self._sleep_before_retry(attempt, retry_after)
@@ -760,12 +777,28 @@ class LLMClient:
                                             http_status=getattr(exc, "status", None), error=str(exc),
                                             duration_s=time.perf_counter() - t0))
                 return None
-            if comp.latency_s is None:
-                comp = Completion(text=comp.text, model=comp.model, tokens_in=comp.tokens_in,
-                                  tokens_out=comp.tokens_out, latency_s=time.perf_counter() - t0, data=comp.data,
-                                  raw=comp.raw)
-            return comp
+            return self._received(comp, time.perf_counter() - t0)
         return None  # pragma: no cover
+
+    def _secrets(self) -> list[str]:
+        from qualcode.privacy.secrets import secret_values
+
+        key = getattr(self.backend, "_api_key", None)
+        return secret_values(self.settings, extra=[key] if key else [])
+
+    def _received(self, comp: Completion, elapsed: float) -> Completion:
+        """The completion with secrets removed from everything the server sent (answer
+        text, parsed data, model name, raw fields), before anything is parsed, stored or
+        printed. Only exact secret values and unmistakable key shapes are removed, so
+        ordinary words in an answer are left alone."""
+        from qualcode.privacy.secrets import scrub_received
+
+        secrets = self._secrets()
+        return Completion(
+            text=scrub_received(comp.text, secrets=secrets), model=scrub_received(comp.model, secrets=secrets),
+            tokens_in=comp.tokens_in, tokens_out=comp.tokens_out,
+            latency_s=elapsed if comp.latency_s is None else comp.latency_s,
+            data=scrub_received(comp.data, secrets=secrets), raw=scrub_received(comp.raw, secrets=secrets))
 
     def _sleep_before_retry(self, attempt: int, retry_after: float | None) -> None:
         if retry_after is not None and retry_after >= 0:

@@ -128,6 +128,9 @@ class Code:
     parent: str | None = None
     color: str | None = None
     threshold: float | None = None  # per-code threshold for similarity coding
+    #: words, phrases (``"bus fare"``, ``"transport*"``) and ``/regex/`` for keyword
+    #: coding (:mod:`qualcode.coding.keywords`)
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

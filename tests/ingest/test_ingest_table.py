@@ -90,3 +90,36 @@ def test_table_errors(tmp_path):
         read_file(p, mode="rows")
     with pytest.raises(InputError, match="no non-empty responses"):
         read_file(_write(tmp_path, "e.csv", "id,text\n1,\n2, \n"))
+
+
+# ---------------------------------------------------------------- wide headers (issue 11, row 8)
+def test_too_many_columns_is_a_clear_error_naming_the_limit(tmp_path):
+    from qualcode.ingest.table import MAX_TABLE_COLUMNS
+
+    p = tmp_path / "wide.csv"
+    n = MAX_TABLE_COLUMNS + 1
+    p.write_text("text," + ",".join(["q"] * (n - 1)) + "\n" + "hello," + ",".join(["1"] * (n - 1)) + "\n")
+    with pytest.raises(InputError, match=rf"{n} columns; at most {MAX_TABLE_COLUMNS} are accepted") as ei:
+        read_file(p)
+    assert "wide.csv" in str(ei.value) and "line 1" in str(ei.value)
+    assert len(str(ei.value)) < 500  # the message does not list every column
+
+
+def test_duplicate_header_names_are_made_unique_in_one_pass(tmp_path):
+    from qualcode.ingest.table import unique_header
+
+    assert unique_header(["a", "a", "", "a_2", "a", " b ", "b"]) == ["a", "a_2", "column3", "a_2_2", "a_3", "b", "b_2"]
+    many = unique_header(["q"] * 5000 + ["q_2", "q_5001"])
+    assert len(set(many)) == len(many) == 5002
+    assert many[:3] == ["q", "q_2", "q_3"] and many[-2:] == ["q_2_2", "q_5001"]
+    p = tmp_path / "dups.csv"
+    p.write_text("text,q,q,q\nhello,1,2,3\n")
+    (doc,) = read_file(p)
+    assert doc.metadata["columns"] == ["text", "q", "q_2", "q_3"]
+
+
+def test_missing_column_error_lists_a_bounded_number_of_columns(tmp_path):
+    p = tmp_path / "many.csv"
+    p.write_text(",".join(f"c{i}" for i in range(500)) + "\n" + ",".join(["x"] * 500) + "\n")
+    with pytest.raises(InputError, match="and 460 more"):
+        read_file(p, text_column="nope")

@@ -74,7 +74,7 @@ class LoopbackLLM:
     """A tiny OpenAI-compatible /v1/chat/completions server on 127.0.0.1, answered by
     qualcode's deterministic fake LLM. Records request headers and bodies."""
 
-    def __init__(self, echo_headers: bool = False) -> None:
+    def __init__(self, echo_headers: bool = False, echo_key: bool = False) -> None:
         from qualcode.backends._fake import FakeLLM
         from qualcode.backends.base import Message
 
@@ -82,6 +82,7 @@ class LoopbackLLM:
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.echo_headers = echo_headers
+        self.echo_key = echo_key  # a hostile server: puts the bearer token into its 200 answers
         srv = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -99,9 +100,14 @@ class LoopbackLLM:
                 schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
                 msgs = [Message(m["role"], m["content"]) for m in body.get("messages", [])]
                 comp = srv.fake.complete(msgs, json_schema=schema)
+                text, model = comp.text, body.get("model") or "loopback"
+                if srv.echo_key:
+                    token = str(self.headers.get("Authorization") or "").replace("Bearer ", "")
+                    model = f"{model}-{token}"
+                    text = _echo_into(text, token)
                 self._send(200, json.dumps({
-                    "id": "cmpl-1", "model": body.get("model") or "loopback",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": comp.text},
+                    "id": "cmpl-1", "model": model,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                  "finish_reason": "stop"}],
                     "usage": {"prompt_tokens": comp.tokens_in, "completion_tokens": comp.tokens_out},
                 }))
@@ -123,6 +129,24 @@ class LoopbackLLM:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _echo_into(text: str, token: str) -> str:
+    """``text`` (a JSON answer) with ``token`` put into every string that explains."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return f"{text} {token}"
+
+    def walk(o):
+        if isinstance(o, dict):
+            return {k: (f"{v} (key {token})" if k in ("rationale", "definition", "label", "description")
+                        and isinstance(v, str) else walk(v)) for k, v in o.items()}
+        if isinstance(o, list):
+            return [walk(v) for v in o]
+        return o
+
+    return json.dumps(walk(data))
 
 
 @pytest.fixture

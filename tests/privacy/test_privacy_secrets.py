@@ -48,10 +48,17 @@ def test_config_must_name_variables_not_hold_keys(tmp_path):
 
 
 def _all_written_bytes(root: Path) -> dict[Path, bytes]:
+    """Every file under ``root``; zip files (.qdpx, .xlsx) also entry by entry, unpacked."""
+    import zipfile
+
     out = {}
     for p in root.rglob("*"):
         if p.is_file():
             out[p] = p.read_bytes()
+            if zipfile.is_zipfile(p):
+                with zipfile.ZipFile(p) as zf:
+                    for name in zf.namelist():
+                        out[p / name] = zf.read(name)
     return out
 
 
@@ -63,13 +70,16 @@ def _db_dump(db: Path) -> str:
         con.close()
 
 
-def test_api_key_never_written(tmp_path, monkeypatch, capsys, names_csv):
+@pytest.mark.parametrize("echo_key", [False, True], ids=["honest-server", "server-echoes-key-in-200"])
+def test_api_key_never_written(tmp_path, monkeypatch, capsys, names_csv, echo_key):
+    """The key is sent to the server and written nowhere, also when a hostile server
+    puts it into its successful answers (model name, rationales)."""
     from qualcode.cli.main import main
 
     key = "sk-qcfake-" + pysecrets.token_hex(20)
     monkeypatch.setenv("QC_TEST_LLM_KEY", key)
     monkeypatch.setenv("QC_PASS", "passphrase-" + pysecrets.token_hex(8))
-    srv = LoopbackLLM()
+    srv = LoopbackLLM(echo_key=echo_key)
     try:
         pdir = tmp_path / "proj"
         out = tmp_path / "exports"
@@ -91,6 +101,11 @@ def test_api_key_never_written(tmp_path, monkeypatch, capsys, names_csv):
             ["runs", "-p", p, "--json"],
             ["audit", "-p", p, "--json"],
             ["report", "-p", p, "--out", str(out / "report.html")],
+            ["methods", "-p", p, "--out", str(out / "methods.md")],
+            ["export", "qdpx", "-p", p, "--out", str(out / "project.qdpx")],
+            ["export", "codings-wide", "-p", p, "--out", str(out / "wide.xlsx")],
+            ["show-run", "-p", p, "{run}"],
+            ["llm-log", "-p", p],
         ]
         results = {}
         run_id = ""
@@ -109,6 +124,8 @@ def test_api_key_never_written(tmp_path, monkeypatch, capsys, names_csv):
         assert results["deidentify:-p"] == 0 and results["classify:-p"] == 0, results
         # the key really was used (sent to the loopback server) ...
         assert srv.headers and all(h.get("Authorization") == f"Bearer {key}" for h in srv.headers)
+        assert results["report:-p"] == 0 and results["methods:-p"] == 0, results
+        assert results["export:qdpx"] == 0 and results["export:codings-wide"] == 0, results
     finally:
         srv.close()
     # ... and appears in nothing written: files, database (with its WAL), exports, printed output

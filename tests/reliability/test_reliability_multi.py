@@ -303,7 +303,7 @@ def test_cli_three_csv_sources(tmp_path, monkeypatch, capsys):
                      "--show", "3")
     assert rc == 0
     for part in ("1: a.csv", "3: c.csv", "alpha 95% CI", "fleiss", "Pairwise Cohen's kappa", "1~2", "2~3",
-                 "outlier overall: c.csv", "Low agreement (alpha < 0.4)", "Disagreements (7; first 3",
+                 "outlier overall: c.csv", "Low agreement (alpha <= 0.40)", "Disagreements (7; first 3",
                  "1 only in b.csv", "c.csv misses 1"):
         assert part in out, part
     rows = list(csv.DictReader(open(tmp_path / "d.csv", newline="", encoding="utf-8")))

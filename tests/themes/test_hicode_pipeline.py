@@ -153,7 +153,10 @@ def test_rerun_makes_zero_calls_and_same_themes(project):
 def test_interrupted_run_resumes(project):
     with pytest.raises(BackendError, match="stopped after 6"):
         hicode(project, "fake:fail_after=6")
-    assert project.store.runs("hicode") == []  # nothing half-written
+    # the failed step is listed as a failed run with its calls; nothing else of it is stored
+    runs = project.store.runs("hicode")
+    assert [r.status for r in runs] == ["failed"] and "stopped after 6" in runs[0].summary["error"]
+    assert project.store.latest_run("hicode") is None and project.store.codings(run_id=runs[0].id) == []
     assert llm_log.count_calls(project.store) >= 6
     res, fake, _ = hicode(project)
     assert res.summary["calls"]["cached"] >= 6

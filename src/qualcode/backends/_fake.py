@@ -14,6 +14,8 @@ without a model. Misbehaviour is switched on through the spec, e.g.
 ``latency=S``         sleep S seconds per call (tests concurrency)
 ``group=N``           labels per theme when clustering (default 3)
 ``locality=external`` pretend to be an external service
+``paper_irrelevant=1`` answer irrelevant segments as the HICode paper's prompt does,
+                      ``{"irrelevant": false, "labels": ["Irrelevant"]}``
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ class FakeLLM(LLMBackend):
 
     def __init__(self, name: str = "fake", *, handler: Handler | None = None, drop: int = 0, invent: int = 0,
                  duplicate: int = 0, reassign: int = 1, bad_json_every: int = 0, fail_after: int | None = None,
-                 latency: float = 0.0, group: int = 3, locality: str = "local", **_: Any) -> None:
+                 latency: float = 0.0, group: int = 3, locality: str = "local", paper_irrelevant: int = 0,
+                 **_: Any) -> None:
         self.name = name or "fake"
         self.handler = handler
         self.drop = int(drop)
@@ -77,6 +80,8 @@ class FakeLLM(LLMBackend):
         self.fail_after = None if fail_after in (None, "") else int(fail_after)
         self.latency = float(latency)
         self.group = max(2, int(group))
+        #: answer irrelevant segments the way the HICode paper's prompt does: labels: ["Irrelevant"]
+        self.paper_irrelevant = bool(int(paper_irrelevant))
         if locality not in ("local", "external"):
             raise InputError(f"fake: locality must be local or external; got {locality!r}")
         self.locality = locality
@@ -163,7 +168,8 @@ class FakeLLM(LLMBackend):
         k = int(m.group(1)) if (m := re.search(r"up to (\d+)", user)) else 3
         words = content_words(seg)
         if len(words) < 3:
-            return {"irrelevant": True, "labels": []}
+            return {"irrelevant": False, "labels": ["Irrelevant"]} if self.paper_irrelevant else \
+                {"irrelevant": True, "labels": []}
         counts = Counter(words)
         order = sorted(dict.fromkeys(words), key=lambda w: (-counts[w], -len(w), w))
         return {"irrelevant": False, "labels": [f"{w} mentioned" for w in order[: min(k, 3)]]}

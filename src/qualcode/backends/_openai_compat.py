@@ -4,6 +4,10 @@ Covers OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio and the llama.cpp server. E
 translated: timeouts, connection errors, 429 and 5xx become
 :class:`qualcode.llm.RetryableError` (with the server's ``Retry-After``), 401/403/404
 become :class:`qualcode.llm.FatalBackendError`, anything else :class:`BackendError`.
+A redirect is never followed (it is a :class:`FatalBackendError` naming the
+``Location``); the connection goes to the address the privacy guard judged (see
+:mod:`qualcode.backends._http`). Everything the server sends back is scrubbed of
+secrets before it is put into an error message or cut to length.
 """
 
 from __future__ import annotations
@@ -78,6 +82,14 @@ class OpenAICompatBackend(LLMBackend):
     ) -> None:
         if not base_url or not urlsplit(base_url).scheme.startswith("http"):
             raise InputError(f"LLM endpoint must be an http(s) URL; got {base_url!r}")
+        from qualcode.privacy.locality import has_userinfo
+
+        for what, u in (("endpoint", base_url), ("url", url)):
+            if u and has_userinfo(u):
+                raise InputError(
+                    f"LLM {what} must not hold user information (user@ or user:password@ before the host); "
+                    "got one",
+                    hint="give the plain URL; a key goes in an environment variable named by [llm] api_key_env")
         self.base_url = base_url.rstrip("/")
         self.url = url or f"{self.base_url}/chat/completions"
         self.endpoint = self.base_url
@@ -118,23 +130,37 @@ class OpenAICompatBackend(LLMBackend):
         h.update(self._extra_headers)
         return h
 
+    def _scrub(self, text: str) -> str:
+        """``text`` without this backend's key or any other secret (before any cut)."""
+        from qualcode.privacy.secrets import scrub, secret_values
+
+        return scrub(text, secrets=secret_values(extra=[self._api_key] if self._api_key else []))
+
     def _post(self, payload: Mapping[str, Any]) -> tuple[int, dict[str, Any], float]:
+        from qualcode.backends._http import RedirectRefused, open_request
         from qualcode.llm import FatalBackendError, RetryableError
 
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         req = urllib.request.Request(self.url, data=body, headers=self._headers(), method="POST")
         t0 = time.perf_counter()
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with open_request(req, timeout=self.timeout) as resp:
                 raw = resp.read()
                 status = resp.status
+        except RedirectRefused as exc:
+            raise FatalBackendError(
+                f"{self.provider} endpoint {self.url} answered with a redirect (HTTP {exc.status}) to "
+                f"{self._scrub(exc.location)[:300]}; redirects are not followed, nothing was sent there",
+                status=exc.status,
+                hint="configure the final URL of the model server itself ([llm] model / base_url)") from None
         except urllib.error.HTTPError as exc:
             try:
-                detail = exc.read().decode("utf-8", "replace")[:500]
+                detail = self._scrub(exc.read(1 << 16).decode("utf-8", "replace"))[:500]
             except Exception:
                 detail = ""
             code = exc.code
-            msg = f"{self.provider} endpoint {self.url} answered HTTP {code}: {detail or exc.reason}"
+            reason = self._scrub(str(exc.reason or ""))[:200]
+            msg = f"{self.provider} endpoint {self.url} answered HTTP {code}: {detail or reason}"
             if code == 429 or code == 408 or code >= 500:
                 raise RetryableError(msg, status=code,
                                      retry_after=parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None)) from exc
@@ -153,10 +179,10 @@ class OpenAICompatBackend(LLMBackend):
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, (socket.timeout, TimeoutError)):
                 raise RetryableError(f"{self.provider} endpoint {self.url} timed out after {self.timeout:g} s") from exc
-            raise RetryableError(f"cannot reach {self.provider} endpoint {self.url}: {exc.reason}",
+            raise RetryableError(f"cannot reach {self.provider} endpoint {self.url}: {self._scrub(str(exc.reason))}",
                                  hint="is the server running?", unreachable=True) from exc
         except (ConnectionError, OSError) as exc:
-            raise RetryableError(f"connection to {self.url} failed: {exc}") from exc
+            raise RetryableError(f"connection to {self.url} failed: {self._scrub(str(exc))}") from exc
         latency = time.perf_counter() - t0
         try:
             data = json.loads(raw.decode("utf-8"))
@@ -220,7 +246,8 @@ class OpenAICompatBackend(LLMBackend):
             from qualcode.llm import RetryableError
 
             err = data.get("error") if isinstance(data, dict) else None
-            raise RetryableError(f"{self.provider} endpoint sent no choices{': ' + str(err)[:200] if err else ''}") from exc
+            raise RetryableError(
+                f"{self.provider} endpoint sent no choices{': ' + self._scrub(str(err))[:200] if err else ''}") from exc
         usage = data.get("usage") or {}
         return Completion(
             text=text if isinstance(text, str) else ("" if text is None else json.dumps(text)),

@@ -21,13 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="two or more: A B [C ...]")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--disagreements", metavar="F.csv", help="write the disagreeing (segment, code) rows with text")
+    p.add_argument("--confusion", metavar="F.csv",
+                   help="two sources: write the 2x2 table per code (both, only_a, only_b, neither) as CSV")
     p.add_argument("--codes", help="comma-separated codes to report (default: all used)")
     p.add_argument("--status", help="comma-separated coding statuses to count (default: every status for runs, "
                                     "proposed,accepted for people)")
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for intervals (default 1000; 0: none)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--low-kappa", type=float, default=0.4,
-                   help="flag codes with kappa (three or more sources: alpha) below this (default 0.4)")
+    p.add_argument("--low-kappa", type=float, default=0.40,
+                   help="flag codes with kappa (three or more sources: alpha) at or below this (default 0.40, "
+                        "the top of Landis & Koch's 'fair')")
     p.add_argument("--show", type=int, default=15, help="disagreements listed in the text output (default 15)")
     p.set_defaults(func=cmd_agree)
 
@@ -118,7 +121,7 @@ def _open_optional(args: argparse.Namespace, needed: bool):
         return None
 
 
-def _print_comparison(comp: Any, *, show: int, csv_path: str | None) -> None:
+def _print_comparison(comp: Any, *, show: int, csv_path: str | None, confusion_path: str | None = None) -> None:
     from qualcode.reliability.compare import SUMMARY_COLUMNS, summary_rows
 
     rep = comp.report
@@ -126,10 +129,18 @@ def _print_comparison(comp: Any, *, show: int, csv_path: str | None) -> None:
     print(f"{len(rep.units)} units compared; {len(rep.only_in_a)} only in A, {len(rep.only_in_b)} only in B "
           "(left out)\n")
     print_table(summary_rows(comp), SUMMARY_COLUMNS)
+    from qualcode.reliability.compare import confusion_rows
+
+    print("\nConfusion per code (units: both coded it, only A, only B, neither):\n")
+    print_table([{"code": r["code"], "both": r["both"], "only A": r["only_a"], "only B": r["only_b"],
+                  "neither": r["neither"], "n": r["n_units"]} for r in confusion_rows(comp)],
+                ["code", "both", "only A", "only B", "neither", "n"])
+    if confusion_path:
+        print(f"confusion table written to {confusion_path}")
     if comp.flagged:
         from qualcode.reliability.compare import ADVICE_LOW
 
-        print(f"\nLow agreement (kappa < {comp.low_kappa}): {ADVICE_LOW}.")
+        print(f"\nLow agreement (kappa <= {comp.low_kappa:.2f}): {ADVICE_LOW}.")
         for f in comp.flagged:
             extra = f["advice"][len(ADVICE_LOW):].lstrip("; ")
             print(f"  {f['code']} (kappa {f['cohen_kappa']:.2f}, {f['landis_koch']})" + (f": {extra}" if extra else ""))
@@ -153,7 +164,7 @@ def _f(v: Any) -> str:
     return "undefined" if v is None else f"{v:.3f}"
 
 
-def _print_multi(comp: Any, *, show: int, csv_path: str | None) -> None:
+def _print_multi(comp: Any, *, show: int, csv_path: str | None, confusion_path: str | None = None) -> None:
     from qualcode.reliability.compare import ADVICE_LOW
     from qualcode.reliability.multi import SUMMARY_COLUMNS, pairwise_rows, summary_rows
 
@@ -179,7 +190,7 @@ def _print_multi(comp: Any, *, show: int, csv_path: str | None) -> None:
     if comp.overall["outlier"]:
         print(f"outlier overall: {comp.overall['outlier']} (its mean kappa is lowest, by at least 0.1)")
     if comp.flagged:
-        print(f"\nLow agreement (alpha < {comp.low_kappa}): {ADVICE_LOW}.")
+        print(f"\nLow agreement (alpha <= {comp.low_kappa:.2f}): {ADVICE_LOW}.")
         for f in comp.flagged:
             extra = f["advice"][len(ADVICE_LOW):].lstrip("; ")
             who = f"; outlier {f['outlier']}" if f["outlier"] else ""
@@ -210,13 +221,17 @@ def _run_agreement(args: argparse.Namespace, compare_fn, write_fn, print_fn) -> 
                                         low_kappa=args.low_kappa, statuses=_csv_list(args.status)))
         if args.disagreements:
             write_fn(comp, args.disagreements)
+        if getattr(args, "confusion", None):
+            from qualcode.reliability.compare import write_confusion
+
+            write_confusion(comp, args.confusion)
     finally:
         if project is not None:
             project.close()
     if args.json:
         print_json(comp.to_dict())
     else:
-        print_fn(comp, show=args.show, csv_path=args.disagreements)
+        print_fn(comp, show=args.show, csv_path=args.disagreements, confusion_path=getattr(args, "confusion", None))
     return 0
 
 
@@ -232,6 +247,11 @@ def cmd_agree(args: argparse.Namespace) -> int:
                               "`qualcode agree a.csv b.csv` or `qualcode agree run:ID coder:ana coder:ben`")
     if len(sources) > 2:
         from qualcode.reliability import multi
+
+        if args.confusion:
+            raise InputError(f"--confusion needs exactly two sources; got {len(sources)}",
+                             hint="the 2x2 table compares two coders: run `qualcode agree A B --confusion F.csv` "
+                                  "for each pair you want")
 
         return _run_agreement(args, lambda project, kw: multi.compare_many(sources, project=project, **kw),
                               multi.write_disagreements, _print_multi)

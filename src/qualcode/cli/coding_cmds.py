@@ -23,9 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_relevance)
 
-    p = sub.add_parser("code", help="apply a codebook by embedding similarity")
+    p = sub.add_parser("code", help="apply a codebook by embedding similarity, keywords, or both")
     add_project_arg(p)
     p.add_argument("--codebook", required=True, help="codebook file (.yaml .json .csv) or a stored codebook's name")
+    p.add_argument("--method", choices=["embedding", "keywords", "hybrid"], default="embedding",
+                   help="embedding similarity (default); keywords: a code applies where one of its `keywords:` "
+                        "occurs (no model); hybrid: similarity plus every code whose keywords occur")
     p.add_argument("--mode", choices=["argmax", "multi", "scores"], help="default: the project's [coding] mode (multi)")
     p.add_argument("--threshold", type=float, help="absolute similarity floor (default 0.15)")
     p.add_argument("--margin", type=float, help="multi: keep codes within this of the best (default 0.05)")
@@ -97,18 +100,23 @@ def cmd_code(args: argparse.Namespace) -> int:
             max_codes=args.max_codes, calibrate=args.calibrate,
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
-            skip_moderators=False if args.include_moderators else None,
+            skip_moderators=False if args.include_moderators else None, method=args.method,
         )
         if args.json:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
                         "n_segments": res.n_segments, "n_codings": res.n_codings, "uncoded": res.uncoded,
-                        "per_code": dict(res.per_code)})
+                        "per_code": dict(res.per_code), "method": res.run.params.get("method", "embedding"),
+                        "keyword_codings": res.run.summary.get("keyword_codings")})
             return 0
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
         skipped = res.run.summary.get("moderator_segments_skipped", 0)
         if skipped:
             print(f"\n{skipped} moderator-only segments left uncoded (--include-moderators to code them)", end="")
-        print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code); "
+        kw = res.run.summary.get("keyword_codings")
+        how = "" if kw is None else (f"; {kw} by keywords" + (f" ({res.run.summary['added_by_keywords']} added to "
+                                                                 "similarity's)" if "added_by_keywords" in
+                                                                res.run.summary else ""))
+        print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code){how}; "
               f"{res.embedded} texts embedded now")
         print(f"run {res.run_id}")
     return 0

@@ -104,7 +104,8 @@ def cmd_cues(args: argparse.Namespace) -> int:
                 cues += timing_cues(timed, pause_threshold=args.pause_threshold, text=doc.text)
             segs = store.segments(document_ids=[doc.id])
             if coder is not None and segs:
-                cues += coder.code_segments(segs)
+                with rec.failures_recorded():  # calls made, then a failure: the run is listed as failed
+                    cues += coder.code_segments(segs)
             seg_starts = [s.start for s in segs]
             doc_counts: Counter[str] = Counter()
             for c in sorted(cues, key=lambda c: (c.start, c.end, c.code)):

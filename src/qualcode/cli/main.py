@@ -73,9 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QualcodeError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        from qualcode.privacy.secrets import scrub
+
+        print(f"error: {scrub(str(exc))}", file=sys.stderr)  # never print a key an error carries
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(f"hint: {scrub(str(exc.hint))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         try:

@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="what the project holds")
     add_project_arg(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--check", action="store_true",
+                   help="check every stored text against its hash (exit 1 when anything was changed outside qualcode)")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("runs", help="list runs with their provenance")
@@ -42,6 +44,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.check:
+        return _check(args)
     with project_from(args) as project:
         counts = project.store.counts()
         docs = project.store.documents()
@@ -62,6 +66,24 @@ def cmd_status(args: argparse.Namespace) -> int:
             print()
             print_table(rows, ["document", "version", "format", "chars", "segmentation", "metadata"])
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    import sys
+
+    with project_from(args) as project:
+        rep = project.store.verify()
+    if args.json:
+        print_json(rep.as_dict())
+    else:
+        print(f"checked {rep.documents} document version(s) and {rep.segments} segment(s): "
+              + ("every text matches its stored hash" if rep.ok else f"{len(rep.problems)} problem(s)"))
+        for p in rep.problems:
+            print(f"  {p}", file=sys.stderr)
+        if not rep.ok:
+            print("hint: the database was changed outside qualcode; restore the project folder from a backup",
+                  file=sys.stderr)
+    return 0 if rep.ok else 1
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -59,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--values", choices=["binary", "score"], default="binary",
                    help="binary 0/1 (default) or the coding score")
     e.add_argument("--include-rejected", action="store_true", help="also codings a reviewer rejected")
+    from qualcode.cli.export_cmds import RAW_HELP
+
+    e.add_argument("--raw", action="store_true", help=RAW_HELP)
     e.set_defaults(func=cmd_export_wide)
 
 
@@ -137,7 +140,7 @@ def cmd_export_wide(args: argparse.Namespace) -> int:
 
     with project_from(args) as project:
         n = export_codings_wide(project.store, args.out, run_id=args.run, coder=args.coder, values=args.values,
-                                include_rejected=args.include_rejected)
+                                include_rejected=args.include_rejected, raw=args.raw)
     print(f"wrote {n} segments to {args.out}")
     return 0
 

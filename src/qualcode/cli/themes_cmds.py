@@ -43,6 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="hicode: do not give the moderator's preceding question as context")
     p.add_argument("--include-moderators", action="store_true", help="hicode: also label moderators' segments")
     add_llm_args(p)
+    p.add_argument("--label-llm", metavar="SPEC",
+                   help="hicode: model for the label stage (default: [themes] label_llm, else --llm / [llm] model)")
+    p.add_argument("--cluster-llm", metavar="SPEC",
+                   help="hicode: model for clustering and theme definitions (default: [themes] cluster_llm, else the "
+                        "label model), as in the paper's ablation")
+    p.add_argument("--irrelevant-warn", type=float, metavar="SHARE",
+                   help="hicode: warn when more than this share of segments is irrelevant (default 0.5)")
     p.add_argument("--run", metavar="ID", help="list/show/map/export: the theme run (default: the latest)")
     p.add_argument("--out", metavar="F.yaml", help="export-codebook: output file")
     p.add_argument("--name", help="export-codebook: codebook name")
@@ -105,7 +112,8 @@ def _run(args: argparse.Namespace) -> int:
     with project_from(args, overrides=llm_overrides(args)) as project:
         method = args.method
         if method == "auto":
-            has_llm = bool(str(project.settings.get("llm", "model", "") or "").strip())
+            has_llm = bool(str(project.settings.get("llm", "model", "") or "").strip()
+                           or args.label_llm or str(project.settings.get("themes", "label_llm", "") or "").strip())
             method = "hicode" if has_llm or _embedding_module() is None else "embedding"
         if method == "embedding":
             return _run_embedding(project, args)
@@ -119,7 +127,9 @@ def _run(args: argparse.Namespace) -> int:
         out = run_hicode(project, background=args.background, goal=args.goal, k=args.k, target=args.target,
                          batch_size=args.batch, seed=args.seed, max_iterations=args.max_iterations,
                          moderator_context=not args.no_moderator_context,
-                         include_moderators=args.include_moderators, dry_run=args.dry_run)
+                         include_moderators=args.include_moderators, dry_run=args.dry_run,
+                         label_llm=args.label_llm, cluster_llm=args.cluster_llm,
+                         irrelevant_warn=args.irrelevant_warn)
         if args.dry_run:
             print_json(out) if args.json else print_estimate(out)
             return 0
@@ -132,6 +142,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"run {out.run_id}: {s['themes']} themes from {s['unique_labels']} distinct labels on "
               f"{s['labelled']} segments ({s['irrelevant']} marked irrelevant); {s['iterations']} iterations, "
               f"stopped: {s['stop_reason']}")
+        par = out.run.params
+        if par.get("cluster_llm") and par["cluster_llm"] != par.get("label_llm"):
+            print(f"models: labels {par['label_llm'].get('model')}, clustering and definitions "
+                  f"{par['cluster_llm'].get('model')}")
+        for w in s.get("warnings", []):
+            print(f"warning: {w}")
         print(f"labels the model dropped: {s['dropped']} ({s['reasked']} placed on re-asking, {s['nearest']} by "
               f"embedding similarity); invented labels discarded: {s['invented_discarded']}")
         c = s["calls"]

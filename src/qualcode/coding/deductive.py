@@ -36,14 +36,23 @@ class CodingResult:
 
 
 def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[str]) -> Codebook:
-    """A codebook object, a file path, or the name of a codebook in the store."""
+    """A codebook object, a file path, or the name of a codebook in the store (stored)."""
+    return store_codebook(project, *read_codebook(project, codebook))
+
+
+def read_codebook(project: Project, codebook: Codebook | str | os.PathLike[str]) -> tuple[Codebook, str | None]:
+    """``(codebook, source path)`` from an object, a file or a stored name; writes nothing."""
     if isinstance(codebook, Codebook):
-        return codebook if codebook.id is not None else project.store.add_codebook(codebook)
+        return codebook, None
     p = str(codebook)
     if os.path.exists(p) or os.path.splitext(p)[1]:
-        cb = load_codebook(p)
-        return project.store.add_codebook(cb, source_path=os.path.abspath(p))
-    return project.store.codebook(p)
+        return load_codebook(p), os.path.abspath(p)
+    return project.store.codebook(p), None
+
+
+def store_codebook(project: Project, cb: Codebook, source_path: str | None = None) -> Codebook:
+    """``cb`` as stored (a new version when it changed); unchanged if already stored."""
+    return cb if cb.id is not None else project.store.add_codebook(cb, source_path=source_path)
 
 
 def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Segment], int]:
@@ -81,12 +90,20 @@ def code_segments(
     skip_moderators: bool | None = None,
     embedding_model: str | None = None,
     show_progress: bool = True,
+    method: str = "embedding",
 ) -> CodingResult:
     """Code every current segment with ``codebook`` by embedding similarity.
 
-    Parameters default to the project's ``[coding]`` settings. Returns the stored run.
+    Parameters default to the project's ``[coding]`` settings. ``method``:
+    ``"embedding"`` (similarity only), ``"keywords"`` (the codes' ``keywords:`` only, no
+    model) or ``"hybrid"`` (similarity plus every code whose keywords occur); see
+    :mod:`qualcode.coding.keywords` for the matching and the rule. Returns the stored run.
     """
+    from qualcode.coding import keywords as kw
+
     t0 = time.perf_counter()
+    if method not in kw.METHODS:
+        raise InputError(f"method must be one of {', '.join(kw.METHODS)}; got {method!r}")
     s = project.settings
     mode = mode or s.get("coding", "mode", "multi")
     threshold = float(s.get("coding", "threshold", 0.15) if threshold is None else threshold)
@@ -94,7 +111,7 @@ def code_segments(
     max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
     represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
     calibrate = calibrate or s.get("coding", "calibrate", "center")
-    cb = resolve_codebook(project, codebook)
+    cb, cb_source = read_codebook(project, codebook)  # stored only with the run, when coding succeeded
     names = cb.names()
     per_code_thr = dict(code_thresholds or {})
     unknown = set(per_code_thr) - set(names)
@@ -107,6 +124,10 @@ def code_segments(
     if not segments:
         raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
                          hint="ingest transcripts first: `qualcode ingest FILE...`")
+    hits = kw.segment_hits(cb, segments) if method != "embedding" else None
+    if method == "keywords":
+        return _finish(project, cb, segments, n_skipped, t0, method, hits, None, None,
+                       {"skip_moderators": skip_moderators}, backend=None, embedded=0)
     backend = project.embedder(embedding_model)
     seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
 
@@ -117,28 +138,68 @@ def code_segments(
     scores = similarity(seg_vecs, code_vecs)
     a = assign(scores, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
                code_thresholds=thr_list, calibrate=calibrate)
+    cb = store_codebook(project, cb, cb_source)
     params = {"codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id, "mode": mode,
               "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
               "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
-              "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
-              "n_segments": len(segments)}
-    rec = RunRecorder(project.store, "code", params=params, backend=type(backend).__name__, model=backend.name,
-                      model_version=backend.version,
+              "skip_moderators": skip_moderators}
+    chosen = {(r, c): (float(sc), float(cal)) for r, c, sc, cal in
+              zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist())}
+    return _finish(project, cb, segments, n_skipped, t0, method, hits, chosen, scores, params, backend=backend,
+                   embedded=stats.computed, calibrate=calibrate)
+
+
+def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipped: int, t0: float, method: str,
+            hits: Sequence[Mapping[str, Any]] | None, chosen: Mapping[tuple[int, int], tuple[float, float]] | None,
+            scores: np.ndarray | None, params: Mapping[str, Any], *, backend: Any, embedded: int,
+            calibrate: str = "none") -> CodingResult:
+    """Record the run: similarity choices (``chosen``: (row, col) -> raw, calibrated),
+    keyword hits (per segment: code -> hits), or both (``hybrid``: the union)."""
+    from qualcode.coding import keywords as kw
+
+    names = cb.names()
+    params = {"method": method, "codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id,
+              **params, "moderator_segments_skipped": n_skipped, "n_segments": len(segments)}
+    if hits is not None:
+        params.update(kw.run_params(cb))
+    rec = RunRecorder(project.store, "code", params=params,
+                      backend=type(backend).__name__ if backend is not None else "keywords",
+                      model=backend.name if backend is not None else None,
+                      model_version=backend.version if backend is not None else None,
                       input_hash=hash_obj([sg.text_hash for sg in segments]), t0=t0)
+    pairs = dict(chosen or {})
+    col = {n: j for j, n in enumerate(names)}
+    by_kw = {(r, col[c]) for r, h in enumerate(hits or ()) for c in h}
+    cal_all = None
+    if scores is not None and by_kw - set(pairs):
+        from qualcode.coding.similarity import calibrate_scores
+
+        cal_all = calibrate_scores(scores, calibrate)
+    for r, c in by_kw - set(pairs):
+        pairs[(r, c)] = (float(scores[r, c]), float(cal_all[r, c])) if scores is not None else None
     codings = []
     per_code: dict[str, int] = {n: 0 for n in names}
-    for r, c, sc, cal in zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist()):
+    for (r, c) in sorted(pairs):
         seg = segments[r]
         per_code[names[c]] += 1
+        sim = pairs[(r, c)]
+        evidence: dict[str, Any] = {"method": "similarity"}
+        if (r, c) in by_kw:
+            evidence = kw.evidence(hits[r][names[c]], offset=seg.start,
+                                   method="keywords" if chosen is None or (r, c) not in chosen else "similarity+keywords")
+        if sim is not None:
+            evidence["calibrated"] = round(sim[1], 6)
         codings.append(Coding(code=names[c], segment_id=seg.id, document_id=seg.document_id, start=seg.start,
-                              end=seg.end, score=round(float(sc), 6),
-                              evidence={"method": "similarity", "calibrated": round(float(cal), 6)},
+                              end=seg.end, score=None if sim is None else round(sim[0], 6), evidence=evidence,
                               coder=rec.coder, run_id=rec.id))
-    uncoded = len(segments) - len(set(a.rows.tolist()))
+    uncoded = len(segments) - len({r for r, _ in pairs})
     summary = {"n_segments": len(segments), "n_codings": len(codings), "uncoded": uncoded, "per_code": per_code,
-               "moderator_segments_skipped": n_skipped,
-               "embedded": stats.computed}
+               "moderator_segments_skipped": n_skipped, "embedded": embedded}
+    if hits is not None:
+        summary["keyword_codings"] = len(by_kw)
+        if chosen is not None:
+            summary["added_by_keywords"] = len(by_kw - set(chosen))
     run = rec.finish(codings=codings, summary=summary)
     return CodingResult(run=run, codebook=cb, n_segments=len(segments), n_codings=len(codings), uncoded=uncoded,
-                        per_code=per_code, embedded=stats.computed)
+                        per_code=per_code, embedded=embedded)

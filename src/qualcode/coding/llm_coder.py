@@ -24,7 +24,7 @@ from qualcode.backends.base import LLMBackend
 from qualcode.errors import BackendError, InputError
 from qualcode.llm import LLMClient, backend_locality, make_llm, verify_quote
 from qualcode.provenance import hash_obj
-from qualcode.runs import RunRecorder
+from qualcode.runs import RunRecorder, records_failures
 from qualcode.themes.prompts import CODE_PAIR, CODE_SEGMENT
 from qualcode.types import Code, Codebook, Coding, Run, Segment
 
@@ -98,6 +98,7 @@ def _load_codebook(store: Any, codebook: Codebook | str | os.PathLike[str]) -> t
     return store.codebook(str(codebook)), None
 
 
+@records_failures
 def llm_code(
     project: Any,
     codebook: Codebook | str | os.PathLike[str],
@@ -174,9 +175,8 @@ def llm_code(
                 "tokens_in_approx": tin, "tokens_out_approx": tout, "model": backend.name,
                 "locality": backend_locality(backend)}
 
-    stored_cb = store.add_codebook(cb, source_path=source, origin="file")
-    params = {"method": "llm", "per": per, "codebook": {"name": cb.name, "id": stored_cb.id,
-                                                        "version": stored_cb.version, "source": source},
+    # the codebook is stored once the calls succeeded: a refused or failed step stores none
+    params = {"method": "llm", "per": per, "codebook": {"name": cb.name, "id": None, "version": None, "source": source},
               "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
               "template": template.describe(), "segments": len(segs),
               "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped}
@@ -191,6 +191,8 @@ def llm_code(
             f"kept in the store, so running the same command again resumes",
             hint="`qualcode llm-log` shows the failed calls",
         )
+    stored_cb = store.add_codebook(cb, source_path=source, origin="file")
+    rec.params["codebook"] = {**params["codebook"], "id": stored_cb.id, "version": stored_cb.version}
     by_seg = {s.id: s for s in segs}
     names = {c.name.casefold(): c.name for c in cb.codes}
     codings: list[Coding] = []

@@ -45,6 +45,34 @@ TEXT_COLUMN_NAMES = ("text", "response", "answer")
 TABLE_MODES = ("segments", "documents")
 _DELIMITERS = (",", ";", "\t")
 _DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+#: the most columns a table may have (survey exports have hundreds; more is an error)
+MAX_TABLE_COLUMNS = 10_000
+
+
+def unique_header(raw_header: list[str]) -> list[str]:
+    """Column names made unique in one pass: blanks become ``columnN``, repeats get
+    ``_2``, ``_3``... (a generated name never takes a name already used).
+
+    >>> unique_header(["a", "a", "", "a_2", "a"])
+    ['a', 'a_2', 'column3', 'a_2_2', 'a_3']
+    """
+    header: list[str] = []
+    taken: set[str] = set()
+    next_k: dict[str, int] = {}
+    for i, h in enumerate(raw_header):
+        h = h.strip().lstrip("\ufeff") or f"column{i + 1}"
+        base, k = h, next_k.get(h, 2)
+        while h in taken:
+            h, k = f"{base}_{k}", k + 1
+        next_k[base] = k
+        taken.add(h)
+        header.append(h)
+    return header
+
+
+def _shown(header: list[str], limit: int = 40) -> str:
+    more = f" and {len(header) - limit} more" if len(header) > limit else ""
+    return ", ".join(repr(h) for h in header[:limit]) + more
 
 
 def sniff_delimiter(text: str) -> str:
@@ -83,7 +111,7 @@ def _find_column(header: list[str], wanted: str, role: str, path: str) -> int:
     if wanted.strip().casefold() in folded:
         return folded.index(wanted.strip().casefold())
     raise InputError(
-        f"no column {wanted!r} ({role}); columns present: {', '.join(repr(h) for h in header)}",
+        f"no column {wanted!r} ({role}); columns present: {_shown(header)}",
         path=path,
         hint=f"pass {role}= one of the columns present",
     )
@@ -151,13 +179,12 @@ def read_table(
     if not records:
         raise InputError("the table has no rows", path=where)
     header_line, raw_header = records[0]
-    header: list[str] = []
-    for i, h in enumerate(raw_header):
-        h = h.strip().lstrip("\ufeff") or f"column{i + 1}"
-        base, k = h, 2
-        while h in header:
-            h, k = f"{base}_{k}", k + 1
-        header.append(h)
+    if len(raw_header) > MAX_TABLE_COLUMNS:
+        raise InputError(
+            f"the header has {len(raw_header)} columns; at most {MAX_TABLE_COLUMNS} are accepted "
+            "(MAX_TABLE_COLUMNS)", path=where, line=header_line,
+            hint="keep the id, text and metadata columns you need, or check the delimiter")
+    header = unique_header(raw_header)
 
     inferred = False
     if text_column is None:
@@ -166,7 +193,7 @@ def read_table(
         if found is None:
             raise InputError(
                 f"no text column given and none named {', '.join(TEXT_COLUMN_NAMES)}; "
-                f"columns present: {', '.join(repr(h) for h in header)}",
+                f"columns present: {_shown(header)}",
                 path=where,
                 hint="pass text_column= the column holding the responses",
             )

@@ -107,6 +107,10 @@ def _fold_with_index(text: str) -> tuple[str, list[int]]:
     return "".join(out), idx
 
 
+#: public name for the folder with its offset map (keyword coding matches on the same folding)
+fold_with_index = _fold_with_index
+
+
 # ---------------------------------------------------------------------- names list
 @dataclass(frozen=True)
 class KnownName:
@@ -801,11 +805,10 @@ def report_rows(docs: Sequence[tuple[str, str, DeidResult]]) -> list[dict[str, A
 def report_csv(docs: Sequence[tuple[str, str, DeidResult]]) -> str:
     cols = ["document", "n", "type", "source", "original", "pseudonym", "orig_start", "orig_end", "new_start",
             "new_end", "before", "after"]
+    from qualcode.report.cells import write_csv
+
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-    w.writeheader()
-    for row in report_rows(docs):
-        w.writerow(row)
+    write_csv(buf, cols, ([row[c] for c in cols] for row in report_rows(docs)), lineterminator="\n")
     return buf.getvalue()
 
 

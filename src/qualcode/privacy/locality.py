@@ -1,13 +1,19 @@
 """Where does text go? ``local`` (stays on this machine) or ``external``.
 
 The decision is made from the literal host only: nothing is resolved, no socket is
-opened. A host is local when it is ``localhost``, in 127.0.0.0/8, or ``::1`` (also in
-its IPv4-mapped form ``::ffff:127.x.x.x``). Everything else is external, including
+opened. A host is local when it is exactly ``localhost`` (any case, no trailing dot), in
+127.0.0.0/8 written as a canonical dotted quad, or ``::1`` (also in its IPv4-mapped form
+``::ffff:127.x.x.x``). :func:`loopback_address` is that one rule; the guard and the HTTP
+client both use it, and the client connects to the very address it returns (``localhost``
+is connected as ``127.0.0.1``, never looked up), so what the guard judged is where the
+text goes. Everything else is external, including
 private LAN addresses (10/8, 172.16/12, 192.168/16, fc00::/7, link-local): a server on
 another machine of the office network is still another machine. Spellings that a
 resolver might turn into loopback but that are not literally loopback (``127.1``,
-``0x7f000001``, ``0.0.0.0``, ``foo.localhost``, a name in ``/etc/hosts``) count as
-external: when in doubt, the guard refuses.
+``0x7f000001``, ``0.0.0.0``, ``foo.localhost``, ``localhost.`` or ``127.0.0.1.`` with a
+trailing dot (a resolver asks DNS for those), a name in ``/etc/hosts``) count as external,
+and so does any endpoint with user information (``user@host``: credentials go through
+``api_key_env``): when in doubt, the guard refuses.
 
 An in-process backend (no endpoint at all) is local.
 
@@ -33,7 +39,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 __all__ = ["LOCAL", "EXTERNAL", "Locality", "classify_endpoint", "endpoint_host", "backend_locality",
-           "effective_endpoint"]
+           "effective_endpoint", "has_userinfo", "loopback_address"]
 
 LOCAL = "local"
 EXTERNAL = "external"
@@ -56,6 +62,8 @@ def endpoint_host(url_or_host: str) -> str | None:
     if _BAD_CHARS.search(s):
         return None  # backslashes, whitespace, control characters: parsers disagree
     if "://" in s:
+        if has_userinfo(s):
+            return None  # user@host: parsers disagree about which part is the host
         try:
             parts = urlsplit(s)
             host = parts.hostname
@@ -84,23 +92,53 @@ def endpoint_host(url_or_host: str) -> str | None:
     return host.lower() or None
 
 
-def _is_loopback_literal(host: str) -> bool:
-    h = host.rstrip(".")
-    if h == "localhost":
-        return True
-    if "%" in h:  # zone ids only make sense for link-local addresses
+def has_userinfo(url: str) -> bool:
+    """True when the URL's authority holds user information (``user[:pass]@host``)."""
+    s = str(url)
+    if "://" not in s:
         return False
+    authority = s.split("://", 1)[1]
+    for stop in "/?#":
+        authority = authority.split(stop, 1)[0]
+    return "@" in authority
+
+
+def loopback_address(host: str | None) -> str | None:
+    """The loopback IP address to connect to for ``host``, or ``None`` when ``host`` is
+    not literally loopback. The one rule for the whole package (guard and HTTP client).
+
+    ``localhost`` (exactly, any case) gives ``127.0.0.1``; a canonical IPv4 address in
+    127.0.0.0/8, ``::1`` or ``::ffff:127.x.x.x`` gives itself. A trailing dot, a zone id,
+    a shortened or hex IPv4 form, or any other name gives ``None``: nothing is resolved.
+
+    >>> loopback_address("LOCALHOST"), loopback_address("[::1]"), loopback_address("localhost.")
+    ('127.0.0.1', '::1', None)
+    """
+    if not host:
+        return None
+    h = str(host).strip()
+    if h.startswith("[") and h.endswith("]"):
+        h = h[1:-1]
+    h = h.lower()
+    if h == "localhost":
+        return "127.0.0.1"
+    if not h or h.endswith(".") or "%" in h:  # a trailing dot asks DNS; zone ids are for link-local
+        return None
     try:
         ip = ipaddress.ip_address(h)
     except ValueError:
-        return False
+        return None
     if ip.version == 4:
         # only the canonical dotted quad (ipaddress rejects 127.1, octal and hex forms)
-        return ip.is_loopback
+        return str(ip) if ip.is_loopback else None
     mapped = ip.ipv4_mapped
     if mapped is not None:
-        return mapped.is_loopback
-    return ip == ipaddress.IPv6Address("::1")
+        return str(mapped) if mapped.is_loopback else None
+    return str(ip) if ip == ipaddress.IPv6Address("::1") else None
+
+
+def _is_loopback_literal(host: str) -> bool:
+    return loopback_address(host) is not None
 
 
 def classify_endpoint(url_or_host: str | None) -> Locality:
@@ -154,15 +192,30 @@ def _proxy_for(url: str) -> str | None:
 
 
 def effective_endpoint(backend: Any) -> str | None:
-    """The endpoint text really travels to: the backend's endpoint, or the HTTP proxy
-    configured in the environment for it (a loopback URL behind a proxy is not local)."""
+    """The endpoint text really travels to: the backend's endpoint, the HTTP proxy
+    configured in the environment for it (a loopback URL behind a proxy is not local), or
+    the backend's request URL when that is not loopback though the endpoint is."""
     endpoint = getattr(backend, "endpoint", None)
     if not endpoint:
         return None
     endpoint = str(endpoint)
-    url = getattr(backend, "url", None) or endpoint
-    proxy = _proxy_for(str(url)) if "://" in str(url) else None
-    return proxy or endpoint
+    url = str(getattr(backend, "url", None) or endpoint)
+    proxy = _proxy_for(url) if "://" in url else None
+    if proxy:
+        return proxy
+    if url != endpoint and classify_endpoint(url) == EXTERNAL and classify_endpoint(endpoint) == LOCAL:
+        return url  # the request URL itself is judged, not only the base URL
+    return endpoint
+
+
+def _why(endpoint: str) -> str:
+    """Why a loopback-looking endpoint is not taken as loopback (for the message)."""
+    if has_userinfo(endpoint):
+        return ": it holds user information (user@host), which clients read differently"
+    host = endpoint_host(endpoint)
+    if host and host.endswith(".") and host.rstrip(".") and loopback_address(host.rstrip(".")):
+        return ": with a trailing dot the name is looked up in DNS, which may answer with any machine"
+    return ""
 
 
 def backend_locality(backend: Any) -> tuple[Locality, str | None, str]:
@@ -179,8 +232,14 @@ def backend_locality(backend: Any) -> tuple[Locality, str | None, str]:
     if endpoint:
         by_host = classify_endpoint(endpoint)
         if by_host == EXTERNAL:
-            via = "" if endpoint == raw_endpoint else f" (through the proxy set in the environment for {raw_endpoint})"
-            return EXTERNAL, endpoint, f"endpoint {endpoint}{via} is not a loopback address"
+            url = str(getattr(backend, "url", None) or raw_endpoint)
+            if endpoint == raw_endpoint:
+                via = ""
+            elif endpoint == url:
+                via = f" (the request URL of endpoint {raw_endpoint})"
+            else:
+                via = f" (through the proxy set in the environment for {raw_endpoint})"
+            return EXTERNAL, endpoint, f"endpoint {endpoint}{via} is not a loopback address{_why(endpoint)}"
         if declared != LOCAL:
             return EXTERNAL, endpoint, f"the backend declares itself {declared!r}"
         return LOCAL, endpoint, f"endpoint {endpoint} is a loopback address"

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping
 from qualcode.errors import ConfigError
 
 __all__ = ["REDACTED", "check_secret_config", "read_api_key", "read_secret_env", "secret_env_names",
-           "secret_values", "scrub", "scrub_obj"]
+           "secret_values", "scrub", "scrub_obj", "scrub_received"]
 
 REDACTED = "[REDACTED]"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -45,7 +45,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
      r"\1" + REDACTED),
     # user:password@ in URLs
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@\"']+:)[^@/\s\"']+@"), r"\1" + REDACTED + "@"),
-    # well-known key shapes
+    # well-known key shapes (also used on model answers: see scrub_received)
     (re.compile(r"\bsk-(?:proj-|ant-|or-)?[A-Za-z0-9_-]{16,}"), REDACTED),
     (re.compile(r"\b(?:ghp|gho|ghu|ghs|github_pat)_[A-Za-z0-9_]{20,}"), REDACTED),
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), REDACTED),
@@ -170,3 +170,37 @@ def scrub_obj(obj: Any, **kwargs: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return type(obj)(scrub_obj(v, **kwargs) for v in obj)
     return obj
+
+
+#: the key-shape patterns only (no word context like "token ..." or "basic ...")
+_KEY_SHAPES = _PATTERNS[4:]
+
+
+def scrub_received(obj: Any, *, secrets: Iterable[str]) -> Any:
+    """``obj`` (text, or JSON-like data) with secret values and key shapes removed.
+
+    For what a server sends back (model answers, model names): exact secret values and
+    unmistakable key shapes (``sk-...``, ``ghp_...``...) are replaced, but not the
+    word-context patterns of :func:`scrub` (``token xyz``, ``basic xyz``), which would
+    mangle ordinary words in a quote or rationale.
+    """
+    values = sorted((s for s in secrets if s and len(s) >= MIN_SECRET_LEN), key=len, reverse=True)
+
+    def one(text: str) -> str:
+        for v in values:
+            if v in text:
+                text = text.replace(v, REDACTED)
+        for pat, repl in _KEY_SHAPES:
+            text = pat.sub(repl, text)
+        return text
+
+    def walk(o: Any) -> Any:
+        if isinstance(o, str):
+            return one(o) if o else o
+        if isinstance(o, Mapping):
+            return {walk(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return type(o)(walk(v) for v in o)
+        return o
+
+    return walk(obj)

@@ -6,8 +6,8 @@ references such as ``run:ID``, ``coder:NAME``, ``file.csv``) and computes, with
 Krippendorff's alpha, Gwet's AC1, percent agreement (with bootstrap intervals), PABAK,
 prevalence and bias indices. Units only one side has are left out and reported.
 
-A code whose kappa is below ``low_kappa`` (0.4, the top of Landis & Koch's "fair") is
-flagged: its definition is likely too vague or overlaps another code, and the
+A code whose kappa is at or below ``low_kappa`` (0.40, the top of Landis & Koch's "fair";
+see :mod:`qualcode.stats.bands`) is flagged: its definition is likely too vague or overlaps another code, and the
 disagreeing segments are listed with their text so the team can refine it and re-run.
 
 :func:`compare_models` codes the same segments with two specs (embedding models or
@@ -16,7 +16,6 @@ LLMs) and reports their agreement and cost.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +23,18 @@ from typing import Any, Sequence
 
 from qualcode.errors import BackendNotConfigured, InputError
 from qualcode.reliability.units import CodingSource, resolve_source
+from qualcode.stats.bands import LOW_AGREEMENT, is_low_agreement
 
-#: kappa below this flags a code (the upper bound of "fair" in Landis & Koch)
-LOW_KAPPA = 0.4
+#: kappa at or below this flags a code (the top of "fair" in Landis & Koch; one rule in stats.bands)
+LOW_KAPPA = LOW_AGREEMENT
 #: fewer positives than this (on both sides together) make kappa unstable
 FEW_POSITIVES = 5
 ADVICE_LOW = ("agreement is low: the definition is likely too vague or overlaps another code; read the "
               "disagreeing segments, sharpen the definition and its include/exclude rules, and re-run")
 ADVICE_FEW = "few positives: kappa is unstable here; code more segments before judging this code"
 CODE_STATS = ("cohen_kappa", "krippendorff_alpha", "gwet_ac1", "percent_agreement")
+#: columns of the per-code 2 x 2 table (``agree --confusion F.csv``, :func:`confusion_rows`)
+CONFUSION_COLUMNS = ["code", "n_units", "both", "only_a", "only_b", "neither", "cohen_kappa", "landis_koch"]
 DISAGREEMENT_COLUMNS = ["code", "unit", "document", "segment", "speaker", "a", "b", "a_codes", "b_codes", "text"]
 
 
@@ -113,7 +115,7 @@ def compare(
     n_boot, seed, level
         Bootstrap intervals (``n_boot=0``: none); the seed is recorded in the output.
     low_kappa : float
-        Flag codes whose kappa is below this.
+        Flag codes whose kappa is at or below this (default 0.40: the band is "fair" or lower).
     statuses : sequence of str, optional
         Coding statuses counted for store sources (default: see
         :mod:`qualcode.reliability.units`).
@@ -155,11 +157,12 @@ def compare(
         row["prevalence_index"] = d["prevalence_index"]
         row["bias_index"] = d["bias_index"]
         row["landis_koch"] = d["landis_koch"]
+        row["confusion"] = d["confusion"]
         row["ci"] = {s: d["confidence_intervals"].get(s) for s in CODE_STATS if s in d["confidence_intervals"]}
         row["notes"] = d["notes"]
         kappa = d["cohen_kappa"]
         advice = None
-        if kappa is not None and kappa < low_kappa:
+        if is_low_agreement(kappa, low_kappa):
             advice = ADVICE_LOW
             if d["positives_a"] + d["positives_b"] < FEW_POSITIVES:
                 advice += "; " + ADVICE_FEW
@@ -173,7 +176,7 @@ def compare(
                "positives_a": od["positives_a"], "positives_b": od["positives_b"]}
     for s in CODE_STATS:
         overall[s] = od[s]
-    overall.update({"pabak": od["pabak"], "landis_koch": od["landis_koch"],
+    overall.update({"pabak": od["pabak"], "landis_koch": od["landis_koch"], "confusion": od["confusion"],
                     "ci": {s: od["confidence_intervals"].get(s) for s in CODE_STATS if s in od["confidence_intervals"]},
                     "mean_cohen_kappa": report.mean_cohen_kappa, "n_codes_with_kappa": report.n_codes_with_kappa,
                     "notes": od["notes"]})
@@ -222,22 +225,54 @@ def _disagreements(sa: CodingSource, sb: CodingSource, report: Any, project: Any
     return out
 
 
-def write_disagreements(comparison: Comparison, path: str | os.PathLike[str]) -> int:
-    """Write the disagreeing (unit, code) rows as CSV (UTF-8); returns the row count."""
+def _write_csv(path: str | os.PathLike[str], what: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> int:
+    """Write ``rows`` as a UTF-8 CSV (atomically: a temporary file, then a rename)."""
     p = Path(path)
     if p.suffix.lower() != ".csv":
-        raise InputError(f"the disagreements file must end in .csv; got {str(path)!r}")
+        raise InputError(f"the {what} file must end in .csv; got {str(path)!r}")
     if p.is_dir():
         raise InputError(f"{str(path)!r} is a directory; expected a file name")
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=DISAGREEMENT_COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        for r in comparison.disagreements:
-            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        from qualcode.report.cells import write_csv
+
+        write_csv(fh, list(columns), ([("" if r.get(k) is None else r.get(k)) for k in columns] for r in rows))
     os.replace(tmp, p)
-    return len(comparison.disagreements)
+    return len(rows)
+
+
+def write_disagreements(comparison: Comparison, path: str | os.PathLike[str]) -> int:
+    """Write the disagreeing (unit, code) rows as CSV (UTF-8); returns the row count."""
+    return _write_csv(path, "disagreements", DISAGREEMENT_COLUMNS, comparison.disagreements)
+
+
+def confusion_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """The 2 x 2 table per code, then ``(overall)`` (all code decisions pooled).
+
+    Each row: ``code``, ``n_units``, ``both`` (A and B applied the code), ``only_a``,
+    ``only_b``, ``neither``, ``cohen_kappa``, ``landis_koch``.
+
+    Examples
+    --------
+    >>> from qualcode.reliability.units import CodingSource
+    >>> A = CodingSource("A", "csv", "a", {"1": frozenset({"x"}), "2": frozenset(), "3": frozenset({"x"})})
+    >>> B = CodingSource("B", "csv", "b", {"1": frozenset({"x"}), "2": frozenset({"x"}), "3": frozenset()})
+    >>> r = confusion_rows(compare(A, B, n_boot=0))[0]
+    >>> r["both"], r["only_a"], r["only_b"], r["neither"]
+    (1, 1, 1, 0)
+    """
+    out = [{"code": r["code"], "n_units": r["n_units"], **r["confusion"], "cohen_kappa": r["cohen_kappa"],
+            "landis_koch": r["landis_koch"]} for r in comparison.codes]
+    o = comparison.overall
+    out.append({"code": "(overall)", "n_units": o["n_decisions"], **o["confusion"], "cohen_kappa": o["cohen_kappa"],
+                "landis_koch": o["landis_koch"]})
+    return out
+
+
+def write_confusion(comparison: Comparison, path: str | os.PathLike[str]) -> int:
+    """Write :func:`confusion_rows` as CSV (UTF-8); returns the row count."""
+    return _write_csv(path, "confusion", CONFUSION_COLUMNS, confusion_rows(comparison))
 
 
 # ------------------------------------------------------------------------------ compare-models

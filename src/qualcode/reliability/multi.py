@@ -31,7 +31,6 @@ human coders in the store, CSV files) and adds the segment text to the disagreem
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 from dataclasses import dataclass, field
@@ -78,7 +77,7 @@ class MultiComparison:
     flagged: list[dict[str, Any]]
     disagreements: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
-    low_kappa: float = 0.4
+    low_kappa: float = 0.40
     n_boot: int = 0
     seed: int | None = 0
     level: float = 0.95
@@ -319,7 +318,7 @@ def multi_agreement(
     n_boot, seed, level
         Bootstrap intervals resampling the compared units (``n_boot=0``: none).
     low_kappa : float, optional
-        Flag codes whose alpha is below this (default
+        Flag codes whose alpha is at or below this (default
         :data:`qualcode.reliability.compare.LOW_KAPPA`).
 
     Raises
@@ -340,7 +339,7 @@ def multi_agreement(
     (0.6944, 3, 1)
     """
     from qualcode.reliability.compare import ADVICE_FEW, ADVICE_LOW, FEW_POSITIVES, LOW_KAPPA
-    from qualcode.stats import landis_koch
+    from qualcode.stats import is_low_agreement, landis_koch
     from qualcode.stats._data import check_level, check_n_boot, check_seed
 
     low_kappa = LOW_KAPPA if low_kappa is None else low_kappa
@@ -445,7 +444,7 @@ def multi_agreement(
         row.update(group(j, pooled=False))
         alpha = row[FLAG_STAT]
         advice = None
-        if alpha is not None and alpha < low_kappa:
+        if is_low_agreement(alpha, low_kappa):
             advice = ADVICE_LOW
             if sum(positives.values()) < FEW_POSITIVES:
                 advice += "; " + ADVICE_FEW.replace("kappa is unstable", "agreement is unstable")
@@ -566,12 +565,15 @@ def write_disagreements(comp: MultiComparison, path: str | os.PathLike[str]) -> 
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(cols)
-        for d in comp.disagreements:
-            vals = [d["values"][lab] for lab in comp.labels]
-            w.writerow([("" if d[k] is None else d[k]) for k in DISAGREEMENT_BASE]
+        from qualcode.report.cells import write_csv
+
+        def rows() -> Any:
+            for d in comp.disagreements:
+                vals = [d["values"][lab] for lab in comp.labels]
+                yield ([("" if d[k] is None else d[k]) for k in DISAGREEMENT_BASE]
                        + ["" if v is None else v for v in vals] + ["" if d["text"] is None else d["text"]])
+
+        write_csv(fh, cols, rows())
     os.replace(tmp, p)
     return len(comp.disagreements)
 

@@ -260,8 +260,11 @@ def _check_sheet_path(path: str | os.PathLike[str], *, writing: bool) -> Path:
 
 
 def write_sheet(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str]) -> list[Path]:
-    """Write the coding sheet as XLSX and CSV (same stem); returns both paths."""
-    import csv
+    """Write the coding sheet as XLSX and CSV (same stem); returns both paths.
+
+    Cells follow :mod:`qualcode.report.cells` (no formulas; text a spreadsheet could
+    evaluate gets a leading ``'``, removed again by :func:`read_sheet`)."""
+    from qualcode.report.cells import write_csv
 
     p = _check_sheet_path(out, writing=True)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -269,10 +272,7 @@ def write_sheet(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str]) -> 
     _write_xlsx(rows, xlsx)
     tmp = csvp.with_name(csvp.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.DictWriter(fh, fieldnames=SHEET_COLUMNS)
-        w.writeheader()
-        for r in rows:
-            w.writerow(r)
+        write_csv(fh, SHEET_COLUMNS, ([r.get(c, "") for c in SHEET_COLUMNS] for r in rows))
     os.replace(tmp, csvp)
     return [xlsx, csvp] if p.suffix.lower() == ".xlsx" else [csvp, xlsx]
 
@@ -286,9 +286,9 @@ def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "review"
-    ws.append(SHEET_COLUMNS)
-    for r in rows:
-        ws.append([r.get(c, "") for c in SHEET_COLUMNS])
+    from qualcode.report.cells import write_xlsx_sheet
+
+    write_xlsx_sheet(ws, SHEET_COLUMNS, ([r.get(c, "") for c in SHEET_COLUMNS] for r in rows))
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="FFF2CC")
     widths = {"text": 80, "ai_code": 22, "stratum": 24, "changed_to": 22, "add_codes": 22, "notes": 30,
@@ -322,6 +322,8 @@ def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
 
 def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]:
     """``(line, row)`` pairs of a coding sheet (.xlsx: sheet ``review``; or .csv)."""
+    from qualcode.report.cells import restore
+
     p = _check_sheet_path(path, writing=False)
     if p.suffix.lower() == ".csv":
         header, rows = _read_csv_rows(p)
@@ -338,8 +340,8 @@ def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]
         out: list[tuple[int, dict[str, str]]] = []
         header: list[str] | None = None
         for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).strip()
-                     for v in values]
+            cells = [restore("" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
+                                                   else str(v)).strip()) for v in values]
             if header is None:
                 if any(cells):
                     header = [c.lower() for c in cells]

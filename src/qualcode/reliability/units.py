@@ -90,6 +90,8 @@ class CodingSource:
 # ------------------------------------------------------------------------------ CSV
 def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and ``(line number, cells)`` rows of a CSV file; errors name the file."""
+    from qualcode.report.cells import restore
+
     if not path.exists():
         raise InputError("file not found", path=str(path), hint="give the path of a CSV file")
     if path.is_dir():
@@ -119,7 +121,8 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
                 continue
             if not any(c.strip() for c in cells):
                 continue
-            rows.append((line, [c.strip() for c in cells]))
+            # restore(): a file exported by qualcode has "'" before text like "=x" or "-x"
+            rows.append((line, [restore(c.strip()) for c in cells]))
     except csv.Error as exc:
         raise InputError(f"not valid CSV: {exc}", path=str(path), line=reader.line_num) from exc
     if header is None:

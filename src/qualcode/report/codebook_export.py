@@ -3,7 +3,6 @@ and the REFI-QDA codebook exchange file (``.qdc``, namespace ``urn:QDA-XML:codeb
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from pathlib import Path
@@ -15,16 +14,18 @@ from qualcode.store import Store
 from qualcode.types import Codebook
 
 FORMATS = ("csv", "yaml", "qdc")
-CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent", "color", "threshold"]
+CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent", "color", "threshold", "keywords"]
 
 
 def codebook_to_csv(codebook: Codebook) -> str:
+    """The codebook as CSV (cells through :mod:`qualcode.report.cells`; read back by
+    :func:`qualcode.codebook.load_codebook`, which removes the ``'`` it adds)."""
+    from qualcode.report.cells import write_csv
+
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for c in codebook.codes:
-        w.writerow([c.name, c.definition, c.include, c.exclude, " | ".join(c.examples), c.parent or "",
-                    c.color or "", "" if c.threshold is None else c.threshold])
+    write_csv(buf, CSV_COLUMNS, ([c.name, c.definition, c.include, c.exclude, " | ".join(c.examples), c.parent or "",
+                                  c.color or "", "" if c.threshold is None else c.threshold, " | ".join(c.keywords)]
+                                 for c in codebook.codes), lineterminator="\n")
     return buf.getvalue()
 
 

@@ -14,24 +14,11 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from qualcode.stats import is_low_agreement, landis_koch
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
 
-#: Landis & Koch (1977) bands for kappa
-BANDS = ((0.81, "almost perfect"), (0.61, "substantial"), (0.41, "moderate"), (0.21, "fair"), (0.0, "slight"))
-FLAG_BELOW = 0.41  # codes whose kappa is below "moderate" are flagged
 NON_CODE_STEPS = {"cues"}
-
-
-def landis_koch(kappa: float | None) -> str:
-    if kappa is None or kappa != kappa:
-        return "undefined"
-    if kappa < 0:
-        return "poor"
-    for lo, name in BANDS:
-        if kappa >= lo:
-            return name
-    return "slight"
 
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -145,22 +132,12 @@ def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edge
 
 # --------------------------------------------------------------------------- agreement
 def _kappa_stack(conf: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-code 2x2 statistics; uses qualcode.stats when it is available."""
-    try:
-        from qualcode.stats.pairwise import confusion_stats
+    """Per-code 2x2 statistics (``conf[i, a, b]``: a/b = 1 when that side applied code i)."""
+    from qualcode.stats.pairwise import confusion_stats
 
-        out = confusion_stats(conf)
-        return {"n": out["n"], "percent_agreement": out["percent_agreement"], "cohen_kappa": out["cohen_kappa"],
-                "gwet_ac1": out.get("gwet_ac1", np.full(conf.shape[0], np.nan))}
-    except Exception:  # pragma: no cover - stats package not installed or changed
-        n = conf.sum(axis=(1, 2)).astype(float)
-        agree = conf[:, 0, 0] + conf[:, 1, 1]
-        rows, cols = conf.sum(axis=2), conf.sum(axis=1)
-        rc = (rows * cols).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            po = np.where(n > 0, agree / n, np.nan)
-            kappa = np.where(n * n - rc != 0, (n * agree - rc) / (n * n - rc), np.nan)
-        return {"n": n, "percent_agreement": po, "cohen_kappa": kappa, "gwet_ac1": np.full(conf.shape[0], np.nan)}
+    out = confusion_stats(conf)
+    return {"n": out["n"], "percent_agreement": out["percent_agreement"], "cohen_kappa": out["cohen_kappa"],
+            "gwet_ac1": out.get("gwet_ac1", np.full(conf.shape[0], np.nan))}
 
 
 def _num(x: Any) -> float | None:
@@ -222,21 +199,26 @@ def pair_agreement(store: Store, a: Mapping[str, Any], b: Mapping[str, Any]) -> 
     for i in range(len(codes)):
         conf[i, 0, 0] = n - conf[i].sum() + conf[i, 0, 0]
     st = _kappa_stack(conf)
-    rows = []
+    rows, raw_ks = [], []
     for c, i in ci.items():
-        k = _num(st["cohen_kappa"][i])
+        raw = float(st["cohen_kappa"][i])  # band and flag from the unrounded value, as `agree` does
+        raw_k = None if raw != raw else raw
+        if raw_k is not None:
+            raw_ks.append(raw_k)
+        k = _num(raw)
         pos_a, pos_b = int(conf[i, 1, :].sum()), int(conf[i, :, 1].sum())
         rows.append({"code": c, "n": n, "a": pos_a, "b": pos_b, "both": int(conf[i, 1, 1]),
+                     "only_a": int(conf[i, 1, 0]), "only_b": int(conf[i, 0, 1]), "neither": int(conf[i, 0, 0]),
                      "percent_agreement": _num(st["percent_agreement"][i]), "kappa": k,
-                     "gwet_ac1": _num(st["gwet_ac1"][i]), "band": landis_koch(k),
-                     "flag": (k is None and (pos_a + pos_b) > 0) or (k is not None and k < FLAG_BELOW)})
+                     "gwet_ac1": _num(st["gwet_ac1"][i]), "band": landis_koch(raw_k),
+                     "flag": (raw_k is None and (pos_a + pos_b) > 0) or is_low_agreement(raw_k)})
     pooled = _kappa_stack(conf.sum(axis=0, keepdims=True))
-    ks = [r["kappa"] for r in rows if r["kappa"] is not None]
-    macro = round(float(np.mean(ks)), 4) if ks else None
-    pk = _num(pooled["cohen_kappa"][0])
+    macro_raw = float(np.mean(raw_ks)) if raw_ks else None
+    pooled_raw = float(pooled["cohen_kappa"][0])
+    pooled_raw = None if pooled_raw != pooled_raw else pooled_raw
     return {"a": a["label"], "b": b["label"], "a_key": a["key"], "b_key": b["key"], "units": n,
-            "documents": len(docs), "rows": rows, "macro_kappa": macro, "macro_band": landis_koch(macro),
-            "pooled_kappa": pk, "pooled_band": landis_koch(pk),
+            "documents": len(docs), "rows": rows, "macro_kappa": _num(macro_raw), "macro_band": landis_koch(macro_raw),
+            "pooled_kappa": _num(pooled_raw), "pooled_band": landis_koch(pooled_raw),
             "flagged": [r["code"] for r in rows if r["flag"]]}
 
 

@@ -270,14 +270,16 @@ def _agreement_section(ag: list[dict[str, Any]], ag_runs: list[dict[str, Any]]) 
         rows = [{**r, "band_html": _band(r["band"]), "flag_html": '<span class="flag">⚑ check</span>' if r["flag"] else ""}
                 for r in a["rows"]]
         body += table([("code", "code"), ("kappa", "κ"), ("band_html", "Landis & Koch"), ("percent_agreement", "% agree"),
-                       ("gwet_ac1", "Gwet AC1"), ("a", "A coded"), ("b", "B coded"), ("both", "both"), ("n", "units"),
-                       ("flag_html", "flag")], rows,
-                      num=("kappa", "percent_agreement", "gwet_ac1", "a", "b", "both", "n"), raw=("band_html", "flag_html"))
+                       ("gwet_ac1", "Gwet AC1"), ("both", "both"), ("only_a", "only A"), ("only_b", "only B"),
+                       ("neither", "neither"), ("n", "units"), ("flag_html", "flag")], rows,
+                      num=("kappa", "percent_agreement", "gwet_ac1", "both", "only_a", "only_b", "neither", "n"),
+                      raw=("band_html", "flag_html"))
     for r in ag_runs:
         body += f"<h3>{esc(r['step'])} run {esc(r['id'])}</h3>" + _generic(r["summary"])
     return _section("agreement", "Agreement",
-                    "Per-code agreement on segments (a code present or absent), with the Landis &amp; Koch band. "
-                    "Codes below moderate agreement are flagged for review.", body)
+                    "Per-code agreement on segments (a code present or absent), with the Landis &amp; Koch band and the "
+                    "confusion matrix: segments both coders gave the code, only A (the first named), only B, and neither. "
+                    "Codes at fair agreement or below (κ ≤ 0.40) are flagged for review.", body)
 
 
 def _generic(obj: Any, depth: int = 0) -> str:
@@ -354,6 +356,7 @@ def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str
     if p.exists() and p.is_dir():
         raise InputError(f"--out {str(out)!r} is a directory; expected a file name")
     sections: list[tuple[str, str, str]] = []
+    store.verify_documents(d.id for d in store.documents(current_only=False))  # text vs stored hashes
     ov_html, _ = _overview(store, project_name)
     sections.append(("overview", "Overview", ov_html))
     srcs = rdata.sources(store)

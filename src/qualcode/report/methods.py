@@ -155,8 +155,24 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
         cb = f"the codebook “{p.get('codebook', '?')}”" + (f" (version {p['codebook_version']}" if p.get("codebook_version") else "")
         cb += (f", {ncodes} codes)" if ncodes and p.get("codebook_version") else (")" if p.get("codebook_version") else ""))
         n = r["summary"].get("n_codings", r["n_codings"])
+        method = p.get("method", "embedding")
+        kw_desc = ""
+        if method in ("keywords", "hybrid"):
+            kws = p.get("keywords") or {}
+            kw_desc = (f"keyword matching ({_plural(sum(kws.values()), 'keyword')} on {_plural(len(kws), 'code')}: "
+                       "words, phrases, stems and regular expressions matched as whole words, ignoring case and "
+                       f"accents; keyword list hash {str(p.get('keywords_hash', 'n/a'))[:12]})")
+        if method == "keywords":
+            how = f"by {kw_desc}: a code was applied wherever one of its keywords occurred"
+            bits = [kw_desc]
+        elif method == "hybrid":
+            how = (f"by embedding similarity ({', '.join(bits)}) combined with {kw_desc}: every code whose keywords "
+                   "occurred in a segment was also applied, even below the similarity threshold")
+            bits = bits + [kw_desc]
+        else:
+            how = f"by embedding similarity ({', '.join(bits)})"
         sentences.append(
-            f"Deductive coding applied {cb} by embedding similarity ({', '.join(bits)}), producing "
+            f"Deductive coding applied {cb} {how}, producing "
             f"{_plural(int(n or 0), 'coding')} (run {r['id']}"
             f"{'; ' + str(len(by_step['code']) - 1) + ' earlier coding runs are kept in the store' if len(by_step['code']) > 1 else ''}).")
         skipped = r["summary"].get("moderator_segments_skipped") or p.get("moderator_segments_skipped")
@@ -184,6 +200,13 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             desc += f", {r.get('tokens_in') or 0:,} tokens in / {r.get('tokens_out') or 0:,} out"
         desc += ")"
         if step.startswith("theme") or step == "hicode":
+            lab, clu = (r["params"] or {}).get("label_llm"), (r["params"] or {}).get("cluster_llm")
+            if isinstance(lab, dict) and isinstance(clu, dict) and lab != clu:
+                desc += (f"; labels by {lab.get('model')} ({lab.get('locality') or lab.get('backend')}), clustering "
+                         f"and theme definitions by {clu.get('model')} ({clu.get('locality') or clu.get('backend')})")
+            share = (r.get("summary") or {}).get("irrelevant_share")
+            if share is not None:
+                desc += f"; {share:.0%} of segments judged irrelevant to the coding goal"
             n_t = len(rq.themes(store, r["id"]))
             its = rq.theme_iterations(store, r["id"])
             extra = (f": {_plural(n_t, 'theme')}" if n_t else "") + (f" after {_plural(len(its), 'clustering iteration')}" if its else "")

@@ -40,6 +40,9 @@ _GUID_NS = uuid.UUID("6f1c4a52-4d0e-4c53-9d7c-2b6f0c8e5a11")
 
 #: limits applied to archives on import
 MAX_ARCHIVE_BYTES = 512 * 1024 * 1024      # total uncompressed size
+#: bytes of project XML and source text one import may take in, all sources together
+#: (an entry referenced by many sources is read once but counted each time it is used)
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
 MAX_ENTRIES = 20_000
 MAX_XML_BYTES = 256 * 1024 * 1024
 MAX_RATIO = 200                            # uncompressed / compressed per entry (zip bombs)
@@ -441,6 +444,8 @@ class _Archive:
         self.path = path
         self.zf: zipfile.ZipFile | None = None
         self.entries: dict[str, zipfile.ZipInfo] = {}
+        self.taken = 0  # bytes handed out so far, against MAX_IMPORT_BYTES
+        self._read: dict[str, bytes] = {}  # each entry is read (decompressed) once
         if not path.is_file():
             raise InputError("file not found", path=str(path))
         if not zipfile.is_zipfile(path):
@@ -448,6 +453,7 @@ class _Archive:
                 head = fh.read(512).lstrip()
             if head.startswith(b"<?xml") or head.startswith(b"<"):
                 self.qde_bytes = self._read_file_bounded(path)
+                self.take(len(self.qde_bytes), "project XML")
                 return
             raise InputError("not a REFI-QDA project: expected a .qdpx zip archive or a .qde XML file",
                              path=str(path))
@@ -482,6 +488,17 @@ class _Archive:
             raise InputError("no project.qde inside the archive; is this a REFI-QDA project?", path=str(path))
         key = "project.qde" if "project.qde" in qdes else sorted(qdes)[0]
         self.qde_bytes = self._read_entry(self.entries[key], MAX_XML_BYTES)
+        self.take(len(self.qde_bytes), "project XML")
+
+    def take(self, n: int, what: str) -> None:
+        """Count ``n`` more bytes against the import's budget (:data:`MAX_IMPORT_BYTES`)."""
+        self.taken += int(n)
+        if self.taken > MAX_IMPORT_BYTES:
+            raise InputError(
+                f"the import would take in more than {MAX_IMPORT_BYTES // 2**20} MiB of XML and source text "
+                f"(the limit of one import, all sources together; reached at {what}); refused",
+                path=str(self.path), hint="split the project, or check the file: sources may reference the same "
+                                          "large entry many times")
 
     def _read_file_bounded(self, path: Path) -> bytes:
         if path.stat().st_size > MAX_XML_BYTES:
@@ -518,7 +535,11 @@ class _Archive:
         for cand in (f"sources/{norm}".lower(), norm.lower()):
             info = self.entries.get(cand)
             if info is not None:
-                return self._read_entry(info, MAX_ARCHIVE_BYTES)
+                self.take(info.file_size, f"source {ref!r}")  # before reading: declared size
+                data = self._read.get(cand)
+                if data is None:
+                    data = self._read[cand] = self._read_entry(info, min(info.file_size, MAX_ARCHIVE_BYTES))
+                return data
         return None
 
     def close(self) -> None:
@@ -737,7 +758,7 @@ def import_qdpx(project: Any, path: str | os.PathLike[str], *, codebook_name: st
             raw: str | None = None
             content = _child(src, "PlainTextContent")
             if content is not None and content.text is not None:
-                raw = content.text
+                raw = content.text  # inside the project XML, already counted
             elif src.get("plainTextPath"):
                 data = arch.read_source(src.get("plainTextPath") or "")
                 if data is None:

@@ -1,8 +1,10 @@
-"""Tabular exports of segments and codings (CSV; XLSX when the name ends in .xlsx)."""
+"""Tabular exports of segments and codings (CSV; XLSX when the name ends in .xlsx).
+
+Every cell goes through :mod:`qualcode.report.cells` (no formulas from data; text that
+a spreadsheet could evaluate gets a leading ``'`` unless ``raw=True``)."""
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -14,27 +16,25 @@ SEGMENT_COLUMNS = ["document", "segment", "start", "end", "speaker", "text"]
 CODING_COLUMNS = ["document", "segment", "start", "end", "speaker", "text", "code", "score", "run"]
 
 
-def _write_rows(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def _write_rows(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, raw: bool = False) -> int:
+    """Write a CSV or XLSX table atomically through the safe-cell rule; returns the rows.
+
+    ``raw``: no ``'`` before text starting with ``= + - @``, tab or CR (for machine
+    consumers; XLSX cells stay string cells either way)."""
+    from qualcode.report.cells import write_csv, write_xlsx_sheet
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    n = 0
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("data")
-        ws.append(list(columns))
-        for r in rows:
-            ws.append(list(r))
-            n += 1
+        n = write_xlsx_sheet(ws, columns, rows, raw=raw)
         wb.save(tmp)
     else:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(columns)
-            for r in rows:
-                w.writerow(r)
-                n += 1
+            n = write_csv(fh, columns, rows, raw=raw)
     os.replace(tmp, path)
     return n
 
@@ -48,11 +48,11 @@ def _check_out(out: str | os.PathLike[str]) -> Path:
     return p
 
 
-def export_segments(store: Store, out: str | os.PathLike[str]) -> int:
+def export_segments(store: Store, out: str | os.PathLike[str], *, raw: bool = False) -> int:
     """One row per current segment: ``document,segment,start,end,speaker,text``."""
     p = _check_out(out)
     rows = ((s.document, s.index, s.start, s.end, s.speaker, s.text) for s in store.segments())
-    return _write_rows(p, SEGMENT_COLUMNS, rows)
+    return _write_rows(p, SEGMENT_COLUMNS, rows, raw=raw)
 
 
 #: steps whose codings are code assignments (cues and imports are exported with --run)
@@ -74,7 +74,7 @@ def resolve_run(store: Store, run_id: str | None, step: str | None = None) -> st
 
 
 def export_codings(store: Store, out: str | os.PathLike[str], *, run_id: str | None = None,
-                   coder: str | None = None, all_runs: bool = False) -> int:
+                   coder: str | None = None, all_runs: bool = False, raw: bool = False) -> int:
     """One row per code assignment; ``start``/``end`` are the coded span and ``text``
     is exactly that span. Default: the latest coding run."""
     p = _check_out(out)
@@ -84,4 +84,4 @@ def export_codings(store: Store, out: str | os.PathLike[str], *, run_id: str | N
     rows = ((c["document"], c["segment_index"], c["start"], c["end"], "; ".join(c["speakers"]), c["text"],
              c["code"], None if c["score"] is None else round(c["score"], 4), c["run_id"] or c["coder"])
             for c in rows_src)
-    return _write_rows(p, CODING_COLUMNS, rows)
+    return _write_rows(p, CODING_COLUMNS, rows, raw=raw)

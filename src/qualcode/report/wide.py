@@ -14,7 +14,8 @@ VALUES = ("binary", "score")
 
 
 def export_codings_wide(store: Store, out: str | os.PathLike[str], *, run_id: str | None = None,
-                        coder: str | None = None, values: str = "binary", include_rejected: bool = False) -> int:
+                        coder: str | None = None, values: str = "binary", include_rejected: bool = False,
+                        raw: bool = False) -> int:
     """Write one row per current segment with a column per code.
 
     ``values``: ``binary`` (1 when the code was applied, else 0) or ``score`` (the
@@ -39,7 +40,7 @@ def export_codings_wide(store: Store, out: str | os.PathLike[str], *, run_id: st
             yield [r["document"], r["segment"], r["start"], r["end"], "; ".join(r["speakers"]), r["text"], *vals,
                    len(cs)]
 
-    return _write_rows(p, cols, gen())
+    return _write_rows(p, cols, gen(), raw=raw)
 
 
 def _code_order(store: Store, used: list[str]) -> list[str]:

@@ -31,6 +31,7 @@ Bootstrap
     and resamples where a statistic is undefined are skipped and counted.
 """
 
+from qualcode.stats.bands import LANDIS_KOCH_BANDS, LOW_AGREEMENT, is_low_agreement
 from qualcode.stats.bootstrap import BootstrapCI, bootstrap_ci
 from qualcode.stats.classification import (
     PrecisionRecallF1,
@@ -57,6 +58,8 @@ from qualcode.stats.results import (
 )
 
 __all__ = [
+    "LANDIS_KOCH_BANDS",
+    "LOW_AGREEMENT",
     "AgreementReport",
     "AgreementResult",
     "BootstrapCI",
@@ -71,6 +74,7 @@ __all__ = [
     "fleiss_kappa",
     "gwet_ac1",
     "gwet_ac1_multi",
+    "is_low_agreement",
     "krippendorff_alpha",
     "label_agreement",
     "landis_koch",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from qualcode.stats._data import (
     sort_labels,
     to_float,
 )
+from qualcode.stats.bands import landis_koch
 from qualcode.stats.bootstrap import BootstrapCI, percentile_interval, resample_indices
 from qualcode.stats.pairwise import confusion_stats
 
@@ -53,60 +53,6 @@ LABEL_STATS = ("percent_agreement", "cohen_kappa", "krippendorff_alpha", "gwet_a
 
 #: Above this |prevalence index| kappa and alpha are flagged as prevalence-sensitive.
 PREVALENCE_WARNING = 0.8
-
-_BANDS = (
-    (0.20, "slight"),
-    (0.40, "fair"),
-    (0.60, "moderate"),
-    (0.80, "substantial"),
-    (1.00, "almost perfect"),
-)
-
-
-def landis_koch(kappa: float | None) -> str:
-    """Landis & Koch (1977) verbal band for a kappa-type coefficient.
-
-    Bands: "poor" (< 0), "slight" (0-0.20), "fair" (0.21-0.40), "moderate"
-    (0.41-0.60), "substantial" (0.61-0.80), "almost perfect" (0.81-1.00). Upper
-    bounds are inclusive and a value between two printed bands (e.g. 0.205) goes to
-    the higher one: "slight" is ``0 <= k <= 0.20``, "fair" ``0.20 < k <= 0.40``, etc.
-    (a tolerance of 1e-9 absorbs rounding, so 0.2 computed as 0.20000000000000004 is
-    still "slight").
-
-    Parameters
-    ----------
-    kappa : float or None
-        The coefficient; ``None`` or NaN gives ``"undefined"``.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    qualcode.errors.InputError
-        If ``kappa`` is not a number or exceeds 1.
-
-    Examples
-    --------
-    >>> landis_koch(0.45), landis_koch(-0.1), landis_koch(None)
-    ('moderate', 'poor', 'undefined')
-    """
-    if kappa is None:
-        return "undefined"
-    if isinstance(kappa, (bool, np.bool_)) or not isinstance(kappa, (Real, np.number)):
-        raise InputError(f"kappa must be a number or None; got {kappa!r}")
-    value = float(kappa)
-    if math.isnan(value):
-        return "undefined"
-    if value > 1.0 + 1e-9:
-        raise InputError(f"kappa must be at most 1 (a kappa-type coefficient); got {kappa!r}")
-    if value < 0:
-        return "poor"
-    for upper, name in _BANDS:
-        if value <= upper + 1e-9:
-            return name
-    return "almost perfect"  # pragma: no cover - unreachable (value <= 1 + 1e-9)
 
 
 def _jsonable(value: Any) -> Any:
@@ -157,6 +103,9 @@ class AgreementResult:
         of :func:`agreement_report`, units x codes).
     positives_a, positives_b : int
         Decisions marked "present" by coder a / b among those compared.
+    confusion : dict of str to int
+        The 2 x 2 table as counts: ``both`` (present for a and b), ``only_a``,
+        ``only_b`` and ``neither``; they sum to ``n_units``.
     percent_agreement, cohen_kappa, krippendorff_alpha, gwet_ac1, pabak : float or None
         Agreement coefficients (alpha: nominal; AC1 and PABAK with ``q = 2``).
     prevalence_index, bias_index : float or None
@@ -178,6 +127,7 @@ class AgreementResult:
     n_units: int
     positives_a: int
     positives_b: int
+    confusion: dict[str, int]
     percent_agreement: float | None
     cohen_kappa: float | None
     krippendorff_alpha: float | None
@@ -456,6 +406,8 @@ def _binary_result(
         n_units=n,
         positives_a=pos_a,
         positives_b=pos_b,
+        confusion={"both": int(conf[1, 1]), "only_a": int(conf[1, 0]), "only_b": int(conf[0, 1]),
+                   "neither": int(conf[0, 0])},
         **stats,
         confidence_intervals=cis,
         landis_koch=landis_koch(stats["cohen_kappa"]),

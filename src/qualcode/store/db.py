@@ -200,6 +200,9 @@ class Store:
         return int(c.lastrowid), ("new" if cur is None else "new-version")
 
     def _doc(self, row: sqlite3.Row) -> Document:
+        from qualcode.store.integrity import check_document
+
+        check_document(row["id"], row["name"], row["version"], row["text"], row["content_hash"])
         return Document(
             id=row["id"], name=row["name"], version=row["version"], text=row["text"],
             content_hash=row["content_hash"], source_path=row["source_path"], format=row["format"],
@@ -285,6 +288,9 @@ class Store:
     )
 
     def _seg(self, r: sqlite3.Row) -> Segment:
+        from qualcode.store.integrity import check_segment
+
+        check_segment(r["doc_name"], r["idx"], r["id"], r["text"], r["text_hash"])
         return Segment(
             id=r["id"], document_id=r["document_id"], document=r["doc_name"], index=r["idx"],
             start=r["start"], end=r["end"], text=r["text"], text_hash=r["text_hash"],
@@ -301,7 +307,22 @@ class Store:
             q += f" AND s.document_id IN ({','.join('?' * len(ids))})"
             args += ids
         q += " ORDER BY s.document_id, s.idx"
-        return [self._seg(r) for r in self.conn.execute(q, args)]
+        segs = [self._seg(r) for r in self.conn.execute(q, args)]
+        self.verify_documents({s.document_id for s in segs})  # the spans must still fit their documents
+        return segs
+
+    def verify_documents(self, ids: Iterable[int] | None = None) -> None:
+        """Raise :class:`StoreError` naming the first document (of ``ids``, default the
+        current ones) whose text no longer matches its stored hash."""
+        from qualcode.store.integrity import verify_documents
+
+        verify_documents(self, ids)
+
+    def verify(self) -> Any:
+        """Check every stored text against its hash: an :class:`~qualcode.store.integrity.IntegrityReport`."""
+        from qualcode.store.integrity import verify_store
+
+        return verify_store(self)
 
     def segments_by_id(self, ids: Iterable[int]) -> dict[int, Segment]:
         ids = list(ids)
@@ -367,8 +388,10 @@ class Store:
     # ------------------------------------------------------------------ codebooks
     def add_codebook(self, codebook: Codebook, *, source_path: str | None = None, origin: str = "file") -> Codebook:
         """Store a codebook version; the same content as the latest version is reused."""
+        # keywords join the hash only when present, so codebooks without them keep their hash
         content = [
             [c.name, c.definition, c.include, c.exclude, list(c.examples), c.parent, c.color, c.threshold]
+            + ([list(c.keywords)] if c.keywords else [])
             for c in codebook.codes
         ]
         h = hash_obj(content)
@@ -385,10 +408,10 @@ class Store:
             )
             cb_id = int(c.lastrowid)
             self.conn.executemany(
-                "INSERT INTO codes (codebook_id, ordinal, name, definition, include, exclude, examples, parent, color, threshold)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO codes (codebook_id, ordinal, name, definition, include, exclude, examples, parent, color,"
+                " threshold, keywords) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [(cb_id, i, c.name, c.definition, c.include, c.exclude, canonical_json(list(c.examples)), c.parent,
-                  c.color, c.threshold) for i, c in enumerate(codebook.codes)],
+                  c.color, c.threshold, canonical_json(list(c.keywords))) for i, c in enumerate(codebook.codes)],
             )
         return self.codebook(cb_id)
 
@@ -405,7 +428,8 @@ class Store:
             raise NotFoundError(f"no codebook {ref!r} in the project")
         codes = tuple(
             Code(name=r["name"], definition=r["definition"], include=r["include"], exclude=r["exclude"],
-                 examples=tuple(json.loads(r["examples"])), parent=r["parent"], color=r["color"], threshold=r["threshold"])
+                 examples=tuple(json.loads(r["examples"])), parent=r["parent"], color=r["color"], threshold=r["threshold"],
+                 keywords=tuple(json.loads(r["keywords"] or "[]")))
             for r in self.conn.execute("SELECT * FROM codes WHERE codebook_id = ? ORDER BY ordinal", (row["id"],))
         )
         return Codebook(name=row["name"], codes=codes, source=row["source_path"], id=row["id"], version=row["version"])
@@ -474,6 +498,13 @@ class Store:
         ).fetchone()
         return None if row is None else self._run(row)
 
+    def run_traces(self, run_id: str) -> dict[str, int]:
+        """Rows other tables hold for ``run_id`` before its run row exists: logged LLM
+        calls and outbound (privacy audit) records."""
+        calls = self.conn.execute("SELECT COUNT(*) FROM llm_calls WHERE run_id = ?", (run_id,)).fetchone()[0]
+        outbound = self.conn.execute("SELECT COUNT(*) FROM privacy_outbound WHERE run_id = ?", (run_id,)).fetchone()[0]
+        return {"llm_calls": int(calls), "outbound": int(outbound)}
+
     def run_environment(self, run_id: str) -> dict[str, Any]:
         row = self.conn.execute("SELECT environment FROM runs WHERE id = ?", (run_id,)).fetchone()
         return {} if row is None else json.loads(row[0])
@@ -506,7 +537,8 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Codings joined with their document (and segment when there is one)."""
         q = (
-            "SELECT c.*, d.name AS document, d.text AS doc_text, s.idx AS segment_index, s.speakers AS speakers"
+            "SELECT c.*, d.name AS document, d.version AS doc_version, d.text AS doc_text, d.content_hash AS doc_hash,"
+            " s.idx AS segment_index, s.speakers AS speakers, s.text AS seg_text, s.text_hash AS seg_hash"
             " FROM codings c JOIN documents d ON d.id = c.document_id LEFT JOIN segments s ON s.id = c.segment_id"
         )
         where, args = [], []
@@ -522,9 +554,19 @@ class Store:
         if where:
             q += " WHERE " + " AND ".join(where)
         q += " ORDER BY c.document_id, c.start, c.id"
+        from qualcode.store.integrity import check_document, check_segment
+
         out = []
+        checked: set[int] = set()
         for r in self.conn.execute(q, args):
             d = dict(r)
+            doc_hash, doc_version = d.pop("doc_hash"), d.pop("doc_version")
+            seg_text, seg_hash = d.pop("seg_text"), d.pop("seg_hash")
+            if d["segment_id"] is not None and seg_hash is not None:
+                check_segment(d["document"], d["segment_index"], d["segment_id"], seg_text, seg_hash)
+            if d["document_id"] not in checked:  # each document's text once per call
+                check_document(d["document_id"], d["document"], doc_version, d["doc_text"], doc_hash)
+                checked.add(d["document_id"])
             d["text"] = d.pop("doc_text")[d["start"]:d["end"]]
             d["evidence"] = json.loads(d["evidence"])
             d["speakers"] = json.loads(d["speakers"]) if d["speakers"] else []

@@ -159,15 +159,22 @@ def exemplars(store: Store, source: str, *, per_code: int = 5, context: int = 16
                                  (lo + 1, hi - lo, r["document_id"])).fetchone()[0] or ""
         a, b = r["start"] - lo, r["end"] - lo
         span = txt[a:b]
+        visible = min(len(span), 1200)
         if len(span) > 1200:
             span = span[:1200] + "…"
         ev = json.loads(r["evidence"] or "{}")
+        # keyword hits (document offsets in the evidence) as offsets into `span`, for highlighting
+        kws = [{"start": k["start"] - r["start"], "end": k["end"] - r["start"], "keyword": k.get("keyword")}
+               for k in (ev.get("keywords") or [] if isinstance(ev, dict) else [])
+               if isinstance(k, dict) and isinstance(k.get("start"), int) and isinstance(k.get("end"), int)
+               and r["start"] <= k["start"] < k["end"] <= r["start"] + visible]
         out.append({
             "code": r["code"], "document": r["document"], "start": r["start"], "end": r["end"],
             "score": r["score"], "status": r["status"], "speakers": json.loads(r["speakers"] or "[]"),
             "before": ("…" if lo > 0 and lo < r["start"] else "") + txt[:a], "span": span,
             "after": txt[b:] + ("…" if b < len(txt) else ""),
             "rationale": ev.get("rationale") or ev.get("reason") or ev.get("quote") if isinstance(ev, dict) else None,
+            "keywords": kws,
         })
     return out
 
@@ -409,10 +416,17 @@ def wide_rows(store: Store, source: str, *, include_rejected: bool = False) -> t
         prev = by_seg[int(sid)].get(code)
         val = 1.0 if score is None else float(score)
         by_seg[int(sid)][code] = val if prev is None else max(prev, val)
+    from qualcode.store.integrity import check_segment
+
     rows = []
+    doc_ids: set[int] = set()
     for r in store.conn.execute(
-        "SELECT s.id, d.name, s.idx, s.start, s.end, s.speakers, s.text" + _CURRENT_SEGS + " ORDER BY s.document_id, s.idx"
+        "SELECT s.id, d.name, s.idx, s.start, s.end, s.speakers, s.text, s.text_hash, s.document_id" + _CURRENT_SEGS
+        + " ORDER BY s.document_id, s.idx"
     ):
+        check_segment(r[1], r[2], r[0], r[6], r[7])
+        doc_ids.add(int(r[8]))
         rows.append({"segment_id": r[0], "document": r[1], "segment": r[2], "start": r[3], "end": r[4],
                      "speakers": json.loads(r[5] or "[]"), "text": r[6], "codes": by_seg.get(int(r[0]), {})})
+    store.verify_documents(doc_ids)
     return list(codes), rows

@@ -2,7 +2,12 @@
 
 1. **Labels.** For each segment the LLM gets the researcher's background and coding
    goal (and, optionally, the moderator's preceding question) and returns up to ``k``
-   short observational labels, or ``irrelevant: true`` as a structured field.
+   short observational labels, or ``irrelevant: true`` as a structured field. A model
+   answering in the paper's style, ``labels: ["Irrelevant"]``, means the same: labels
+   in :data:`IRRELEVANT_LABELS` are never clustered, and a segment left with none is
+   irrelevant. When more than ``irrelevant_warn`` (``[themes] irrelevant_warn``,
+   default 0.5) of the segments are irrelevant the run records a warning: the goal may
+   be worded too narrowly, or the model may not be following the prompt.
 2. **Clustering.** Labels are normalised and de-duplicated, shuffled with a recorded
    seed, and grouped by the LLM in batches (default 100) into named themes. The next
    iteration groups the theme names, until the number of themes reaches ``target``,
@@ -20,6 +25,13 @@
    code = theme, evidence = the segment's labels in that theme); a codebook of the final
    themes, or of the whole hierarchy (:func:`theme_hierarchy`: earlier iterations' themes
    and the labels as child codes of the theme each was clustered into).
+
+**Two models.** As in the paper's ablation, the label stage and the theme stage
+(clustering, re-asking, definitions) may use different models: ``label_llm`` and
+``cluster_llm`` (``--label-llm``/``--cluster-llm``, or ``[themes] label_llm`` /
+``cluster_llm``); each defaults to ``llm`` (``[llm] model``). Both are recorded in the
+run (``params.label_llm``, ``params.cluster_llm``, calls per stage) and in ``methods``,
+and the privacy guard judges both before the first call.
 
 All model calls go through :class:`qualcode.llm.LLMClient`, so a re-run makes no calls
 and an interrupted run resumes; results land in one transaction at the end.
@@ -40,7 +52,7 @@ from qualcode.backends.base import EmbeddingBackend, LLMBackend
 from qualcode.errors import BackendError, InputError, NotFoundError
 from qualcode.llm import LLMClient, LLMRequest, backend_locality, make_llm, verify_quote
 from qualcode.provenance import hash_obj
-from qualcode.runs import RunRecorder
+from qualcode.runs import RunRecorder, records_failures
 from qualcode.store import llm_log
 from qualcode.themes.prompts import (
     HICODE_CLUSTER,
@@ -53,6 +65,11 @@ from qualcode.themes.prompts import (
 from qualcode.types import Code, Codebook, Coding, Run, Segment
 
 STEP = "hicode"
+#: labels that mean "nothing here is relevant" (compared after :func:`normalise_label`)
+IRRELEVANT_LABELS = frozenset({"irrelevant", "not relevant", "irrelevant to the coding goal",
+                               "not relevant to the coding goal", "no relevant content", "n/a"})
+#: warn when more than this share of the segments is irrelevant (``[themes] irrelevant_warn``)
+IRRELEVANT_WARN = 0.5
 
 
 # ---------------------------------------------------------------------- results
@@ -112,16 +129,20 @@ def _validate_labels(k: int):
             raise ValueError("'labels' must be a list of strings")
         labels: list[str] = []
         seen: set[str] = set()
+        said_irrelevant = False
         for lab in labels_in:
             c = _clean_label(lab)
             key = normalise_label(c)
+            if key in IRRELEVANT_LABELS:  # the paper's style: labels: ["Irrelevant"]
+                said_irrelevant = True
+                continue
             if c and key and key not in seen:
                 seen.add(key)
                 labels.append(c)
         if irrelevant:
             labels = []
         return {"irrelevant": bool(irrelevant) or not labels, "labels": labels[:k],
-                "truncated": max(0, len(labels) - k)}
+                "truncated": max(0, len(labels) - k), "irrelevant_label": said_irrelevant and not labels}
 
     return validate
 
@@ -180,6 +201,7 @@ def _first_sentence_span(text: str, limit: int = 240) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------- main entry
+@records_failures
 def run_hicode(
     project: Any,
     *,
@@ -201,6 +223,10 @@ def run_hicode(
     segments: Sequence[Segment] | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    label_llm: str | LLMBackend | None = None,
+    cluster_llm: str | LLMBackend | None = None,
+    cluster_client: LLMClient | None = None,
+    irrelevant_warn: float | None = None,
 ) -> HICodeResult | dict[str, Any]:
     """Run HICode on the project's current segments.
 
@@ -233,7 +259,17 @@ def run_hicode(
         For assigning still-dropped labels to the nearest theme (default: the
         project's embedder, loaded only when needed).
     client : LLMClient, optional
-        A configured client (tests); default one built from settings.
+        A configured client for the label stage (tests); default one built from settings.
+    label_llm, cluster_llm : str or LLMBackend, optional
+        Separate models for the label stage and for the theme stage (clustering,
+        re-asking, definitions); each defaults to ``[themes] label_llm`` /
+        ``cluster_llm``, then to ``llm``. The privacy guard judges both before any call.
+    cluster_client : LLMClient, optional
+        A configured client for the theme stage (tests); default: ``cluster_llm``'s, or
+        the label client when no separate model is given.
+    irrelevant_warn : float, optional
+        Warn (recorded in the run summary's ``warnings``) when more than this share of
+        the segments is irrelevant; default ``[themes] irrelevant_warn`` (0.5).
     dry_run : bool
         Return an estimate of calls and tokens instead of running.
 
@@ -245,9 +281,27 @@ def run_hicode(
                   max_iterations=max_iterations, n_quotes=n_quotes)
     store = project.store
     settings = project.settings
-    backend = client.backend if client is not None else (llm if isinstance(llm, LLMBackend) else make_llm(settings, llm))
+    warn_share = float(settings.get("themes", "irrelevant_warn", IRRELEVANT_WARN) if irrelevant_warn is None
+                       else irrelevant_warn)
+    if not 0 <= warn_share <= 1:
+        raise InputError(f"irrelevant_warn must be a share between 0 and 1; got {warn_share!r}")
+
+    def backend_for(spec: str | LLMBackend | None) -> LLMBackend:
+        return spec if isinstance(spec, LLMBackend) else make_llm(settings, spec)
+
+    label_spec = label_llm or llm or (settings.get("themes", "label_llm", "") or None)
+    client_given = client is not None
+    backend = client.backend if client is not None else backend_for(label_spec)
     if client is None:
         client = LLMClient.from_settings(backend, store, settings, concurrency=concurrency, show_progress=show_progress)
+    cluster_spec = cluster_llm or (settings.get("themes", "cluster_llm", "") or None)
+    if cluster_client is None:
+        if cluster_spec is None or cluster_spec is backend or (client_given is False and cluster_spec == label_spec):
+            cluster_client = client
+        else:
+            cluster_client = LLMClient.from_settings(backend_for(cluster_spec), store, settings,
+                                                     concurrency=concurrency, show_progress=show_progress)
+    cluster_backend = cluster_client.backend
     segs = list(segments) if segments is not None else store.segments()
     if not segs:
         raise InputError("the project has no segments to code", hint="add transcripts with `qualcode ingest FILES`")
@@ -265,20 +319,33 @@ def run_hicode(
         for seg in targets
     ]
     if dry_run:
-        return _estimate(client, label_reqs, k=k, batch_size=batch_size, target=target,
-                         max_iterations=max_iterations)
+        est = _estimate(client, label_reqs, k=k, batch_size=batch_size, target=target,
+                        max_iterations=max_iterations)
+        if cluster_client is not client:
+            est["cluster_model"] = cluster_backend.name
+            est["cluster_locality"] = backend_locality(cluster_backend)
+        return est
+    # the privacy guard judges both models before the first call (each client checks again when it sends)
+    from qualcode.privacy.guard import check_outbound
+
+    check_outbound(project, backend, n_texts=len(targets), step=STEP)
+    if cluster_client is not client:
+        check_outbound(project, cluster_backend, n_texts=len(targets), step=STEP)
 
     params = {
         "method": "hicode", "background": background, "goal": goal, "k": k, "target": target,
         "batch_size": batch_size, "max_iterations": max_iterations, "moderator_context": moderator_context,
         "include_moderators": include_moderators, "n_quotes": n_quotes, "max_excerpts": max_excerpts,
         "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
+        "label_llm": backend.describe(), "cluster_llm": cluster_backend.describe(),
+        "cluster_locality": backend_locality(cluster_backend), "irrelevant_warn": warn_share,
         "templates": {t.name: t.hash for t in HICODE_TEMPLATES}, "moderators": sorted({m for v in mods.values() for m in v}),
         "segments": len(targets),
     }
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name, seed=seed,
                       input_hash=hash_obj([s.text_hash for s in targets]), prompt_hash=templates_hash(HICODE_TEMPLATES))
-    client.step, client.run_id = STEP, rec.id
+    for c in (client, cluster_client):
+        c.step, c.run_id = STEP, rec.id
     ctx = dict(background=background.strip(), goal=goal.strip())
 
     # 1. labels ---------------------------------------------------------------------------
@@ -292,9 +359,10 @@ def run_hicode(
         )
     seg_labels: dict[int, list[str]] = {}
     irrelevant: set[int] = set()
-    truncated = 0
+    truncated = by_label = 0
     for seg, res in zip(targets, results):
         truncated += int(res.data.get("truncated", 0))
+        by_label += int(bool(res.data.get("irrelevant_label")))
         if res.data["irrelevant"]:
             irrelevant.add(seg.id)
         else:
@@ -306,14 +374,14 @@ def run_hicode(
     unique = list(display.values())
 
     # 2. clustering -----------------------------------------------------------------------
-    clusterer = _Clusterer(client, project, embedder, ctx, batch_size=batch_size, target=target, seed=seed,
+    clusterer = _Clusterer(cluster_client, project, embedder, ctx, batch_size=batch_size, target=target, seed=seed,
                            max_iterations=max_iterations)
     iterations = clusterer.run(unique)
     label_theme = clusterer.final_mapping(unique)
 
     # 3. definitions and exemplars ----------------------------------------------------------
     seg_by_id = {s.id: s for s in targets}
-    themes = _define_themes(client, ctx, iterations, label_theme, seg_labels, seg_by_id, n_quotes=n_quotes,
+    themes = _define_themes(cluster_client, ctx, iterations, label_theme, seg_labels, seg_by_id, n_quotes=n_quotes,
                             max_excerpts=max_excerpts)
 
     # 4. codings, summary, one transaction ---------------------------------------------------
@@ -332,9 +400,16 @@ def run_hicode(
             codings.append(Coding(code=th, segment_id=seg.id, document_id=seg.document_id, start=seg.start,
                                   end=seg.end, evidence={"labels": labs, "method": "hicode"}, coder=rec.coder,
                                   run_id=rec.id))
-    stats = client.stats
+    stats = _combined_stats(client, cluster_client)
+    share = len(irrelevant) / len(targets)
+    warnings = []
+    if share > warn_share:
+        warnings.append(f"{len(irrelevant)} of {len(targets)} segments ({share:.0%}) were irrelevant to the coding "
+                        f"goal, more than the warning share {warn_share:.0%}: check that --goal is not too narrow, "
+                        "that the segments are the data you meant, and that the label model follows the prompt")
     summary = {
         "segments": len(targets), "labelled": len(seg_labels), "irrelevant": len(irrelevant),
+        "irrelevant_share": round(share, 4), "irrelevant_by_label": by_label, "warnings": warnings,
         "labels": sum(len(v) for v in seg_labels.values()), "unique_labels": len(unique),
         "labels_truncated_to_k": truncated, "themes": len(themes), "iterations": len(iterations),
         "stop_reason": iterations[-1]["stop_reason"] if iterations else "no labels",
@@ -347,6 +422,8 @@ def run_hicode(
         "quotes_rejected": sum(t.get("quotes_rejected", 0) for t in themes),
         "codings": len(codings), "calls": stats.as_dict(),
     }
+    if cluster_client is not client:
+        summary["calls_by_stage"] = {"labels": client.stats.as_dict(), "themes": cluster_client.stats.as_dict()}
     rec.tokens_in, rec.tokens_out = stats.tokens_in, stats.tokens_out
     if stats.resolved_models:
         rec.model_version = ", ".join(sorted(stats.resolved_models))
@@ -365,6 +442,19 @@ def run_hicode(
     run = rec.finish(codings=codings, summary=summary, extra=write)
     return HICodeResult(run=run, themes=themes, iterations=[_public_iteration(it) for it in iterations],
                         summary=summary)
+
+
+def _combined_stats(*clients: LLMClient) -> Any:
+    """The call counts of the distinct clients, summed."""
+    from qualcode.llm import CallStats
+
+    out = CallStats()
+    for c in {id(c): c for c in clients}.values():
+        s = c.stats
+        for f in ("requests", "cached", "calls", "retries", "repairs", "failed", "tokens_in", "tokens_out"):
+            setattr(out, f, getattr(out, f) + getattr(s, f))
+        out.resolved_models |= set(s.resolved_models)
+    return out
 
 
 def _check_params(**p: Any) -> None:

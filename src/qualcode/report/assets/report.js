@@ -332,6 +332,20 @@
   }
 
   // ------------------------------------------------------------------ source-dependent sections
+  // the coded span with its keyword hits in <b class="qc-kw"> (offsets are into span)
+  function keywordParts(span, kws) {
+    if (!kws || !kws.length) return [span];
+    var parts = [], pos = 0;
+    kws.slice().sort(function (a, b) { return a.start - b.start; }).forEach(function (k) {
+      if (k.start < pos || k.end > span.length) return;
+      if (k.start > pos) parts.push(span.slice(pos, k.start));
+      parts.push(h("b", { "class": "qc-kw", title: k.keyword || "", text: span.slice(k.start, k.end) }));
+      pos = k.end;
+    });
+    if (pos < span.length) parts.push(span.slice(pos));
+    return parts;
+  }
+
   function renderExemplars(el, S, filter) {
     clear(el);
     var byCode = {};
@@ -355,8 +369,10 @@
         if (e.status && e.status !== "proposed") bits.push(e.status);
         box.appendChild(h("div", { "class": "qc-ex" }, [
           h("div", { "class": "meta", text: bits.join(" · ") }),
-          h("blockquote", {}, [e.before, h("mark", { text: e.span }), e.after]),
-          e.rationale ? h("div", { "class": "why", text: "Rationale: " + e.rationale }) : null]));
+          h("blockquote", {}, [e.before, h("mark", {}, keywordParts(e.span, e.keywords)), e.after]),
+          e.rationale ? h("div", { "class": "why", text: "Rationale: " + e.rationale }) : null,
+          e.keywords && e.keywords.length ? h("div", { "class": "why", text: "Matched keywords: " +
+            e.keywords.map(function (k) { return e.span.slice(k.start, k.end) + (k.keyword ? " (" + k.keyword + ")" : ""); }).join(", ") }) : null]));
       });
       el.appendChild(box);
     });
