@@ -226,9 +226,13 @@ def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple
     params = run.params or {}
     if isinstance(params.get("segment_ids"), list):
         return [int(i) for i in params["segment_ids"]], []
-    segs = project.store.segments()
-    if run.input_hash and _segment_hash(segs) == run.input_hash:
-        return [s.id for s in segs], []
+    from qualcode.provenance import hash_obj
+    from qualcode.store.review import current_segment_hashes
+
+    current = current_segment_hashes(project.store)  # ids and hashes only: no text is read
+    ids = [i for i, _ in current]
+    if run.input_hash and hash_obj([h for _, h in current]) == run.input_hash:
+        return ids, []
     if run.input_hash:
         try:
             from qualcode.coding.deductive import select_segments
@@ -238,7 +242,6 @@ def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple
                 return [s.id for s in kept], []
         except Exception:  # pragma: no cover - a changed helper must not break agreement
             pass
-    ids = [s.id for s in segs]
     extra = sorted(set(coded_ids) - set(ids))
     note = (f"run {run.id}: the segments it coded could not be matched to the current segments "
             f"(they changed since, or a subset was coded); its universe is taken as the "
