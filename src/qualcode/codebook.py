@@ -1,7 +1,12 @@
 """Codebooks from YAML, JSON, CSV and the JSON list of "Name: definition" strings.
 
-Validation names the file, the line and the problem (duplicate code, empty
-definition, unknown parent).
+A code may be a bare name (``- Cost`` in YAML, ``"Cost"`` in JSON, a CSV with only a
+``code`` column): the name is then the text that represents it. Validation names the
+file, the line and the problem (duplicate code, unknown parent, a key that is not a
+codebook key: ``unknown key 'defintion' (did you mean 'definition'?)``).
+
+:func:`read_codebook` is the one rule for "a codebook object, a codebook file, or the
+name of a stored codebook" that every step uses.
 """
 
 from __future__ import annotations
@@ -17,6 +22,37 @@ from qualcode.errors import InputError
 from qualcode.types import Code, Codebook
 
 CODEBOOK_FORMATS = (".yaml", ".yml", ".json", ".csv")
+#: the keys a code may have (``code``/``description`` are accepted for ``name``/``definition``)
+CODE_KEYS = ("name", "code", "definition", "description", "include", "exclude", "examples", "keywords", "parent",
+             "color", "threshold")
+
+
+def read_codebook(codebook: Codebook | str | os.PathLike[str], store: Any = None) -> tuple[Codebook, str | None]:
+    """A codebook object, a codebook file, or the name of a codebook stored in the
+    project (``store``). Returns the codebook and the file's absolute path (``None``
+    for an object without one or a stored codebook).
+
+    A reference is a file when it exists or ends in a codebook extension
+    (:data:`CODEBOOK_FORMATS`); anything else is looked up in the store.
+    """
+    if isinstance(codebook, Codebook):
+        return codebook, codebook.source
+    p = Path(codebook)
+    if p.is_file() or p.suffix.lower() in CODEBOOK_FORMATS:
+        return load_codebook(p), str(p.resolve())
+    if store is None:
+        raise InputError(f"no codebook file {str(codebook)!r}",
+                         hint=f"give a codebook file ({', '.join(CODEBOOK_FORMATS)})")
+    from qualcode.errors import NotFoundError
+
+    try:
+        return store.codebook(str(codebook)), None
+    except NotFoundError:
+        names = sorted({b["name"] for b in store.codebooks()})
+        raise InputError(f"no codebook file {str(codebook)!r} and no stored codebook of that name"
+                         + (f" (stored: {', '.join(names)})" if names else ""),
+                         hint=f"give a codebook file ({', '.join(CODEBOOK_FORMATS)}) or a stored codebook's name"
+                         ) from None
 
 
 def _read_text(path: Path) -> str:
@@ -174,9 +210,7 @@ def _from_structure(data: Any, p: Path, lines: list[int]) -> tuple[list[tuple[di
     for i, item in enumerate(data):
         ln = _line(lines, i)
         if isinstance(item, str):
-            if ":" not in item:
-                raise InputError(f"code {i + 1}: expected \"Name: definition\", got {item[:60]!r}", path=str(p), line=ln)
-            nm, definition = item.split(":", 1)
+            nm, _, definition = item.partition(":")  # "Name: definition", or a bare name
             out.append(({"name": nm.strip(), "definition": definition.strip()}, ln))
         elif isinstance(item, dict):
             out.append((item, ln))
@@ -200,6 +234,11 @@ def _from_csv(text: str, p: Path) -> list[tuple[dict, int | None]]:
     if "code" not in cols and "name" not in cols:
         raise InputError(f"CSV codebook needs a `code` or `name` column; found {', '.join(cols) or 'no header'}",
                          path=str(p), line=1)
+    for c in cols:
+        close = _close_key(c)
+        if c not in CODE_KEYS and close is not None:
+            raise InputError(f"unknown column {c!r} (did you mean {close!r}?)", path=str(p), line=1,
+                             hint=f"codebook columns: {', '.join(CODE_KEYS)}")
     out = []
     for row in reader:
         # restore(): a codebook exported by qualcode has "'" before text like "-x" or "=x"
@@ -220,6 +259,23 @@ def _as_examples(value: Any) -> tuple[str, ...]:
     if isinstance(value, Iterable):
         return tuple(str(s).strip() for s in value if str(s).strip())
     return (str(value),)
+
+
+def _close_key(key: str) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(str(key).strip().lower(), CODE_KEYS, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _check_keys(item: dict, nm: str, p: Path, ln: int | None) -> None:
+    for k in item:
+        if str(k).strip().lower() in CODE_KEYS:
+            continue
+        close = _close_key(str(k))
+        raise InputError(f"code {nm!r}: unknown key {str(k)!r}"
+                         + (f" (did you mean {close!r}?)" if close else f"; codebook keys: {', '.join(CODE_KEYS)}"),
+                         path=str(p), line=ln)
 
 
 def _as_keywords(value: Any, code: str, p: Path, ln: int | None) -> tuple[str, ...]:
@@ -246,8 +302,11 @@ def _as_keywords(value: Any, code: str, p: Path, ln: int | None) -> tuple[str, .
 def _validate(entries: list[tuple[dict, int | None]], p: Path) -> list[Code]:
     codes: list[Code] = []
     seen: dict[str, int | None] = {}
+    csv_file = p.suffix.lower() == ".csv"
     for i, (item, ln) in enumerate(entries):
         nm = str(item.get("name") or item.get("code") or "").strip()
+        if not csv_file:  # a CSV may carry other columns (counts, notes); a close misspelling is caught above
+            _check_keys(item, nm or f"#{i + 1}", p, ln)
         if not nm:
             raise InputError(f"code {i + 1} has no name", path=str(p), line=ln)
         key = nm.casefold()
@@ -255,9 +314,7 @@ def _validate(entries: list[tuple[dict, int | None]], p: Path) -> list[Code]:
             where = f" (first at line {seen[key]})" if seen[key] else ""
             raise InputError(f"duplicate code {nm!r}{where}", path=str(p), line=ln)
         seen[key] = ln
-        definition = str(item.get("definition") or item.get("description") or "").strip()
-        if not definition:
-            raise InputError(f"code {nm!r} has an empty definition; every code needs one", path=str(p), line=ln)
+        definition = str(item.get("definition") or item.get("description") or "").strip()  # may be empty: a bare name
         thr = item.get("threshold")
         try:
             thr = None if thr in (None, "") else float(thr)

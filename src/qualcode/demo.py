@@ -163,5 +163,5 @@ def _summary_md(project, rel, res, evaluation) -> str:
               f"{evaluation['multi']['f1']} |",
               f"| argmax baseline | {evaluation['argmax_baseline']['precision']} | "
               f"{evaluation['argmax_baseline']['recall']} | {evaluation['argmax_baseline']['f1']} |", "",
-              "AI codes are proposals: review them before use (`qualcode export codings`).", ""]
+              "AI codes are proposals: review them before use (`qualcode export codings --out codings.csv`).", ""]
     return "\n".join(lines)

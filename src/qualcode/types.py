@@ -110,6 +110,8 @@ class Segment:
     time_end: float | None = None
     strategy: str = "turn"
     key: str | None = None
+    #: what the segmenter recorded (for a CSV response: its other columns)
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def speaker(self) -> str:

@@ -33,10 +33,13 @@ def test_csv_with_name_column_and_examples(tmp_path):
 
 @pytest.mark.parametrize("content,ext,match,line", [
     ("codes:\n  - name: A\n    definition: x\n  - name: a\n    definition: y\n", ".yaml", "duplicate code 'a'", 4),
-    ("codes:\n  - name: A\n    definition: x\n  - name: B\n    definition: ''\n", ".yaml", "empty definition", 4),
+    ("codes:\n  - name: A\n    definition: x\n  - name: B\n    defintion: y\n", ".yaml",
+     r"code 'B': unknown key 'defintion' \(did you mean 'definition'\?\)", 4),
     ("codes:\n  - name: A\n    definition: x\n    parent: Zed\n", ".yaml", "unknown parent 'Zed'", 2),
-    ("code,definition\nA,x\nB,\n", ".csv", "empty definition", 3),
-    ('["A: x",\n "no colon here"]', ".json", "Name: definition", 2),
+    ("code,defintion\nA,x\nB,\n", ".csv", r"unknown column 'defintion' \(did you mean 'definition'\?\)", 1),
+    ('[{"name": "A"},\n {"name": "B", "exampels": ["b"]}]', ".json", "did you mean 'examples'", 2),
+    ('[{"name": "A", "colour": "red"}]', ".json", "did you mean 'color'", 1),
+    ("codes:\n  - name: A\n    notes: a memo\n", ".yaml", "unknown key 'notes'; codebook keys: name", 2),
     ("codes: [\n", ".yaml", "not valid YAML", None),
 ])
 def test_validation_names_line_and_problem(tmp_path, content, ext, match, line):
@@ -71,3 +74,48 @@ def test_undecodable_and_deeply_nested_are_input_errors(tmp_path):
         (tmp_path / f"deep{ext}").write_bytes(b"[" * n)
         with pytest.raises(InputError, match=f"deep{ext}"):
             load_codebook(tmp_path / f"deep{ext}")
+
+
+@pytest.mark.parametrize("content,ext", [
+    ("codes:\n  - Cost\n  - Trust in staff\n", ".yaml"),
+    ("- Cost\n- Trust in staff\n", ".yml"),
+    ('["Cost", "Trust in staff"]', ".json"),
+    ("code\nCost\nTrust in staff\n", ".csv"),
+    ("code,definition\nCost,\nTrust in staff,\n", ".csv"),
+    ("codes:\n  Cost:\n  Trust in staff:\n", ".yaml"),
+    ("codes:\n  - name: Cost\n  - name: Trust in staff\n", ".yaml"),
+])
+def test_bare_names_are_codes_whose_name_is_the_text(tmp_path, content, ext):
+    p = tmp_path / f"cb{ext}"
+    p.write_text(content)
+    cb = load_codebook(p)
+    assert cb.names() == ["Cost", "Trust in staff"]
+    assert all(c.definition == "" for c in cb.codes)
+
+
+def test_bare_names_code_by_their_name(tmp_path):
+    from qualcode.coding.similarity import code_texts
+
+    p = tmp_path / "cb.yaml"
+    p.write_text("- Cost\n- Trust\n")
+    cb = load_codebook(p)
+    assert code_texts(cb.get("Cost"), ["name", "definition", "examples"]) == ["Cost"]
+
+
+def test_one_resolver_for_files_and_stored_codebooks(tmp_path):
+    from qualcode.codebook import read_codebook
+    from qualcode.project import init_project
+
+    p = tmp_path / "cb.json"
+    p.write_text('["Cost: money", "Trust"]')
+    project = init_project(tmp_path / "proj")
+    try:
+        cb, source = read_codebook(p, project.store)
+        assert source == str(p.resolve()) and cb.names() == ["Cost", "Trust"]
+        stored = project.store.add_codebook(cb.__class__(name="study.v2", codes=cb.codes))
+        again, source = read_codebook("study.v2", project.store)  # a stored name with a dot is not a file
+        assert again.id == stored.id and source is None
+        with pytest.raises(InputError, match=r"no codebook file 'nope' and no stored codebook.*stored: study.v2"):
+            read_codebook("nope", project.store)
+    finally:
+        project.close()

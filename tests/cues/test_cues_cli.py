@@ -148,6 +148,37 @@ def test_cues_with_an_llm_registered_through_the_registry(project, capsys):
         assert all(r["segment_id"] is not None for r in rows)
 
 
+def test_cues_llm_codes_only_the_selected_segments(project, capsys):
+    from qualcode.backends import registry
+    from qualcode.backends.base import Completion, LLMBackend
+
+    seen = []
+
+    class Agreeable(LLMBackend):
+        name = "agreeable"
+        locality = "local"
+
+        def complete(self, messages, *, json_schema=None, temperature=0.0, max_tokens=None, seed=None):
+            current = messages[1].content.split("<<<", 1)[1].split(">>>", 1)[0].strip()
+            seen.append(current)
+            cues = [{"type": "agreement", "quote": " ".join(current.split()[:2]), "rationale": "opens the turn"}]
+            return Completion(text=json.dumps({"cues": cues}), model="agreeable-1", data={"cues": cues})
+
+    registry._load_builtins()
+    registry.register_llm("agreeable", lambda rest, opts: Agreeable())
+    assert main(["cues", "-p", str(project), "--document", "visit.vtt", "--where", "speaker=ben",
+                 "--llm", "agreeable:x"]) == 0
+    assert len(seen) == 2 and all(t.startswith(("It was", "Well, the")) for t in seen)
+    with open_project(project) as p:
+        run = p.store.latest_run("cues")
+        assert run.params["selection"]["where"] == ["speaker=ben"]
+        rows = p.store.codings(run_id=run.id)
+        assert rows and all(r["speakers"] == ["Ben"] for r in rows)  # rule cues too stay in Ben's turns
+    # relevance picks the segments the LLM codes, so it needs --llm
+    assert main(["cues", "-p", str(project), "--relevant-to", "nurse", "--top", "1"]) == 2
+    assert "add --llm" in capsys.readouterr().err
+
+
 def test_dynamics_tables_and_json(project, capsys):
     assert main(["dynamics", "-p", str(project)]) == 0
     out = capsys.readouterr().out

@@ -66,3 +66,35 @@ def test_docx_without_text(tmp_path):
     with pytest.raises(InputError, match="no text") as err:
         read_file(p)
     assert "blank.docx" in str(err.value)
+
+
+def _table(d, rows):
+    t = d.add_table(rows=len(rows), cols=len(rows[0]))
+    for row, cells in zip(t.rows, rows):
+        for cell, value in zip(row.cells, cells):
+            cell.text = value
+
+
+def test_docx_tables_are_tables_not_speaker_turns(tmp_path):
+    d = docx.Document()
+    _table(d, [("Date", "3 May 2024"), ("Interviewer", "Jane Doe"), ("Note:", "the recording started late")])
+    d.add_paragraph("MODERATOR: Welcome. Tell me about the clinic.")
+    _table(d, [("Speaker", "Note"), ("Amina", "It is far."), ("MODERATOR", "How far?"), ("Amina", "Two hours.")])
+    d.add_paragraph("MODERATOR: Thank you. One more thing.")
+    _table(d, [("Observation", "Participants laughed"), ("Observer", "K. Banda")])
+    d.add_paragraph("Grace: I agree with Amina.")
+    _table(d, [("Amina", "Yes."), ("Grace", "Really far."), ("Amina", "Every week.")])  # no header, a conversation
+    path = tmp_path / "tables.docx"
+    d.save(str(path))
+    (doc,) = read_file(path)
+    turns = [(t.speaker, doc.text[t.start:t.end]) for t in doc.turns]
+    assert turns == [
+        (None, "| Date | 3 May 2024 |\n| Interviewer | Jane Doe |\n| Note: | the recording started late |"),
+        ("MODERATOR", "Welcome. Tell me about the clinic."),
+        ("Amina", "It is far."), ("MODERATOR", "How far?"), ("Amina", "Two hours."),
+        ("MODERATOR", "Thank you. One more thing."),
+        (None, "| Observation | Participants laughed |\n| Observer | K. Banda |"),
+        ("Grace", "I agree with Amina."),
+        ("Amina", "Yes."), ("Grace", "Really far."), ("Amina", "Every week."),
+    ]
+    assert doc.metadata["speakers"] == ["MODERATOR", "Amina", "Grace"]  # no "Speaker", "Date", "Observer"

@@ -68,7 +68,7 @@ def test_reingest_unchanged_does_nothing(project, tmp_path, capsys):
     (("empty.txt", b""), ["ingest", "{tmp}/empty.txt"], "empty.txt"),
     (("bin.txt", bytes(range(256)) * 4), ["ingest", "{tmp}/bin.txt"], "bin.txt"),
     (("r.csv", b"id,answer\n1,hello\n"), ["ingest", "{tmp}/r.csv", "--text-column", "response"], "response"),
-    (("cb.yaml", b"codes:\n  - name: A\n    definition: ''\n"), ["code", "--codebook", "{tmp}/cb.yaml"], "cb.yaml"),
+    (("cb.yaml", b"codes:\n  - name: A\n    defintion: x\n"), ["code", "--codebook", "{tmp}/cb.yaml"], "cb.yaml"),
 ])
 def test_bad_input_clear_message_nonzero_exit_store_intact(project, tmp_path, capsys, setup, args, expect):
     good = write(tmp_path / "good.txt", "A: hello\nB: hi\n")

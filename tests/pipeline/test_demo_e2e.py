@@ -18,7 +18,8 @@ def demo_dir(tmp_path_factory):
 def test_demo_writes_codings_csv_with_exact_spans(demo_dir):
     rows = list(csv.DictReader(open(demo_dir / "codings.csv", encoding="utf-8")))
     assert rows, "the demo produced no codings"
-    assert list(rows[0]) == ["document", "segment", "start", "end", "speaker", "text", "code", "score", "run"]
+    assert list(rows[0]) == ["document", "segment", "start", "end", "speaker", "text", "code", "score",
+                             "score_calibrated", "rank", "run"]
     with open_project(demo_dir) as p:
         texts = {d.name: d.text for d in p.store.documents()}
         codebook = set(p.store.codebook(p.store.latest_run("code").params["codebook_id"]).names())

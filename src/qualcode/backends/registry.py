@@ -76,8 +76,8 @@ QUALCODE_LLM=..., or with --llm on the command line. Examples:
   openai:gpt-4o-mini                     OpenAI; set [llm] api_key_env = "OPENAI_API_KEY"
   http://127.0.0.1:8080/v1#my-model      any OpenAI-compatible server (llama.cpp, vLLM, LM Studio)
   llamacpp:/path/to/model.gguf           in-process llama.cpp (pip install 'qualcode[llamacpp]')
-Without an LLM, the embedding-only methods still run: `qualcode code` (similarity coding),
-`qualcode themes --method embedding` (theme discovery), `qualcode relevance`."""
+Without an LLM, the embedding-only methods still run: `qualcode code --codebook FILE` (similarity coding),
+`qualcode themes --method embedding` (theme discovery), `qualcode relevance "QUESTION"`."""
 
 
 def llm_backend(spec: str | None, **options: Any) -> LLMBackend:

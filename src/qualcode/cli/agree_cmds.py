@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.common import add_project_arg, add_selection_args, print_json, print_table, project_from, selection_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,10 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--disagreements", metavar="F.csv")
     p.add_argument("--boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    add_selection_args(p)
     p.set_defaults(func=cmd_compare_models)
 
     p = sub.add_parser("import-codes", help="import human codes from CSV onto the current segments",
-                       description="Columns: code, coder (or --coder), and per row segment_id, or document+start+end "
+                       description="Columns: code, coder (or --coder), and per row document+segment (as `export "
+                       "segments` writes them), or segment_id, or source_id (a CSV respondent id), or document+start+end "
                        "(character span), or quote (document optional). A span goes to every segment it overlaps "
                        "by >= 50%% of the shorter of the two, else to the segment with the largest overlap.")
     add_project_arg(p)
@@ -61,6 +63,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "or only the segments the rows map to")
     p.add_argument("--skip-unmapped", action="store_true", help="skip rows that cannot be placed instead of stopping")
     p.add_argument("--force", action="store_true", help="import a file already imported for this coder")
+    p.add_argument("--by", choices=["auto", "segment", "segment-id", "span", "quote", "source-id"], default="auto",
+                   help="which columns locate a row: segment (document + the 0-based segment of `export segments`), "
+                        "segment-id, span (document,start,end), quote, source-id (the respondent id of a CSV "
+                        "response); auto (default): the first the row fills, in that order")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_codes)
 
@@ -82,6 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="import a sheet already imported for this coder")
     p.add_argument("--boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    add_selection_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_review)
 
@@ -100,6 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the human's examples")
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p)
     p.set_defaults(func=cmd_train)
 
 
@@ -265,7 +273,8 @@ def cmd_compare_models(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         opts = {"mode": args.mode} if args.mode else {}
         res = compare_models(project, args.codebook, args.a, args.b, n_boot=args.boot, seed=args.seed,
-                             skip_moderators=False if args.include_moderators else None, **opts)
+                             skip_moderators=False if args.include_moderators else None,
+                             selection=selection_from(args), **opts)
         if args.disagreements:
             write_disagreements(res.comparison, args.disagreements)
     if args.json:
@@ -283,7 +292,7 @@ def cmd_import_codes(args: argparse.Namespace) -> int:
 
     with project_from(args) as project:
         res = import_codes(project, args.file, coder=args.coder, scope=args.scope,
-                           on_unmapped="skip" if args.skip_unmapped else "error", force=args.force)
+                           on_unmapped="skip" if args.skip_unmapped else "error", force=args.force, by=args.by)
     if args.json:
         print_json([r.to_dict() for r in res])
         return 0
@@ -344,7 +353,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             return 0
         res = train_coder(project, args.coder, folds=args.folds, seed=args.seed, mode=args.mode,
                           codebook=args.codebook, embedding_model=args.model, min_positives=args.min_positives,
-                          apply=not args.no_apply)
+                          apply=not args.no_apply, selection=selection_from(args))
     if args.json:
         print_json(res.to_dict())
         return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.common import (add_project_arg, add_selection_args, print_json, print_selection, print_table,
+                                 project_from, selection_from)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--include-moderators", action="store_true", help="also rank moderator-only segments")
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p, relevance=False)
     p.set_defaults(func=cmd_relevance)
 
     p = sub.add_parser("code", help="apply a codebook by embedding similarity, keywords, or both")
@@ -40,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also code segments spoken only by a moderator (skipped by default)")
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p)
     p.set_defaults(func=cmd_code)
 
 
@@ -61,7 +64,8 @@ def cmd_relevance(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
         res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model,
-                            skip_moderators=False if args.include_moderators else None)
+                            skip_moderators=False if args.include_moderators else None,
+                            selection=selection_from(args))
         if args.json:
             print_json({"run": res.run.id, "question": res.question, "n_segments": res.n_segments,
                         "segments": [{"rank": r.rank, "score": round(r.score, 4), "document": r.segment.document,
@@ -101,13 +105,16 @@ def cmd_code(args: argparse.Namespace) -> int:
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
             skip_moderators=False if args.include_moderators else None, method=args.method,
+            selection=selection_from(args),
         )
         if args.json:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
                         "n_segments": res.n_segments, "n_codings": res.n_codings, "uncoded": res.uncoded,
                         "per_code": dict(res.per_code), "method": res.run.params.get("method", "embedding"),
-                        "keyword_codings": res.run.summary.get("keyword_codings")})
+                        "keyword_codings": res.run.summary.get("keyword_codings"),
+                        "selection": res.run.params.get("selection")})
             return 0
+        print_selection(res.run.params)
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
         skipped = res.run.summary.get("moderator_segments_skipped", 0)
         if skipped:

@@ -15,6 +15,57 @@ def add_project_arg(p: argparse.ArgumentParser) -> None:
                    help="project directory (default: the current directory or its parents)")
 
 
+def add_selection_args(p: argparse.ArgumentParser, *, relevance: bool = True) -> None:
+    """``--document``, ``--where`` and (``relevance``) the relevance filter of
+    :class:`qualcode.selection.Selection`, the same on every step."""
+    g = p.add_argument_group("what to work on (default: every current segment)")
+    g.add_argument("--document", action="extend", nargs="+", metavar="NAME",
+                   help="only these documents (name or file stem; repeatable)")
+    g.add_argument("--where", action="append", metavar="KEY=VALUE",
+                   help="only segments with speaker=NAME, or whose CSV column / document metadata KEY is VALUE "
+                        "(repeatable: values of one key are alternatives, different keys must all match)")
+    if relevance:
+        g.add_argument("--relevant-to", metavar="QUESTION",
+                       help="rank segments against this research question first (stored as a relevance run) "
+                            "and keep the --top N / those scoring --min-relevance X")
+        g.add_argument("--relevance", metavar="RUN", help="reuse a stored relevance run instead of ranking again")
+        g.add_argument("--top", type=int, metavar="N", dest="relevance_top",
+                       help="with --relevant-to/--relevance: keep the N most relevant segments")
+        g.add_argument("--min-relevance", type=float, metavar="X",
+                       help="with --relevant-to/--relevance: keep segments scoring at least X")
+
+
+def selection_from(args: argparse.Namespace) -> Any:
+    """The :class:`qualcode.selection.Selection` the options of :func:`add_selection_args` give."""
+    from qualcode.selection import Selection
+
+    return Selection(documents=tuple(getattr(args, "document", None) or ()),
+                     where=tuple(getattr(args, "where", None) or ()),
+                     relevant_to=getattr(args, "relevant_to", None),
+                     relevance_run=getattr(args, "relevance", None),
+                     top=getattr(args, "relevance_top", None),
+                     min_relevance=getattr(args, "min_relevance", None))
+
+
+def print_selection(run_params: Mapping[str, Any]) -> None:
+    """One line on the filter a run recorded (nothing when it had none)."""
+    rec = run_params.get("selection") or {}
+    if not rec:
+        return
+    bits = []
+    if rec.get("documents"):
+        bits.append("documents " + ", ".join(rec["documents"]))
+    if rec.get("where"):
+        bits.append("where " + " and ".join(rec["where"]))
+    rel = rec.get("relevance")
+    if rel:
+        cut = " and ".join(x for x in (f"top {rel['top']}" if rel.get("top") is not None else "",
+                                       f"score >= {rel['min_relevance']}" if rel.get("min_relevance") is not None
+                                       else "") if x)
+        bits.append(f"{cut} by relevance run {rel['run']}")
+    print(f"selection: {rec.get('n_selected')} of {rec.get('n_candidates')} segments ({'; '.join(bits)})")
+
+
 def project_from(args: argparse.Namespace, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Project:
     return open_project(args.project, overrides=overrides)
 

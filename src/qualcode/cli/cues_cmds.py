@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.common import add_project_arg, add_selection_args, print_json, print_table, project_from, selection_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--llm", nargs="?", const="", default=None, metavar="SPEC",
                    help="also code tone shifts, agreement, disagreement and emotional intensity with an LLM "
                         "(SPEC, or the project's [llm] model when no SPEC is given)")
-    p.add_argument("--document", action="append", metavar="NAME", help="only this document (repeatable)")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p)
     p.set_defaults(func=cmd_cues)
 
     p = sub.add_parser("dynamics", help="talk shares, inequality, transitions, back-channels, who falls silent")
@@ -59,11 +59,27 @@ def cmd_cues(args: argparse.Namespace) -> int:
         raise InputError(f"--pause-threshold must be >= 0 seconds; got {args.pause_threshold}")
     patterns = load_patterns(args.patterns) if args.patterns else ()
     detector = CueDetector(patterns=patterns)
+    selection = selection_from(args)
+    if selection.uses_relevance and args.llm is None:
+        raise InputError("--relevant-to/--relevance choose the segments the LLM codes: add --llm",
+                         hint="rule cues are found in whole documents; narrow them with --document or --where KEY=VALUE")
     with project_from(args) as project:
         store = project.store
         docs = _documents(store, args.document)
         if not docs:
             raise InputError("the project has no documents", hint="add transcripts with `qualcode ingest FILE...`")
+        chosen = None
+        if selection.where or selection.uses_relevance:
+            from qualcode.selection import select
+
+            # the segments to work on: rule cues stay in them, the LLM codes them
+            chosen = select(project, selection, skip_moderators=False)
+            keep_docs = {s.document_id for s in chosen.segments}
+            docs = [d for d in docs if d.id in keep_docs]
+            if not docs:
+                from qualcode.selection import describe
+
+                raise InputError(f"no segment left of {chosen.n_candidates} ({describe(chosen)})")
         coder = None
         backend = None
         if args.llm is not None:
@@ -75,6 +91,8 @@ def cmd_cues(args: argparse.Namespace) -> int:
             coder = LLMCueCoder(backend)
         params: dict[str, Any] = {"pause_threshold": args.pause_threshold, "rules": "builtin-1",
                                   "documents": [d.name for d in docs]}
+        if chosen is not None:
+            params.update(chosen.run_params())
         if args.patterns:
             params["patterns"] = {"path": str(Path(args.patterns)),
                                   "hash": hash_obj([[r.name, r.regex, r.code, r.ignore_case] for r in patterns])}
@@ -103,14 +121,19 @@ def cmd_cues(args: argparse.Namespace) -> int:
             if len(timed) >= 2:
                 cues += timing_cues(timed, pause_threshold=args.pause_threshold, text=doc.text)
             segs = store.segments(document_ids=[doc.id])
-            if coder is not None and segs:
+            chosen_here = segs if chosen is None else [s for s in chosen.segments if s.document_id == doc.id]
+            if coder is not None and chosen_here:
                 with rec.failures_recorded():  # calls made, then a failure: the run is listed as failed
-                    cues += coder.code_segments(segs)
+                    cues += coder.code_segments(chosen_here)
             seg_starts = [s.start for s in segs]
+            in_selection = None if chosen is None else {s.id for s in chosen_here}
             doc_counts: Counter[str] = Counter()
             for c in sorted(cues, key=lambda c: (c.start, c.end, c.code)):
+                sid = _containing(segs, seg_starts, c.start, c.end)
+                if in_selection is not None and sid not in in_selection:
+                    continue  # outside the segments asked for (--where, relevance)
                 codings.append(Coding(
-                    code=c.code, segment_id=_containing(segs, seg_starts, c.start, c.end), document_id=doc.id,
+                    code=c.code, segment_id=sid, document_id=doc.id,
                     start=c.start, end=c.end, score=c.score, evidence=c.evidence(), coder=rec.coder, run_id=rec.id,
                 ))
                 doc_counts[c.code] += 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shlex
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,5 +27,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("wrote:")
     for k, p in res.files.items():
         print(f"  {k:9} {p}")
-    print(f"next: qualcode -p {args.out} status | runs | relevance \"your question\" | code --codebook FILE")
+    out = shlex.quote(str(args.out))
+    print("next:")
+    for cmd in ("status", "runs", "relevance \"your question\"",
+                f"code --codebook {shlex.quote(str(res.files['codebook']))}",
+                f"export codings --out {shlex.quote(str(Path(args.out) / 'my-codings.csv'))}"):
+        print(f"  qualcode -p {out} {cmd}")
     return 0

@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--text-column", help="column holding the response text")
     g.add_argument("--id-column", help="column holding a respondent/response id")
     g.add_argument("--speaker-column", help="column holding a speaker or respondent name")
+    g.add_argument("--keep-columns", metavar="A,B", help="columns every export carries beside the id "
+                   "(source_id), e.g. age,region")
     g.add_argument("--csv-mode", choices=["segments", "documents"], default=None,
                    help="segments (default): the file is one document and each row one segment; "
                         "documents: each row is its own document")
@@ -50,6 +52,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         opts["id_column"] = args.id_column
     if args.speaker_column:
         opts["speaker_column"] = args.speaker_column
+    if args.keep_columns:
+        opts["keep_columns"] = args.keep_columns
     if args.csv_mode:
         opts["mode"] = args.csv_mode
     from qualcode.corpus import is_qdpx

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.common import (add_project_arg, add_selection_args, print_json, print_selection, print_table,
+                                 project_from, selection_from)
 
 
 def add_llm_args(p: argparse.ArgumentParser) -> None:
@@ -39,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also code segments spoken only by a moderator (default: [coding] skip_moderators)")
     add_llm_args(p)
     p.add_argument("--json", action="store_true")
+    add_selection_args(p)
     p.set_defaults(func=cmd_llm_code)
 
     p = sub.add_parser("llm-log", help="summary of logged LLM calls (the log is also the cache)")
@@ -54,7 +56,7 @@ def cmd_llm_code(args: argparse.Namespace) -> int:
 
     with project_from(args, overrides=llm_overrides(args)) as project:
         out = llm_code(project, args.codebook, per=args.per, dry_run=args.dry_run,
-                       skip_moderators=False if args.include_moderators else None)
+                       skip_moderators=False if args.include_moderators else None, selection=selection_from(args))
         if args.dry_run:
             print_json(out) if args.json else print_estimate(out)
             return 0
@@ -67,6 +69,7 @@ def cmd_llm_code(args: argparse.Namespace) -> int:
             "moderator_segments_skipped") else ""
         print(f"run {out.id}: {s['codings']} codings on {s['segments_coded']} of {s['segments']} segments "
               f"({s['codes']} codes, per {args.per}, model {out.model}{skipped})")
+        print_selection(out.params)
         print(f"quotes: {q['exact']} exact, {q['normalized']} normalised, {q['fuzzy']} located fuzzily, "
               f"{q['not_found']} not found in the segment, {q['none']} none given")
         c = s["calls"]

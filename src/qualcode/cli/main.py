@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"qualcode {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("-p", "--project", dest="global_project", metavar="DIR", default=None,
+                        help="project directory; accepted before or after the command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -57,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _merge_project(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``-p DIR`` given before the command counts as the command's own ``-p DIR``."""
+    before = getattr(args, "global_project", None)
+    if before is None:
+        return
+    if not hasattr(args, "project"):
+        parser.error(f"the {args.command} command takes no project (-p/--project)")
+    if args.project is not None and args.project != before:
+        parser.error(f"two different projects given: -p {before} and -p {args.project}")
+    args.project = before
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -68,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _merge_project(parser, args)
     try:
         return int(args.func(args) or 0)
     except QualcodeError as exc:

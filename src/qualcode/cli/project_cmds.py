@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
 from qualcode.project import init_project
@@ -38,7 +39,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"initialised qualcode project in {project.path.resolve()}")
     print(f"  settings: {project.path / 'qualcode.toml'}")
     print(f"  store:    {project.store.path}")
-    print("next: qualcode -p DIR ingest FILE...")
+    print(f"next: qualcode -p {shlex.quote(args.dir)} ingest FILE...")
     project.close()
     return 0
 

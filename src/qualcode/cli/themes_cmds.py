@@ -9,7 +9,7 @@ import importlib
 import inspect
 from typing import Any
 
-from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
+from qualcode.cli.common import add_project_arg, add_selection_args, print_json, print_table, project_from, selection_from
 from qualcode.cli.llm_cmds import add_llm_args, llm_overrides, print_estimate
 from qualcode.errors import BackendNotConfigured, InputError
 
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "clustering iteration (`themes show` alone: the final themes; `themes show [ITER] --tree`: the hierarchy "
         "below the final themes, or below iteration ITER's, as an indented tree); `themes map` shows segment -> "
         "labels -> theme; `themes export-codebook --out F.yaml [--levels all|labels]` writes a codebook that "
-        "`qualcode code --codebook` reads (with --levels, earlier iterations' themes, and the labels, become "
+        "`qualcode code --codebook FILE` reads (with --levels, earlier iterations' themes, and the labels, become "
         "child codes of the themes they were clustered into).",
     )
     add_project_arg(p)
@@ -59,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tree", action="store_true",
                    help="show: the theme hierarchy (final themes, or ITER's themes, down to the labels) as a tree")
     p.add_argument("--json", action="store_true")
+    add_selection_args(p)
     p.set_defaults(func=cmd_themes)
 
     e = sub.add_parser(
@@ -129,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
                          moderator_context=not args.no_moderator_context,
                          include_moderators=args.include_moderators, dry_run=args.dry_run,
                          label_llm=args.label_llm, cluster_llm=args.cluster_llm,
-                         irrelevant_warn=args.irrelevant_warn)
+                         irrelevant_warn=args.irrelevant_warn, selection=selection_from(args))
         if args.dry_run:
             print_json(out) if args.json else print_estimate(out)
             return 0
@@ -169,7 +170,7 @@ def _run_embedding(project: Any, args: argparse.Namespace) -> int:
         print("dry run: embedding-only theme discovery makes no LLM calls")
         return 0
     fn = mod.discover_themes
-    wanted = {"target": args.target, "seed": args.seed, "n_themes": args.target}
+    wanted = {"target": args.target, "seed": args.seed, "n_themes": args.target, "selection": selection_from(args)}
     try:
         accepted = inspect.signature(fn).parameters
         varkw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())

@@ -6,11 +6,11 @@ import time
 
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from qualcode.codebook import load_codebook
+from qualcode.codebook import read_codebook as _read_codebook
 from qualcode.coding.similarity import assign, code_vectors, similarity
 from qualcode.embeddings import embed_texts
 from qualcode.errors import InputError
@@ -18,6 +18,9 @@ from qualcode.project import Project
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
 from qualcode.types import Codebook, Coding, Run, Segment
+
+if TYPE_CHECKING:
+    from qualcode.selection import Selection
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,7 @@ def read_codebook(project: Project, codebook: Codebook | str | os.PathLike[str])
     """``(codebook, source path)`` from an object, a file or a stored name; writes nothing."""
     if isinstance(codebook, Codebook):
         return codebook, None
-    p = str(codebook)
-    if os.path.exists(p) or os.path.splitext(p)[1]:
-        return load_codebook(p), os.path.abspath(p)
-    return project.store.codebook(p), None
+    return _read_codebook(codebook, project.store)
 
 
 def store_codebook(project: Project, cb: Codebook, source_path: str | None = None) -> Codebook:
@@ -58,16 +58,21 @@ def store_codebook(project: Project, cb: Codebook, source_path: str | None = Non
 def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Segment], int]:
     """Current segments to code; with ``skip_moderators`` segments spoken only by a
     moderator (questions, prompts; see :mod:`qualcode.speakers`) are left out.
-    Returns (segments, n_skipped)."""
-    from qualcode.speakers import is_moderator_segment, moderator_names
+    Returns (segments, n_skipped). The full rule (subsets, relevance) is
+    :func:`qualcode.selection.select`."""
+    from qualcode.selection import select
 
-    segments = project.store.segments()
-    if not skip_moderators:
-        return segments, 0
-    mods = moderator_names(project.store, {sg.document_id for sg in segments},
-                           project.settings.get("segmentation", "moderators", []) or [])
-    keep = [sg for sg in segments if not is_moderator_segment(sg, mods)]
-    return keep, len(segments) - len(keep)
+    sel = select(project, skip_moderators=skip_moderators)
+    return sel.segments, sel.skipped("moderator")
+
+
+def _nothing_to_code(chosen: Any) -> InputError:
+    from qualcode.selection import describe
+
+    if not chosen.n_candidates:
+        return InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
+    return InputError(f"no segment left to code of {chosen.n_candidates} ({describe(chosen)})",
+                      hint="loosen --document/--where/--top/--min-relevance, or pass --include-moderators")
 
 
 def segment_matrix(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
@@ -91,13 +96,18 @@ def code_segments(
     embedding_model: str | None = None,
     show_progress: bool = True,
     method: str = "embedding",
+    segments: Sequence[Segment | int] | None = None,
+    selection: "Selection | None" = None,
 ) -> CodingResult:
     """Code every current segment with ``codebook`` by embedding similarity.
 
     Parameters default to the project's ``[coding]`` settings. ``method``:
     ``"embedding"`` (similarity only), ``"keywords"`` (the codes' ``keywords:`` only, no
     model) or ``"hybrid"`` (similarity plus every code whose keywords occur); see
-    :mod:`qualcode.coding.keywords` for the matching and the rule. Returns the stored run.
+    :mod:`qualcode.coding.keywords` for the matching and the rule. ``segments``
+    (segments or ids) and ``selection`` (documents, ``where``, relevance; see
+    :mod:`qualcode.selection`) narrow what is coded; the run records the filter.
+    Returns the stored run.
     """
     from qualcode.coding import keywords as kw
 
@@ -118,16 +128,19 @@ def code_segments(
     if unknown:
         raise InputError(f"per-code thresholds name codes not in the codebook: {', '.join(sorted(unknown))}")
     thr_list = [per_code_thr.get(c.name, c.threshold) for c in cb.codes]
+    from qualcode.selection import select
+
     if skip_moderators is None:
-        skip_moderators = bool(s.get("coding", "skip_moderators", True))
-    segments, n_skipped = select_segments(project, skip_moderators=skip_moderators)
+        skip_moderators = segments is None and bool(s.get("coding", "skip_moderators", True))
+    picked = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    embedding_model=embedding_model, show_progress=show_progress)
+    segments, n_skipped = picked.segments, picked.skipped("moderator")
     if not segments:
-        raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
-                         hint="ingest transcripts first: `qualcode ingest FILE...`")
+        raise _nothing_to_code(picked)
     hits = kw.segment_hits(cb, segments) if method != "embedding" else None
     if method == "keywords":
         return _finish(project, cb, segments, n_skipped, t0, method, hits, None, None,
-                       {"skip_moderators": skip_moderators}, backend=None, embedded=0)
+                       {"skip_moderators": skip_moderators, **picked.run_params()}, backend=None, embedded=0)
     backend = project.embedder(embedding_model)
     seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
 
@@ -143,7 +156,7 @@ def code_segments(
               "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
               "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
-              "skip_moderators": skip_moderators}
+              "skip_moderators": skip_moderators, **picked.run_params()}
     chosen = {(r, c): (float(sc), float(cal)) for r, c, sc, cal in
               zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist())}
     return _finish(project, cb, segments, n_skipped, t0, method, hits, chosen, scores, params, backend=backend,

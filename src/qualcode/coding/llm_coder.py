@@ -88,14 +88,9 @@ def quote_evidence(quote: str, seg: Segment) -> dict[str, Any]:
 
 def _load_codebook(store: Any, codebook: Codebook | str | os.PathLike[str]) -> tuple[Codebook, str | None]:
     """A Codebook, a codebook file, or the name of a codebook stored in the project."""
-    if isinstance(codebook, Codebook):
-        return codebook, codebook.source
-    from qualcode.codebook import CODEBOOK_FORMATS, load_codebook
+    from qualcode.codebook import read_codebook
 
-    p = Path(codebook)
-    if p.is_file() or p.suffix.lower() in CODEBOOK_FORMATS:
-        return load_codebook(p), str(p)
-    return store.codebook(str(codebook)), None
+    return read_codebook(codebook, store)
 
 
 @records_failures
@@ -111,6 +106,7 @@ def llm_code(
     skip_moderators: bool | None = None,
     dry_run: bool = False,
     show_progress: bool = True,
+    selection: Any = None,
 ) -> Run | dict[str, Any]:
     """Apply ``codebook`` to the project's current segments with an LLM.
 
@@ -122,8 +118,11 @@ def llm_code(
         One call per segment (all codes) or one yes/no call per (segment, code).
     llm : str or LLMBackend, optional
         Default ``[llm] model``.
-    segments : sequence of Segment, optional
+    segments : sequence of Segment (or segment ids), optional
         Code only these (default: all current segments).
+    selection : qualcode.selection.Selection, optional
+        Documents, ``where`` and relevance filters (ranked before any LLM call); the
+        run records the filter.
     skip_moderators : bool, optional
         Leave out segments spoken only by a moderator (default ``[coding]
         skip_moderators``, as for similarity coding).
@@ -144,19 +143,16 @@ def llm_code(
     backend = client.backend if client is not None else (llm if isinstance(llm, LLMBackend) else make_llm(settings, llm))
     if client is None:
         client = LLMClient.from_settings(backend, store, settings, concurrency=concurrency, show_progress=show_progress)
-    segs = list(segments) if segments is not None else store.segments()
-    if skip_moderators is None:
-        skip_moderators = bool(settings.get("coding", "skip_moderators", True))
-    n_skipped = 0
-    if skip_moderators and segments is None:
-        from qualcode.themes.hicode import _is_moderator, moderator_names
+    from qualcode.coding.deductive import _nothing_to_code
+    from qualcode.selection import select
 
-        mods = moderator_names(store, segs, settings.get("segmentation", "moderators", []) or [])
-        kept = [s for s in segs if not _is_moderator(s, mods)]
-        n_skipped, segs = len(segs) - len(kept), kept
+    if skip_moderators is None:
+        skip_moderators = segments is None and bool(settings.get("coding", "skip_moderators", True))
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    show_progress=show_progress)
+    segs, n_skipped = chosen.segments, chosen.skipped("moderator")
     if not segs:
-        raise InputError("the project has no segments to code" + (" (all are moderator turns)" if n_skipped else ""),
-                         hint="add transcripts with `qualcode ingest FILES`")
+        raise _nothing_to_code(chosen)
     template = CODE_PAIR if per == "code" else CODE_SEGMENT
     if per == "code":
         reqs = [CODE_PAIR.request(key=(s.id, c.name), text_hashes=(s.text_hash,), validate=_validate_pair, max_tokens=250, code=c.name,
@@ -164,7 +160,7 @@ def llm_code(
                 for s in segs for c in cb.codes]
     else:
         codes_text = "\n".join(
-            f"- {c.name}: {c.definition}" + (f" (include: {c.include})" if c.include else "")
+            f"- {c.name}" + (f": {c.definition}" if c.definition else "") + (f" (include: {c.include})" if c.include else "")
             + (f" (exclude: {c.exclude})" if c.exclude else "") for c in cb.codes)
         reqs = [CODE_SEGMENT.request(key=s.id, text_hashes=(s.text_hash,), validate=_validate_segment, max_tokens=150 + 120 * min(len(cb.codes), 5),
                                      codes=codes_text, segment=s.text) for s in segs]
@@ -180,6 +176,7 @@ def llm_code(
               "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
               "template": template.describe(), "segments": len(segs),
               "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped}
+    params.update(chosen.run_params())
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       input_hash=hash_obj([s.text_hash for s in segs]), prompt_hash=template.hash)
     client.step, client.run_id = STEP, rec.id

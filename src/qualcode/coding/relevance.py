@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -40,11 +41,15 @@ def rank_segments(
     skip_moderators: bool | None = None,
     embedding_model: str | None = None,
     show_progress: bool = True,
+    segments: Sequence[Segment | int] | None = None,
+    selection: Any = None,
 ) -> RelevanceResult:
     """Rank current segments by cosine similarity to ``question``; store the run.
 
     All segments are scored and stored with their rank; ``top`` and ``threshold``
-    limit what is returned (and marked) as relevant.
+    limit what is returned (and marked) as relevant. ``segments`` (segments or ids)
+    and ``selection`` (documents and ``where`` of a :class:`qualcode.selection.Selection`)
+    narrow what is ranked; the run records the filter.
     """
     t0 = time.perf_counter()
     question = (question or "").strip()
@@ -52,12 +57,17 @@ def rank_segments(
         raise InputError("the research question is empty; give the question as text")
     if top is not None and int(top) < 1:
         raise InputError(f"--top must be a positive integer; got {top!r}")
-    from qualcode.coding.deductive import select_segments
+    from qualcode.selection import describe, select
 
+    if selection is not None and selection.uses_relevance:
+        raise InputError("relevance ranks segments itself: --relevant-to/--relevance do not apply to it")
     if skip_moderators is None:
-        skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
-    segments, n_skipped = select_segments(project, skip_moderators=skip_moderators)
+        skip_moderators = segments is None and bool(project.settings.get("coding", "skip_moderators", True))
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators)
+    segments, n_skipped = chosen.segments, chosen.skipped("moderator")
     if not segments:
+        if chosen.n_candidates:
+            raise InputError(f"no segment left to rank of {chosen.n_candidates} ({describe(chosen)})")
         raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedding_model)
     seg_vecs, stats = embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
@@ -73,7 +83,8 @@ def rank_segments(
         selected = selected[: int(top)]
     rec = RunRecorder(project.store, "relevance",
                       params={"question": question, "top": top, "threshold": threshold, "n_segments": len(segments),
-                              "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped},
+                              "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
+                              **({"selection": chosen.record} if chosen.record else {})},
                       backend=type(backend).__name__, model=backend.name, model_version=backend.version,
                       input_hash=hash_obj([s.text_hash for s in segments]), t0=t0)
     run = rec.finish(summary={"question": question, "n_selected": len(selected), "embedded": stats.computed,

@@ -38,7 +38,7 @@ def code_texts(code: Code, represent: Sequence[str]) -> list[str]:
         texts.append(code.name)
     elif "definition" in represent and code.definition:
         texts.append(code.definition)
-    if "name" in represent and "definition" in represent:
+    if "name" in represent and "definition" in represent and code.definition:
         texts.append(code.name)
     if "include" in represent and code.include:
         texts.append(code.include)

@@ -72,7 +72,7 @@ READER_OPTIONS: dict[str, tuple[str, ...]] = {
     "docx": (),
     "vtt": ("merge", "max_gap"),
     "srt": ("merge", "max_gap"),
-    "csv": ("text_column", "id_column", "speaker_column", "mode", "delimiter"),
+    "csv": ("text_column", "id_column", "speaker_column", "mode", "delimiter", "keep_columns"),
 }
 
 

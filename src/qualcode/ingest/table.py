@@ -11,6 +11,8 @@ first rows unless given. Columns:
 * ``speaker_column``: who wrote it (``Unit.speaker`` and ``Turn.speaker``).
 * every other column is kept as string metadata on the unit (``Unit.metadata``, plus
   ``row``, the 1-based data row number) or, in documents mode, on the document.
+* ``keep_columns``: columns every export carries beside the respondent id
+  (``source_id``); recorded in ``metadata["keep_columns"]``.
 
 Modes:
 
@@ -113,7 +115,7 @@ def _find_column(header: list[str], wanted: str, role: str, path: str) -> int:
     raise InputError(
         f"no column {wanted!r} ({role}); columns present: {_shown(header)}",
         path=path,
-        hint=f"pass {role}= one of the columns present",
+        hint=f"pass --{role.replace('_', '-')} (Python: {role}=) one of the columns present",
     )
 
 
@@ -126,6 +128,7 @@ def read_table(
     mode: str = "segments",
     delimiter: str | None = None,
     name: str | None = None,
+    keep_columns: "list[str] | tuple[str, ...] | str | None" = None,
 ) -> list[ParsedDocument]:
     """Read survey open-ends from a delimited file.
 
@@ -144,6 +147,9 @@ def read_table(
     name : str, optional
         Document name in segments mode (default the file name); in documents mode the
         prefix before ``#<id>`` (default the file stem).
+    keep_columns : list of str or "a,b", optional
+        Columns that exports carry (``export segments``/``codings``/``codings-wide``,
+        XLSX and ``.qdpx`` case attributes) beside the respondent id.
 
     Returns
     -------
@@ -195,7 +201,7 @@ def read_table(
                 f"no text column given and none named {', '.join(TEXT_COLUMN_NAMES)}; "
                 f"columns present: {_shown(header)}",
                 path=where,
-                hint="pass text_column= the column holding the responses",
+                hint="pass --text-column (Python: text_column=) the column holding the responses",
             )
         ti, inferred = folded.index(found), True
         log.info("%s: using column %r as the text column", where, header[ti])
@@ -204,6 +210,19 @@ def read_table(
     ii = _find_column(header, id_column, "id_column", where) if id_column is not None else None
     si = _find_column(header, speaker_column, "speaker_column", where) if speaker_column is not None else None
     meta_cols = [i for i in range(len(header)) if i not in (ti, ii, si)]
+    if isinstance(keep_columns, str):
+        keep_columns = [c for c in keep_columns.split(",")]
+    kept: list[str] = []
+    for c in keep_columns or ():
+        c = str(c).strip()
+        if not c:
+            continue
+        k = _find_column(header, c, "keep_columns", where)
+        if k in (ti, ii):
+            raise InputError(f"keep_columns: {header[k]!r} is the {'text' if k == ti else 'id'} column, "
+                             "which exports carry already", path=where)
+        if header[k] not in kept:
+            kept.append(header[k])
 
     names = SpeakerNames()
     rows: list[dict[str, Any]] = []
@@ -243,6 +262,7 @@ def read_table(
         "id_column": header[ii] if ii is not None else None,
         "speaker_column": header[si] if si is not None else None,
         "columns": header,
+        "keep_columns": kept,
     }
     if mode == "documents":
         seen: dict[str, int] = {}

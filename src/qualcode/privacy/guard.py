@@ -159,7 +159,7 @@ def check_outbound(project_or_settings: Any, backend: Any, *, n_texts: int, step
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
             raise PrivacyError(
                 f"refused: {what}. The data is classified 'deidentified' (approval #{latest['id']}), but "
-                f"{len(missing)} current document(s) were neither made by `qualcode deidentify` nor covered by "
+                f"{len(missing)} current document(s) were neither made by `qualcode deidentify --names FILE` nor covered by "
                 f"that approval: {shown}. Nothing was sent.",
                 hint="run `qualcode deidentify --names names.csv` again (new documents are de-identified with the "
                      "same pseudonyms), or record a new approval with `qualcode classify deidentified --approve ...`",

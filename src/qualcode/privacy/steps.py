@@ -369,7 +369,7 @@ def set_classification(project: Any, classification: str, *, approve: str | None
         hashes = [d["content_hash"] for d in cov]
         not_deid = [d["name"] for d in cov if not d["deidentified"]]
         if classification == "deidentified" and not_deid:
-            warnings.append(f"{len(not_deid)} current document(s) were not de-identified by `qualcode deidentify` "
+            warnings.append(f"{len(not_deid)} current document(s) were not de-identified by `qualcode deidentify --names FILE` "
                             f"({', '.join(not_deid[:5])}{' ...' if len(not_deid) > 5 else ''}); the approval "
                             "covers them as they are now")
     with store.transaction():

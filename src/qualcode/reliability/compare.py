@@ -343,6 +343,9 @@ def compare_models(
     low_kappa: float = LOW_KAPPA,
     show_progress: bool = False,
     llm_per: str = "segment",
+    concurrent: bool = True,
+    selection: Any = None,
+    segments: Sequence[Any] | None = None,
     **coding_options: Any,
 ) -> ModelComparison:
     """Code the same segments with two specs and compare them.
@@ -355,40 +358,61 @@ def compare_models(
     (cached embeddings cost nothing), LLM tokens in/out.
 
     ``coding_options`` go to ``code_segments`` (mode, threshold, margin, ...).
+    ``segments`` (segments or ids) and ``selection`` (documents, ``where``, relevance;
+    :mod:`qualcode.selection`) narrow the segments both sides code.
+
+    The two sides run at the same time (``concurrent=False``: one after the other),
+    each on its own connection to the store: an LLM side waiting on its server and
+    an embedding side computing overlap instead of adding up. Each side's
+    ``duration_s`` is its own run's wall time.
 
     Raises
     ------
     BackendNotConfigured
         When a side is an LLM and LLM coding is not available or no LLM is configured.
     """
-    from qualcode.coding.deductive import code_segments, resolve_codebook, select_segments
+    from qualcode.coding.deductive import _nothing_to_code, code_segments, resolve_codebook
+    from qualcode.selection import select
 
     kinds = [spec_kind(spec_a), spec_kind(spec_b)]
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
-    segments, _ = select_segments(project, skip_moderators=skip_moderators)
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators)
+    segments = chosen.segments
     if not segments:
-        raise InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
+        raise _nothing_to_code(chosen)
+    filtered = bool(chosen.record)
     cb = resolve_codebook(project, codebook)
-    sides: list[ModelSide] = []
-    for orig, (kind, spec) in zip((spec_a, spec_b), kinds):
+    if "llm" in {k for k, _ in kinds}:
+        try:
+            from qualcode.coding.llm_coder import llm_code  # noqa: F401
+        except ImportError as exc:
+            raise BackendNotConfigured(
+                "LLM coding is not available in this installation (qualcode.coding.llm_coder is missing)",
+                hint="compare two embedding models instead, e.g. --a local --b st:/path/to/model") from exc
+
+    def side(orig: str, kind: str, spec: str, proj: Any) -> ModelSide:
         if kind == "embedding":
-            res = code_segments(project, cb, embedding_model=spec, skip_moderators=skip_moderators,
-                                show_progress=show_progress, **coding_options)
+            if filtered:  # the segments chosen once, for both sides
+                res = code_segments(proj, cb, embedding_model=spec, segments=segments, show_progress=show_progress,
+                                    **coding_options)
+            else:
+                res = code_segments(proj, cb, embedding_model=spec, skip_moderators=skip_moderators,
+                                    show_progress=show_progress, **coding_options)
             run = res.run
-            sides.append(ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
-                                   texts_embedded=res.embedded, model=run.model))
-        else:
-            try:
-                from qualcode.coding.llm_coder import llm_code
-            except ImportError as exc:
-                raise BackendNotConfigured(
-                    "LLM coding is not available in this installation (qualcode.coding.llm_coder is missing)",
-                    hint="compare two embedding models instead, e.g. --a local --b st:/path/to/model") from exc
-            run = llm_code(project, cb, per=llm_per, llm=spec, segments=segments, show_progress=show_progress)
-            sides.append(ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
-                                   tokens_in=run.tokens_in, tokens_out=run.tokens_out,
-                                   model=run.model_version or run.model))
+            return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
+                             texts_embedded=res.embedded, model=run.model)
+        from qualcode.coding.llm_coder import llm_code
+
+        run = llm_code(proj, cb, per=llm_per, llm=spec, segments=segments, show_progress=show_progress)
+        return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
+                         tokens_in=run.tokens_in, tokens_out=run.tokens_out, model=run.model_version or run.model)
+
+    jobs = [(orig, kind, spec) for orig, (kind, spec) in zip((spec_a, spec_b), kinds)]
+    if concurrent:
+        sides = _run_sides_concurrently(project, side, jobs)
+    else:
+        sides = [side(orig, kind, spec, project) for orig, kind, spec in jobs]
     universe = [str(s.id) for s in segments]
     srcs = []
     for side in sides:
@@ -403,6 +427,31 @@ def compare_models(
     comp = compare(srcs[0], srcs[1], project=project, codes=cb.names(), n_boot=n_boot, seed=seed,
                    low_kappa=low_kappa)
     return ModelComparison(a=sides[0], b=sides[1], comparison=comp, n_segments=len(segments))
+
+
+def _run_sides_concurrently(project: Any, side: Any, jobs: Sequence[tuple[str, str, str]]) -> list[ModelSide]:
+    """Run each side in its own thread with its own store connection (a SQLite
+    connection belongs to one thread); the first error is raised after both ended."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qualcode.project import Project
+    from qualcode.store import Store
+
+    def run_one(job: tuple[str, str, str]) -> ModelSide:
+        proj = Project(path=project.path, store=Store.open(project.path), settings=project.settings,
+                       _embedder=project._embedder)
+        try:
+            return side(*job, proj)
+        finally:
+            proj.close()
+
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="compare-models") as pool:
+        futures = [pool.submit(run_one, job) for job in jobs]
+        errors = [f.exception() for f in futures]
+    for err in errors:
+        if err is not None:
+            raise err
+    return [f.result() for f in futures]
 
 
 def summary_rows(comp: Comparison) -> list[dict[str, Any]]:

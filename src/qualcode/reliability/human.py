@@ -3,8 +3,16 @@
 The CSV has a ``code`` column, a ``coder`` column (or ``--coder NAME`` for the whole
 file) and, on each row, one way to say *where* the code applies:
 
+``document`` + ``segment``
+    The segment's 0-based position in its document, exactly as ``qualcode export
+    segments`` (and ``export codings``) show it: an exported file can be coded and
+    read back as is.
 ``segment_id``
-    A segment id of the project (as in exports and ``qualcode agree`` units).
+    A segment id of the project (as in ``relevance --json`` and ``qualcode agree`` units).
+``source_id``
+    The respondent id of a CSV response (``ingest --id-column``; the column may also
+    carry that name, e.g. ``respondent``); ``document`` optional, to narrow the search.
+    Chosen with ``by="source-id"`` (``--by source-id``) or when it is the only locator.
 ``document`` + ``start`` + ``end``
     A character span of a stored document (offsets into the stored text, end
     exclusive, as in exports). ``document`` is the stored name or its stem.
@@ -54,6 +62,8 @@ OVERLAP_RULE = ("a span is assigned to every current segment it overlaps by at l
                 "the two; if none qualifies, to the segment with the largest overlap (earliest on a tie)")
 SCOPES = ("documents", "segments")
 STEP = "import-codes"
+#: how a row says where its code applies; "auto" takes the first the file has, in this order
+LOCATORS = ("auto", "segment-id", "segment", "span", "quote", "source-id")
 
 
 def map_span(segments: Sequence[Segment], start: int, end: int, *, min_overlap: float = MIN_OVERLAP
@@ -150,6 +160,7 @@ def import_codes(
     on_unmapped: str = "error",
     min_overlap: float = MIN_OVERLAP,
     force: bool = False,
+    by: str = "auto",
 ) -> list[HumanImport]:
     """Import human codes from a CSV file into the store (one transaction).
 
@@ -172,6 +183,9 @@ def import_codes(
         The overlap share of the rule (default 0.5).
     force : bool
         Import even if the same file was already imported for this coder.
+    by : {"auto", "segment-id", "segment", "span", "quote", "source-id"}
+        Which columns locate a row (see the module docstring); ``auto`` uses the
+        first the row fills, in that order.
 
     Returns
     -------
@@ -186,34 +200,42 @@ def import_codes(
         raise InputError(f"on_unmapped must be 'error' or 'skip'; got {on_unmapped!r}")
     if not 0 < float(min_overlap) <= 1:
         raise InputError(f"min_overlap must be in (0, 1]; got {min_overlap!r}")
+    if by not in LOCATORS:
+        raise InputError(f"by must be one of {', '.join(LOCATORS)}; got {by!r}")
     if coder is not None:
         _check_coder_name(coder)
     p = Path(path)
     header, rows = _read_csv_rows(p)
+    store = project.store
+    docs = store.documents()
+    id_columns = [str(d.metadata["id_column"]).casefold() for d in docs if d.metadata.get("id_column")]
     col = {name: _column(header, aliases) for name, aliases in {
         "code": ("code", "label"), "coder": CODER_ALIASES, "segment_id": ("segment_id",),
+        "segment": ("segment", "segment_index"),
         "document": ("document", "doc", "file"), "start": ("start",), "end": ("end",),
         "quote": ("quote", "text_quote", "excerpt"),
+        "source_id": ("source_id", "source-id", *dict.fromkeys(id_columns)),
     }.items()}
     if col["code"] is None:
         raise InputError(f"missing column code; the header has {', '.join(header)}", path=str(p), line=1,
-                         hint="columns: code, coder, and segment_id | document,start,end | quote")
-    if col["segment_id"] is None and col["quote"] is None and None in (col["document"], col["start"], col["end"]):
-        raise InputError("no column says where a code applies; expected segment_id, document+start+end, or quote",
-                         path=str(p), line=1)
+                         hint="columns: code, coder, and document,segment | segment_id | document,start,end | "
+                              "quote | source_id")
+    needs = {"segment-id": ("segment_id",), "segment": ("document", "segment"), "span": ("document", "start", "end"),
+             "quote": ("quote",), "source-id": ("source_id",)}
+    if by != "auto":
+        missing = [c for c in needs[by] if col[c] is None]
+        if missing:
+            raise InputError(f"--by {by} needs the column(s) {', '.join(missing)}; the header has {', '.join(header)}",
+                             path=str(p), line=1)
+    elif not any(all(col[c] is not None for c in cols) for cols in needs.values()):
+        raise InputError("no column says where a code applies; expected document+segment (as `export segments` "
+                         "writes), segment_id, document+start+end, quote, or source_id", path=str(p), line=1)
     if col["coder"] is None and coder is None:
         raise InputError("the file has no coder column; say whose codes these are", path=str(p),
                          hint="pass --coder NAME (coder=NAME)")
-    store = project.store
     file_hash = sha256_bytes(p.read_bytes())
     segments = store.segments()
-    by_id = {s.id: s for s in segments}
-    by_doc: dict[int, list[Segment]] = {}
-    for s in segments:
-        by_doc.setdefault(s.document_id, []).append(s)
-    docs = store.documents()
-    doc_idx = _doc_index(docs)
-    doc_by_id = {d.id: d for d in docs}
+    index = _Index(segments, docs)
 
     per_coder: dict[str, dict[str, Any]] = {}
     for line, cells in rows:
@@ -233,7 +255,7 @@ def import_codes(
         acc["rows"] += 1
         code = cell("code")
         try:
-            rule, hits, doc = _locate(cell, by_id, by_doc, doc_idx, doc_by_id, min_overlap)
+            rule, hits, doc = _locate(cell, index, min_overlap, by)
         except _Unmapped as exc:
             if on_unmapped == "skip":
                 acc["skipped"].append((line, str(exc)))
@@ -264,11 +286,11 @@ def import_codes(
     with store.transaction():
         for who, acc in per_coder.items():
             if scope == "documents":
-                universe = sorted(s.id for d in acc["docs"] for s in by_doc.get(d, []))
+                universe = sorted(s.id for d in acc["docs"] for s in index.by_doc.get(d, []))
             else:
                 universe = sorted(acc["segs"])
             params = {"coder": who, "file": str(p.resolve()), "file_hash": file_hash, "scope": scope,
-                      "rule": OVERLAP_RULE, "min_overlap": float(min_overlap), "on_unmapped": on_unmapped,
+                      "rule": OVERLAP_RULE, "min_overlap": float(min_overlap), "on_unmapped": on_unmapped, "by": by,
                       "segment_ids": universe}
             rec = RunRecorder(store, STEP, params=params, backend="human", model=who, input_hash=file_hash)
             codings = []
@@ -297,20 +319,60 @@ def _int(value: str, name: str) -> int:
         raise _Unmapped(f"{name} must be a whole number; got {value!r}") from None
 
 
-def _locate(cell, by_id, by_doc, doc_idx, doc_by_id, min_overlap):
+class _Index:
+    """The current segments looked up every way a row can name one."""
+
+    def __init__(self, segments: Sequence[Segment], docs: Sequence[Document]) -> None:
+        self.by_id = {s.id: s for s in segments}
+        self.by_doc: dict[int, list[Segment]] = {}
+        self.by_pos: dict[tuple[int, int], Segment] = {}
+        self.by_key: dict[str, list[Segment]] = {}
+        for s in segments:
+            self.by_doc.setdefault(s.document_id, []).append(s)
+            self.by_pos[(s.document_id, s.index)] = s
+            if s.key is not None:
+                self.by_key.setdefault(str(s.key).strip(), []).append(s)
+        self.doc_idx = _doc_index(docs)
+        self.doc_by_id = {d.id: d for d in docs}
+
+
+def _locate(cell, ix: _Index, min_overlap: float, by: str = "auto"):
     """(rule, [(segment, overlap, share, span)], document) for one row."""
     sid, docname, quote = cell("segment_id"), cell("document"), cell("quote")
-    start, end = cell("start"), cell("end")
+    start, end, pos, key = cell("start"), cell("end"), cell("segment"), cell("source_id").strip()
+    by_id, by_doc, doc_by_id = ix.by_id, ix.by_doc, ix.doc_by_id
     doc = None
     if docname:
-        doc = doc_idx.get(docname) or doc_idx.get(Path(docname).stem)
+        doc = ix.doc_idx.get(docname) or ix.doc_idx.get(Path(docname).stem)
         if doc is None:
             raise _Unmapped(f"no current document {docname!r} in the project")
+    if by != "auto":  # only the columns asked for
+        sid, pos, quote, key = (sid if by == "segment-id" else ""), (pos if by == "segment" else ""), \
+            (quote if by == "quote" else ""), (key if by == "source-id" else "")
+        start, end = (start, end) if by == "span" else ("", "")
+    if not sid and pos and doc is None:
+        raise _Unmapped("a segment position needs its document (the document column of `export segments`)")
+    if not sid and pos:
+        seg = ix.by_pos.get((doc.id, _int(pos, "segment")))
+        if seg is None:
+            raise _Unmapped(f"document {doc.name!r} has no segment {pos} (it has {len(by_doc.get(doc.id, []))}, "
+                            "numbered from 0 as `export segments` shows them)")
+        return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc
+    if not sid and not (start or end) and not quote and key:
+        segs = [s for s in ix.by_key.get(key, []) if doc is None or s.document_id == doc.id]
+        if not segs:
+            raise _Unmapped(f"no current segment has the respondent id {key!r}"
+                            + (f" in {doc.name!r}" if doc is not None else ""))
+        if len({s.document_id for s in segs}) > 1:
+            names = ", ".join(sorted({doc_by_id[s.document_id].name for s in segs}))
+            raise _Unmapped(f"respondent id {key!r} is in several documents ({names}); add the document column")
+        return "source-id", [(s, s.end - s.start, 1.0, (s.start, s.end)) for s in segs], doc_by_id[segs[0].document_id]
     if sid:
         seg = by_id.get(_int(sid, "segment_id"))
         if seg is None:
-            raise _Unmapped(f"no current segment {sid}; segment ids come from `qualcode export segments` "
-                            "and change when documents are re-segmented")
+            raise _Unmapped(f"no current segment {sid} (segment_id is the project-wide id of "
+                            "`qualcode relevance QUESTION --json`; the segment column of `qualcode export segments "
+                            "--out segments.csv` is a position in its document: give it as document + segment)")
         return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc_by_id[seg.document_id]
     if start or end:
         if doc is None:
@@ -337,7 +399,8 @@ def _locate(cell, by_id, by_doc, doc_idx, doc_by_id, min_overlap):
         if not hits:
             raise _Unmapped(f"quote {short!r} overlaps no segment of {d.name!r}")
         return "quote", [(h[0], h[1], h[2], (s, e)) for h in hits], d
-    raise _Unmapped("the row says nowhere the code applies; fill segment_id, document+start+end, or quote")
+    raise _Unmapped("the row says nowhere the code applies; fill document+segment, segment_id, "
+                    "document+start+end, quote or source_id")
 
 
 def _check_coder_name(name: str, path: str | None = None, line: int | None = None) -> None:

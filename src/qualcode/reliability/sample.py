@@ -3,7 +3,9 @@ filled sheet read back as review decisions and human codes.
 
 Drawing (:func:`draw_sample`)
 -----------------------------
-Each segment the run looked at falls in one stratum: ``(its highest-scoring code,
+Each segment the run looked at (its own segments, also when the documents were
+re-segmented since; a run whose segments cannot be rebuilt is refused with the reason)
+falls in one stratum: ``(its highest-scoring code,
 the score band of that score)``, or ``(no code)`` for segments the run left uncoded
 (so that missed codes can be found too). Score bands are the per-code quantiles of
 the run's scores (``bands=3``: low / mid / high); runs without scores (LLM) have one
@@ -174,7 +176,15 @@ def draw_sample(
     store = project.store
     run = resolve_coding_run(store, run_id)
     codings = store.codings(run_id=run.id)
-    universe, _ = run_universe(project, run, [c["segment_id"] for c in codings if c["segment_id"] is not None])
+    universe, notes = run_universe(project, run, [c["segment_id"] for c in codings if c["segment_id"] is not None])
+    current = {s.id for s in store.segments()}
+    replaced = sum(1 for c in codings if c["segment_id"] is not None and c["segment_id"] not in current)
+    if notes and replaced:
+        raise InputError(
+            f"cannot sample run {run.id}: the segments it looked at cannot be rebuilt ({replaced} of its codings "
+            "are on segments replaced since: the documents were re-segmented or re-ingested); sampling the "
+            "current segments would show segments it never saw as '(no code)'",
+            hint="code the current segments again (`qualcode code --codebook FILE`) and sample that run")
     segs = store.segments_by_id(universe)
     by_seg: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for c in codings:
@@ -255,7 +265,7 @@ def _check_sheet_path(path: str | os.PathLike[str], *, writing: bool) -> Path:
     if p.is_dir():
         raise InputError(f"{str(path)!r} is a directory; expected a file name")
     if not writing and not p.exists():
-        raise InputError("file not found", path=str(p), hint="give the coding sheet written by `qualcode sample`")
+        raise InputError("file not found", path=str(p), hint="give the coding sheet written by `qualcode sample --n N --out sheet.xlsx`")
     return p
 
 
@@ -351,11 +361,11 @@ def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]
     finally:
         wb.close()
     if header is None:
-        raise InputError("the sheet is empty; expected the header written by `qualcode sample`", path=str(p))
+        raise InputError("the sheet is empty; expected the header written by `qualcode sample --n N --out sheet.xlsx`", path=str(p))
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", path=str(p), line=1,
-                         hint="use the sheet written by `qualcode sample` and keep its columns")
+                         hint="use the sheet written by `qualcode sample --n N --out sheet.xlsx` and keep its columns")
     return out
 
 

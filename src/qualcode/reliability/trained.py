@@ -565,6 +565,8 @@ def train_coder(
     apply: bool = True,
     skip_moderators: bool | None = None,
     show_progress: bool = False,
+    selection: Any = None,
+    segments: Sequence[Any] | None = None,
 ) -> TrainResult:
     """Train on a human coder's segments, cross-validate, and code the rest as a run.
 
@@ -589,13 +591,19 @@ def train_coder(
         Code the current segments the human did not look at (moderator-only turns
         left out as in ``qualcode code``). The run is recorded either way, with the
         cross-validation results in its summary.
+    selection : qualcode.selection.Selection, optional
+        Narrows the segments ``apply`` codes (documents, ``where``, relevance);
+        recorded with the run.
+    segments : sequence of Segment or ids, optional
+        The segments ``apply`` may code (default: every current segment).
 
     Returns
     -------
     TrainResult
     """
-    from qualcode.coding.deductive import resolve_codebook, select_segments
+    from qualcode.coding.deductive import resolve_codebook
     from qualcode.embeddings import embed_texts
+    from qualcode.selection import select
     from qualcode.provenance import hash_obj
     from qualcode.reliability.units import coder_source
     from qualcode.runs import RunRecorder
@@ -630,7 +638,7 @@ def train_coder(
     codes = [c for c in codes if c not in skipped]
     if not codes:
         raise InputError(f"coder {coder!r} has no code with at least {min_positives} coded segments to learn from",
-                         hint="code more segments (e.g. with `qualcode sample` and `qualcode import-review`), "
+                         hint="code more segments (e.g. with `qualcode sample --n N --out sheet.xlsx` and `qualcode import-review sheet.xlsx --coder NAME`), "
                               "or lower --min-positives")
     labels = [frozenset(src.units[str(i)]) & set(codes) for i in labeled_ids]
     if mode == "single":
@@ -643,8 +651,10 @@ def train_coder(
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
     looked = {int(u) for u in src.units}
-    targets = [s for s in select_segments(project, skip_moderators=skip_moderators)[0] if s.id not in looked] \
-        if apply else []
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    embedding_model=embedding_model) \
+        if apply else None
+    targets = [s for s in chosen.segments if s.id not in looked] if chosen is not None else []
     segs = [current[i] for i in labeled_ids] + targets
     E, stats = embed_texts(store, backend, [s.text for s in segs], show_progress=show_progress,
                            desc="embedding segments")
@@ -666,6 +676,8 @@ def train_coder(
               "codebook_id": None if cb is None else cb.id,
               "n_labeled": n_lab, "apply": bool(apply), "skip_moderators": bool(skip_moderators),
               "segment_ids": [s.id for s in targets], "final_model": model.describe()}
+    if chosen is not None and chosen.record:
+        params["selection"] = chosen.record
     label_hash = hash_obj([[i, sorted(lab)] for i, lab in zip(labeled_ids, labels)])
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version, seed=seed, input_hash=label_hash)

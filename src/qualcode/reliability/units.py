@@ -237,16 +237,44 @@ def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple
         try:
             from qualcode.coding.deductive import select_segments
 
-            kept, _ = select_segments(project, skip_moderators=True)
-            if _segment_hash(kept) == run.input_hash:
-                return [s.id for s in kept], []
+            for unattributed in (True, False):  # runs before the unattributed rule kept those lines
+                kept = select_segments(project, skip_moderators=True, skip_unattributed=unattributed).segments
+                if _segment_hash(kept) == run.input_hash:
+                    return [s.id for s in kept], []
         except Exception:  # pragma: no cover - a changed helper must not break agreement
             pass
+    coded_ids = list(coded_ids)
+    if run.input_hash and set(coded_ids) - set(ids):
+        old = _replaced_universe(project, coded_ids, project.store.segments(), run.input_hash)
+        if old is not None:
+            return old, []
     extra = sorted(set(coded_ids) - set(ids))
     note = (f"run {run.id}: the segments it coded could not be matched to the current segments "
             f"(they changed since, or a subset was coded); its universe is taken as the "
             f"{len(ids)} current segments" + (f" plus {len(extra)} older segments it coded" if extra else ""))
     return ids + extra, [note]
+
+
+def _replaced_universe(project: Any, coded_ids: Sequence[int], current: Sequence[Any],
+                       input_hash: str) -> list[int] | None:
+    """The segments of a run made before re-segmenting: the segmentations its codings
+    point at, plus the current segments of documents it gave no code, as they were fed
+    to it (all of them, or without moderator-only ones). ``None`` when that does not
+    reproduce the run's input hash."""
+    store = project.store
+    old = store.segmentation_segments(coded_ids)
+    old_docs = {s.document_id for s in old}
+    old_names = {s.document for s in old}
+    rest = [s for s in current if s.document_id not in old_docs and s.document not in old_names]
+    cands = sorted([*old, *rest], key=lambda s: (s.document_id, s.index))
+    if _segment_hash(cands) == input_hash:
+        return [s.id for s in cands]
+    from qualcode.selection import select
+
+    kept = select(project, segments=cands, skip_moderators=True).segments
+    if _segment_hash(kept) == input_hash:
+        return [s.id for s in kept]
+    return None
 
 
 def run_source(project: Any, run_id: str, *, statuses: Sequence[str] = RUN_STATUSES) -> CodingSource:

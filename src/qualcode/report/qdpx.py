@@ -257,6 +257,20 @@ def export_qdpx(
         ve = ET.SubElement(root, tag("Variables"))
         for k, g in var_names.items():
             ET.SubElement(ve, tag("Variable"), {"guid": g, "name": _xml_text(k), "typeOfVariable": "Text"})
+    cases = _respondent_cases(store, docs)
+    case_vars = {k: var_names.get(k) or guid("variable", k) for k in (cases[0] if cases else [])}
+    if case_vars:
+        ve = root.find(tag("Variables"))
+        if ve is None:
+            ve = ET.SubElement(root, tag("Variables"))
+        for k, g in case_vars.items():
+            if k not in var_names:
+                var_names[k] = g
+                ET.SubElement(ve, tag("Variable"), {"guid": g, "name": _xml_text(k), "typeOfVariable": "Text"})
+    case_spans: dict[int, list[tuple[int, int]]] = {}
+    for spans in (cases[1].values() if cases else ()):
+        for did, st, en in spans["spans"]:
+            case_spans.setdefault(did, []).append((st, en))
     by_doc: dict[int, list[dict[str, Any]]] = {}
     for c in codings:
         by_doc.setdefault(c["document_id"], []).append(c)
@@ -278,6 +292,16 @@ def export_qdpx(
             sel: dict[tuple[int, int, str], list[dict[str, Any]]] = {}
             for c in by_doc.get(d.id, []):
                 sel.setdefault((c["start"], c["end"], user_name(c)), []).append(c)
+            # a respondent's response (CSV) is a selection its case points to
+            for start, end in case_spans.get(d.id, ()):
+                if (start, end) == (0, len(d.text)):
+                    continue  # the whole source: the case points at the source itself
+                text = d.text[start:end]
+                label = text if len(text) <= 80 else text[:77] + "..."
+                ET.SubElement(ts, tag("PlainTextSelection"), {
+                    "guid": guid("case-selection", d.name, start, end), "name": _xml_text(label),
+                    "startPosition": str(start), "endPosition": str(end), "creatingUser": users["qualcode"],
+                    "creationDateTime": _dt(d.created_at)})
             for (start, end, uname), cs in sel.items():
                 text = d.text[start:end]
                 label = text if len(text) <= 80 else text[:77] + "..."
@@ -324,6 +348,8 @@ def export_qdpx(
                 vv = ET.SubElement(ts, tag("VariableValue"))
                 ET.SubElement(vv, tag("VariableRef"), {"targetGUID": var_names[str(k)]})
                 ET.SubElement(vv, tag("TextValue")).text = _xml_text("" if v is None else str(v))
+    if cases and cases[1]:
+        _case_elements(root, tag, cases[1], var_names, {d.id: d for d in docs})
     if all_runs or memos:
         ne = ET.SubElement(root, tag("Notes"))
         for rid in all_runs:
@@ -354,6 +380,45 @@ def export_qdpx(
     os.replace(tmp, p)
     return ExportResult(path=p, sources=len(docs), codes=len(codes), codings=n_codings, users=len(users),
                         notes=len(all_runs) + len(memos))
+
+
+def _respondent_cases(store: Store, docs: Sequence[Any]) -> tuple[list[str], dict[str, dict[str, Any]]] | None:
+    """Respondents of CSV documents as REFI-QDA cases: the variable names
+    (``source_id`` then the kept columns) and, per respondent id, its values and the
+    spans of its responses ``(document id, start, end)``. ``None`` when there are none."""
+    from qualcode.report.tables import source_columns
+
+    names, values = source_columns(store)
+    if not names:
+        return None
+    current = {d.id for d in docs}
+    out: dict[str, dict[str, Any]] = {}
+    for seg in store.segments():
+        vals = values(seg.id)
+        if seg.document_id not in current or vals[0] is None:
+            continue
+        case = out.setdefault(str(vals[0]), {"values": dict(zip(names, vals)), "spans": []})
+        case["spans"].append((seg.document_id, seg.start, seg.end))
+    return (names, out) if out else None
+
+
+def _case_elements(root: Any, tag: Any, cases: Mapping[str, Mapping[str, Any]], var_names: Mapping[str, str],
+                   docs: Mapping[int, Any]) -> None:
+    """``<Cases>``, placed after ``<Variables>`` as the schema orders them."""
+    ce = ET.Element(tag("Cases"))
+    for sid, case in cases.items():
+        c = ET.SubElement(ce, tag("Case"), {"guid": guid("case", sid), "name": _xml_text(sid)})
+        for k, v in case["values"].items():
+            vv = ET.SubElement(c, tag("VariableValue"))
+            ET.SubElement(vv, tag("VariableRef"), {"targetGUID": var_names[k]})
+            ET.SubElement(vv, tag("TextValue")).text = _xml_text("" if v is None else str(v))
+        for did, start, end in case["spans"]:
+            d = docs[did]
+            target = (guid("source", d.name, d.content_hash) if (start, end) == (0, len(d.text))
+                      else guid("case-selection", d.name, start, end))
+            ET.SubElement(c, tag("SourceRef"), {"targetGUID": target})
+    after = [i for i, el in enumerate(root) if el.tag in (tag("Users"), tag("CodeBook"), tag("Variables"))]
+    root.insert(after[-1] + 1 if after else 0, ce)
 
 
 # =========================================================================== import

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from qualcode.errors import InputError
-from qualcode.report.tables import _check_out, _write_rows, resolve_run
+from qualcode.report.tables import _check_out, _write_rows, resolve_run, source_columns
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
 
@@ -20,7 +20,8 @@ def export_codings_wide(store: Store, out: str | os.PathLike[str], *, run_id: st
 
     ``values``: ``binary`` (1 when the code was applied, else 0) or ``score`` (the
     coding's score; 1 for codings without one; empty when not applied). Default source:
-    the latest coding run; ``coder`` picks a human coder instead. Returns the rows written.
+    the latest coding run; ``coder`` picks a human coder instead. After ``n_codes`` come
+    ``source_id`` (the CSV respondent id) and the kept CSV columns. Returns the rows written.
     """
     if values not in VALUES:
         raise InputError(f"values must be one of {', '.join(VALUES)}; got {values!r}")
@@ -28,7 +29,8 @@ def export_codings_wide(store: Store, out: str | os.PathLike[str], *, run_id: st
     source = f"coder:{coder}" if coder else resolve_run(store, run_id)
     codes, rows = rq.wide_rows(store, source, include_rejected=include_rejected)
     order = _code_order(store, codes)
-    cols = ["document", "segment", "start", "end", "speaker", "text", *order, "n_codes"]
+    extra, source_values = source_columns(store)
+    cols = ["document", "segment", "start", "end", "speaker", "text", *order, "n_codes", *extra]
 
     def gen() -> Any:
         for r in rows:
@@ -38,7 +40,7 @@ def export_codings_wide(store: Store, out: str | os.PathLike[str], *, run_id: st
             else:
                 vals = [None if c not in cs else round(cs[c], 4) for c in order]
             yield [r["document"], r["segment"], r["start"], r["end"], "; ".join(r["speakers"]), r["text"], *vals,
-                   len(cs)]
+                   len(cs), *source_values(r["segment_id"])]
 
     return _write_rows(p, cols, gen(), raw=raw)
 

@@ -296,6 +296,7 @@ class Store:
             start=r["start"], end=r["end"], text=r["text"], text_hash=r["text_hash"],
             speakers=tuple(json.loads(r["speakers"])), turn_start=r["turn_start"], turn_end=r["turn_end"],
             time_start=r["time_start"], time_end=r["time_end"], strategy=r["strategy"], key=r["key"],
+            metadata=_loads(r["metadata"], {}) if r["metadata"] not in (None, "{}") else {},
         )
 
     def segments(self, *, document_ids: Iterable[int] | None = None) -> list[Segment]:
@@ -333,6 +334,21 @@ class Store:
             for r in self.conn.execute(q, chunk):
                 out[r["id"]] = self._seg(r)
         return out
+
+    def segmentation_segments(self, segment_ids: Iterable[int]) -> list[Segment]:
+        """Every segment of the segmentations (current or replaced) that the given
+        segments belong to, in document order: what a run made before re-segmenting saw."""
+        ids = list(segment_ids)
+        seg_ids: set[int] = set()
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            seg_ids.update(int(r[0]) for r in self.conn.execute(
+                f"SELECT DISTINCT segmentation_id FROM segments WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        if not seg_ids:
+            return []
+        q = (self._SEG_SQL + f" WHERE s.segmentation_id IN ({','.join('?' * len(seg_ids))})"
+             " ORDER BY s.document_id, s.idx")
+        return [self._seg(r) for r in self.conn.execute(q, sorted(seg_ids))]
 
     # ------------------------------------------------------------------ embeddings
     def get_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:

@@ -430,3 +430,34 @@ def wide_rows(store: Store, source: str, *, include_rejected: bool = False) -> t
                      "speakers": json.loads(r[5] or "[]"), "text": r[6], "codes": by_seg.get(int(r[0]), {})})
     store.verify_documents(doc_ids)
     return list(codes), rows
+
+
+def segment_sources(store: Store) -> tuple[list[str], dict[int, list[Any]]]:
+    """Respondent ids and kept columns (CSV ingest) per segment, for exports.
+
+    Returns (the kept column names of every document, in first-seen order;
+    {segment id: [source id (the segment's key), *values of the kept columns]}).
+    A kept column's value is the segment's own (one response) or else its document's.
+    Segments without a key or kept columns are left out.
+    """
+    docs: dict[int, tuple[list[str], dict[str, Any]]] = {}
+    kept: dict[str, None] = {}
+    for did, meta in store.conn.execute("SELECT id, metadata FROM documents"):
+        m = json.loads(meta or "{}")
+        cols = [str(c) for c in m.get("keep_columns") or []]
+        for c in cols:
+            kept.setdefault(c, None)
+        docs[int(did)] = (cols, m)
+    names = list(kept)
+    out: dict[int, list[Any]] = {}
+    for sid, did, key, smeta in store.conn.execute(
+        "SELECT id, document_id, key, metadata FROM segments WHERE key IS NOT NULL OR document_id IN "
+        "(SELECT id FROM documents WHERE metadata LIKE '%keep_columns%')"
+    ):
+        cols, dmeta = docs.get(int(did), ([], {}))
+        vals: dict[str, Any] = {}
+        if cols:
+            sm = json.loads(smeta or "{}")
+            vals = {c: sm.get(c, dmeta.get(c)) for c in cols}
+        out[int(sid)] = [key, *(vals.get(c) for c in names)]
+    return names, out

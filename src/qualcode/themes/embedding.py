@@ -522,6 +522,8 @@ def discover_themes(
     skip_moderators: bool | None = None,
     embedding_model: str | None = None,
     show_progress: bool = True,
+    segments: Sequence[Segment | int] | None = None,
+    selection: Any = None,
 ) -> ThemeResult:
     """Find themes in the project's current segments from their embeddings alone.
 
@@ -553,6 +555,10 @@ def discover_themes(
         ``[coding] skip_moderators``, true).
     embedding_model : str, optional
         Embedding spec (default: the project's model). Embeddings are cached.
+    segments : sequence of Segment or ids, optional
+        Cluster only these (default: every current segment).
+    selection : qualcode.selection.Selection, optional
+        Documents, ``where`` and relevance filters; recorded with the run.
 
     Returns
     -------
@@ -560,8 +566,8 @@ def discover_themes(
         The stored run, the themes (name, terms, size, definition, exemplars) and
         :meth:`ThemeResult.to_codebook`.
     """
-    from qualcode.coding.deductive import select_segments
     from qualcode.embeddings import embed_texts
+    from qualcode.selection import describe, select
     from qualcode.provenance import hash_obj
     from qualcode.runs import RunRecorder
     from qualcode.store import llm_log
@@ -576,11 +582,14 @@ def discover_themes(
     n_runs = _check_int("n_runs", n_runs, low=1)
     min_words = _check_int("min_words", min_words, low=0)
     if skip_moderators is None:
-        skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
-    segments, n_skipped = select_segments(project, skip_moderators=skip_moderators)
+        skip_moderators = segments is None and bool(project.settings.get("coding", "skip_moderators", True))
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    embedding_model=embedding_model, show_progress=show_progress)
+    segments, n_skipped = chosen.segments, chosen.skipped("moderator")
     if not segments:
-        raise InputError("the project has no segments to find themes in" + (" (all are moderator turns)" if n_skipped
-                                                                            else ""),
+        if chosen.n_candidates:
+            raise InputError(f"no segment left to find themes in, of {chosen.n_candidates} ({describe(chosen)})")
+        raise InputError("the project has no segments to find themes in",
                          hint="ingest transcripts first: `qualcode ingest FILE...`")
     if n_themes is not None and n_themes > len(segments):
         raise InputError(f"n_themes must be at most the number of segments ({len(segments)}); got {n_themes}")
@@ -589,6 +598,7 @@ def discover_themes(
         "method": METHOD, "n_themes": n_themes, "min_size": min_size, "max_themes": max_themes, "n_terms": n_terms,
         "n_quotes": n_quotes, "n_runs": n_runs, "min_words": min_words, "skip_moderators": skip_moderators,
         "n_segments": len(segments)}
+    params.update(chosen.run_params())
     rec = RunRecorder(project.store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       model_version=backend.version, seed=seed,
                       input_hash=hash_obj([sg.text_hash for sg in segments]))

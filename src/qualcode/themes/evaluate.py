@@ -369,7 +369,7 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
         an unknown segment id or document, a span outside its document, a quote not
         found or found more than once.
     """
-    from qualcode.reliability.human import _doc_index, _locate, _Unmapped
+    from qualcode.reliability.human import _Index, _locate, _Unmapped
     from qualcode.reliability.units import _column, _read_csv_rows
 
     p = Path(path)
@@ -387,23 +387,16 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
     if not rows:
         raise InputError("no rows after the header", path=str(p), hint=f"expected {expected}")
     store = project.store
-    segments = store.segments()
-    by_id = {s.id: s for s in segments}
-    by_doc: dict[int, list[Any]] = {}
-    for s in segments:
-        by_doc.setdefault(s.document_id, []).append(s)
-    docs = store.documents()
-    doc_idx = _doc_index(docs)
-    doc_by_id = {d.id: d for d in docs}
+    index = _Index(store.segments(), store.documents())
     labels: dict[int, list[str]] = {}
     by_rule: dict[str, int] = {}
     for line, cells in rows:
         def cell(name: str, _cells: list[str] = cells) -> str:
-            i = col[name]
+            i = col.get(name)
             return _cells[i] if i is not None and i < len(_cells) else ""
 
         try:
-            rule, hits, _doc = _locate(cell, by_id, by_doc, doc_idx, doc_by_id, min_overlap)
+            rule, hits, _doc = _locate(cell, index, min_overlap)
         except _Unmapped as exc:
             msg = str(exc).replace("segment_id", "unit")
             raise InputError(msg, path=str(p), line=line, hint=f"expected {expected}") from None

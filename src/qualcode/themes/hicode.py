@@ -227,6 +227,7 @@ def run_hicode(
     cluster_llm: str | LLMBackend | None = None,
     cluster_client: LLMClient | None = None,
     irrelevant_warn: float | None = None,
+    selection: Any = None,
 ) -> HICodeResult | dict[str, Any]:
     """Run HICode on the project's current segments.
 
@@ -260,6 +261,11 @@ def run_hicode(
         project's embedder, loaded only when needed).
     client : LLMClient, optional
         A configured client for the label stage (tests); default one built from settings.
+    segments : sequence of Segment, optional
+        Label only these (default: every current segment).
+    selection : qualcode.selection.Selection, optional
+        Documents, ``where`` and relevance filters on the segments to label (the
+        moderator's turns still give context); recorded with the run.
     label_llm, cluster_llm : str or LLMBackend, optional
         Separate models for the label stage and for the theme stage (clustering,
         re-asking, definitions); each defaults to ``[themes] label_llm`` /
@@ -308,6 +314,13 @@ def run_hicode(
     mods = moderator_names(store, segs, settings.get("segmentation", "moderators", []) or [])
     targets, contexts = _select_segments(segs, mods, moderator_context=moderator_context,
                                          include_moderators=include_moderators)
+    chosen = None
+    if selection is not None and not selection.is_empty():
+        from qualcode.selection import select
+
+        chosen = select(project, selection, segments=targets, skip_moderators=False, show_progress=show_progress)
+        keep = {s.id for s in chosen.segments}
+        targets = [s for s in targets if s.id in keep]
     if not targets:
         raise InputError("no participant segments to label (every segment is a moderator's)",
                          hint="pass include_moderators=True (--include-moderators) to label them too")
@@ -342,6 +355,8 @@ def run_hicode(
         "templates": {t.name: t.hash for t in HICODE_TEMPLATES}, "moderators": sorted({m for v in mods.values() for m in v}),
         "segments": len(targets),
     }
+    if chosen is not None:
+        params.update(chosen.run_params())
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name, seed=seed,
                       input_hash=hash_obj([s.text_hash for s in targets]), prompt_hash=templates_hash(HICODE_TEMPLATES))
     for c in (client, cluster_client):
