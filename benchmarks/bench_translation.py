@@ -72,7 +72,7 @@ def coded_units(project: Project, codebook_path: Path, model: str | None,
     to_en = {c.name: en for c, en in zip(cb.codes, names_in_english)}
     res = code_segments(project, cb, embedding_model=model, show_progress=False)
     skip = bool(res.run.params.get("skip_moderators", True))
-    segments, _ = select_segments(project, skip_moderators=skip)
+    segments = select_segments(project, skip_moderators=skip).segments
     by_id = {s.id: (s.document, s.index) for s in segments}
     units: dict[Hashable, set[str]] = {key: set() for key in by_id.values()}
     for c in project.store.codings(run_id=res.run_id):

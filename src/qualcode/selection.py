@@ -11,8 +11,9 @@ Every step that codes segments (``code``, ``llm-code``, ``themes``, ``cues --llm
    alternatives, different keys must all match;
 3. **content rules** (:data:`CONTENT_RULES`): composable functions
    ``rule(project, segments) -> kept`` that leave out what is not content to code;
-   today the moderator rule of :mod:`qualcode.speakers` (segments spoken only by a
-   moderator), switched by ``skip_moderators``;
+   lines without a speaker in a transcript that has speakers (``skip_unattributed``)
+   and the moderator rule of :mod:`qualcode.speakers` (segments spoken only by a
+   moderator, ``skip_moderators``);
 4. **relevance**: ``relevant_to`` ranks what is left against a research question
    (stored as a ``relevance`` run) or ``relevance_run`` reuses a stored ranking; then
    ``top`` keeps the N best and/or ``min_relevance`` those scoring at least X.
@@ -129,8 +130,20 @@ def moderator_rule(project: Any, segments: list[Segment]) -> list[Segment]:
     return [s for s in segments if not is_moderator_segment(s, mods)]
 
 
-#: the content rules, in order: (name, rule, the ``select`` keyword that switches it on)
+def unattributed_rule(project: Any, segments: list[Segment]) -> list[Segment]:
+    """Leave out lines without a speaker in transcripts that have speakers (titles,
+    headers, "end of the recording", bracketed notes alone; see
+    :func:`qualcode.speakers.is_unattributed_segment`)."""
+    from qualcode.speakers import unattributed_segments
+
+    drop = {s.id for s in unattributed_segments(segments)}
+    return [s for s in segments if s.id not in drop] if drop else segments
+
+
+#: the content rules, in order: (name, rule, the ``select`` keyword that switches it on;
+#: its default is the project's ``[coding] <keyword>`` setting, true)
 CONTENT_RULES: list[tuple[str, Rule, str]] = [
+    ("unattributed", unattributed_rule, "skip_unattributed"),
     ("moderator", moderator_rule, "skip_moderators"),
 ]
 
@@ -303,6 +316,7 @@ def select(
 def describe(selected: Selected) -> str:
     """One line on what the selection left out (empty when it left nothing out)."""
     names = {"documents": "in other documents", "where": "not matching --where",
-             "moderator": "moderator-only", "relevance": "below the relevance cut"}
+             "moderator": "moderator-only", "unattributed": "lines without a speaker",
+             "relevance": "below the relevance cut"}
     parts = [f"{n} {names.get(k, k)}" for k, n in selected.excluded.items() if n]
     return ("left out: " + ", ".join(parts)) if parts else ""

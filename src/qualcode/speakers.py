@@ -56,3 +56,19 @@ def is_moderator_segment(seg: Segment, mods: Mapping[int, set[str]]) -> bool:
     """True when every speaker of ``seg`` is a moderator of its document."""
     names = mods.get(seg.document_id, set())
     return bool(seg.speakers) and all(s in names for s in seg.speakers)
+
+
+def is_unattributed_segment(seg: Segment, documents_with_speakers: set[int]) -> bool:
+    """True for a segment with no speaker in a document whose other segments have
+    speakers: a title ("HUMAN RESOURCES BOGOTÁ"), a header, "end of the recording", a
+    bracketed note on its own. Such lines are not what participants said, so they are
+    not coded, ranked or used as exemplars unless asked for (``--include-unattributed``).
+    Documents without any speakers (survey answers, notes) are untouched."""
+    return not seg.speakers and seg.document_id in documents_with_speakers
+
+
+def unattributed_segments(segments: Iterable[Segment]) -> list[Segment]:
+    """The segments of ``segments`` that :func:`is_unattributed_segment` leaves out."""
+    segments = list(segments)
+    with_speakers = {s.document_id for s in segments if s.speakers}
+    return [s for s in segments if is_unattributed_segment(s, with_speakers)]

@@ -77,6 +77,7 @@ class SegmentSpan:
     time_end: float | None = None
     key: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    language: str | None = None  # a survey row's own detected language (ISO 639-1)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Document:
     metadata: Mapping[str, Any]
     is_current: bool = True
     created_at: str | None = None
+    language: str | None = None  # detected at ingest (ISO 639-1; "und": undetermined)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class Segment:
     key: str | None = None
     #: what the segmenter recorded (for a CSV response: its other columns)
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    language: str | None = None  # the segment's own language where it may differ (survey rows)
 
     @property
     def speaker(self) -> str:

@@ -48,7 +48,28 @@ def test_sample_moderator_spellings_are_one_speaker(sample):
 def test_sample_title_is_a_speakerless_turn(sample):
     first = sample.turns[0]
     assert first.speaker is None and sample.text[first.start:first.end] == "HUMAN RESOURCES BOGOTÁ"
-    assert sum(t.speaker is None for t in sample.turns) == 1
+    # the other speakerless turns are note lines: notes alone on their line, and the last line
+    notes = [sample.text[t.start:t.end] for t in sample.turns[1:] if t.speaker is None]
+    assert notes == ["(laughter)", "(laughter)", "End of recording"]
+    last = [t for t in sample.turns if t.speaker][-1]
+    assert sample.text[last.start:last.end] == "well, thank you very much, as I told you…"
+
+
+def test_note_lines_are_turns_of_their_own_and_the_speaker_goes_on():
+    text = ("MODERADORA: ¿Qué piensan del programa?\nPARTICIPANTE 1: Me gustó mucho\n[risas]\n"
+            "y aprendí sobre la lactancia.\nPARTICIPANTE 2: Estoy de acuerdo con ella.\nFin de la grabación\n")
+    doc = parse_transcript(text)
+    got = [(t.speaker, text[t.start:t.end]) for t in doc.turns]
+    assert got == [("MODERADORA", "¿Qué piensan del programa?"), ("PARTICIPANTE 1", "Me gustó mucho"),
+                   (None, "[risas]"), ("PARTICIPANTE 1", "y aprendí sobre la lactancia."),
+                   ("PARTICIPANTE 2", "Estoy de acuerdo con ella."), (None, "Fin de la grabación")]
+    # the speaker's turn after a note starts after it (offsets stay in order)
+    doc = parse_transcript("MODERATOR: yes\nMODERATOR  0:45\n\nyes")
+    assert [(t.speaker, doc.text[t.label_start:t.end]) for t in doc.turns] == [
+        ("MODERATOR", "MODERATOR: yes"), (None, "MODERATOR  0:45"), ("MODERATOR", "\nyes")]
+    # a wrapped last line that continues a sentence is not a note
+    wrapped = parse_transcript("A: we went to the clinic and\nthey said wait\n")
+    assert [wrapped.text[t.start:t.end] for t in wrapped.turns] == ["we went to the clinic and\nthey said wait"]
 
 
 def test_sample_continuation_lines_join_their_turn(sample):
@@ -66,7 +87,7 @@ def test_sample_continuation_lines_join_their_turn(sample):
     # a redaction line and a blank line stay inside FACILITATOR 3's turn
     (t,) = [t for t in sample.turns if sample.text[t.start:t.end].startswith("the weather issue")]
     assert sample.text[t.start:t.end].endswith("-\n\nA lot")
-    assert texts[-1].endswith("as I told you…\nEnd of recording")
+    assert texts[-2].endswith("as I told you…") and texts[-1] == "End of recording"  # a note line
 
 
 def test_sample_semicolon_typo_of_a_known_speaker(sample):

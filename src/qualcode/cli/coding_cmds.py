@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=None, help="show the K most relevant (default 20)")
     p.add_argument("--threshold", type=float, default=None, help="only segments scoring at least T")
     p.add_argument("--include-moderators", action="store_true", help="also rank moderator-only segments")
+    add_content_args(p)
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
     add_selection_args(p, relevance=False)
@@ -40,10 +41,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
     p.add_argument("--include-moderators", action="store_true",
                    help="also code segments spoken only by a moderator (skipped by default)")
+    add_content_args(p)
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
     add_selection_args(p)
     p.set_defaults(func=cmd_code)
+
+
+def add_content_args(p: argparse.ArgumentParser) -> None:
+    """``--include-unattributed`` and ``--strict``, shared by the steps that embed segments."""
+    p.add_argument("--include-unattributed", action="store_true",
+                   help="also use lines without a speaker in transcripts that have speakers (titles, headers, "
+                        "'end of the recording'); left out by default")
+    p.add_argument("--strict", action="store_true", default=None,
+                   help="refuse to embed text outside the embedding model's languages (default: warn; "
+                        "[embedding] strict)")
+
+
+def content_kwargs(args: argparse.Namespace) -> dict:
+    return {"skip_unattributed": False if args.include_unattributed else None, "strict": args.strict}
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
@@ -65,9 +81,10 @@ def cmd_relevance(args: argparse.Namespace) -> int:
         top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
         res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model,
                             skip_moderators=False if args.include_moderators else None,
-                            selection=selection_from(args))
+                            selection=selection_from(args), **content_kwargs(args))
         if args.json:
             print_json({"run": res.run.id, "question": res.question, "n_segments": res.n_segments,
+                        "languages": res.run.params.get("languages"),
                         "segments": [{"rank": r.rank, "score": round(r.score, 4), "document": r.segment.document,
                                       "segment": r.segment.index, "segment_id": r.segment.id,
                                       "speaker": r.segment.speaker, "start": r.segment.start,
@@ -105,20 +122,26 @@ def cmd_code(args: argparse.Namespace) -> int:
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
             skip_moderators=False if args.include_moderators else None, method=args.method,
-            selection=selection_from(args),
+            selection=selection_from(args), **content_kwargs(args),
         )
         if args.json:
             print_json({"run": res.run_id, "codebook": res.codebook.name, "codebook_version": res.codebook.version,
                         "n_segments": res.n_segments, "n_codings": res.n_codings, "uncoded": res.uncoded,
                         "per_code": dict(res.per_code), "method": res.run.params.get("method", "embedding"),
                         "keyword_codings": res.run.summary.get("keyword_codings"),
-                        "selection": res.run.params.get("selection")})
+                        "selection": res.run.params.get("selection"),
+                        "unattributed_segments_skipped": res.run.summary.get("unattributed_segments_skipped", 0),
+                        "languages": res.run.params.get("languages")})
             return 0
         print_selection(res.run.params)
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
         skipped = res.run.summary.get("moderator_segments_skipped", 0)
         if skipped:
             print(f"\n{skipped} moderator-only segments left uncoded (--include-moderators to code them)", end="")
+        unattributed = res.run.summary.get("unattributed_segments_skipped", 0)
+        if unattributed:
+            print(f"\n{unattributed} lines without a speaker (titles, headers) left uncoded "
+                  "(--include-unattributed to code them)", end="")
         kw = res.run.summary.get("keyword_codings")
         how = "" if kw is None else (f"; {kw} by keywords" + (f" ({res.run.summary['added_by_keywords']} added to "
                                                                  "similarity's)" if "added_by_keywords" in

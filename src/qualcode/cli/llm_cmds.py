@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one call per segment returning all codes (default), or one yes/no call per (segment, code)")
     p.add_argument("--include-moderators", action="store_true",
                    help="also code segments spoken only by a moderator (default: [coding] skip_moderators)")
+    p.add_argument("--include-unattributed", action="store_true",
+                   help="also code lines without a speaker in transcripts that have speakers (titles, headers)")
     add_llm_args(p)
     p.add_argument("--json", action="store_true")
     add_selection_args(p)
@@ -56,7 +58,9 @@ def cmd_llm_code(args: argparse.Namespace) -> int:
 
     with project_from(args, overrides=llm_overrides(args)) as project:
         out = llm_code(project, args.codebook, per=args.per, dry_run=args.dry_run,
-                       skip_moderators=False if args.include_moderators else None, selection=selection_from(args))
+                       skip_moderators=False if args.include_moderators else None,
+                       skip_unattributed=False if args.include_unattributed else None,
+                       selection=selection_from(args))
         if args.dry_run:
             print_json(out) if args.json else print_estimate(out)
             return 0

@@ -48,24 +48,34 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.check:
         return _check(args)
     with project_from(args) as project:
+        from qualcode.language import document_language_table, describe_languages, rows_text
+
         counts = project.store.counts()
+        langs = {r["document_id"]: r for r in document_language_table(project.store)}
         docs = project.store.documents()
         if args.json:
             print_json({"project": str(project.path.resolve()), "counts": counts,
                         "documents": [{"name": d.name, "version": d.version, "format": d.format,
-                                       "chars": len(d.text), "metadata": dict(d.metadata)} for d in docs]})
+                                       "chars": len(d.text), "language": langs[d.id]["language"],
+                                       "row_languages": langs[d.id]["rows"], "metadata": dict(d.metadata)}
+                                      for d in docs]})
             return 0
         print(f"project {project.name!r} at {project.path.resolve()}")
         print(", ".join(f"{k}: {v}" for k, v in counts.items()))
         if docs:
+            print(f"languages: {describe_languages(list(langs.values()))}")
+        if docs:
             rows = []
             for d in docs:
                 seg = project.store.current_segmentation(d.id)
+                lang = langs[d.id]["language"] + (f" (rows: {rows_text(langs[d.id]['rows'])})"
+                                                  if langs[d.id]["rows"] else "")
                 rows.append({"document": d.name, "version": d.version, "format": d.format, "chars": len(d.text),
+                             "language": lang,
                              "segmentation": seg[1] if seg else "", "metadata": ", ".join(f"{k}={v}" for k, v in d.metadata.items()
                                                       if k not in ("speakers", "encoding", "cues", "duration_s"))})
             print()
-            print_table(rows, ["document", "version", "format", "chars", "segmentation", "metadata"])
+            print_table(rows, ["document", "version", "format", "chars", "language", "segmentation", "metadata"])
     return 0
 
 

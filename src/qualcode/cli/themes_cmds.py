@@ -9,6 +9,7 @@ import importlib
 import inspect
 from typing import Any
 
+from qualcode.cli.coding_cmds import add_content_args, content_kwargs
 from qualcode.cli.common import add_project_arg, add_selection_args, print_json, print_table, project_from, selection_from
 from qualcode.cli.llm_cmds import add_llm_args, llm_overrides, print_estimate
 from qualcode.errors import BackendNotConfigured, InputError
@@ -42,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-moderator-context", action="store_true",
                    help="hicode: do not give the moderator's preceding question as context")
     p.add_argument("--include-moderators", action="store_true", help="hicode: also label moderators' segments")
+    add_content_args(p)
+    p.add_argument("--model", help="embedding: the embedding model (default: [embedding] model)")
     add_llm_args(p)
     p.add_argument("--label-llm", metavar="SPEC",
                    help="hicode: model for the label stage (default: [themes] label_llm, else --llm / [llm] model)")
@@ -129,6 +132,7 @@ def _run(args: argparse.Namespace) -> int:
                          batch_size=args.batch, seed=args.seed, max_iterations=args.max_iterations,
                          moderator_context=not args.no_moderator_context,
                          include_moderators=args.include_moderators, dry_run=args.dry_run,
+                         include_unattributed=True if args.include_unattributed else None,
                          label_llm=args.label_llm, cluster_llm=args.cluster_llm,
                          irrelevant_warn=args.irrelevant_warn, selection=selection_from(args))
         if args.dry_run:
@@ -170,7 +174,8 @@ def _run_embedding(project: Any, args: argparse.Namespace) -> int:
         print("dry run: embedding-only theme discovery makes no LLM calls")
         return 0
     fn = mod.discover_themes
-    wanted = {"target": args.target, "seed": args.seed, "n_themes": args.target, "selection": selection_from(args)}
+    wanted = {"target": args.target, "seed": args.seed, "n_themes": args.target, "embedding_model": args.model,
+              "selection": selection_from(args), **content_kwargs(args)}
     try:
         accepted = inspect.signature(fn).parameters
         varkw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
@@ -187,6 +192,9 @@ def _run_embedding(project: Any, args: argparse.Namespace) -> int:
     run_id = getattr(out, "run_id", None) or getattr(run, "id", None)
     themes = getattr(out, "themes", None)
     print(f"run {run_id}: embedding-only theme discovery" + (f", {len(themes)} themes" if themes is not None else ""))
+    unattributed = (getattr(run, "summary", None) or {}).get("unattributed_segments_skipped")
+    if unattributed:
+        print(f"{unattributed} lines without a speaker (titles, headers) left out (--include-unattributed to use them)")
     if themes:
         rows = []
         for t in themes:

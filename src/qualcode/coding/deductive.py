@@ -6,7 +6,7 @@ import time
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from qualcode.codebook import read_codebook as _read_codebook
 from qualcode.coding.similarity import assign, code_vectors, similarity
 from qualcode.embeddings import embed_texts
 from qualcode.errors import InputError
+from qualcode.language import check_project_languages, codebook_text
 from qualcode.project import Project
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
@@ -55,15 +56,25 @@ def store_codebook(project: Project, cb: Codebook, source_path: str | None = Non
     return cb if cb.id is not None else project.store.add_codebook(cb, source_path=source_path)
 
 
-def select_segments(project: Project, *, skip_moderators: bool) -> tuple[list[Segment], int]:
-    """Current segments to code; with ``skip_moderators`` segments spoken only by a
-    moderator (questions, prompts; see :mod:`qualcode.speakers`) are left out.
-    Returns (segments, n_skipped). The full rule (subsets, relevance) is
-    :func:`qualcode.selection.select`."""
+class SegmentChoice(NamedTuple):
+    """The segments a step works on, and how many each content rule left out."""
+
+    segments: list[Segment]
+    moderator_skipped: int
+    unattributed_skipped: int = 0
+
+
+def select_segments(project: Project, *, skip_moderators: bool,
+                    skip_unattributed: bool | None = None) -> SegmentChoice:
+    """Current segments to code, rank or find themes in, after the content rules:
+    with ``skip_moderators`` segments spoken only by a moderator (questions, prompts;
+    see :mod:`qualcode.speakers`), with ``skip_unattributed`` (default: the project's
+    ``[coding] skip_unattributed``, true) lines without a speaker in a transcript that
+    has speakers. The full rule (subsets, relevance) is :func:`qualcode.selection.select`."""
     from qualcode.selection import select
 
-    sel = select(project, skip_moderators=skip_moderators)
-    return sel.segments, sel.skipped("moderator")
+    sel = select(project, skip_moderators=skip_moderators, skip_unattributed=skip_unattributed)
+    return SegmentChoice(sel.segments, sel.skipped("moderator"), sel.skipped("unattributed"))
 
 
 def _nothing_to_code(chosen: Any) -> InputError:
@@ -72,7 +83,8 @@ def _nothing_to_code(chosen: Any) -> InputError:
     if not chosen.n_candidates:
         return InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
     return InputError(f"no segment left to code of {chosen.n_candidates} ({describe(chosen)})",
-                      hint="loosen --document/--where/--top/--min-relevance, or pass --include-moderators")
+                      hint="loosen --document/--where/--top/--min-relevance, or pass --include-moderators "
+                           "/ --include-unattributed")
 
 
 def segment_matrix(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
@@ -93,7 +105,9 @@ def code_segments(
     code_thresholds: Mapping[str, float] | None = None,
     extra_examples: Mapping[str, Sequence[str]] | None = None,
     skip_moderators: bool | None = None,
+    skip_unattributed: bool | None = None,
     embedding_model: str | None = None,
+    strict: bool | None = None,
     show_progress: bool = True,
     method: str = "embedding",
     segments: Sequence[Segment | int] | None = None,
@@ -107,6 +121,9 @@ def code_segments(
     :mod:`qualcode.coding.keywords` for the matching and the rule. ``segments``
     (segments or ids) and ``selection`` (documents, ``where``, relevance; see
     :mod:`qualcode.selection`) narrow what is coded; the run records the filter.
+    Before anything is embedded, the languages of the segments and of the codebook are
+    checked against the model's (:func:`qualcode.language.check_project_languages`): a
+    warning, or with ``strict`` (default ``[embedding] strict``) an :class:`InputError`.
     Returns the stored run.
     """
     from qualcode.coding import keywords as kw
@@ -133,15 +150,20 @@ def code_segments(
     if skip_moderators is None:
         skip_moderators = segments is None and bool(s.get("coding", "skip_moderators", True))
     picked = select(project, selection, segments=segments, skip_moderators=skip_moderators,
-                    embedding_model=embedding_model, show_progress=show_progress)
+                    skip_unattributed=skip_unattributed, embedding_model=embedding_model,
+                    show_progress=show_progress)
     segments, n_skipped = picked.segments, picked.skipped("moderator")
+    n_unattributed = picked.skipped("unattributed")
     if not segments:
         raise _nothing_to_code(picked)
     hits = kw.segment_hits(cb, segments) if method != "embedding" else None
     if method == "keywords":
         return _finish(project, cb, segments, n_skipped, t0, method, hits, None, None,
-                       {"skip_moderators": skip_moderators, **picked.run_params()}, backend=None, embedded=0)
+                       {"skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed,
+                        **picked.run_params()}, backend=None, embedded=0)
     backend = project.embedder(embedding_model)
+    lang = check_project_languages(project, backend, segments, texts={"codebook": codebook_text(cb)}, strict=strict,
+                                   step="code")
     seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -156,7 +178,8 @@ def code_segments(
               "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
               "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
-              "skip_moderators": skip_moderators, **picked.run_params()}
+              "skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed,
+              "languages": lang.to_dict(), **picked.run_params()}
     chosen = {(r, c): (float(sc), float(cal)) for r, c, sc, cal in
               zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist())}
     return _finish(project, cb, segments, n_skipped, t0, method, hits, chosen, scores, params, backend=backend,
@@ -208,7 +231,9 @@ def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipp
                               coder=rec.coder, run_id=rec.id))
     uncoded = len(segments) - len({r for r, _ in pairs})
     summary = {"n_segments": len(segments), "n_codings": len(codings), "uncoded": uncoded, "per_code": per_code,
-               "moderator_segments_skipped": n_skipped, "embedded": embedded}
+               "moderator_segments_skipped": n_skipped, "embedded": embedded,
+               "unattributed_segments_skipped": params.get("unattributed_segments_skipped", 0),
+               "language_warning": (params.get("languages") or {}).get("warning", "")}
     if hits is not None:
         summary["keyword_codings"] = len(by_kw)
         if chosen is not None:

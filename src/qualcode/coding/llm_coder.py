@@ -107,6 +107,7 @@ def llm_code(
     dry_run: bool = False,
     show_progress: bool = True,
     selection: Any = None,
+    skip_unattributed: bool | None = None,
 ) -> Run | dict[str, Any]:
     """Apply ``codebook`` to the project's current segments with an LLM.
 
@@ -149,8 +150,9 @@ def llm_code(
     if skip_moderators is None:
         skip_moderators = segments is None and bool(settings.get("coding", "skip_moderators", True))
     chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
-                    show_progress=show_progress)
+                    skip_unattributed=skip_unattributed, show_progress=show_progress)
     segs, n_skipped = chosen.segments, chosen.skipped("moderator")
+    n_unattributed = chosen.skipped("unattributed")
     if not segs:
         raise _nothing_to_code(chosen)
     template = CODE_PAIR if per == "code" else CODE_SEGMENT
@@ -175,7 +177,8 @@ def llm_code(
     params = {"method": "llm", "per": per, "codebook": {"name": cb.name, "id": None, "version": None, "source": source},
               "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
               "template": template.describe(), "segments": len(segs),
-              "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped}
+              "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped,
+              "unattributed_segments_skipped": n_unattributed}
     params.update(chosen.run_params())
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       input_hash=hash_obj([s.text_hash for s in segs]), prompt_hash=template.hash)

@@ -39,7 +39,9 @@ def rank_segments(
     top: int | None = None,
     threshold: float | None = None,
     skip_moderators: bool | None = None,
+    skip_unattributed: bool | None = None,
     embedding_model: str | None = None,
+    strict: bool | None = None,
     show_progress: bool = True,
     segments: Sequence[Segment | int] | None = None,
     selection: Any = None,
@@ -49,7 +51,9 @@ def rank_segments(
     All segments are scored and stored with their rank; ``top`` and ``threshold``
     limit what is returned (and marked) as relevant. ``segments`` (segments or ids)
     and ``selection`` (documents and ``where`` of a :class:`qualcode.selection.Selection`)
-    narrow what is ranked; the run records the filter.
+    narrow what is ranked; the run records the filter. The languages of the segments and
+    the question are checked against the model's first (a warning, or with ``strict``
+    an :class:`InputError`; see :func:`qualcode.language.check_project_languages`).
     """
     t0 = time.perf_counter()
     question = (question or "").strip()
@@ -63,13 +67,19 @@ def rank_segments(
         raise InputError("relevance ranks segments itself: --relevant-to/--relevance do not apply to it")
     if skip_moderators is None:
         skip_moderators = segments is None and bool(project.settings.get("coding", "skip_moderators", True))
-    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators)
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    skip_unattributed=skip_unattributed)
     segments, n_skipped = chosen.segments, chosen.skipped("moderator")
+    n_unattributed = chosen.skipped("unattributed")
     if not segments:
         if chosen.n_candidates:
             raise InputError(f"no segment left to rank of {chosen.n_candidates} ({describe(chosen)})")
         raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedding_model)
+    from qualcode.language import check_project_languages
+
+    lang = check_project_languages(project, backend, segments, texts={"question": question}, strict=strict,
+                                   step="relevance")
     seg_vecs, stats = embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
                                   desc="embedding segments")
     q = embed_texts(project.store, backend, [question], show_progress=False)[0][0]
@@ -84,10 +94,12 @@ def rank_segments(
     rec = RunRecorder(project.store, "relevance",
                       params={"question": question, "top": top, "threshold": threshold, "n_segments": len(segments),
                               "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
+                              "unattributed_segments_skipped": n_unattributed, "languages": lang.to_dict(),
                               **({"selection": chosen.record} if chosen.record else {})},
                       backend=type(backend).__name__, model=backend.name, model_version=backend.version,
                       input_hash=hash_obj([s.text_hash for s in segments]), t0=t0)
     run = rec.finish(summary={"question": question, "n_selected": len(selected), "embedded": stats.computed,
-                              "top_score": float(scores.max())},
+                              "top_score": float(scores.max()), "unattributed_segments_skipped": n_unattributed,
+                              "language_warning": lang.warning},
                      extra=lambda st: st.add_relevance(rec.id, rows))
     return RelevanceResult(run=run, question=question, ranked=selected, n_segments=len(segments))

@@ -15,7 +15,14 @@ byte-order mark. Turns are found line by line:
   Otter style, a line holding only ``Name  0:45``, opens a turn whose text starts on the
   next line. A line starting with a bracketed timestamp but no label opens a new turn by
   the previous turn's speaker.
-* **Continuation**: unlabelled lines, also after blank lines, belong to the open turn.
+* **Continuation**: unlabelled lines, also after blank lines, belong to the open turn,
+  except **note lines**, which are turns of their own with ``speaker=None`` (the open
+  turn's speaker continues after them): a bracketed note alone on its line
+  (``[laughter]``, ``(inaudible)``), a line in capitals (a title or header such as
+  ``HUMAN RESOURCES BOGOTÁ``), and a transcript's last line when it closes the recording
+  rather than the last sentence (``End of recording``: short, capitalised, no sentence
+  punctuation, after a line that ended a sentence). Steps that code leave such lines
+  out by default (:func:`qualcode.speakers.is_unattributed_segment`).
 * **Text before the first label** (a title such as ``HUMAN RESOURCES BOGOTÁ``, an
   introduction) is kept as turns with ``speaker=None``, one per blank-line separated
   paragraph, so no transcript text is silently dropped from segmentation. A file
@@ -69,6 +76,28 @@ _OTTER = re.compile(rf"[ \t]*(?P<label>{_LABEL})[ \t]+(?P<ts>{_BTS}|{TS})[ \t]*"
 _TS_LINE = re.compile(rf"[ \t]*(?P<ts>{_BTS})[ \t]*|[ \t]*(?P<bare>{TS})[ \t]*$")
 _HEADING = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t].*)?")
 _RULE = re.compile(r"[ \t]*(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})")
+# a note standing alone on its line: "[laughter]", "(inaudible)", "[END OF TAPE]"
+_BRACKETED = re.compile(r"[ \t]*(?:\[[^\[\]\n]+\]|\([^()\n]+\))[ \t]*")
+_FINAL_NOTE_WORDS = 6
+
+
+def _is_note_line(line: str) -> bool:
+    """A line that is not speech: a bracketed note alone, or a title/header in
+    capitals ("HUMAN RESOURCES BOGOTÁ"; at least four letters, none lower-case)."""
+    if _BRACKETED.fullmatch(line):
+        return True
+    letters = [ch for ch in line if ch.isalpha()]
+    return len(letters) >= 4 and not any(ch.islower() for ch in letters)
+
+
+def _is_final_note(line: str, previous: str | None) -> bool:
+    """The last line of a transcript when it closes the recording rather than continuing
+    the last turn: short, capitalised, without sentence punctuation or digits, after a
+    line that ended a sentence ("End of recording", "Fin de la grabación")."""
+    s = line.strip()
+    if previous is None or not s or not s[0].isupper() or s[-1] in ".?!…:;,\"'”»" or any(ch.isdigit() for ch in s):
+        return False
+    return len(s.split()) <= _FINAL_NOTE_WORDS and previous.rstrip().endswith((".", "?", "!", "…", "...", "\"", "”"))
 
 
 @dataclass
@@ -191,7 +220,22 @@ def find_turns(text: str) -> tuple[tuple[Turn, ...], list[str]]:
             )
         cur = None
 
-    for s, e, kind, mk in lines:
+    last_content = max((i for i, (_, _, k, _) in enumerate(lines) if k == "content"), default=-1)
+    prev_content = max((i for i, (_, _, k, _) in enumerate(lines[:last_content]) if k != "blank"), default=-1)
+    for i, (s, e, kind, mk) in enumerate(lines):
+        if kind == "content" and cur is not None and cur.speaker is not None and (
+                _is_note_line(text[s:e]) or (i == last_content and prev_content >= 0 and _is_final_note(
+                    text[s:e], text[lines[prev_content][0]:lines[prev_content][1]]))):
+            # a note inside a speaker's turn: its own unattributed turn; the speaker goes on after it
+            b = _content_bounds(text, s, e)
+            assert b is not None
+            resume = _Open(cur.speaker, cur.raw, min(e + 1, len(text)), None, marked=cur.marked)
+            close()
+            cur = _Open(None, None, b[0], None, marked=False)
+            cur.add(*b)
+            close()
+            cur = resume
+            continue
         if kind == "blank":
             if cur is not None and not cur.marked:
                 close()

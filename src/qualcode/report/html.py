@@ -110,7 +110,19 @@ def _overview(store: Store, project_name: str) -> tuple[str, dict[str, Any]]:
     if docs:
         meta_keys = list(dict.fromkeys(k for d in docs for k in d["metadata"]))[:6]
         rows = [{**d, **{f"m:{k}": d["metadata"].get(k) for k in meta_keys}} for d in docs]
-        cols = [("name", "document"), ("format", "format"), ("version", "version"), ("n_segments", "segments"),
+        from qualcode.language import describe_languages, rows_text
+
+        for r in rows:
+            r["language"] = (r.get("language") or "not detected") + (
+                f" (rows: {rows_text(r['row_languages'])})" if r.get("row_languages") else "")
+        body += (f'<p>Languages (detected at ingest): '
+                 f'{esc(describe_languages([{"language": d.get("language")} for d in docs]))}.</p>')
+        for w in rq.language_warnings(store):
+            body += (f'<p class="qc-warn"><b>Language warning</b> ({esc(w["step"])} run {esc(w["run_id"])}): '
+                     f'{esc(w["warning"])}. Re-run with a model that reads these languages, e.g. '
+                     f'<code>--model use</code>.</p>')
+        cols = [("name", "document"), ("format", "format"), ("language", "language"), ("version", "version"),
+                ("n_segments", "segments"),
                 ("n_speakers", "speakers"), ("n_chars", "characters"), ("strategy", "segmentation")]
         cols += [(f"m:{k}", k) for k in meta_keys]
         body += "<h3>Documents</h3>" + table(cols, rows, num=("version", "n_segments", "n_speakers", "n_chars"))

@@ -13,6 +13,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from collections import Counter
+
+from qualcode.language import describe_languages, language_name, rows_text
 from qualcode.report import data as rdata
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
@@ -113,7 +116,15 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             f"The corpus comprised {_plural(counts['documents'], 'document')} ({', '.join(formats)}) with "
             f"{counts['segments']:,} segments from {_plural(len(speakers), 'distinct speaker')}; documents were "
             f"segmented into {seg_desc}. Analyses used qualcode {qv}.")
+        lang_desc = describe_languages([{"language": d.get("language")} for d in docs])
+        rows = Counter()
+        for d in docs:
+            rows.update(d.get("row_languages") or {})
+        if rows:
+            lang_desc += f" (survey rows by their own language: {rows_text(dict(rows.most_common()))})"
+        sentences.append(f"Each document's language was detected at ingest with py3langid ({lang_desc}).")
         table += [("Documents", f"{counts['documents']:,} ({', '.join(formats)})"),
+                  ("Languages", lang_desc),
                   ("Segments", f"{counts['segments']:,}"), ("Segmentation", seg_desc),
                   ("Speakers", f"{len(speakers):,}"), ("Software", f"qualcode {qv}")]
     else:
@@ -130,6 +141,18 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
     if emb:
         sentences.append(f"Segments were embedded with {', '.join(emb)}.")
         table.append(("Embedding model", ", ".join(emb)))
+        model_langs: dict[str, Any] = {}
+        for r in runs:
+            lc = (r.get("params") or {}).get("languages")
+            if isinstance(lc, dict) and r.get("model"):
+                model_langs[r["model"]] = lc.get("model_languages")
+        if model_langs:
+            desc = "; ".join(f"{m}: " + (", ".join(language_name(x) for x in ls) if ls else "multilingual or not declared")
+                             for m, ls in sorted(model_langs.items()))
+            table.append(("Embedding model languages", desc))
+        for w in rq.language_warnings(store):
+            sentences.append(f"Warning: in the latest {w['step']} run ({w['run_id']}) {w['warning']}.")
+            table.append((f"Language warning ({w['step']})", w["warning"]))
     # ---- relevance
     for r in by_step.get("relevance", [])[-1:]:
         q = r["params"].get("question")
@@ -180,6 +203,10 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             sentences.append(f"Segments spoken only by a moderator ({int(skipped)}: questions and prompts) were "
                              "not coded; moderators were the configured speakers or, where none were configured, "
                              "speakers named as moderators or interviewers, else the speaker asking the most questions.")
+        unattributed = r["summary"].get("unattributed_segments_skipped") or p.get("unattributed_segments_skipped")
+        if unattributed:
+            sentences.append(f"Lines without a speaker in transcripts with speakers ({int(unattributed)}: titles, "
+                             "headers, notes) were not coded.")
         table.append(("Deductive coding", f"run {r['id']}: {', '.join(bits)}"))
     # ---- other model steps (LLM coding, themes, cues)
     for step, rs in by_step.items():
@@ -210,6 +237,9 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             n_t = len(rq.themes(store, r["id"]))
             its = rq.theme_iterations(store, r["id"])
             extra = (f": {_plural(n_t, 'theme')}" if n_t else "") + (f" after {_plural(len(its), 'clustering iteration')}" if its else "")
+            sw = r["params"].get("stop_word_languages")
+            if sw:
+                extra += f", named by c-TF-IDF without the stop words of {', '.join(language_name(x) for x in sw)}"
             sentences.append(f"Inductive themes were derived with {desc}{extra}.")
             table.append(("Themes", desc + extra))
         elif step == "cues":

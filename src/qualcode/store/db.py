@@ -157,8 +157,11 @@ class Store:
         name: str,
         source_path: str | None,
         metadata: Mapping[str, Any] | None = None,
+        language: str | None = None,
     ) -> tuple[int, str]:
         """Store a parsed document. Returns ``(document_id, status)``.
+
+        ``language`` is its detected language (ISO 639-1, or "und").
 
         status is ``"unchanged"`` when the current version has the same content hash
         (nothing is written), ``"new"`` for a new name, ``"new-version"`` when the text
@@ -192,10 +195,10 @@ class Store:
             if cur is not None:
                 self.conn.execute("UPDATE documents SET is_current = 0 WHERE name = ?", (name,))
             c = self.conn.execute(
-                "INSERT INTO documents (name, version, is_current, text, content_hash, source_path, format, metadata, parse, created_at)"
-                " VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO documents (name, version, is_current, text, content_hash, source_path, format, metadata, parse,"
+                " created_at, language) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, version, parsed.text, chash, source_path, parsed.format, canonical_json(meta),
-                 canonical_json(parse), now_iso()),
+                 canonical_json(parse), now_iso(), language),
             )
         return int(c.lastrowid), ("new" if cur is None else "new-version")
 
@@ -207,7 +210,7 @@ class Store:
             id=row["id"], name=row["name"], version=row["version"], text=row["text"],
             content_hash=row["content_hash"], source_path=row["source_path"], format=row["format"],
             metadata=_loads(row["metadata"], {}), is_current=bool(row["is_current"]),
-            created_at=row["created_at"],
+            created_at=row["created_at"], language=row["language"],
         )
 
     def documents(self, *, current_only: bool = True) -> list[Document]:
@@ -240,6 +243,44 @@ class Store:
         return ParsedDocument(text=doc.text, format=doc.format, turns=turns, units=units,
                               metadata=doc.metadata, name=doc.name)
 
+    def document_languages(self) -> dict[int, str | None]:
+        """Current documents' detected languages (``None``: not yet detected)."""
+        return {int(r[0]): r[1] for r in self.conn.execute(
+            "SELECT id, language FROM documents WHERE is_current = 1 ORDER BY id")}
+
+    def set_document_languages(self, languages: Mapping[int, str]) -> None:
+        with self.transaction():
+            self.conn.executemany("UPDATE documents SET language = ? WHERE id = ?",
+                                  [(lang, doc_id) for doc_id, lang in languages.items()])
+
+    def segment_language_counts(self) -> dict[int, dict[str, int]]:
+        """Per current document, how many of its current segments have each language of
+        their own (survey rows whose language was detected)."""
+        out: dict[int, dict[str, int]] = {}
+        for doc_id, lang, n in self.conn.execute(
+                "SELECT s.document_id, s.language, COUNT(*) FROM segments s JOIN segmentations g ON g.id ="
+                " s.segmentation_id JOIN documents d ON d.id = s.document_id WHERE g.is_current = 1 AND"
+                " d.is_current = 1 AND s.language IS NOT NULL GROUP BY s.document_id, s.language"):
+            out.setdefault(int(doc_id), {})[lang] = int(n)
+        return out
+
+    def text_languages(self, hashes: Iterable[str]) -> dict[str, str | None]:
+        """Cached detected languages of texts by hash (absent: not detected yet)."""
+        hashes = list(dict.fromkeys(hashes))
+        out: dict[str, str | None] = {}
+        for i in range(0, len(hashes), 900):
+            chunk = hashes[i:i + 900]
+            for h, lang in self.conn.execute(
+                    f"SELECT text_hash, language FROM text_languages WHERE text_hash IN ({','.join('?' * len(chunk))})",
+                    chunk):
+                out[h] = lang
+        return out
+
+    def put_text_languages(self, rows: Mapping[str, tuple[str | None, float]]) -> None:
+        with self.transaction():
+            self.conn.executemany("INSERT OR REPLACE INTO text_languages (text_hash, language, confidence)"
+                                  " VALUES (?, ?, ?)", [(h, lang, float(c)) for h, (lang, c) in rows.items()])
+
     def set_document_metadata(self, doc_id: int, metadata: Mapping[str, Any]) -> None:
         with self.transaction():
             row = self.conn.execute("SELECT metadata FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -266,11 +307,13 @@ class Store:
             seg_id = int(c.lastrowid)
             self.conn.executemany(
                 "INSERT INTO segments (segmentation_id, document_id, idx, start, end, text, text_hash, speakers,"
-                " turn_start, turn_end, time_start, time_end, key, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " turn_start, turn_end, time_start, time_end, key, metadata, language)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (seg_id, doc.id, sp.index, sp.start, sp.end, text[sp.start:sp.end],
                      text_hash(text[sp.start:sp.end]), canonical_json(list(sp.speakers)), sp.turn_start,
-                     sp.turn_end, sp.time_start, sp.time_end, sp.key, canonical_json(dict(sp.metadata)))
+                     sp.turn_end, sp.time_start, sp.time_end, sp.key, canonical_json(dict(sp.metadata)),
+                     sp.language)
                     for sp in spans
                 ],
             )
@@ -297,6 +340,7 @@ class Store:
             speakers=tuple(json.loads(r["speakers"])), turn_start=r["turn_start"], turn_end=r["turn_end"],
             time_start=r["time_start"], time_end=r["time_end"], strategy=r["strategy"], key=r["key"],
             metadata=_loads(r["metadata"], {}) if r["metadata"] not in (None, "{}") else {},
+            language=r["language"],
         )
 
     def segments(self, *, document_ids: Iterable[int] | None = None) -> list[Segment]:

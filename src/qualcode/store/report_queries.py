@@ -35,9 +35,11 @@ _CURRENT_SEGS = (
 
 # --------------------------------------------------------------------------- overview
 def documents_overview(store: Store) -> list[dict[str, Any]]:
-    """Current documents with segment counts, characters, speakers and metadata."""
-    docs = _rows(store, "SELECT id, name, version, format, metadata, length(text) AS n_chars, created_at"
+    """Current documents with segment counts, characters, speakers, metadata, detected
+    language and (survey tables) rows per language of their own."""
+    docs = _rows(store, "SELECT id, name, version, format, metadata, length(text) AS n_chars, created_at, language"
                         " FROM documents WHERE is_current = 1 ORDER BY id")
+    row_langs = store.segment_language_counts()
     segs: dict[int, int] = defaultdict(int)
     strategies: dict[int, str] = {}
     speakers: dict[int, set[str]] = defaultdict(set)
@@ -51,7 +53,18 @@ def documents_overview(store: Store) -> list[dict[str, Any]]:
         d["n_segments"] = segs.get(d["id"], 0)
         d["strategy"] = strategies.get(d["id"])
         d["n_speakers"] = len(speakers.get(d["id"], ()))
+        d["row_languages"] = dict(sorted(row_langs.get(d["id"], {}).items(), key=lambda kv: -kv[1]))
     return docs
+
+
+def language_warnings(store: Store) -> list[dict[str, Any]]:
+    """The language warnings of the latest finished run of each step that embeds."""
+    out = []
+    for step in ("code", "relevance", "themes-embedding"):
+        r = store.latest_run(step)
+        if r is not None and r.summary.get("language_warning"):
+            out.append({"step": step, "run_id": r.id, "model": r.model, "warning": r.summary["language_warning"]})
+    return out
 
 
 def speaker_overview(store: Store) -> list[dict[str, Any]]:

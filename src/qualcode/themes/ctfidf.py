@@ -21,6 +21,7 @@ is concentrated in the cluster; lift drops those and keeps "medicare", "coverage
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Hashable, Mapping, Sequence, overload
 
 import numpy as np
@@ -67,22 +68,43 @@ def _analyzer(stops: frozenset[str], ngram_range: tuple[int, int]):
     return analyze
 
 
-def content_words(text: str, *, extra_stop_words: Sequence[str] = ()) -> list[str]:
-    """The words of ``text`` that can name a theme: tokens less stop words and fillers.
+def content_words(text: str, *, extra_stop_words: Sequence[str] = (),
+                  languages: Sequence[str] | None = None) -> list[str]:
+    """The words of ``text`` that can name a theme: tokens less stop words and fillers
+    (of ``languages``; see :func:`stop_words`).
 
     >>> content_words("Yes, yes, I think so.")
     []
+    >>> content_words("Sí, sí, estoy de acuerdo.", languages=["es"])
+    []
     """
-    stops = stop_words(extra_stop_words)
+    stops = stop_words(extra_stop_words, languages)
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
     return [t for t in _TOKEN_RE.findall(text) if t not in stops]
 
 
-def stop_words(extra: Sequence[str] = ()) -> frozenset[str]:
-    """English stop words (scikit-learn's list), transcript fillers and ``extra``."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+def stop_words(extra: Sequence[str] = (), languages: Sequence[str] | None = None) -> frozenset[str]:
+    """Stop words of ``languages`` (ISO 639-1 codes; default English), transcript
+    fillers and ``extra``. English uses scikit-learn's list; other languages the
+    stopwords-iso lists (``stopwordsiso``: 58 languages). A language with no list adds
+    nothing."""
+    return _language_stop_words(tuple(sorted(set(languages or ("en",))))) | {w.lower() for w in extra}
 
-    return frozenset(ENGLISH_STOP_WORDS) | TRANSCRIPT_STOP_WORDS | {w.lower() for w in extra}
+
+@lru_cache(maxsize=32)
+def _language_stop_words(languages: tuple[str, ...]) -> frozenset[str]:
+    words: set[str] = set(TRANSCRIPT_STOP_WORDS)
+    for lang in languages:
+        if lang == "en":
+            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+            words |= ENGLISH_STOP_WORDS
+            continue
+        import stopwordsiso
+
+        if stopwordsiso.has_lang(lang):
+            words |= {w.lower().replace("\u2019", "'") for w in stopwordsiso.stopwords(lang)}
+    return frozenset(words)
 
 
 def ctfidf_matrix(
@@ -91,6 +113,7 @@ def ctfidf_matrix(
     ngram_range: tuple[int, int] = (1, 2),
     extra_stop_words: Sequence[str] = (),
     weighting: str = "lift",
+    languages: Sequence[str] | None = None,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The c-TF-IDF weights: ``(vocabulary, weights, cluster_df)``.
 
@@ -105,7 +128,7 @@ def ctfidf_matrix(
     flat = [t for ts in texts_by_cluster for t in ts]
     if not flat:
         return [], np.zeros((len(sizes), 0)), np.zeros((len(sizes), 0), dtype=np.int64)
-    stops = stop_words(extra_stop_words)
+    stops = stop_words(extra_stop_words, languages)
     lo, hi = ngram_range
     if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
         raise InputError(f"ngram_range must be (min, max) with 1 <= min <= max; got {ngram_range!r}")
@@ -209,6 +232,7 @@ def ctfidf_terms(
     with_scores: bool = False,
     extra_stop_words: Sequence[str] = (),
     weighting: str = "lift",
+    languages: Sequence[str] | None = None,
 ) -> Any:
     """The ``n_terms`` most distinctive terms of each cluster, by class-based TF-IDF.
 
@@ -237,6 +261,8 @@ def ctfidf_terms(
         Words to ignore besides English stop words and spoken fillers.
     weighting : {"lift", "classic"}
         The inverse-frequency factor (see the module docstring).
+    languages : sequence of str, optional
+        The texts' languages (ISO 639-1), whose stop words are removed (default English).
 
     Examples
     --------
@@ -258,7 +284,7 @@ def ctfidf_terms(
             raise InputError(f"texts_by_cluster[{where!r}] must be a list of strings; got {type(g).__name__}")
         groups.append(list(g))
     vocab, weights, cdf = ctfidf_matrix(groups, ngram_range=ngram_range, extra_stop_words=extra_stop_words,
-                                        weighting=weighting)
+                                        weighting=weighting, languages=languages)
     ranked = []
     for c, g in enumerate(groups):
         terms = _rank(vocab, weights[c], cdf[c], len(g), int(n_terms), min_df, dedupe) if vocab else []

@@ -215,6 +215,7 @@ def run_hicode(
     max_iterations: int = 6,
     moderator_context: bool = True,
     include_moderators: bool = False,
+    include_unattributed: bool | None = None,
     n_quotes: int = 3,
     max_excerpts: int = 8,
     embedder: EmbeddingBackend | None = None,
@@ -254,6 +255,9 @@ def run_hicode(
         Give each participant segment the moderator's preceding turn as context.
     include_moderators : bool
         Also label segments spoken only by moderators.
+    include_unattributed : bool, optional
+        Also label lines without a speaker in transcripts that have speakers (titles,
+        headers; default: not ``[coding] skip_unattributed``, so they are left out).
     n_quotes, max_excerpts : int
         Exemplar quotes per theme, and excerpts shown to the model to pick them from.
     embedder : EmbeddingBackend, optional
@@ -311,6 +315,14 @@ def run_hicode(
     segs = list(segments) if segments is not None else store.segments()
     if not segs:
         raise InputError("the project has no segments to code", hint="add transcripts with `qualcode ingest FILES`")
+    if include_unattributed is None:
+        include_unattributed = not bool(settings.get("coding", "skip_unattributed", True))
+    n_unattributed = 0
+    if not include_unattributed and segments is None:  # titles, headers: the selection's content rule
+        from qualcode.selection import unattributed_rule
+
+        kept = unattributed_rule(project, segs)
+        n_unattributed, segs = len(segs) - len(kept), kept
     mods = moderator_names(store, segs, settings.get("segmentation", "moderators", []) or [])
     targets, contexts = _select_segments(segs, mods, moderator_context=moderator_context,
                                          include_moderators=include_moderators)
@@ -348,7 +360,8 @@ def run_hicode(
     params = {
         "method": "hicode", "background": background, "goal": goal, "k": k, "target": target,
         "batch_size": batch_size, "max_iterations": max_iterations, "moderator_context": moderator_context,
-        "include_moderators": include_moderators, "n_quotes": n_quotes, "max_excerpts": max_excerpts,
+        "include_moderators": include_moderators, "unattributed_segments_skipped": n_unattributed,
+        "n_quotes": n_quotes, "max_excerpts": max_excerpts,
         "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
         "label_llm": backend.describe(), "cluster_llm": cluster_backend.describe(),
         "cluster_locality": backend_locality(cluster_backend), "irrelevant_warn": warn_share,
