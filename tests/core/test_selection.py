@@ -167,7 +167,7 @@ def test_select_is_composable(proj):
         assert len(everything.segments) == len(no_mods.segments) + 3
         both = select(p, Selection(documents=("north",), where=("speaker=ANA",)))
         assert [s.speakers for s in both.segments] == [("ANA",), ("ANA",)]
-        assert both.excluded == {"documents": 5, "where": 3, "moderator": 0}
+        assert both.excluded == {"documents": 5, "where": 3, "unattributed": 0, "moderator": 0}
     with pytest.raises(InputError, match="needs --top N or --min-relevance"):
         Selection(relevant_to="money")
     with pytest.raises(InputError, match="not both"):
