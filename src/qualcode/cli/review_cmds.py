@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_project_arg(p)
     p.add_argument("--coder", help="your name, stored with every decision (default: your login name)")
     p.add_argument("--run", help="coding run to review (default: the latest coding run)")
-    p.add_argument("--sample", help="review only the segments of this `qualcode sample` run")
+    p.add_argument("--sample", help="review only the segments drawn by this sample run "
+                   "(made with qualcode sample --n N --out F.xlsx)")
     p.add_argument("--order", choices=["uncertain", "document"], default="uncertain",
                    help="queue order: what most needs a human first (default), or document order")
     p.add_argument("--blind", action="store_true",
