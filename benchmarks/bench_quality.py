@@ -7,7 +7,9 @@
    topics, gold = both topics (seeded). Bar: multi beats argmax.
 3. Multi-label on the bundled example transcripts with their hand-coded reference.
 
-Everything uses qualcode's defaults from qualcode.config.DEFAULTS["coding"].
+Everything uses qualcode's defaults from qualcode.config.DEFAULTS["coding"] and the
+embedding setup the default model ("auto") uses on English text. The one table old vs new
+default across every benchmark is benchmarks/bench_evidence.py.
 """
 
 from __future__ import annotations
@@ -19,15 +21,16 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import shared_or_exit, table
+from _common import embed_cached, shared_or_exit, table
 
 from qualcode.backends.registry import embedding_backend
+from qualcode.backends.routing import ENGLISH_SETUP
+from qualcode.coding.deductive import resolve_threshold
 from qualcode.coding.similarity import assign, code_vectors
 from qualcode.config import DEFAULTS
 from qualcode.types import Code
 
 D = DEFAULTS["coding"]
-CACHE = Path(tempfile.gettempdir()) / "qualcode-bench-bills.npy"
 
 
 def top_codes(a, n):
@@ -58,15 +61,11 @@ def main() -> None:
     rows = [json.loads(l) for l in open(shared_or_exit("bills", "bills_subset.jsonl"))]
     topics = sorted({r["topic"] for r in rows})
     y = [topics.index(r["topic"]) for r in rows]
-    backend = embedding_backend("local")
-    if CACHE.exists():
-        E = np.load(CACHE)
-    else:
-        E = backend.embed_batch([r["summary"] for r in rows])
-        np.save(CACHE, E)
-    C = code_vectors([Code(name=t) for t in topics], backend.embed_batch, ["name"])
+    backend = embedding_backend(ENGLISH_SETUP)  # what the default ("auto") uses on English text
+    E = embed_cached("", [r["summary"] for r in rows], backend=backend)[0]
+    C = code_vectors([Code(name=t) for t in topics], lambda t: embed_cached("", t, backend=backend)[0], ["name"])
     S = E @ C.T
-    kw = dict(threshold=D["threshold"], margin=D["margin"], max_codes=D["max_codes"])
+    kw = dict(threshold=resolve_threshold(D["threshold"], backend), margin=D["margin"], max_codes=D["max_codes"])
     res = []
     a = assign(S, mode="argmax", threshold=-1.0, calibrate="none")
     res.append({"method": "argmax anchor (issue: 0.415/0.362/0.380)", **single_metrics(y, top_codes(a, len(y)), len(topics))})
@@ -86,7 +85,8 @@ def main() -> None:
         i, j = rng.sample(range(len(rows)), 2)
         if y[i] != y[j]:
             pairs.append((i, j))
-    P_emb = backend.embed_batch([short(rows[i]["summary"]) + " " + short(rows[j]["summary"]) for i, j in pairs])
+    P_emb = embed_cached("", [short(rows[i]["summary"]) + " " + short(rows[j]["summary"]) for i, j in pairs],
+                         backend=backend)[0]
     G = np.zeros((len(pairs), len(topics)), dtype=int)
     for n, (i, j) in enumerate(pairs):
         G[n, y[i]] = G[n, y[j]] = 1

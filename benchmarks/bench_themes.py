@@ -1,8 +1,9 @@
 """Embedding-only theme discovery against human topics, side by side with k-means.
 
 Data: ``../shared/data/bills/bills_subset.jsonl`` (1,000 US bill summaries, 21 human
-``topic`` labels), embedded once with the local MiniLM model (the matrix is cached in
-the temp directory). Every method clusters the same matrix; each is run with seeds
+``topic`` labels), embedded once with the setup the default model uses on English text
+(MiniLM + USE ensemble; ``--model local`` for MiniLM alone; the matrix is cached in the
+temp directory). Every method clusters the same matrix; each is run with seeds
 0..S-1 and the table shows mean (and standard deviation) per metric:
 
 - ours, auto k: :func:`qualcode.themes.embedding.cluster_embeddings` (number of themes
@@ -23,18 +24,16 @@ A script, not a test: nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / ".." / "shared" / "data" / "bills" / "bills_subset.jsonl"
+DATA = Path(os.environ.get("QUALCODE_SHARED_DATA") or (REPO / ".." / "shared" / "data")) / "bills" / "bills_subset.jsonl"
 ISSUE_BAR = {"ari": 0.30, "nmi": 0.50, "f": 0.50}
 
 
@@ -82,19 +81,15 @@ def load() -> tuple[list[str], list[str]]:
     return [r["summary"] for r in rows], [r["topic"] for r in rows]
 
 
-def embeddings(texts: list[str]) -> tuple[np.ndarray, str]:
+def embeddings(texts: list[str], spec: str) -> tuple[np.ndarray, str]:
+    from _common import embed_cached
+
     from qualcode.backends.registry import embedding_backend
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    backend = embedding_backend("local")
-    key = hashlib.sha256(("\x00".join(texts) + "\x01" + backend.name + str(backend.version)).encode()).hexdigest()[:16]
-    cache = Path(tempfile.gettempdir()) / f"qualcode-bench-bills-{key}.npy"
-    if cache.is_file():
-        return np.load(cache), f"{backend.name} (cached: {cache})"
-    t0 = time.perf_counter()
-    X = np.asarray(backend.embed_batch(texts), dtype=np.float32)
-    np.save(cache, X)
-    return X, f"{backend.name} (embedded in {time.perf_counter() - t0:.0f} s, cached: {cache})"
+    backend = embedding_backend(spec)
+    X, dt = embed_cached("", texts, backend=backend)
+    return X, f"{backend.name} ({'cached' if not dt else f'embedded in {dt:.0f} s'})"
 
 
 # ---------------------------------------------------------------------- methods
@@ -120,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 per method (5)")
     ap.add_argument("--show-themes", action="store_true", help="print the auto-k themes of seed 0 with their terms")
+    ap.add_argument("--model", default=None,
+                    help="embedding spec (default: what the default model 'auto' uses on English text)")
     args = ap.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
@@ -127,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     from qualcode.themes.embedding import consensus_clustering
 
     texts, topics = load()
-    X, model = embeddings(texts)
+    from qualcode.backends.routing import ENGLISH_SETUP
+
+    X, model = embeddings(texts, args.model or ENGLISH_SETUP)
     print(f"bills: {len(texts)} summaries, {len(set(topics))} human topics; embeddings: {model}")
     methods = {
         "ours, auto k": lambda s: consensus_clustering(X, seed=s).labels,

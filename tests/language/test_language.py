@@ -170,7 +170,7 @@ def test_cli_strict_flag_exits_with_the_message(tmp_path, capsys, monkeypatch):
     p.close()
     import qualcode.project as qp
 
-    monkeypatch.setattr(qp.Project, "embedder", lambda self, spec=None: EnglishOnly())
+    monkeypatch.setattr(qp.Project, "embedder", lambda self, spec=None, **kw: EnglishOnly())
     rc = main(["code", "-p", str(tmp_path / "proj"), "--codebook", str(tmp_path / "cb.yaml"), "--strict"])
     err = capsys.readouterr().err
     assert rc != 0 and "reads only English" in err and "--model use" in err
@@ -223,7 +223,7 @@ def test_cli_include_unattributed(tmp_path, capsys, monkeypatch):
 
     p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG, "cb.yaml": SPANISH_CODEBOOK}, backend=Multilingual())
     p.close()
-    monkeypatch.setattr(qp.Project, "embedder", lambda self, spec=None: Multilingual())
+    monkeypatch.setattr(qp.Project, "embedder", lambda self, spec=None, **kw: Multilingual())
     args = ["code", "-p", str(tmp_path / "proj"), "--codebook", str(tmp_path / "cb.yaml"), "--json"]
     assert main(args) == 0
     n_default = json.loads(capsys.readouterr().out)["n_segments"]

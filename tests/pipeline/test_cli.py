@@ -19,7 +19,7 @@ def project(tmp_path, monkeypatch):
 
     orig = qp.Project.embedder
 
-    def fake(self, spec=None):
+    def fake(self, spec=None, *, texts=()):
         self._embedder = (spec or "local", FakeEmbedder())
         return self._embedder[1]
 

@@ -23,7 +23,7 @@ PLACEHOLDERS = {
 def fake_embedder(monkeypatch):
     import qualcode.project as qp
 
-    def fake(self, spec=None):
+    def fake(self, spec=None, **kw):
         self._embedder = (spec or "local", FakeEmbedder())
         return self._embedder[1]
 

@@ -148,7 +148,7 @@ def test_report_renders_in_headless_chromium(demo_report, tmp_path):
     dom = proc.stdout
     assert 'data-qc-ready="1"' in dom, proc.stderr[-2000:]
     assert 'data-qc-errors="' not in dom, re.search(r'id="qc-errors"[^>]*>(.*?)</div>', dom, re.S)
-    for kind in ("bar", "heatmap", "network", "timeline"):
+    for kind in ("bar", "heatmap", "cooccurrence", "network", "timeline"):
         assert f'data-chart="{kind}"' in dom, f"no {kind} chart rendered"
     n = int(re.search(r'data-qc-charts="(\d+)"', dom).group(1))
     assert n >= 4

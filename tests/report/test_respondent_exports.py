@@ -27,7 +27,7 @@ CODEBOOK = "codes:\n  - name: Cost\n    definition: bus fare money too much\n" \
 def survey(tmp_path, monkeypatch, capsys):
     import qualcode.project as qp
 
-    def fake(self, spec=None):
+    def fake(self, spec=None, **kw):
         self._embedder = (spec or "local", FakeEmbedder())
         return self._embedder[1]
 

@@ -348,7 +348,7 @@ def test_cli_runs_the_embedding_method(project, monkeypatch, capsys):
     from qualcode.project import Project
 
     p, backend, _ = project
-    monkeypatch.setattr(Project, "embedder", lambda self, spec=None: backend)
+    monkeypatch.setattr(Project, "embedder", lambda self, spec=None, **kw: backend)
     assert main(["themes", "-p", str(p.path), "--method", "embedding", "--target", "3", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "3 themes" in out

@@ -377,7 +377,7 @@ def test_cli_evaluate_themes(project, tmp_path, capsys, monkeypatch):
     from qualcode.project import Project
 
     backend = project._embedder[1]
-    monkeypatch.setattr(Project, "embedder", lambda self, spec=None: backend)
+    monkeypatch.setattr(Project, "embedder", lambda self, spec=None, **kw: backend)
     rid = write_run(project)
     ref = reference_csv(tmp_path, project)
     pdir = str(project.path)

@@ -17,6 +17,12 @@ def _use(spec: str, options: dict[str, Any]):
     return USEBackend(spec, **options)
 
 
+def _ensemble(spec: str, options: dict[str, Any]):
+    from qualcode.backends._ensemble import EnsembleBackend
+
+    return EnsembleBackend(spec, **options)
+
+
 def register_all() -> None:
     from qualcode.backends import registry
 
@@ -26,6 +32,7 @@ def register_all() -> None:
     registry.register_embedding("use", _use)
     registry.register_embedding("use-multilingual", _use)
     registry.register_embedding("use-multilingual-v3", _use)
+    registry.register_embedding("ensemble", _ensemble)
     # LLM providers register here too (see _llm_builtin when present).
     try:
         from qualcode.backends import _llm_builtin

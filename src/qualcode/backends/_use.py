@@ -36,6 +36,9 @@ class USEBackend(EmbeddingBackend):
     locality = "local"
     languages = LANGUAGES
     max_tokens = None
+    #: the cosine at the same place in USE's score distribution as 0.15 in MiniLM's
+    #: (bundled examples and bills, segments x codes; benchmarks/bench_evidence.py)
+    similarity_floor = 0.075
 
     def __init__(self, spec: str = "", *, batch_size: int = 32, threads: int = 2, **_: Any) -> None:
         if int(batch_size) < 1:

@@ -33,6 +33,10 @@ class EmbeddingBackend(ABC):
     #: the longest input the model reads, in its own tokens (``None``: no limit);
     #: longer texts must be split into windows rather than cut silently
     max_tokens: int | None = None
+    #: the default raw-cosine floor for coding with this model (``[coding] threshold =
+    #: "auto"``): models spread cosines differently (all-MiniLM-L6-v2's unrelated pairs
+    #: sit near 0.07-0.18, USE's near 0.02-0.11), so one fixed floor cannot serve all
+    similarity_floor: float = 0.15
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
@@ -42,7 +46,7 @@ class EmbeddingBackend(ABC):
         return {"backend": type(self).__name__, "model": self.name, "version": self.version,
                 "locality": self.locality,
                 "languages": sorted(self.languages) if self.languages is not None else "multilingual",
-                "max_tokens": self.max_tokens}
+                "max_tokens": self.max_tokens, "similarity_floor": self.similarity_floor}
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,12 @@ def embedding_backend(spec: str, **options: Any) -> EmbeddingBackend:
     """Build an embedding backend from a spec (``"local"``, a path, or a model name)."""
     _load_builtins()
     prefix, rest = split_spec(spec or "local")
+    if prefix == "auto" and not rest:
+        from qualcode.backends.routing import ENGLISH_SETUP, MULTILINGUAL_SETUP
+
+        raise InputError("the embedding model 'auto' is chosen per project from the languages of its texts",
+                         hint=f"open the project and call project.embedder(), or name a model: "
+                              f"{ENGLISH_SETUP!r} (English), {MULTILINGUAL_SETUP!r} (any language), 'local'")
     if prefix in _EMBEDDING:
         return _EMBEDDING[prefix](rest, dict(options))
     # A bare path or sentence-transformers model name.

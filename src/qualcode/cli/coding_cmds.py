@@ -33,11 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="embedding similarity (default); keywords: a code applies where one of its `keywords:` "
                         "occurs (no model); hybrid: similarity plus every code whose keywords occur")
     p.add_argument("--mode", choices=["argmax", "multi", "scores"], help="default: the project's [coding] mode (multi)")
-    p.add_argument("--threshold", type=float, help="absolute similarity floor (default 0.15)")
+    p.add_argument("--threshold", type=float, help="absolute similarity floor (default: the model's own, 0.15 for MiniLM)")
     p.add_argument("--margin", type=float, help="multi: keep codes within this of the best (default 0.05)")
     p.add_argument("--max-codes", type=int, help="multi: at most this many codes per segment (default 3)")
     p.add_argument("--represent", help="what represents a code: comma list of name,definition,include,examples")
-    p.add_argument("--calibrate", choices=["center", "none"], help="score calibration before comparing codes")
+    p.add_argument("--calibrate", choices=["null", "center", "none"],
+                   help="score calibration before comparing codes (default null: each code's null model)")
+    p.add_argument("--lexical", type=float, metavar="W",
+                   help="also score the codebook's own words (TF-IDF), weight W (default 0: embeddings only)")
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
     p.add_argument("--include-moderators", action="store_true",
                    help="also code segments spoken only by a moderator (skipped by default)")
@@ -118,7 +121,7 @@ def cmd_code(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         res = code_segments(
             project, args.codebook, mode=args.mode, threshold=args.threshold, margin=args.margin,
-            max_codes=args.max_codes, calibrate=args.calibrate,
+            max_codes=args.max_codes, calibrate=args.calibrate, lexical=args.lexical,
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
             code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
             skip_moderators=False if args.include_moderators else None, method=args.method,
@@ -131,7 +134,8 @@ def cmd_code(args: argparse.Namespace) -> int:
                         "keyword_codings": res.run.summary.get("keyword_codings"),
                         "selection": res.run.params.get("selection"),
                         "unattributed_segments_skipped": res.run.summary.get("unattributed_segments_skipped", 0),
-                        "languages": res.run.params.get("languages")})
+                        "languages": res.run.params.get("languages"), "model": res.run.model,
+                        "uncertain": dict(res.uncertain)})
             return 0
         print_selection(res.run.params)
         print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
@@ -147,6 +151,10 @@ def cmd_code(args: argparse.Namespace) -> int:
                                                                  "similarity's)" if "added_by_keywords" in
                                                                 res.run.summary else ""))
         print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code){how}; "
-              f"{res.embedded} texts embedded now")
+              f"{res.embedded} texts embedded now" + (f" (model {res.run.model})" if res.run.model else ""))
+        from qualcode.coding.diagnostics import describe
+
+        for line in describe(res.uncertain, res.n_segments):
+            print(f"unsure: {line}")
         print(f"run {res.run_id}")
     return 0

@@ -43,6 +43,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--include-rejected", action="store_true", help="also codings a reviewer rejected")
     e.set_defaults(func=cmd_export_qdpx)
 
+    from qualcode.cli.export_cmds import RAW_HELP
+
+    e = ex.add_parser("cooccurrence", help="CSV/XLSX: code x code co-occurrence matrix (or --pairs)")
+    add_project_arg(e)
+    e.add_argument("--out", required=True, help="file name ending in .csv or .xlsx")
+    e.add_argument("--run", help="run id (default: the latest coding run)")
+    e.add_argument("--coder", help="a human coder's name instead of a run")
+    e.add_argument("--by", choices=["segment", "participant"], default="segment",
+                   help="count segments with both codes (default) or participants with segments of both")
+    e.add_argument("--values", choices=["count", "jaccard"], default="count",
+                   help="counts (default) or Jaccard index (both / either)")
+    e.add_argument("--pairs", action="store_true", help="one row per co-occurring pair with every count instead")
+    e.add_argument("--raw", action="store_true", help=RAW_HELP)
+    e.set_defaults(func=cmd_export_cooccurrence)
+
     e = ex.add_parser("codebook", help="a stored codebook as CSV, YAML or REFI-QDA .qdc")
     add_project_arg(e)
     e.add_argument("--out", required=True, help="file name (.csv, .yaml, .qdc)")
@@ -59,8 +74,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--values", choices=["binary", "score"], default="binary",
                    help="binary 0/1 (default) or the coding score")
     e.add_argument("--include-rejected", action="store_true", help="also codings a reviewer rejected")
-    from qualcode.cli.export_cmds import RAW_HELP
-
     e.add_argument("--raw", action="store_true", help=RAW_HELP)
     e.set_defaults(func=cmd_export_wide)
 
@@ -144,3 +157,18 @@ def cmd_export_wide(args: argparse.Namespace) -> int:
     print(f"wrote {n} segments to {args.out}")
     return 0
 
+
+
+def cmd_export_cooccurrence(args: argparse.Namespace) -> int:
+    from qualcode.report.cooccurrence import export_cooccurrence
+
+    if args.run and args.coder:
+        from qualcode.errors import InputError
+
+        raise InputError("give --run or --coder, not both")
+    with project_from(args) as project:
+        mods = list(project.settings.get("segmentation", "moderators", []) or [])
+        n = export_cooccurrence(project.store, args.out, run_id=args.run, coder=args.coder, by=args.by,
+                                values=args.values, pairs=args.pairs, moderators=mods, raw=args.raw)
+    print(f"wrote {n} {'pairs' if args.pairs else 'codes'} to {args.out}")
+    return 0

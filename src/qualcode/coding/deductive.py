@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -33,6 +33,8 @@ class CodingResult:
     uncoded: int
     per_code: Mapping[str, int]
     embedded: int
+    #: where the run is unsure (:func:`qualcode.coding.diagnostics.diagnose`)
+    uncertain: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -87,6 +89,16 @@ def _nothing_to_code(chosen: Any) -> InputError:
                            "/ --include-unattributed")
 
 
+def resolve_threshold(threshold: Any, backend) -> float:
+    """A number, or ``"auto"``: the embedding model's own floor (``similarity_floor``)."""
+    if threshold is None or (isinstance(threshold, str) and threshold.strip().lower() == "auto"):
+        return float(getattr(backend, "similarity_floor", 0.15))
+    try:
+        return float(threshold)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"[coding] threshold must be a number or \"auto\"; got {threshold!r}") from exc
+
+
 def segment_matrix(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
     return embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
                        desc="embedding segments")
@@ -102,6 +114,7 @@ def code_segments(
     max_codes: int | None = None,
     represent: Sequence[str] | None = None,
     calibrate: str | None = None,
+    lexical: float | None = None,
     code_thresholds: Mapping[str, float] | None = None,
     extra_examples: Mapping[str, Sequence[str]] | None = None,
     skip_moderators: bool | None = None,
@@ -124,7 +137,8 @@ def code_segments(
     Before anything is embedded, the languages of the segments and of the codebook are
     checked against the model's (:func:`qualcode.language.check_project_languages`): a
     warning, or with ``strict`` (default ``[embedding] strict``) an :class:`InputError`.
-    Returns the stored run.
+    The run records where it is unsure (:mod:`qualcode.coding.diagnostics`). Returns
+    the stored run.
     """
     from qualcode.coding import keywords as kw
 
@@ -133,11 +147,12 @@ def code_segments(
         raise InputError(f"method must be one of {', '.join(kw.METHODS)}; got {method!r}")
     s = project.settings
     mode = mode or s.get("coding", "mode", "multi")
-    threshold = float(s.get("coding", "threshold", 0.15) if threshold is None else threshold)
+    threshold = s.get("coding", "threshold", "auto") if threshold is None else threshold
     margin = float(s.get("coding", "margin", 0.05) if margin is None else margin)
     max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
     represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
-    calibrate = calibrate or s.get("coding", "calibrate", "center")
+    calibrate = calibrate or s.get("coding", "calibrate", "null")
+    lexical = float(s.get("coding", "lexical", 0.0) if lexical is None else lexical)
     cb, cb_source = read_codebook(project, codebook)  # stored only with the run, when coding succeeded
     names = cb.names()
     per_code_thr = dict(code_thresholds or {})
@@ -161,7 +176,8 @@ def code_segments(
         return _finish(project, cb, segments, n_skipped, t0, method, hits, None, None,
                        {"skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed,
                         **picked.run_params()}, backend=None, embedded=0)
-    backend = project.embedder(embedding_model)
+    backend = project.embedder(embedding_model, texts=[codebook_text(cb)])
+    threshold = resolve_threshold(threshold, backend)
     lang = check_project_languages(project, backend, segments, texts={"codebook": codebook_text(cb)}, strict=strict,
                                    step="code")
     seg_vecs, stats = segment_matrix(project, segments, backend, show_progress=show_progress)
@@ -171,27 +187,39 @@ def code_segments(
 
     code_vecs = code_vectors(cb.codes, embed, represent, extra_examples)
     scores = similarity(seg_vecs, code_vecs)
+    if lexical:
+        from qualcode.coding.lexical import hybrid_scores, lexical_scores
+
+        scores = hybrid_scores(scores, lexical_scores([sg.text for sg in segments], cb.codes, represent), lexical)
     a = assign(scores, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
                code_thresholds=thr_list, calibrate=calibrate)
+    from qualcode.coding.diagnostics import diagnose
+
+    uncertain = diagnose(scores, a, calibrate=calibrate, mode=mode, code_names=names,
+                         segment_ids=[sg.id for sg in segments],
+                         floors=[threshold if t is None else float(t) for t in thr_list])
     cb = store_codebook(project, cb, cb_source)
     params = {"codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id, "mode": mode,
               "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
-              "calibrate": calibrate, "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
+              "calibrate": calibrate, "lexical": lexical, "embedding_model": embedding_model or s.embedding_model,
+              "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
               "skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed,
               "languages": lang.to_dict(), **picked.run_params()}
     chosen = {(r, c): (float(sc), float(cal)) for r, c, sc, cal in
               zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist())}
     return _finish(project, cb, segments, n_skipped, t0, method, hits, chosen, scores, params, backend=backend,
-                   embedded=stats.computed, calibrate=calibrate)
+                   embedded=stats.computed, calibrate=calibrate,
+                   extra_summary={"uncertain": uncertain})
 
 
 def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipped: int, t0: float, method: str,
             hits: Sequence[Mapping[str, Any]] | None, chosen: Mapping[tuple[int, int], tuple[float, float]] | None,
             scores: np.ndarray | None, params: Mapping[str, Any], *, backend: Any, embedded: int,
-            calibrate: str = "none") -> CodingResult:
+            calibrate: str = "none", extra_summary: Mapping[str, Any] | None = None) -> CodingResult:
     """Record the run: similarity choices (``chosen``: (row, col) -> raw, calibrated),
-    keyword hits (per segment: code -> hits), or both (``hybrid``: the union)."""
+    keyword hits (per segment: code -> hits), or both (``hybrid``: the union).
+    ``extra_summary`` joins the run summary (languages, uncertainty)."""
     from qualcode.coding import keywords as kw
 
     names = cb.names()
@@ -233,11 +261,12 @@ def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipp
     summary = {"n_segments": len(segments), "n_codings": len(codings), "uncoded": uncoded, "per_code": per_code,
                "moderator_segments_skipped": n_skipped, "embedded": embedded,
                "unattributed_segments_skipped": params.get("unattributed_segments_skipped", 0),
-               "language_warning": (params.get("languages") or {}).get("warning", "")}
+               "language_warning": (params.get("languages") or {}).get("warning", ""),
+               **dict(extra_summary or {})}
     if hits is not None:
         summary["keyword_codings"] = len(by_kw)
         if chosen is not None:
             summary["added_by_keywords"] = len(by_kw - set(chosen))
     run = rec.finish(codings=codings, summary=summary)
     return CodingResult(run=run, codebook=cb, n_segments=len(segments), n_codings=len(codings), uncoded=uncoded,
-                        per_code=per_code, embedded=embedded)
+                        per_code=per_code, embedded=embedded, uncertain=summary.get("uncertain", {}))

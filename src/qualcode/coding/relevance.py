@@ -75,7 +75,7 @@ def rank_segments(
         if chosen.n_candidates:
             raise InputError(f"no segment left to rank of {chosen.n_candidates} ({describe(chosen)})")
         raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
-    backend = project.embedder(embedding_model)
+    backend = project.embedder(embedding_model, texts=[question])
     from qualcode.language import check_project_languages
 
     lang = check_project_languages(project, backend, segments, texts={"question": question}, strict=strict,

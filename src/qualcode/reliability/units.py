@@ -223,16 +223,14 @@ def _segment_hash(segments: Sequence[Any]) -> str:
 
 def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple[list[int], list[str]]:
     """The segment ids a run looked at, and notes on how they were decided."""
+    from qualcode.provenance import hash_obj
+
     params = run.params or {}
     if isinstance(params.get("segment_ids"), list):
         return [int(i) for i in params["segment_ids"]], []
-    from qualcode.provenance import hash_obj
-    from qualcode.store.review import current_segment_hashes
-
-    current = current_segment_hashes(project.store)  # ids and hashes only: no text is read
-    ids = [i for i, _ in current]
-    if run.input_hash and hash_obj([h for _, h in current]) == run.input_hash:
-        return ids, []
+    keys = project.store.segment_keys()  # ids and text hashes: cheaper than whole segments
+    if run.input_hash and hash_obj([h for _, h in keys]) == run.input_hash:
+        return [i for i, _ in keys], []
     if run.input_hash:
         try:
             from qualcode.coding.deductive import select_segments
@@ -244,6 +242,7 @@ def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple
         except Exception:  # pragma: no cover - a changed helper must not break agreement
             pass
     coded_ids = list(coded_ids)
+    ids = [i for i, _ in keys]
     if run.input_hash and set(coded_ids) - set(ids):
         old = _replaced_universe(project, coded_ids, project.store.segments(), run.input_hash)
         if old is not None:
@@ -332,8 +331,8 @@ def coder_universe(project: Any, coder: str, rows: Sequence[Mapping[str, Any]]) 
     notes: list[str] = []
     universe = set(recorded)
     if loose_docs:
-        segs = store.segments(document_ids=sorted(loose_docs))
-        universe.update(s.id for s in segs)
+        segs = store.segment_keys(document_ids=sorted(loose_docs))
+        universe.update(i for i, _ in segs)
         notes.append(f"coder {coder}: {len(loose_docs)} document(s) coded outside a recorded import count as "
                      f"read in full ({len(segs)} current segments)")
     universe.update(r["segment_id"] for r in rows if r["segment_id"] is not None)

@@ -74,8 +74,11 @@ def default_source(srcs: Sequence[Mapping[str, Any]], store: Store | None = None
 
 
 def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edges: int = 80,
-                      exemplars_per_code: int = 5) -> dict[str, Any]:
-    """Frequencies, document/speaker x code matrices, co-occurrence and exemplars."""
+                      exemplars_per_code: int = 5, moderators: Mapping[int, set[str]] | None = None) -> dict[str, Any]:
+    """Frequencies, document/speaker x code matrices, co-occurrence and exemplars.
+
+    ``moderators`` (document id -> moderator names) saves working them out again when
+    several sources are aggregated."""
     freq = rq.code_frequencies(store, source)
     codes = [f["code"] for f in freq]
     idx = {c: i for i, c in enumerate(codes)}
@@ -85,13 +88,22 @@ def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edge
     seg_codes: dict[Any, set[str]] = defaultdict(set)
     seen_doc: set[tuple[Any, str]] = set()
     seen_sp: set[tuple[Any, str, str]] = set()
+    mods = moderators if moderators is not None else _moderators(store, {r[1] for r in rows})
+    hidden_mods: set[str] = set()
+    parsed: dict[str | None, list[str]] = {}
     for seg_id, doc_id, doc_name, speakers, code, start, end in rows:
         unit = seg_id if seg_id is not None else (doc_id, start, end)
         if (unit, code) not in seen_doc:
             seen_doc.add((unit, code))
             by_doc[doc_name][code] += 1
             seg_codes[unit].add(code)
-            for sp in json.loads(speakers or "[]"):
+            sps = parsed.get(speakers)
+            if sps is None:
+                sps = parsed[speakers] = json.loads(speakers or "[]")
+            for sp in sps:
+                if sp in mods.get(doc_id, ()):
+                    hidden_mods.add(sp)  # a moderator takes part in every question block
+                    continue
                 if (unit, code, sp) not in seen_sp:
                     seen_sp.add((unit, code, sp))
                     by_sp[sp][code] += 1
@@ -124,10 +136,101 @@ def source_aggregates(store: Store, source: str, *, max_rows: int = 40, max_edge
     return {
         "freq": freq,
         "heat_doc": matrix(by_doc),
-        "heat_speaker": matrix(by_sp),
+        "heat_speaker": {**matrix(by_sp), "hidden_moderators": sorted(hidden_mods)},
         "network": {"nodes": [{"id": c, "n": n_units.get(c, 0)} for c in codes], "edges": edges},
-        "exemplars": rq.exemplars(store, source, per_code=exemplars_per_code),
+        "cooc": _cooccurrence(store, source, codes, mods),
+        "exemplars": exemplar_quotes(store, source, per_code=exemplars_per_code, moderators=mods),
     }
+
+
+def _configured_moderators(store: Store) -> list[str]:
+    try:
+        return list(_project_of(store).settings.get("segmentation", "moderators", []) or [])
+    except Exception:  # a store outside a project directory: inferred moderators only
+        return []
+
+
+def _moderators(store: Store, doc_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Moderators per document (configured, else inferred; see :mod:`qualcode.speakers`)."""
+    from qualcode.speakers import moderator_names
+
+    ids = set(doc_ids)
+    return moderator_names(store, ids, _configured_moderators(store)) if ids else {}
+
+
+def _cooccurrence(store: Store, source: str, codes: Sequence[str], mods: Mapping[int, set[str]]) -> dict[str, Any]:
+    """The co-occurrence matrices (:mod:`qualcode.report.cooccurrence`) in frequency order."""
+    from qualcode.report.cooccurrence import cooccurrence
+
+    return cooccurrence(store, source, codes=codes, moderators_by_document=mods)
+
+
+def exemplar_quotes(store: Store, source: str, *, per_code: int = 5,
+                    moderators: Mapping[int, set[str]] | None = None) -> list[dict[str, Any]]:
+    """The best-scored codings per code, each quoted by its best sentence(s)
+    (:func:`qualcode.report.quotes.trim_quote`) with exact document offsets."""
+    from qualcode.report.quotes import trim_quote
+
+    rows = rq.exemplar_codings(store, source, per_code=per_code)
+    if not rows:
+        return []
+    descr = rq.code_descriptions(store)
+    from bisect import bisect_left
+
+    turns = {d: sorted(ts.values(), key=lambda t: t[1])
+             for d, ts in rq.document_turns(store, {r["document_id"] for r in rows}).items()}
+    ends = {d: [t[2] for t in ts] for d, ts in turns.items()}
+    mods = moderators if moderators is not None else _moderators(store, {r["document_id"] for r in rows})
+    model, code_texts = _run_code_texts(store, source)
+    out = []
+    for r in rows:
+        off = r["start"]
+        ts_doc = turns.get(r["document_id"], [])
+        doc_turns = []
+        for sp, ts, te in ts_doc[bisect_left(ends.get(r["document_id"], []), r["start"] + 1):]:
+            if ts >= r["end"]:
+                break
+            doc_turns.append((sp, ts - off, te - off))
+        ev = r["evidence"]
+        # keyword hits recorded by keyword coding (document offsets), kept inside the coded span
+        kws = [k for k in (ev.get("keywords") or [] if isinstance(ev, dict) else [])
+               if isinstance(k, dict) and isinstance(k.get("start"), int) and isinstance(k.get("end"), int)
+               and r["start"] <= k["start"] < k["end"] <= r["end"]]
+        q = trim_quote(r["text"], 0, len(r["text"]), descr.get(r["code"], {"name": r["code"]}), turns=doc_turns,
+                       moderators=mods.get(r["document_id"], set()), store=store, model=model,
+                       code_texts=code_texts.get(r["code"], ()),
+                       hits=[(k["start"] - off, k["end"] - off) for k in kws])
+        pieces = [{**p, "start": p["start"] + off, "end": p["end"] + off} for p in q["pieces"]]
+        for p in pieces:
+            p["keywords"] = [{"start": k["start"] - p["start"], "end": k["end"] - p["start"], "keyword": k.get("keyword")}
+                             for k in kws if p["start"] <= k["start"] and k["end"] <= p["end"]]
+        lead = "…" if q["text"].startswith("…") else ""
+        tail = "…" if q["text"].endswith("…") and len(q["text"]) > 1 else ""
+        out.append({
+            "code": r["code"], "document": r["document"], "segment": r["segment"], "start": r["start"], "end": r["end"],
+            "score": r["score"], "status": r["status"], "speakers": r["speakers"],
+            "pieces": pieces, "method": q["method"], "trimmed": q["trimmed"], "coded_chars": r["end"] - r["start"],
+            "before": lead, "span": " … ".join(p["text"] for p in pieces), "after": tail,
+            "rationale": (ev.get("rationale") or ev.get("reason") or ev.get("quote")) if isinstance(ev, dict) else None,
+            "keywords": [{"text": r["text"][k["start"] - off:k["end"] - off], "keyword": k.get("keyword")} for k in kws],
+        })
+    return out
+
+
+def _run_code_texts(store: Store, source: str) -> tuple[str | None, dict[str, list[str]]]:
+    """For a similarity run: its embedding model and the texts that represented each code."""
+    if source.startswith("coder:"):
+        return None, {}
+    try:
+        from qualcode.coding.similarity import code_texts
+
+        run = store.run(source)
+        cb_id, represent = run.params.get("codebook_id"), run.params.get("represent")
+        if cb_id is None or not represent:
+            return None, {}
+        return run.model, {c.name: code_texts(c, represent) for c in store.codebook(int(cb_id)).codes}
+    except Exception:  # an older or foreign run: keyword overlap only
+        return None, {}
 
 
 # --------------------------------------------------------------------------- agreement
@@ -148,44 +251,83 @@ def _num(x: Any) -> float | None:
     return None if v != v else round(v, 4)
 
 
-def _looked_at(store: Store, src: Mapping[str, Any]) -> set[int] | None:
-    """The segments a human source looked at, by the rule of ``qualcode agree``
-    (:func:`qualcode.reliability.units.coder_universe`: recorded imports and review
-    decisions, else whole documents); ``None`` for a machine source."""
-    if src.get("kind") != "human":
+def _project_of(store: Store) -> Any:
+    """A :class:`~qualcode.project.Project` around ``store`` (its directory's settings), so
+    that the report decides units by the same rules as ``qualcode agree``."""
+    from pathlib import Path
+
+    from qualcode.config import load_settings
+    from qualcode.project import Project
+
+    pdir = Path(store.path).parent
+    return Project(path=pdir, store=store, settings=load_settings(pdir))
+
+
+def _source_units(project: Any, src: Mapping[str, Any]) -> tuple[dict[int, set[str]], list[str]]:
+    """Unit (segment id) -> codes for one source, over the units it looked at.
+
+    The rules are those of :mod:`qualcode.reliability.units`: a run counts every status
+    (agreement measures what the model proposed, not what survived review) over the
+    segments it coded; a human coder counts accepted and proposed codings over the
+    segments recorded by their ``import-codes``/``import-review`` runs, plus whole
+    documents coded outside such an import.
+    """
+    from qualcode.reliability.units import HUMAN_STATUSES, RUN_STATUSES, coder_universe, run_universe
+
+    store = project.store
+    human = src["kind"] == "human"
+    rows = rq.source_coding_units(store, src["key"], HUMAN_STATUSES if human else RUN_STATUSES)
+    codes: dict[int, set[str]] = defaultdict(set)
+    for seg_id, _, code in rows:
+        if seg_id is not None:
+            codes[int(seg_id)].add(code)
+    if human:
+        universe, notes = coder_universe(project, src["coder"],
+                                         [{"segment_id": r[0], "document_id": r[1]} for r in rows])
+    else:
+        universe, notes = run_universe(project, store.run(src["run_id"]), list(codes))
+    return {int(u): codes.get(int(u), set()) for u in universe}, list(notes)
+
+
+def review_scope(store: Store, src: Mapping[str, Any], other: Mapping[str, Any], units: Sequence[int],
+                 other_units: int) -> dict[str, Any] | None:
+    """When a human source is a sample review: how many segments were reviewed, from which
+    sample(s) and run(s), and how many segments the other source coded in all."""
+    if src["kind"] != "human":
         return None
-    from types import SimpleNamespace
-
-    from qualcode.reliability.units import coder_universe
-    from qualcode.store.review import human_codings
-
-    key = str(src["key"])
-    name = key[len("coder:"):] if key.startswith("coder:") else key
-    universe, _ = coder_universe(SimpleNamespace(store=store), name, human_codings(store, name))
-    return universe
-
-
-def pair_agreement(store: Store, a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Per-code agreement of two coding sources on the segments of the documents both
-    coded, limited to the segments a human source looked at (as ``qualcode agree``)."""
-    from qualcode.store.review import segment_places
-
-    seen = {"a": _looked_at(store, a), "b": _looked_at(store, b)}
-    docs_of = {}
-    for k, src in (("a", a), ("b", b)):
-        docs_of[k] = rq.source_documents(store, src["key"])
-        if seen[k]:  # a segment reviewed with no code still counts: its document too
-            docs_of[k] |= {p["document_id"] for p in segment_places(store, seen[k]).values()}
-    docs = docs_of["a"] & docs_of["b"]
-    if not docs:
+    reviews = rq.review_runs_of(store, src["coder"])
+    if not reviews:
         return None
-    units = rq.segment_ids_of_documents(store, docs)
-    for looked in seen.values():
-        if looked is not None:
-            units = [u for u in units if u in looked]
+    reviewed = {i for r in reviews for i in r["segment_ids"]}
+    shared = [u for u in units if u in reviewed]
+    return {"coder": src["coder"], "reviewed": len(shared), "samples": sorted({r["sample"] for r in reviews if r["sample"]}),
+            "source_runs": sorted({r["source_run"] for r in reviews if r["source_run"]}),
+            "other": other["label"], "other_units": other_units}
+
+
+def agreement_units(store: Store, a: Mapping[str, Any], b: Mapping[str, Any], *,
+                    project: Any = None) -> dict[str, Any] | None:
+    """The segments both sources looked at and the codes each gave them (the rules of
+    ``qualcode agree``: a sample review counts only the segments the reviewer saw)."""
+    project = project or _project_of(store)
+    ua, notes_a = _source_units(project, a)
+    ub, notes_b = _source_units(project, b)
+    units = sorted(set(ua) & set(ub))
     if not units:
         return None
-    sa, sb = rq.segment_code_sets(store, a["key"]), rq.segment_code_sets(store, b["key"])
+    scope = review_scope(store, a, b, units, len(ub)) or review_scope(store, b, a, units, len(ua))
+    return {"units": units, "a": ua, "b": ub, "documents": rq.documents_of_segments(store, units),
+            "notes": notes_a + notes_b, "review": scope}
+
+
+def pair_agreement(store: Store, a: Mapping[str, Any], b: Mapping[str, Any], *,
+                   project: Any = None) -> dict[str, Any] | None:
+    """Per-code agreement of two coding sources on the segments both looked at
+    (see :func:`agreement_units`)."""
+    scope = agreement_units(store, a, b, project=project)
+    if scope is None:
+        return None
+    units, sa, sb, docs = scope["units"], scope["a"], scope["b"], scope["documents"]
     codes = sorted({c for s in (sa, sb) for u in units for c in s.get(u, ())})
     if not codes:
         return None
@@ -219,7 +361,7 @@ def pair_agreement(store: Store, a: Mapping[str, Any], b: Mapping[str, Any]) -> 
     return {"a": a["label"], "b": b["label"], "a_key": a["key"], "b_key": b["key"], "units": n,
             "documents": len(docs), "rows": rows, "macro_kappa": _num(macro_raw), "macro_band": landis_koch(macro_raw),
             "pooled_kappa": _num(pooled_raw), "pooled_band": landis_koch(pooled_raw),
-            "flagged": [r["code"] for r in rows if r["flag"]]}
+            "flagged": [r["code"] for r in rows if r["flag"]], "review": scope["review"], "notes": scope["notes"]}
 
 
 def agreement(store: Store, srcs: Sequence[Mapping[str, Any]] | None = None, *, max_pairs: int = 6) -> list[dict[str, Any]]:
@@ -229,16 +371,19 @@ def agreement(store: Store, srcs: Sequence[Mapping[str, Any]] | None = None, *, 
     ais = [s for s in srcs if s["kind"] == "ai" and s["step"] not in NON_CODE_STEPS and s["n_segments"]]
     pairs: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
     for h in humans:
-        for a in reversed(ais):
+        # a reviewer is compared first with the run(s) whose sample they reviewed
+        reviewed = {r["source_run"] for r in rq.review_runs_of(store, h["coder"])}
+        for a in sorted(reversed(ais), key=lambda s: s["run_id"] not in reviewed):
             pairs.append((h, a))
     for i in range(len(humans)):
         for j in range(i + 1, len(humans)):
             pairs.append((humans[i], humans[j]))
     out = []
+    project = _project_of(store) if pairs else None
     for a, b in pairs:
         if len(out) >= max_pairs:
             break
-        res = pair_agreement(store, a, b)
+        res = pair_agreement(store, a, b, project=project)
         if res is not None:
             out.append(res)
     return out

@@ -3,7 +3,10 @@ matplotlib when it is installed.
 
 :func:`write_figures` writes whichever figures the store has data for:
 ``code_frequencies``, ``document_code_heatmap``, ``speaker_code_heatmap``,
-``cooccurrence_network``, ``cue_timeline`` and ``theme_sizes``.
+``cooccurrence_matrix_segment``, ``cooccurrence_matrix_participant`` (code x code),
+``cooccurrence_network`` (only with a dozen codes or fewer), ``cue_timeline`` and
+``theme_sizes``. With a single document the document heatmap (one row) is left out:
+the speaker heatmap says more.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from qualcode.store import Store
 from qualcode.store import report_queries as rq
 
 FONT = "font-family=\"Helvetica, Arial, sans-serif\""
+#: above this many codes a co-occurrence network is a hairball: only the matrix is drawn
+NETWORK_MAX_CODES = 12
 
 
 @dataclass
@@ -88,6 +93,37 @@ def heatmap_svg(m: Mapping[str, Any], *, title: str) -> str:
                         f'fill="{_blue(v / mx)}"><title>{escape(str(r))} × {escape(str(cols[j]))}: {v:.0f}</title></rect>')
             if cell >= 22 and v > 0:
                 fg = "#fff" if v / mx > 0.45 else "#222"
+                body.append(f'<text x="{label_w + j * cell + cell / 2:.1f}" y="{y + cell / 2 + 4:.1f}" '
+                            f'text-anchor="middle" font-size="10" fill="{fg}">{v:.0f}</text>')
+    return _svg(w, h, body, title)
+
+
+def cooccurrence_svg(cooc: Mapping[str, Any], by: str, *, title: str) -> str:
+    """Lower triangle of the code x code matrix (see :mod:`qualcode.report.cooccurrence`):
+    the diagonal (grey) holds each code's count, the colour scale covers the pairs only."""
+    codes, m = cooc["codes"], np.asarray(cooc[by]["counts"], dtype=float)
+    n = len(codes)
+    cell = max(18, min(44, 680 // max(1, n)))
+    label_w, top, bottom = 250, 40, 150
+    w, h = label_w + cell * n + 20, top + cell * n + bottom
+    off = m[np.tril_indices(n, -1)] if n > 1 else np.zeros(0)
+    mx = float(off.max()) if off.size and off.max() > 0 else 1.0
+    unit = "participants" if by == "participant" else "segments"
+    body = [f'<text x="10" y="22" font-size="14" font-weight="bold">{escape(title)}</text>']
+    for i, c in enumerate(codes):
+        y = top + i * cell
+        body.append(f'<text x="{label_w - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">{_t(c, 38)}</text>')
+        xl, yl = label_w + i * cell + cell / 2, top + n * cell + 6
+        body.append(f'<text x="{xl:.1f}" y="{yl}" text-anchor="end" transform="rotate(-50 {xl:.1f} {yl})">'
+                    f"{_t(c, 24)}</text>")
+        for j in range(i + 1):
+            v, diag = m[i, j], i == j
+            fill = "#e4e7eb" if diag else _blue(v / mx)
+            tip = f"{c}: {v:.0f} {unit}" if diag else f"{c} + {codes[j]}: {v:.0f} {unit}"
+            body.append(f'<rect x="{label_w + j * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
+                        f"<title>{escape(tip)}</title></rect>")
+            if cell >= 22 and (diag or v > 0):
+                fg = "#616e7c" if diag else ("#fff" if v / mx > 0.45 else "#222")
                 body.append(f'<text x="{label_w + j * cell + cell / 2:.1f}" y="{y + cell / 2 + 4:.1f}" '
                             f'text-anchor="middle" font-size="10" fill="{fg}">{v:.0f}</text>')
     return _svg(w, h, body, title)
@@ -185,6 +221,7 @@ def _png(kind: str, spec: Mapping[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.patches  # noqa: F401
     import matplotlib.pyplot as plt
 
     if kind == "bar":
@@ -201,6 +238,27 @@ def _png(kind: str, spec: Mapping[str, Any], path: Path) -> None:
         ax.set_xticks(range(len(m["cols"])), m["cols"], rotation=50, ha="right")
         ax.set_yticks(range(len(m["rows"])), m["rows"])
         fig.colorbar(im, ax=ax, label="coded segments")
+        ax.set_title(spec["title"])
+    elif kind == "cooc":
+        cooc, by = spec["cooc"], spec["by"]
+        codes, m = cooc["codes"], np.asarray(cooc[by]["counts"], dtype=float)
+        n = len(codes)
+        shown = np.where(np.tril(np.ones((n, n), dtype=bool), -1), m, np.nan)
+        fig, ax = plt.subplots(figsize=(0.45 * n + 4, 0.45 * n + 3))
+        im = ax.imshow(shown, cmap="Blues", aspect="equal")
+        for i in range(n):
+            ax.add_patch(matplotlib.patches.Rectangle((i - 0.5, i - 0.5), 1, 1, color="#e4e7eb"))
+            ax.text(i, i, f"{m[i, i]:.0f}", ha="center", va="center", fontsize=7, color="#616e7c")
+            top = np.nanmax(shown) if n > 1 and np.isfinite(shown).any() else 1.0
+            for j in range(i):
+                if m[i, j]:
+                    ax.text(j, i, f"{m[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                            color="#fff" if m[i, j] > 0.55 * top else "#222")
+        ax.set_xticks(range(n), codes, rotation=50, ha="right", fontsize=8)
+        ax.set_yticks(range(n), codes, fontsize=8)
+        for sp in ax.spines.values():
+            sp.set_visible(False)
+        fig.colorbar(im, ax=ax, label=f"{by}s with both codes", shrink=0.6)
         ax.set_title(spec["title"])
     elif kind == "network":
         net, colors = spec["net"], spec["colors"]
@@ -269,11 +327,17 @@ def write_figures(store: Store, out_dir: str | os.PathLike[str], *, source: str 
             specs.append(("code_frequencies", "bar", {
                 "items": [(f["code"], f["segments"], colors[f["code"]]) for f in agg["freq"]],
                 "title": f"Code frequencies ({label})", "axis": "segments coded"}))
-        if agg["heat_doc"]["rows"]:
+        if len(agg["heat_doc"]["rows"]) > 1 or (agg["heat_doc"]["rows"] and not agg["heat_speaker"]["rows"]):
             specs.append(("document_code_heatmap", "heatmap", {"m": agg["heat_doc"], "title": "Documents × codes"}))
         if agg["heat_speaker"]["rows"]:
             specs.append(("speaker_code_heatmap", "heatmap", {"m": agg["heat_speaker"], "title": "Speakers × codes"}))
-        if agg["network"]["edges"]:
+        if len(agg["cooc"]["codes"]) > 1 and agg["network"]["edges"]:
+            for by in ("segment", "participant"):
+                if agg["cooc"][by]["units"]:
+                    specs.append((f"cooccurrence_matrix_{by}", "cooc", {
+                        "cooc": agg["cooc"], "by": by,
+                        "title": f"Code co-occurrence ({by}s with both codes)"}))
+        if agg["network"]["edges"] and len(agg["network"]["nodes"]) <= NETWORK_MAX_CODES:
             specs.append(("cooccurrence_network", "network", {"net": agg["network"], "colors": colors,
                                                               "title": "Code co-occurrence"}))
     cues = rdata.cues(store)
@@ -292,6 +356,8 @@ def write_figures(store: Store, out_dir: str | os.PathLike[str], *, source: str 
             svg = heatmap_svg(spec["m"], title=spec["title"])
         elif kind == "network":
             svg = network_svg(spec["net"], spec["colors"], title=spec["title"])
+        elif kind == "cooc":
+            svg = cooccurrence_svg(spec["cooc"], spec["by"], title=spec["title"])
         else:
             svg = timeline_svg(spec["cues"], title=spec["title"])
         p = out / f"{name}.svg"

@@ -130,8 +130,12 @@ def _overview(store: Store, project_name: str) -> tuple[str, dict[str, Any]]:
         body += "<h3>Speakers</h3>"
         if len(speakers) > 300:
             body += f'<p class="muted">The 300 speakers with most segments of {len(speakers):,}.</p>'
+        body += ('<p class="muted">Characters are each speaker\'s own words; a segment with several speakers '
+                 "(a question block) counts once for each of them under segments.</p>")
         body += table([("speaker", "speaker"), ("segments", "segments"), ("chars", "characters"),
-                       ("documents", "documents")], speakers[:300], num=("segments", "chars", "documents"))
+                       ("share_pct", "% of characters"), ("documents", "documents")],
+                      [{**s, "share_pct": f"{100 * s['share']:.1f}"} for s in speakers[:300]],
+                      num=("segments", "chars", "share_pct", "documents"))
     if runs:
         body += "<h3>Runs</h3>" + table(
             [("id", "run"), ("step", "step"), ("status", "status"), ("model", "model"), ("started_at", "started"),
@@ -145,7 +149,8 @@ def _codes_sections(store: Store, srcs: list[dict[str, Any]], default: str) -> t
     shown = rdata.iter_sources_for_report(srcs)
     if default not in {s["key"] for s in shown}:
         shown = [s for s in srcs if s["key"] == default] + list(shown)
-    by_source = {s["key"]: rdata.source_aggregates(store, s["key"]) for s in shown}
+    mods = rdata._moderators(store, [d.id for d in store.documents()])
+    by_source = {s["key"]: rdata.source_aggregates(store, s["key"], moderators=mods) for s in shown}
     options = "".join(
         f'<option value="{esc(s["key"])}"{" selected" if s["key"] == default else ""}>'
         f'{esc(s["label"])} ({s["n"]:,} codings)</option>' for s in shown)
@@ -158,23 +163,88 @@ def _codes_sections(store: Store, srcs: list[dict[str, Any]], default: str) -> t
         picker + '<div id="qc-freq-chart"></div><h3>Table</h3><div id="qc-freq-table"></div>')))
     secs.append(("heatmap", "Heatmap", _section(
         "heatmap", "Who talks about what",
-        'Coded segments per document or speaker (rows) and code (columns) for <span class="qc-source-label"></span>.',
-        '<div class="qc-controls"><label>Rows <select id="qc-heat-by"><option value="doc">documents</option>'
-        '<option value="speaker">speakers</option></select></label>'
+        'Coded segments per document or speaker (rows) and code (columns) for <span class="qc-source-label"></span>. '
+        "A segment with several speakers (a question block) counts for each participant who speaks in it.",
+        '<div class="qc-controls"><label>Rows <select id="qc-heat-by">' + _heat_by_options(by_source.get(default))
+        + '</select></label>'
         '<label><input type="checkbox" id="qc-heat-norm"> share of the row (%)</label>'
         '<span id="qc-heat-note" class="muted"></span></div><div id="qc-heat"></div>')))
-    secs.append(("network", "Co-occurrence", _section(
-        "network", "Code co-occurrence",
-        'Codes applied to the same segment by <span class="qc-source-label"></span>: node size is the number of '
-        "segments, line width the number of segments sharing both codes.",
-        '<div id="qc-network"></div>')))
+    secs.append(("network", "Co-occurrence", _section("network", "Code co-occurrence",
+                                                      *_cooccurrence_body(by_source.get(default)))))
     secs.append(("exemplars", "Exemplar quotes", _section(
         "exemplars", "Exemplar quotes",
-        'The best-scored codings for each code from <span class="qc-source-label"></span>, with the coded span '
-        "highlighted in its segment.",
+        'The best-scored codings for each code from <span class="qc-source-label"></span>, each quoted by the '
+        "sentence(s) that show the code best. Open a code below or jump to it from the list.",
         '<div class="qc-controls"><input type="search" id="qc-ex-search" placeholder="Search quotes…" '
         'aria-label="search quotes"></div><div id="qc-exemplars"></div>')))
     return secs, by_source
+
+
+def _heat_by_options(agg: Mapping[str, Any] | None) -> str:
+    """Rows of the heatmap: documents, or speakers first when there is a single document
+    (a one-row chart says nothing a bar chart does not)."""
+    by_speaker = bool(agg) and len(agg["heat_doc"]["rows"]) <= 1 and bool(agg["heat_speaker"]["rows"])
+    return (f'<option value="doc">documents</option><option value="speaker"{" selected" if by_speaker else ""}>'
+            "speakers</option>")
+
+
+def _cooccurrence_body(agg: Mapping[str, Any] | None) -> tuple[str, str]:
+    """Lead and body of the co-occurrence section: matrix, pairs table, and the network
+    (open with a dozen codes or fewer, on demand above that)."""
+    from qualcode.report.figures import NETWORK_MAX_CODES
+
+    few = bool(agg) and len(agg["network"]["nodes"]) <= NETWORK_MAX_CODES
+    lead = ('How often two codes go together in <span class="qc-source-label"></span>: per segment (both codes on '
+            "the same segment) or per participant (the participant has segments with both codes; moderators are "
+            "not participants). The grey diagonal is each code's own count. Hover a cell for details.")
+    body = ('<div class="qc-controls"><label>Count <select id="qc-cooc-by"><option value="segment">segments</option>'
+            '<option value="participant">participants</option></select></label>'
+            '<label>Values <select id="qc-cooc-values"><option value="count">counts</option>'
+            '<option value="jaccard">Jaccard (both / either)</option></select></label>'
+            '<span id="qc-cooc-note" class="muted"></span></div><div id="qc-cooc"></div>'
+            '<h3>Pairs</h3><div id="qc-cooc-table"></div>'
+            f'<details id="qc-network-box"{" open" if few else ""}><summary>Network view (readable with a dozen codes or fewer)</summary>'
+            '<p class="muted">Node size: segments with the code; line width: segments with both codes.</p>'
+            '<div id="qc-network"></div></details>')
+    return lead, body
+def _uncertain_section(store: Store, *, max_rows: int = 40) -> str | None:
+    """Where the latest similarity-coding run was unsure (its run summary's
+    ``uncertain``): sentences, then the segments concerned with the codes they got."""
+    from qualcode.coding.diagnostics import describe
+
+    run = store.latest_run("code")
+    diag = (run.summary or {}).get("uncertain") if run is not None else None
+    if not diag:
+        return None
+    n = int(run.summary.get("n_segments") or 0)
+    lines = describe(diag, n)
+    if not lines:
+        return _section("uncertain", "Where the coding is unsure",
+                        f"Run {esc(run.id)} (model {esc(run.model)}): no segment nearly tied or at the null, and no "
+                        "code applied to almost every segment or to none.", "")
+    body = "<ul>" + "".join(f"<li>{esc(x)}.</li>" for x in lines) + "</ul>"
+    ids = list(dict.fromkeys([*diag.get("near_tie_segments", []), *diag.get("at_null_segments", [])]))[:max_rows]
+    if ids:
+        segs = store.segments_by_id(ids)
+        given: dict[int, list[str]] = {}
+        for c in store.codings(run_id=run.id):
+            if c["segment_id"] in segs:
+                given.setdefault(c["segment_id"], []).append(c["code"])
+        tie, null = set(diag.get("near_tie_segments", [])), set(diag.get("at_null_segments", []))
+        rows = []
+        for i in ids:
+            sg = segs.get(i)
+            if sg is None:
+                continue
+            why = ", ".join(w for w, s in (("nearly tied", tie), ("at the null", null)) if i in s)
+            text = sg.text if len(sg.text) <= 220 else sg.text[:217] + "…"
+            rows.append({"why": why, "document": sg.document, "segment": sg.index, "codes": ", ".join(given.get(i, [])),
+                         "text": text})
+        body += table([("why", "why"), ("document", "document"), ("segment", "segment"), ("codes", "codes given"),
+                       ("text", "text")], rows, num=("segment",))
+    return _section("uncertain", "Where the coding is unsure",
+                    f"Run {esc(run.id)} (model {esc(run.model)}). Check these segments and codes by hand before "
+                    "relying on them; a scale of one is the spread of a score where a code does not fit.", body)
 
 
 def _relevance_section(rel: list[dict[str, Any]]) -> str:
@@ -269,12 +339,22 @@ def _cues_section(cues: dict[str, Any] | None, dyn: list[dict[str, Any]]) -> str
                     body)
 
 
+def _agreement_scope_html(a: Mapping[str, Any]) -> str:
+    """Which units an agreement table counts: the reviewed sample, or every segment both coded."""
+    rv = a.get("review")
+    if rv:
+        samples = ", ".join(rv["samples"]) or "a sample"
+        return (f"<b>{rv['reviewed']:,} segments</b> that {esc(rv['coder'])} reviewed (sample {esc(samples)}); "
+                f"{esc(rv['other'])} coded {rv['other_units']:,} segments in all, and only the reviewed ones count "
+                "here.")
+    return f"{a['units']:,} segments in {a['documents']:,} documents looked at by both."
+
+
 def _agreement_section(ag: list[dict[str, Any]], ag_runs: list[dict[str, Any]]) -> str:
     body = ""
     for a in ag:
         flagged = a["flagged"]
-        body += (f"<h3>{esc(a['a'])} vs {esc(a['b'])}</h3><p>{a['units']:,} segments in {a['documents']:,} "
-                 f"documents coded by both. Mean Cohen's κ over codes "
+        body += (f"<h3>{esc(a['a'])} vs {esc(a['b'])}</h3><p>{_agreement_scope_html(a)} Mean Cohen's κ over codes "
                  f"<b>{_num(a['macro_kappa'], 2) or 'n/a'}</b> {_band(a['macro_band'])}; pooled κ "
                  f"<b>{_num(a['pooled_kappa'], 2) or 'n/a'}</b> {_band(a['pooled_band'])}."
                  + (f' <span class="flag">Flagged (below moderate): {esc(", ".join(flagged))}</span>' if flagged else "")
@@ -385,6 +465,9 @@ def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str
                 payload["codes"].setdefault(f["code"], {"definition": "", "parent": None, "color": None})
     for name, color in rdata.assign_colors(payload["codes"]).items():
         payload["codes"][name] = {**payload["codes"][name], "color": color}
+    unsure = _uncertain_section(store)
+    if unsure:
+        sections.append(("uncertain", "Unsure", unsure))
     rel = rdata.relevance(store)
     if rel:
         sections.append(("relevance", "Relevance", _relevance_section(rel)))

@@ -167,6 +167,8 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
         for k in ("mode", "threshold", "margin", "max_codes", "calibrate", "represent"):
             if p.get(k) is not None:
                 bits.append(f"{k.replace('_', ' ')} {_fmt(p[k])}")
+        if p.get("lexical"):
+            bits.append(f"lexical weight {_fmt(p['lexical'])} (TF-IDF over the codebook's words)")
         if p.get("code_thresholds"):
             bits.append(f"per-code thresholds {_fmt(p['code_thresholds'])}")
         ncodes = None
@@ -208,6 +210,18 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
             sentences.append(f"Lines without a speaker in transcripts with speakers ({int(unattributed)}: titles, "
                              "headers, notes) were not coded.")
         table.append(("Deductive coding", f"run {r['id']}: {', '.join(bits)}"))
+        diag = r["summary"].get("uncertain")
+        if diag:
+            from qualcode.coding.diagnostics import describe
+
+            lines = describe(diag, int(r["summary"].get("n_segments") or 0))
+            if lines:
+                sentences.append("Where the coding was unsure: " + "; ".join(lines) + ".")
+                table.append(("Coding uncertainty", "; ".join(lines)))
+            else:
+                sentences.append("No segment was nearly tied between codes or scored at the null, and no code was "
+                                 "applied to almost every segment or to none.")
+                table.append(("Coding uncertainty", "none flagged"))
     # ---- other model steps (LLM coding, themes, cues)
     for step, rs in by_step.items():
         if step in ("code", "relevance", "import-qdpx", "embed"):
@@ -277,15 +291,19 @@ def methods_statement(store: Store, *, agreement: Sequence[Mapping[str, Any]] | 
         if ag.get("macro_kappa") is None:
             continue
         flagged = ag["flagged"]
+        rv = ag.get("review")
+        on = (f"on the {_plural(rv['reviewed'], 'segment')} {rv['coder']} reviewed (a validation sample of the "
+              f"{rv['other_units']:,} segments {rv['other']} coded)" if rv else f"on {_plural(ag['units'], 'segment')}")
         sentences.append(
-            f"Agreement between {ag['a']} and {ag['b']} on {ag['units']:,} segments was Cohen's κ = "
+            f"Agreement between {ag['a']} and {ag['b']} {on} was Cohen's κ = "
             f"{ag['macro_kappa']:.2f} averaged over {len(ag['rows'])} codes ({ag['macro_band']} by Landis and Koch)"
             + (f"; pooled κ = {ag['pooled_kappa']:.2f}" if ag.get("pooled_kappa") is not None else "")
             + (f"; codes below moderate agreement: {', '.join(flagged)}" if flagged else "") + ".")
         table.append((f"Agreement: {ag['a']} vs {ag['b']}",
                       f"mean κ {ag['macro_kappa']:.2f} ({ag['macro_band']}), pooled κ "
                       f"{'n/a' if ag['pooled_kappa'] is None else format(ag['pooled_kappa'], '.2f')}, "
-                      f"{ag['units']:,} segments; flagged: {', '.join(flagged) or 'none'}"))
+                      f"{ag['units']:,} segments" + (f" (the reviewed sample of {rv['other_units']:,})" if rv else "")
+                      + f"; flagged: {', '.join(flagged) or 'none'}"))
     # ---- review caveat
     reviewed = review.get("ai_accepted", 0) + review.get("ai_rejected", 0)
     if review["ai_total"]:

@@ -67,20 +67,71 @@ def language_warnings(store: Store) -> list[dict[str, Any]]:
     return out
 
 
+def document_turns(store: Store, doc_ids: Iterable[int]) -> dict[int, dict[int, tuple[str | None, int, int]]]:
+    """Per document id, the reader's turns: turn index -> (speaker, start, end)."""
+    out: dict[int, dict[int, tuple[str | None, int, int]]] = {}
+    ids = sorted(set(doc_ids))
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        for doc_id, parse in store.conn.execute(
+            f"SELECT id, parse FROM documents WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            turns = json.loads(parse or "{}").get("turns", [])
+            out[int(doc_id)] = {int(t[0]): (t[1], int(t[2]), int(t[3])) for t in turns}
+    return out
+
+
+def speaker_chars(speakers: Sequence[str], start: int, end: int, turn_start: int | None, turn_end: int | None,
+                  turns: dict[int, tuple[str | None, int, int]]) -> dict[str, int]:
+    """Characters each speaker says inside the segment ``start:end``.
+
+    A segment spanning several turns (a question block, a window) is split by its turns:
+    each speaker gets the part of their own turns that falls inside the segment. A
+    segment without turns (a survey row) belongs to its one speaker; several speakers
+    without turns share it evenly.
+    """
+    out: dict[str, int] = {}
+    if turn_start is not None and turn_end is not None and turns:
+        for k in range(int(turn_start), int(turn_end) + 1):
+            t = turns.get(k)
+            if t is None or not t[0]:
+                continue
+            n = min(end, t[2]) - max(start, t[1])
+            if n > 0:
+                out[t[0]] = out.get(t[0], 0) + n
+        if out:
+            return out
+    if speakers:
+        share, extra = divmod(end - start, len(speakers))
+        for i, sp in enumerate(speakers):
+            out[sp] = out.get(sp, 0) + share + (1 if i < extra else 0)
+    return out
+
+
 def speaker_overview(store: Store) -> list[dict[str, Any]]:
-    """Speakers with their number of segments, characters and documents."""
+    """Speakers with their number of segments, their own characters and documents.
+
+    ``chars`` counts only what each speaker said (see :func:`speaker_chars`), so in
+    question blocks the moderator is not credited with the participants' answers;
+    ``share`` is the speaker's part of all speakers' characters.
+    """
     n: Counter[str] = Counter()
     chars: Counter[str] = Counter()
     docs: dict[str, set[int]] = defaultdict(set)
-    for doc_id, sp_json, length in store.conn.execute(
-        "SELECT s.document_id, s.speakers, s.end - s.start" + _CURRENT_SEGS
-    ):
-        for sp in json.loads(sp_json or "[]"):
+    rows = store.conn.execute(
+        "SELECT s.document_id, s.speakers, s.start, s.end, s.turn_start, s.turn_end" + _CURRENT_SEGS
+    ).fetchall()
+    turns = document_turns(store, {r[0] for r in rows if r[4] is not None})
+    for doc_id, sp_json, start, end, t0, t1 in rows:
+        sps = json.loads(sp_json or "[]")
+        for sp in sps:
             n[sp] += 1
-            chars[sp] += int(length)
             docs[sp].add(doc_id)
-    return [{"speaker": sp, "segments": k, "chars": chars[sp], "documents": len(docs[sp])}
-            for sp, k in n.most_common()]
+        for sp, k in speaker_chars(sps, int(start), int(end), t0, t1, turns.get(doc_id, {})).items():
+            chars[sp] += k
+    total = sum(chars.values()) or 1
+    return [{"speaker": sp, "segments": k, "chars": chars[sp], "share": round(chars[sp] / total, 4),
+             "documents": len(docs[sp])} for sp, k in sorted(n.items(), key=lambda kv: (-chars[kv[0]], -kv[1]))]
 
 
 def segmentation_overview(store: Store) -> list[dict[str, Any]]:
@@ -149,6 +200,16 @@ def coding_rows(store: Store, source: str, *, include_rejected: bool = False) ->
         f" WHERE {where} ORDER BY c.document_id, c.start", args)]
 
 
+def coded_segment_units(store: Store, source: str) -> list[tuple[Any, ...]]:
+    """(segment_id, document_id, document, start, end, code, speakers JSON, key) of one
+    source's codings (rejected left out)."""
+    where, args = _source_where(source)
+    return [tuple(r) for r in store.conn.execute(
+        "SELECT c.segment_id, c.document_id, d.name AS document, c.start, c.end, c.code, s.speakers, s.key"
+        " FROM codings c JOIN documents d ON d.id = c.document_id LEFT JOIN segments s ON s.id = c.segment_id"
+        f" WHERE {where} AND c.status != 'rejected' ORDER BY c.document_id, c.start", args)]
+
+
 def exemplars(store: Store, source: str, *, per_code: int = 5, context: int = 160) -> list[dict[str, Any]]:
     """The best-scored (else first) codings per code with the segment around the span.
 
@@ -189,6 +250,32 @@ def exemplars(store: Store, source: str, *, per_code: int = 5, context: int = 16
             "rationale": ev.get("rationale") or ev.get("reason") or ev.get("quote") if isinstance(ev, dict) else None,
             "keywords": kws,
         })
+    return out
+
+
+def exemplar_codings(store: Store, source: str, *, per_code: int = 5) -> list[dict[str, Any]]:
+    """The best-scored (accepted first, else first) codings per code, with the coded text."""
+    where, args = _source_where(source)
+    rows = _rows(store, (
+        "SELECT * FROM (SELECT c.id, c.code, c.score, c.evidence, c.status, c.start, c.end, c.segment_id,"
+        " c.document_id, d.name AS document, s.speakers, s.idx AS segment,"
+        " ROW_NUMBER() OVER (PARTITION BY c.code ORDER BY (c.status = 'accepted') DESC, c.score DESC, c.id) AS rk"
+        " FROM codings c JOIN documents d ON d.id = c.document_id LEFT JOIN segments s ON s.id = c.segment_id"
+        f" WHERE {where} AND c.status != 'rejected') WHERE rk <= ? ORDER BY code, rk"), [*args, per_code])
+    for r in rows:
+        r["text"] = store.conn.execute("SELECT substr(text, ?, ?) FROM documents WHERE id = ?",
+                                       (r["start"] + 1, r["end"] - r["start"], r["document_id"])).fetchone()[0] or ""
+        r["speakers"] = json.loads(r["speakers"] or "[]")
+        r["evidence"] = json.loads(r["evidence"] or "{}")
+    return rows
+
+
+def code_descriptions(store: Store) -> dict[str, dict[str, Any]]:
+    """code name -> name, definition, include, examples (latest codebook defining it)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in store.conn.execute("SELECT name, definition, include, examples FROM codes ORDER BY codebook_id, ordinal"):
+        out[r[0]] = {"name": r[0], "definition": r[1] or "", "include": r[2] or "",
+                     "examples": json.loads(r[3] or "[]")}
     return out
 
 
@@ -308,6 +395,38 @@ def segment_code_sets(store: Store, source: str) -> dict[int, set[str]]:
         args,
     ):
         out[int(sid)].add(code)
+    return out
+
+
+def source_coding_units(store: Store, source: str, statuses: Sequence[str]) -> list[tuple[Any, Any, str]]:
+    """(segment_id, document_id, code) of one source's codings with the given statuses."""
+    where, args = _source_where(source)
+    marks = ",".join("?" * len(statuses))
+    return [tuple(r) for r in store.conn.execute(
+        f"SELECT c.segment_id, c.document_id, c.code FROM codings c WHERE {where} AND c.status IN ({marks})",
+        [*args, *statuses])]
+
+
+def documents_of_segments(store: Store, segment_ids: Iterable[int]) -> set[int]:
+    """Ids of the documents the given segments belong to."""
+    ids = sorted(set(segment_ids))
+    out: set[int] = set()
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        out.update(int(r[0]) for r in store.conn.execute(
+            f"SELECT DISTINCT document_id FROM segments WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    return out
+
+
+def review_runs_of(store: Store, coder: str) -> list[dict[str, Any]]:
+    """Finished ``import-review`` runs of a coder: sample, source run and the segments reviewed."""
+    out = []
+    for r in _rows(store, "SELECT id, params FROM runs WHERE step = 'import-review' AND status = 'finished'"
+                          " ORDER BY started_at, id"):
+        params = json.loads(r["params"] or "{}")
+        if params.get("coder") == coder:
+            out.append({"id": r["id"], "sample": params.get("sample"), "source_run": params.get("source_run"),
+                        "segment_ids": [int(i) for i in params.get("segment_ids") or []]})
     return out
 
 

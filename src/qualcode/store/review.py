@@ -155,15 +155,6 @@ def coding(store: Any, coding_id: int) -> dict[str, Any] | None:
     return d
 
 
-def current_segment_hashes(store: Any) -> list[tuple[int, str]]:
-    """``(id, text_hash)`` of the current segments, in the order of ``Store.segments()``,
-    without reading any text (for agreement universes on big projects)."""
-    q = ("SELECT s.id, s.text_hash FROM segments s JOIN documents d ON d.id = s.document_id"
-         " JOIN segmentations g ON g.id = s.segmentation_id WHERE g.is_current = 1 AND d.is_current = 1"
-         " ORDER BY s.document_id, s.idx")
-    return [(int(r[0]), r[1]) for r in store.conn.execute(q)]
-
-
 def segment_places(store: Any, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Where segments are (document, name, index, span), without their text; speakers
     stay the stored JSON list (``speakers_json``), parsed by the caller when needed."""

@@ -159,6 +159,67 @@
     return svg;
   }
 
+  // ------------------------------------------------------------------ co-occurrence matrix
+  // Lower triangle of the code x code matrix (it is symmetric): the diagonal, in grey,
+  // holds each code's own count; the colour scale is set by the off-diagonal cells only,
+  // so that common codes do not wash out the pairs.
+  function cooccurrenceMatrix(el, C, opts) {
+    opts = opts || {};
+    clear(el);
+    var codes = (C && C.codes) || [];
+    var by = opts.by === "participant" ? "participant" : "segment";
+    var M = C ? C[by] : null;
+    if (codes.length < 2 || !M) { el.appendChild(h("p", { "class": "muted", text: "Fewer than two codes: nothing co-occurs." })); return null; }
+    var jac = opts.values === "jaccard", vals = jac ? M.jaccard : M.counts, unit = by === "participant" ? "participants" : "segments";
+    var n = codes.length, max = 0, i, j;
+    for (i = 0; i < n; i++) for (j = 0; j < i; j++) if (vals[i][j] > max) max = vals[i][j];
+    max = max || 1;
+    var labelW = 250, cell = Math.max(18, Math.min(46, Math.floor(680 / n))), top = 8, bottom = 150;
+    var w = labelW + cell * n + 20, hgt = top + cell * n + bottom;
+    var svg = svgRoot(el, w, hgt, "code co-occurrence matrix (" + unit + ")");
+    svg.setAttribute("data-chart", "cooccurrence");
+    codes.forEach(function (c, r) {
+      var y = top + r * cell;
+      s("text", { x: labelW - 6, y: y + cell / 2 + 4, "text-anchor": "end", text: trunc(c, 38), "data-tip": c, "class": "hov" }, svg);
+      var xl = labelW + r * cell + cell / 2, yl = top + n * cell + 6;
+      s("text", { x: xl, y: yl, "text-anchor": "end", transform: "rotate(-50 " + xl + " " + yl + ")", text: trunc(c, 24) }, svg);
+      for (j = 0; j <= r; j++) {
+        var v = vals[r][j], raw = M.counts[r][j], x = labelW + j * cell, diag = j === r;
+        var tipText = diag ? c + ": " + fmt(raw) + " " + unit
+          : codes[r] + " + " + codes[j] + ": " + fmt(raw) + " " + unit + " with both (Jaccard " + fmt(M.jaccard[r][j], 2) + ")\n" +
+            codes[r] + ": " + fmt(M.counts[r][r]) + ", " + codes[j] + ": " + fmt(M.counts[j][j]);
+        s("rect", { "class": "hov cell", x: x, y: y, width: cell - 1, height: cell - 1,
+                    fill: diag ? "#e4e7eb" : blues(v / max), "data-tip": tipText }, svg);
+        if (cell >= 22 && (diag || raw > 0)) {
+          s("text", { x: x + cell / 2, y: y + cell / 2 + 4, "text-anchor": "middle", "font-size": 11, "pointer-events": "none",
+                      fill: !diag && v / max > 0.45 ? "#fff" : (diag ? "#616e7c" : "#1f2933"),
+                      text: jac && !diag ? (v ? v.toFixed(2).replace(/^0/, "") : "") : fmt(raw) }, svg);
+        }
+      }
+    });
+    return svg;
+  }
+  function drawCooc() {
+    var S = (D.bySource || {})[currentSource()];
+    var el = document.getElementById("qc-cooc");
+    if (!S || !el) return;
+    var by = (document.getElementById("qc-cooc-by") || {}).value || "segment";
+    var values = (document.getElementById("qc-cooc-values") || {}).value || "count";
+    cooccurrenceMatrix(el, S.cooc, { by: by, values: values });
+    var note = document.getElementById("qc-cooc-note");
+    if (note && S.cooc) note.textContent = fmt(S.cooc[by].units) + (by === "participant" ? " participants" : " coded segments");
+    var tEl = document.getElementById("qc-cooc-table");
+    if (tEl && S.cooc) {
+      clear(tEl);
+      tEl.appendChild(buildTable([
+        { key: "a", label: "code A" }, { key: "b", label: "code B" },
+        { key: "segments", label: "segments with both", num: true }, { key: "segments_jaccard", label: "Jaccard (segments)", num: true, digits: 2 },
+        { key: "participants", label: "participants with both", num: true },
+        { key: "participants_jaccard", label: "Jaccard (participants)", num: true, digits: 2 }], S.cooc.pairs));
+      enhanceTable(tEl.querySelector("table"));
+    }
+  }
+
   // ------------------------------------------------------------------ network (force layout)
   function forceLayout(nodes, edges, w, hgt, pad) {
     // Fruchterman-Reingold inside the frame (positions are clamped every step, so an
@@ -346,37 +407,80 @@
     return parts;
   }
 
+  // Exemplars: one collapsible block per code (the first open), a table of contents of the
+  // codes above them, and each quote trimmed to its best sentence(s) with exact offsets.
+  var QUOTE_METHOD = { embedding: "closest to the code by embedding similarity",
+                       keywords: "most words in common with the code's name and definition",
+                       opening: "no words in common with the code: the opening of the answer",
+                       whole: "the whole coded span" };
+  function quoteNode(e) {
+    var q = h("blockquote", {});
+    var pieces = e.pieces && e.pieces.length ? e.pieces : [{ text: e.span, speaker: null }];
+    var many = pieces.some(function (p) { return p.speaker && p.speaker !== pieces[0].speaker; });
+    if (e.before) append(q, h("span", { "class": "gap", text: "… " }));
+    pieces.forEach(function (p, i) {
+      if (i) append(q, h("span", { "class": "gap", text: " … " }));
+      if (p.speaker && (many || i === 0)) append(q, h("span", { "class": "who", text: p.speaker + ": " }));
+      // line breaks of hard-wrapped transcripts read as spaces; keyword hits stay marked
+      append(q, h("mark", {}, keywordParts(String(p.text), p.keywords).map(function (x) {
+        return typeof x === "string" ? x.replace(/[ \t]*\n[ \t]*/g, " ") : x;
+      })));
+    });
+    if (e.after) append(q, h("span", { "class": "gap", text: " …" }));
+    return q;
+  }
   function renderExemplars(el, S, filter) {
     clear(el);
     var byCode = {};
     S.exemplars.forEach(function (e) { (byCode[e.code] = byCode[e.code] || []).push(e); });
     var q = (filter || "").toLowerCase();
+    var toc = h("nav", { "class": "qc-toc", "aria-label": "codes" });
+    var blocks = [];
     S.freq.forEach(function (f, i) {
       var ex = (byCode[f.code] || []).filter(function (e) {
         return !q || (f.code + " " + e.before + e.span + e.after + " " + e.document).toLowerCase().indexOf(q) >= 0;
       });
       if (!ex.length) return;
       var meta = (D.codes || {})[f.code] || {};
-      var box = h("div", { "class": "qc-code" }, [
-        h("h4", {}, [h("span", { "class": "chip", style: "background:" + codeColor(f.code, i) }), f.code,
-                     h("span", { "class": "muted", text: "  " + fmt(f.codings) + " codings" })]),
+      var id = "qc-ex-" + i;
+      var box = h("details", { "class": "qc-code", id: id, open: blocks.length === 0 || !!q ? "open" : null }, [
+        h("summary", {}, [h("span", { "class": "chip", style: "background:" + codeColor(f.code, i) }), f.code,
+                          h("span", { "class": "muted", text: "  " + fmt(f.codings) + " codings · " + ex.length + " quotes" })]),
         meta.definition ? h("p", { "class": "def", text: meta.definition }) : null]);
       ex.forEach(function (e) {
         var bits = [e.document];
-        if (e.speakers && e.speakers.length) bits.push(e.speakers.join(", "));
-        bits.push("chars " + e.start + "–" + e.end);
+        var locs = (e.pieces || []).map(function (p) { return p.start + "–" + p.end; });
+        bits.push("chars " + (locs.length ? locs.join(", ") : e.start + "–" + e.end) +
+                  (e.trimmed ? " of " + e.start + "–" + e.end + " (" + fmt(e.coded_chars) + " coded)" : ""));
         if (e.score !== null && e.score !== undefined) bits.push("score " + fmt(e.score, 3));
         if (e.status && e.status !== "proposed") bits.push(e.status);
         box.appendChild(h("div", { "class": "qc-ex" }, [
-          h("div", { "class": "meta", text: bits.join(" · ") }),
-          h("blockquote", {}, [e.before, h("mark", {}, keywordParts(e.span, e.keywords)), e.after]),
+          h("div", { "class": "meta", text: bits.join(" · "), title: e.method ? "quote: " + (QUOTE_METHOD[e.method] || e.method) : null }),
+          quoteNode(e),
           e.rationale ? h("div", { "class": "why", text: "Rationale: " + e.rationale }) : null,
           e.keywords && e.keywords.length ? h("div", { "class": "why", text: "Matched keywords: " +
-            e.keywords.map(function (k) { return e.span.slice(k.start, k.end) + (k.keyword ? " (" + k.keyword + ")" : ""); }).join(", ") }) : null]));
+            e.keywords.map(function (k) { return k.text + (k.keyword ? " (" + k.keyword + ")" : ""); }).join(", ") }) : null]));
       });
-      el.appendChild(box);
+      toc.appendChild(h("a", { href: "#" + id, "data-target": id }, [
+        h("span", { "class": "chip", style: "background:" + codeColor(f.code, i) }), trunc(f.code, 40)]));
+      blocks.push(box);
     });
-    if (!el.firstChild) el.appendChild(h("p", { "class": "muted", text: "No quotes match." }));
+    if (!blocks.length) { el.appendChild(h("p", { "class": "muted", text: "No quotes match." })); return; }
+    toc.addEventListener("click", function (ev) {
+      var a = ev.target.closest ? ev.target.closest("a[data-target]") : null;
+      if (a) { var d = document.getElementById(a.getAttribute("data-target")); if (d) d.open = true; }
+    });
+    var methods = {};
+    S.exemplars.forEach(function (e) { if (e.method && e.method !== "whole") methods[e.method] = 1; });
+    var how = [];
+    if (methods.embedding) how.push("closest to the code by embedding similarity");
+    if (methods.keywords) how.push("sharing most words with the code's name and definition");
+    el.appendChild(toc);
+    if (how.length || methods.opening) el.appendChild(h("p", { "class": "muted", text: "Each quote is the sentence(s) of the coded segment " +
+      (how.length ? how.join(" or ") : "at the opening of the answer") +
+      (methods.opening && how.length ? "; where no sentence shares a word with the code, the opening of the answer" : "") +
+      ". Characters are exact offsets in the document; “…” marks text left out." }));
+    blocks.forEach(function (b) { el.appendChild(b); });
   }
 
   function renderSource(key) {
@@ -401,8 +505,10 @@
     }
     var heatEl = document.getElementById("qc-heat");
     if (heatEl) drawHeat();
+    drawCooc();
     var netEl = document.getElementById("qc-network");
-    if (netEl) network(netEl, S.network);
+    var netBox = document.getElementById("qc-network-box");
+    if (netEl && (!netBox || netBox.open)) network(netEl, S.network);
     var exEl = document.getElementById("qc-exemplars");
     if (exEl) renderExemplars(exEl, S, (document.getElementById("qc-ex-search") || {}).value);
     document.querySelectorAll(".qc-source-label").forEach(function (n) {
@@ -421,7 +527,13 @@
     var m = by === "speaker" ? S.heat_speaker : S.heat_doc;
     heatmap(document.getElementById("qc-heat"), m, { normalise: norm, label: "heatmap" });
     var note = document.getElementById("qc-heat-note");
-    if (note) note.textContent = m && m.hidden_rows ? m.hidden_rows + " smaller rows not shown." : "";
+    if (note) {
+      var bits = [];
+      if (m && m.hidden_rows) bits.push(m.hidden_rows + " smaller rows not shown.");
+      if (by === "speaker" && m && m.hidden_moderators && m.hidden_moderators.length)
+        bits.push("Moderators (" + m.hidden_moderators.join(", ") + ") not shown: they take part in every question block.");
+      note.textContent = bits.join(" ");
+    }
   }
 
   function init() {
@@ -430,6 +542,15 @@
     ["qc-heat-by", "qc-heat-norm"].forEach(function (id) {
       var e = document.getElementById(id);
       if (e) e.addEventListener("change", drawHeat);
+    });
+    ["qc-cooc-by", "qc-cooc-values"].forEach(function (id) {
+      var e = document.getElementById(id);
+      if (e) e.addEventListener("change", drawCooc);
+    });
+    var nb = document.getElementById("qc-network-box");
+    if (nb) nb.addEventListener("toggle", function () {
+      var S = (D.bySource || {})[currentSource()];
+      if (nb.open && S) network(document.getElementById("qc-network"), S.network);
     });
     var exs = document.getElementById("qc-ex-search");
     if (exs) exs.addEventListener("input", function () {

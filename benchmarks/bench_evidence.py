@@ -1,0 +1,352 @@
+"""The evidence table for the default embedding setup and coding rule (issue 10): every
+candidate setup, one row per benchmark, side by side.
+
+A setup is (embedding model, calibration, lexical weight). Benchmarks:
+
+- bills zero-shot: 1,000 bill summaries (../shared/data/bills), codebook = the 21 human
+  topic names; accuracy of the top code of the default ``multi`` rule.
+- bills clustering: k-means k=21 (seeds 0..2) and qualcode's auto-k consensus
+  clustering (seed 0) on the model's embeddings; ARI / NMI / harmonic purity (F).
+- examples: the bundled transcripts coded with the bundled codebook, micro-F1 against
+  the hand-coded reference (gold_codings.csv).
+- prevalence stress (synthetic, from bills): (a) single-label: for each of the three
+  largest topics T, all T bills plus others so that T is 90% of the corpus; accuracy and
+  recall of T. (b) multi-label: 300 segments, 90% = first sentences of a T bill + of
+  another bill, 10% = two non-T bills; gold = both topics; recall of T, micro-F1.
+- translation invariance (when the translated examples exist): kappa between the codes
+  of each original segment and of its translation, codebook in either language.
+- throughput and peak memory of each embedding model (separate processes).
+
+Every model embeds each corpus once (``.npy`` cache in the temp directory, see
+``_common.embed_cached``). Run from the repository root::
+
+    python benchmarks/bench_evidence.py [--setups old,new,...] [--no-speed]
+
+A script, not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from _common import REPO, embed_cached, shared_or_exit, table
+
+from qualcode.coding.lexical import hybrid_scores, lexical_scores
+from qualcode.coding.similarity import assign, code_texts, pool
+from qualcode.config import DEFAULTS
+from qualcode.types import Code
+
+D = DEFAULTS["coding"]
+#: label -> (embedding spec, calibrate, lexical weight)
+#: ("auto" = the default routing: English corpus and codebook -> the ensemble, else USE)
+SETUPS = {
+    "old: minilm center": ("local", "center", 0.0),
+    "new: auto null": ("auto", "null", 0.0),
+    "minilm null": ("local", "null", 0.0),
+    "use null": ("use", "null", 0.0),
+    "ens center": ("ensemble:local+use", "center", 0.0),
+    "ens null": ("ensemble:local+use", "null", 0.0),
+    "ens null lex0.3": ("ensemble:local+use", "null", 0.3),
+    "use null lex0.3": ("use", "null", 0.3),
+}
+
+
+def routed(setup, languages=("en",)):
+    """``setup`` with ``auto`` replaced by what it stands for on texts in ``languages``."""
+    from qualcode.backends.routing import is_auto, route
+
+    return (route(languages), *setup[1:]) if is_auto(setup[0]) else setup
+
+
+# ---------------------------------------------------------------- embeddings
+def embed(spec: str, texts: list[str]) -> np.ndarray:
+    """Cached embeddings (an ensemble's from its members' caches)."""
+    return embed_cached(spec, texts)[0]
+
+
+def code_matrix(spec: str, codes: list[Code], represent) -> np.ndarray:
+    groups = [code_texts(c, represent) for c in codes]
+    flat = [t for g in groups for t in g]
+    V = embed(spec, flat)
+    out, i = [], 0
+    for g in groups:
+        out.append(pool(V[i:i + len(g)]))
+        i += len(g)
+    return np.stack(out)
+
+
+def floor(spec: str) -> float:
+    """The model's own similarity floor (what ``threshold = "auto"`` uses)."""
+    from qualcode.backends.registry import embedding_backend
+
+    return float(embedding_backend(spec).similarity_floor)
+
+
+def decide(S, setup, seg_texts, codes, represent, **kw):
+    spec, cal, lex = setup
+    if lex:
+        S = hybrid_scores(S, lexical_scores(seg_texts, codes, represent), lex)
+    args = dict(mode=D["mode"], threshold=floor(spec), margin=D["margin"], max_codes=D["max_codes"])
+    args.update(kw)
+    return assign(S, calibrate=cal, **args)
+
+
+def top_codes(a, n):
+    best = {}
+    for r, c, cal in zip(a.rows.tolist(), a.cols.tolist(), a.calibrated.tolist()):
+        if r not in best or cal > best[r][1]:
+            best[r] = (c, cal)
+    return [best[i][0] if i in best else -1 for i in range(n)]
+
+
+def to_sets(a, n):
+    out = [set() for _ in range(n)]
+    for r, c in zip(a.rows.tolist(), a.cols.tolist()):
+        out[r].add(c)
+    return out
+
+
+# ---------------------------------------------------------------- bills
+def bills():
+    rows = [json.loads(line) for line in open(shared_or_exit("bills", "bills_subset.jsonl"))]
+    topics = sorted({r["topic"] for r in rows})
+    return [r["summary"] for r in rows], [topics.index(r["topic"]) for r in rows], topics
+
+
+def first_sentences(t: str) -> str:
+    return " ".join(re.split(r"(?<=[.;])\s+", t)[:2])[:400]
+
+
+def bench_bills(spec, setups, out):
+    texts, y, topics = bills()
+    E = embed(spec, texts)
+    codes = [Code(name=t) for t in topics]
+    C = code_matrix(spec, codes, ["name"])
+    S = E @ C.T
+    for label, st in setups.items():
+        a = decide(S, st, texts, codes, ["name"])
+        out[label]["bills zero-shot acc"] = round(float(np.mean(np.array(top_codes(a, len(y))) == y)), 3)
+        a = decide(S, st, texts, codes, ["name"], mode="argmax", threshold=-1.0)
+        out[label]["bills zero-shot acc, no floor"] = round(float(np.mean(np.array(top_codes(a, len(y))) == y)), 3)
+
+    # prevalence (a): single-label, one topic is 90% of the corpus
+    order = np.bincount(y).argsort()[::-1][:3]
+    rng = random.Random(0)
+    acc = {label: [] for label in setups}
+    rec = {label: [] for label in setups}
+    for T in order.tolist():
+        idx_t = [i for i in range(len(y)) if y[i] == T]
+        others = [i for i in range(len(y)) if y[i] != T]
+        idx = idx_t + rng.sample(others, max(1, len(idx_t) // 9))
+        yy = np.array([y[i] for i in idx])
+        for label, st in setups.items():
+            a = decide(S[idx], st, [texts[i] for i in idx], codes, ["name"])
+            p = np.array(top_codes(a, len(idx)))
+            acc[label].append(float(np.mean(p == yy)))
+            sets = to_sets(a, len(idx))
+            rec[label].append(float(np.mean([T in sets[i] for i in range(len(idx)) if yy[i] == T])))
+    for label in setups:
+        out[label]["prev90 single acc"] = round(float(np.mean(acc[label])), 3)
+        out[label]["prev90 single recall(T)"] = round(float(np.mean(rec[label])), 3)
+
+    # prevalence (b): multi-label two-bill segments, 90% carry topic T
+    T = int(order[0])
+    idx_t = [i for i in range(len(y)) if y[i] == T]
+    others = [i for i in range(len(y)) if y[i] != T]
+    rng = random.Random(1)
+    pairs = []
+    for n in range(300):
+        if n % 10:
+            pairs.append((rng.choice(idx_t), rng.choice(others)))
+        else:
+            i, j = rng.sample(others, 2)
+            while y[i] == y[j]:
+                i, j = rng.sample(others, 2)
+            pairs.append((i, j))
+    seg = [first_sentences(texts[i]) + " " + first_sentences(texts[j]) for i, j in pairs]
+    G = [{y[i], y[j]} for i, j in pairs]
+    SP = embed(spec, seg) @ C.T
+    for label, st in setups.items():
+        P = to_sets(decide(SP, st, seg, codes, ["name"]), len(seg))
+        tp = sum(len(g & p) for g, p in zip(G, P))
+        npred, ngold = sum(map(len, P)), sum(map(len, G))
+        f1 = 2 * tp / (npred + ngold) if npred + ngold else 0.0
+        rT = np.mean([T in p for g, p in zip(G, P) if T in g])
+        out[label]["prev90 multi recall(T)"] = round(float(rT), 3)
+        out[label]["prev90 multi micro-F1"] = round(f1, 3)
+    return E, y
+
+
+def bench_clusters(spec, E, y, res, seeds=3):
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    from threadpoolctl import threadpool_limits
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_themes import f_measure
+
+    from qualcode.themes.embedding import consensus_clustering
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        km = [KMeans(n_clusters=21, random_state=s, n_init="auto").fit_predict(E) for s in range(seeds)]
+        auto = consensus_clustering(E, seed=0).labels
+    res["kmeans21 ARI"] = round(float(np.mean([adjusted_rand_score(y, k) for k in km])), 3)
+    res["kmeans21 NMI"] = round(float(np.mean([normalized_mutual_info_score(y, k) for k in km])), 3)
+    res["kmeans21 F"] = round(float(np.mean([f_measure(y, k) for k in km])), 3)
+    res["auto-k ARI"] = round(float(adjusted_rand_score(y, auto)), 3)
+    res["auto-k NMI"] = round(float(normalized_mutual_info_score(y, auto)), 3)
+    res["auto-k F"] = round(float(f_measure(y, auto)), 3)
+
+
+# ---------------------------------------------------------------- example transcripts
+def examples_project(lang: str = ""):
+    """A project with the bundled examples ingested (built once in the temp dir):
+    returns (segments to code, gold sets by segment id, codebook)."""
+    from qualcode.codebook import load_codebook
+    from qualcode.coding.deductive import select_segments
+    from qualcode.corpus import ingest_files
+    from qualcode.demo import EXAMPLE_FILES, examples_dir, load_gold
+    from qualcode.project import init_project, open_project
+
+    ex = examples_dir() / lang if lang else examples_dir()
+    d = Path(tempfile.gettempdir()) / f"qualcode-bench-examples{('-' + lang) if lang else ''}"
+    if not (d / "qualcode.db").exists():
+        p = init_project(d, name="bench examples")
+        ingest_files(p, [ex / f for f in EXAMPLE_FILES if (ex / f).exists()])
+        p.close()
+    p = open_project(d)
+    segs = select_segments(p, skip_moderators=True)[0]
+    gold = load_gold(examples_dir() / "gold_codings.csv", p.store) if not lang else {}
+    p.close()
+    return segs, gold, load_codebook(ex / "codebook.yaml")
+
+
+def bench_examples(spec, setups, out):
+    segs, gold, cb = examples_project()
+    rep = D["represent"]
+    texts = [s.text for s in segs]
+    S = embed(spec, texts) @ code_matrix(spec, cb.codes, rep).T
+    names = cb.names()
+    for label, st in setups.items():
+        a = decide(S, st, texts, cb.codes, rep)
+        pred = {}
+        for r, c in zip(a.rows.tolist(), a.cols.tolist()):
+            pred.setdefault(segs[r].id, set()).add(names[c])
+        tp = sum(len(gold[u] & pred.get(u, set())) for u in gold)
+        npred = sum(len(pred.get(u, set())) for u in gold)
+        ngold = sum(len(v) for v in gold.values())
+        out[label]["examples micro-F1"] = round(2 * tp / (npred + ngold), 3) if npred + ngold else 0.0
+
+
+# ---------------------------------------------------------------- translation invariance
+def translation_kappas(setups, out, languages=("es", "fr")):
+    """Kappa (pooled over segment x code decisions) between the codes of each original
+    example segment and of its translation (benchmarks/bench_translation.py's corpora
+    and agreement), codebook: en = English on both, L = translated on both, native =
+    each text with its own language's codebook."""
+    from bench_translation import _agreement, corpus_project
+
+    from qualcode.codebook import load_codebook
+    from qualcode.coding.deductive import select_segments
+    from qualcode.demo import examples_dir
+
+    def segments(lang):
+        p = corpus_project(lang)
+        try:
+            segs = select_segments(p, skip_moderators=True)[0]
+        finally:
+            p.close()
+        return [(s.document, s.index) for s in segs], [s.text for s in segs]
+
+    en_cb = load_codebook(examples_dir() / "codebook.yaml")
+    english = en_cb.names()
+    rep = D["represent"]
+    keys_o, texts_o = segments(None)
+    for label, st0 in setups.items():
+
+        def units(keys, texts, cb, langs):
+            st = routed(st0, langs)
+            spec = st[0]
+            S = embed(spec, texts) @ code_matrix(spec, cb.codes, rep).T
+            a = decide(S, st, texts, cb.codes, rep)
+            u = {k: set() for k in keys}
+            for r, c in zip(a.rows.tolist(), a.cols.tolist()):
+                u[keys[r]].add(english[c])
+            return u
+
+        orig_en = units(keys_o, texts_o, en_cb, ["en"])
+        for lang in languages:
+            cb = load_codebook(examples_dir(lang) / "codebook.yaml")
+            keys_t, texts_t = segments(lang)
+            tr_en = units(keys_t, texts_t, en_cb, [lang, "en"])
+            tr_l = units(keys_t, texts_t, cb, [lang])
+            orig_l = units(keys_o, texts_o, cb, ["en", lang])
+            for cond, (a, b) in {"en": (orig_en, tr_en), lang: (orig_l, tr_l), "native": (orig_en, tr_l)}.items():
+                k = _agreement(a, b, english)["kappa"]
+                out[label][f"transl kappa {lang} ({cond} codebook)"] = None if k is None else round(k, 3)
+
+
+# ---------------------------------------------------------------- speed / memory
+SPEED = r"""
+import json, sys, time, resource
+sys.path.insert(0, "benchmarks")
+from qualcode.backends.registry import embedding_backend
+rows = [json.loads(l) for l in open(sys.argv[2])][:200]
+texts = [r["summary"] for r in rows]
+b = embedding_backend(sys.argv[1]); b.embed_batch(texts[:4])
+t = time.perf_counter(); b.embed_batch(texts); dt = time.perf_counter() - t
+print(json.dumps({"texts_per_s": round(len(texts) / dt, 1),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+"""
+
+
+def speed(spec):
+    r = subprocess.run([sys.executable, "-c", SPEED, spec, str(shared_or_exit("bills", "bills_subset.jsonl"))],
+                       capture_output=True, text=True, cwd=REPO)
+    return json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else {"error": r.stderr[-300:]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--setups", help="comma list of setup labels (default: all)")
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--no-clusters", action="store_true")
+    ap.add_argument("--no-translation", action="store_true")
+    args = ap.parse_args(argv)
+    setups = {k: v for k, v in SETUPS.items() if not args.setups or k in args.setups.split(",")}
+    out = {label: {} for label in setups}
+    by_model: dict[str, dict] = {}
+    for label, st in setups.items():
+        by_model.setdefault(routed(st)[0], {})[label] = st
+    for spec, group in by_model.items():
+        english = {label: routed(st) for label, st in group.items()}
+        E, y = bench_bills(spec, english, out)
+        bench_examples(spec, english, out)
+        if not args.no_clusters:
+            cl = {}
+            bench_clusters(spec, E, y, cl)
+            for label in group:
+                out[label].update(cl)
+        if not args.no_translation:
+            translation_kappas(group, out)
+        if not args.no_speed:
+            sp = speed(spec)
+            for label in group:
+                out[label]["texts/s"] = sp.get("texts_per_s")
+                out[label]["peak MB"] = sp.get("peak_rss_mb")
+    metrics = list(dict.fromkeys(m for r in out.values() for m in r))
+    rows = [{"benchmark": m, **{label: out[label].get(m, "") for label in setups}} for m in metrics]
+    table(rows, ["benchmark", *setups])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
