@@ -67,6 +67,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "base_url": "",  # azure / custom endpoints
         "api_version": "",  # azure
         "json_schema": "auto",  # auto | true | false: ask for JSON-schema structured output
+        "pool": [],  # several endpoints serving one model (used when model is "" or "pool"); see backends/pool.py
     },
     "themes": {
         "label_llm": "",  # HICode label stage model (default: [llm] model)

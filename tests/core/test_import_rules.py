@@ -4,6 +4,8 @@
   (no backends, store, torch, sentence-transformers);
 - pipeline packages never import a concrete provider module (backends._*);
 - report never imports backends (it reads the store and never calls a model);
+- backends never import the LLM layer (providers take their errors from qualcode.errors),
+  so llm -> backends is one-way;
 - the CLI calls the Python API: no SQL in cli/, and SQL only in store/.
 """
 
@@ -33,7 +35,7 @@ def files(sub: str) -> list[Path]:
     return [p] if p.suffix == ".py" else sorted(p.rglob("*.py"))
 
 
-CORE = ["errors.py", "types.py", "config.py", "provenance.py", "stats"]
+CORE = ["errors.py", "types.py", "config.py", "provenance.py", "text.py", "stats"]
 HEAVY = ("qualcode.backends", "qualcode.store", "qualcode.project", "torch", "sentence_transformers", "transformers",
          "qualcode.llm", "qualcode.ingest")
 
@@ -46,7 +48,7 @@ def test_core_modules_import_nothing_heavy(sub):
 
 
 @pytest.mark.parametrize("sub", ["coding", "themes", "cues", "reliability", "report", "privacy", "cli", "corpus.py",
-                                 "embeddings.py", "llm.py"])
+                                 "embeddings.py", "llm"])
 def test_no_concrete_provider_imports_outside_backends(sub):
     for f in files(sub):
         bad = sorted(i for i in imports_of(f) if re.match(r"qualcode\.backends\._", i))
@@ -57,6 +59,12 @@ def test_report_never_imports_backends_or_llm():
     for f in files("report"):
         bad = sorted(i for i in imports_of(f) if i.startswith(("qualcode.backends", "qualcode.llm")))
         assert not bad, f"{f.relative_to(SRC)} imports {bad}"
+
+
+def test_backends_never_import_the_llm_layer():
+    for f in files("backends"):
+        bad = sorted(i for i in imports_of(f) if i == "qualcode.llm" or i.startswith("qualcode.llm."))
+        assert not bad, f"{f.relative_to(SRC)} imports {bad}: take errors from qualcode.errors"
 
 
 SQL = re.compile(r"\b(SELECT\s+[\w*]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b")

@@ -83,8 +83,10 @@ class EnsembleBackend(EmbeddingBackend):
         self.version = "+".join(str(v) for v in versions) if any(versions) else None
         self.locality = "local" if all(b.locality == "local" for b in self.members) else "external"
         langs = [b.languages for b in self.members]
-        # it reads a language when any member does (None: a member reads many)
-        self.languages = None if any(lg is None for lg in langs) else frozenset().union(*langs)
+        # it reads a language only when every member does: a member that cannot read the
+        # text adds noise to half the score (None: a member that reads many restricts nothing)
+        known = [lg for lg in langs if lg is not None]
+        self.languages = frozenset.intersection(*known) if known else None
         limits = [b.max_tokens for b in self.members if b.max_tokens is not None]
         self.max_tokens = min(limits) if limits else None
         # texts over the smallest window are split by that member's tokens, and every

@@ -28,7 +28,7 @@ from collections import Counter
 from typing import Any, Callable, Mapping, Sequence
 
 from qualcode.backends.base import Completion, LLMBackend, Message
-from qualcode.errors import InputError
+from qualcode.errors import FatalBackendError, InputError
 
 STOPWORDS = frozenset("""
 a about after again all also am an and any are as at be because been before being but by can could did do does
@@ -100,8 +100,6 @@ class FakeLLM(LLMBackend):
         max_tokens: int | None = None,
         seed: int | None = None,
     ) -> Completion:
-        from qualcode.llm import FatalBackendError
-
         title = str(json_schema.get("title")) if json_schema and json_schema.get("title") else None
         with self._lock:
             self.calls += 1

@@ -98,8 +98,15 @@ def open_request(req: urllib.request.Request, timeout: float) -> Any:
     Raises :class:`RedirectRefused` on a 3xx answer and whatever ``urlopen`` raises
     otherwise (``HTTPError``, ``URLError``, timeouts).
     """
-    handlers: list[Any] = [_NoRedirect()]
     pin = pinned_address(req.full_url)
-    if pin is not None:
-        handlers += [urllib.request.ProxyHandler({}), _PinnedHTTPHandler(pin), _PinnedHTTPSHandler(pin)]
-    return urllib.request.build_opener(*handlers).open(req, timeout=timeout)
+    if pin is None:  # built per request: its ProxyHandler reads the environment's proxies when made
+        return urllib.request.build_opener(_NoRedirect()).open(req, timeout=timeout)
+    return _pinned_opener(pin).open(req, timeout=timeout)
+
+
+@functools.lru_cache(maxsize=64)
+def _pinned_opener(pin: str) -> urllib.request.OpenerDirector:
+    """The opener for a loopback address (no proxy, no redirects): built once, as it
+    depends on nothing but ``pin``; openers hold no per-request state."""
+    return urllib.request.build_opener(_NoRedirect(), urllib.request.ProxyHandler({}), _PinnedHTTPHandler(pin),
+                                       _PinnedHTTPSHandler(pin))

@@ -11,6 +11,7 @@ Spec forms (the part before the first ``:`` picks the provider)::
     http://127.0.0.1:8080/v1#MODEL         any OpenAI-compatible server (also https://)
     llamacpp:/path/to/model.gguf           in-process llama.cpp (llama-cpp-python)
     fake:OPTIONS                           the deterministic test double
+    pool:SPEC[*N],SPEC[*N]                 several endpoints serving one model (qualcode.backends.pool)
 
 Options every factory accepts (from :func:`qualcode.llm.make_llm`): ``api_key``,
 ``api_key_env`` (the variable's name, for messages only), ``timeout``, ``base_url``,
@@ -110,6 +111,14 @@ def _fake(rest: str, options: dict[str, Any]):
     return FakeLLM(**kw)
 
 
+def _pool(rest: str, options: dict[str, Any]):
+    from qualcode.backends.pool import PoolBackend, parse_pool_spec
+    from qualcode.backends.registry import llm_backend
+
+    default = int(options.pop("concurrency", None) or 4)
+    return PoolBackend([(llm_backend(spec, **options), n or default) for spec, n in parse_pool_spec(rest)])
+
+
 def register_all(registry: Any) -> None:
     registry.register_llm("openai", _openai)
     registry.register_llm("azure", _azure)
@@ -119,3 +128,4 @@ def register_all(registry: Any) -> None:
     registry.register_llm("https", _http)
     registry.register_llm("llamacpp", _llamacpp)
     registry.register_llm("fake", _fake)
+    registry.register_llm("pool", _pool)

@@ -2,8 +2,8 @@
 
 Covers OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio and the llama.cpp server. Errors are
 translated: timeouts, connection errors, 429 and 5xx become
-:class:`qualcode.llm.RetryableError` (with the server's ``Retry-After``), 401/403/404
-become :class:`qualcode.llm.FatalBackendError`, anything else :class:`BackendError`.
+:class:`qualcode.errors.RetryableError` (with the server's ``Retry-After``), 401/403/404
+become :class:`qualcode.errors.FatalBackendError`, anything else :class:`BackendError`.
 A redirect is never followed (it is a :class:`FatalBackendError` naming the
 ``Location``); the connection goes to the address the privacy guard judged (see
 :mod:`qualcode.backends._http`). Everything the server sends back is scrubbed of
@@ -24,7 +24,7 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from qualcode.backends.base import Completion, LLMBackend, Message
-from qualcode.errors import BackendError, InputError
+from qualcode.errors import BackendError, FatalBackendError, InputError, RetryableError
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -106,9 +106,9 @@ class OpenAICompatBackend(LLMBackend):
         else:
             self._schema_mode = bool(json_schema)
         self._lock = threading.Lock()
-        from qualcode.llm import is_loopback_host
+        from qualcode.privacy.locality import loopback_address
 
-        self.locality = "local" if is_loopback_host(urlsplit(self.base_url).hostname) else "external"
+        self.locality = "local" if loopback_address(urlsplit(self.base_url).hostname) else "external"
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAICompatBackend(base_url={self.base_url!r}, model={self.name!r})"
@@ -138,7 +138,6 @@ class OpenAICompatBackend(LLMBackend):
 
     def _post(self, payload: Mapping[str, Any]) -> tuple[int, dict[str, Any], float]:
         from qualcode.backends._http import RedirectRefused, open_request
-        from qualcode.llm import FatalBackendError, RetryableError
 
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         req = urllib.request.Request(self.url, data=body, headers=self._headers(), method="POST")
@@ -243,8 +242,6 @@ class OpenAICompatBackend(LLMBackend):
             if text is None:
                 text = choice.get("text")
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            from qualcode.llm import RetryableError
-
             err = data.get("error") if isinstance(data, dict) else None
             raise RetryableError(
                 f"{self.provider} endpoint sent no choices{': ' + self._scrub(str(err))[:200] if err else ''}") from exc

@@ -31,6 +31,7 @@ OPTIONAL_MODULES = [
     "qualcode.cli.agree_cmds",
     "qualcode.cli.report_cmds",
     "qualcode.cli.privacy_cmds",
+    "qualcode.cli.review_cmds",
 ]
 
 

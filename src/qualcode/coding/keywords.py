@@ -56,7 +56,7 @@ _WORD_AFTER = r"(?!\w)"
 
 
 def _fold_with_index(text: str) -> tuple[str, list[int]]:
-    from qualcode.privacy.deidentify import fold_with_index
+    from qualcode.text import fold_with_index
 
     return fold_with_index(text)
 

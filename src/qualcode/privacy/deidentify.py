@@ -47,12 +47,12 @@ import io
 import json
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from qualcode.errors import InputError
+from qualcode.text import fold, fold_with_index
 
 __all__ = [
     "PATTERN_TYPES", "KnownName", "load_names", "parse_names", "fold", "Replacement", "OffsetMap",
@@ -78,37 +78,8 @@ _NAME_PARTICLES = {"de", "del", "la", "las", "los", "el", "da", "das", "do", "do
 
 
 # ---------------------------------------------------------------------- folding
-_APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"}
-_DASHES = {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-"}
-
-
-def _fold_char(c: str) -> str:
-    c = _APOSTROPHES.get(c) or _DASHES.get(c) or c
-    if c.isascii():
-        return c.lower()
-    decomposed = unicodedata.normalize("NFKD", c)
-    base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return base.casefold()
-
-
-def fold(text: str) -> str:
-    """Case- and diacritics-insensitive form of ``text`` (``"Bogotá"`` -> ``"bogota"``)."""
-    return "".join(_fold_char(c) for c in text)
-
-
-def _fold_with_index(text: str) -> tuple[str, list[int]]:
-    """Folded text and, for each folded character, the index of its source character."""
-    out: list[str] = []
-    idx: list[int] = []
-    for i, c in enumerate(text):
-        f = _fold_char(c)
-        out.append(f)
-        idx.extend([i] * len(f))
-    return "".join(out), idx
-
-
-#: public name for the folder with its offset map (keyword coding matches on the same folding)
-fold_with_index = _fold_with_index
+# One copy of the folding rule: qualcode.text (keyword coding matches on the same folding).
+_fold_with_index = fold_with_index
 
 
 # ---------------------------------------------------------------------- names list

@@ -170,8 +170,11 @@ def _proxy_for(url: str) -> str | None:
     Only the environment is consulted (``proxy_bypass_environment`` matches strings,
     it does not resolve names).
     """
+    import os
     import urllib.request
 
+    if not any(name[-6:].lower() == "_proxy" for name in os.environ):
+        return None  # the only names getproxies_environment reads (a quick path: it runs per request)
     try:
         parts = urlsplit(url)
         scheme, host = parts.scheme.lower(), parts.hostname or ""
@@ -225,7 +228,14 @@ def backend_locality(backend: Any) -> tuple[Locality, str | None, str]:
     any environment proxy, is loopback. A backend without an endpoint is taken at its
     word (its ``locality`` attribute); a missing or unknown attribute counts as external.
     Whichever of the two says external wins.
+
+    A pool of endpoints (a backend with ``members``, :mod:`qualcode.backends.pool`) is
+    judged member by member: it is local only when every member is, and the reason names
+    the first external one. The endpoint returned lists every member's endpoint.
     """
+    members = getattr(backend, "members", None)
+    if members:
+        return _pool_locality([getattr(m, "backend", m) for m in members])
     declared = str(getattr(backend, "locality", EXTERNAL) or EXTERNAL).lower()
     raw_endpoint = getattr(backend, "endpoint", None)
     endpoint = effective_endpoint(backend)
@@ -246,3 +256,12 @@ def backend_locality(backend: Any) -> tuple[Locality, str | None, str]:
     if declared == LOCAL:
         return LOCAL, None, "in-process backend"
     return EXTERNAL, None, f"the backend declares locality {declared!r} and has no loopback endpoint"
+
+
+def _pool_locality(members: list[Any]) -> tuple[Locality, str | None, str]:
+    judged = [backend_locality(m) for m in members]
+    endpoint = ",".join(ep or f"in-process:{type(m).__name__}" for m, (_, ep, _) in zip(members, judged))
+    for i, (loc, _, why) in enumerate(judged, 1):
+        if loc == EXTERNAL:
+            return EXTERNAL, endpoint, f"pool endpoint {i} of {len(judged)}: {why}"
+    return LOCAL, endpoint, f"all {len(judged)} pool endpoints are local"

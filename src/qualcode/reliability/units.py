@@ -21,7 +21,8 @@ source also knows its *universe*, the units it looked at:
   moderator-only turns, those are the universe; otherwise the universe is the current
   segments plus any segment the run coded, and a note says so;
 * human coders: the segments recorded by their ``import-codes``/``import-review``
-  runs, plus every current segment of a document they coded outside such an import
+  runs and the segments they decided in the review workbench (``qualcode review``),
+  plus every current segment of a document they coded outside such an import
   (a person coding a transcript reads all of it); a note says when that rule is used.
 
 Unit ids are strings (``str(segment_id)`` for the store) so that a CSV file whose
@@ -317,12 +318,15 @@ def human_coders(store: Any) -> list[str]:
 
 def coder_universe(project: Any, coder: str, rows: Sequence[Mapping[str, Any]]) -> tuple[set[int], list[str]]:
     """Segments a human coder looked at (see the module docstring)."""
+    from qualcode.store.review import reviewed_segment_ids
+
     store = project.store
     recorded: set[int] = set()
     for step in HUMAN_IMPORT_STEPS:
         for run in store.runs(step):
             if (run.params or {}).get("coder") == coder and run.status == "finished":
                 recorded.update(int(i) for i in run.params.get("segment_ids") or [])
+    recorded.update(reviewed_segment_ids(store, coder))
     loose_docs = {r["document_id"] for r in rows if r["segment_id"] not in recorded}
     notes: list[str] = []
     universe = set(recorded)
@@ -384,7 +388,9 @@ def resolve_source(spec: str, project: Any | None = None, *, statuses: Sequence[
         return run_source(project, spec, **kw)
     except NotFoundError:
         pass
-    if spec in human_coders(project.store) or any(
+    from qualcode.store.review import reviewers
+
+    if spec in human_coders(project.store) or spec in reviewers(project.store) or any(
             (r.params or {}).get("coder") == spec for st in HUMAN_IMPORT_STEPS for r in project.store.runs(st)):
         return coder_source(project, spec, **kw)
     known = human_coders(project.store)

@@ -31,6 +31,7 @@ from xml.etree import ElementTree as ET
 from qualcode.errors import InputError
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
+from qualcode.store import review as review_store
 from qualcode.types import Code, Codebook, Coding, ParsedDocument, SegmentSpan
 
 NS = "urn:QDA-XML:project:1.0"
@@ -117,7 +118,10 @@ def _codebook_codes(store: Store, codebook: str | None, used: Iterable[str],
 
 
 def _code_elements(parent_el: ET.Element, codes: Sequence[Code], guids: Mapping[str, str], tag: str,
-                   codable: set[str] | None = None) -> None:
+                   codable: set[str] | None = None, notes: Mapping[str, Sequence[str]] | None = None) -> None:
+    """``notes``: code name -> GUIDs of notes (memos) on the code."""
+    notes = notes or {}
+
     children: dict[str | None, list[tuple[int, Code]]] = {}
     names = {c.name for c in codes}
     for i, c in enumerate(codes):
@@ -141,6 +145,8 @@ def _code_elements(parent_el: ET.Element, codes: Sequence[Code], guids: Mapping[
                 desc += "".join(f"\n{k}: {v}" for k, v in extras if v)
             if desc:
                 ET.SubElement(ce, tag("Description")).text = _xml_text(desc)
+            for g in notes.get(c.name, ()):
+                ET.SubElement(ce, tag("NoteRef"), {"targetGUID": g})
             add(ce, c.name)
 
     add(parent_el, None)
@@ -152,6 +158,8 @@ def _code_elements(parent_el: ET.Element, codes: Sequence[Code], guids: Mapping[
                                                         "isCodable": "true", "color": code_color(c.name, c.color, i)})
             if c.definition:
                 ET.SubElement(ce, tag("Description")).text = _xml_text(c.definition)
+            for g in notes.get(c.name, ()):
+                ET.SubElement(ce, tag("NoteRef"), {"targetGUID": g})
 
 
 def _run_note_text(run: Mapping[str, Any]) -> str:
@@ -224,12 +232,22 @@ def export_qdpx(
     users["qualcode"] = guid("user", "qualcode")
     for c in codings:
         users.setdefault(user_name(c), guid("user", user_name(c)))
+    # memos (review workbench) on codes and segments become notes
+    memos = review_store.memos(store)
+    for m in memos:
+        users.setdefault(m["author"], guid("user", m["author"]))
+    memo_guid = {m["id"]: guid("memo", m["id"], m["created_at"]) for m in memos}
+    code_notes: dict[str, list[str]] = {}
+    for m in memos:
+        if m["target"] == "code" and m["code"] in code_guid:
+            code_notes.setdefault(m["code"], []).append(memo_guid[m["id"]])
+    memo_segs = store.segments_by_id([m["segment_id"] for m in memos if m["target"] == "segment"])
     ue = ET.SubElement(root, tag("Users"))
     for name, g in users.items():
         ET.SubElement(ue, tag("User"), {"guid": g, "name": _xml_text(name)})
     if codes:
         cb = ET.SubElement(ET.SubElement(root, tag("CodeBook")), tag("Codes"))
-        _code_elements(cb, codes, code_guid, tag)
+        _code_elements(cb, codes, code_guid, tag, notes=code_notes)
     # variables from document metadata
     var_names: dict[str, str] = {}
     for d in docs:
@@ -317,13 +335,22 @@ def export_qdpx(
                     if c["run_id"] in note_guid:
                         ET.SubElement(ce, tag("NoteRef"), {"targetGUID": note_guid[c["run_id"]]})
                     n_codings += 1
+            for m in memos:
+                seg = memo_segs.get(m["segment_id"]) if m["target"] == "segment" else None
+                if seg is None or seg.document_id != d.id:
+                    continue
+                me = ET.SubElement(ts, tag("PlainTextSelection"), {
+                    "guid": guid("memo-selection", m["id"]), "name": _xml_text(f"memo by {m['author']}"),
+                    "startPosition": str(seg.start), "endPosition": str(seg.end),
+                    "creatingUser": users[m["author"]], "creationDateTime": _dt(m["created_at"])})
+                ET.SubElement(me, tag("NoteRef"), {"targetGUID": memo_guid[m["id"]]})
             for k, v in d.metadata.items():
                 vv = ET.SubElement(ts, tag("VariableValue"))
                 ET.SubElement(vv, tag("VariableRef"), {"targetGUID": var_names[str(k)]})
                 ET.SubElement(vv, tag("TextValue")).text = _xml_text("" if v is None else str(v))
     if cases and cases[1]:
         _case_elements(root, tag, cases[1], var_names, {d.id: d for d in docs})
-    if all_runs:
+    if all_runs or memos:
         ne = ET.SubElement(root, tag("Notes"))
         for rid in all_runs:
             r = runs[rid]
@@ -331,6 +358,13 @@ def export_qdpx(
                                                    "creatingUser": users["qualcode"],
                                                    "creationDateTime": _dt(r["started_at"])})
             ET.SubElement(note, tag("PlainTextContent")).text = _xml_text(_run_note_text(r))
+        for m in memos:
+            about = f"code {m['code']}" if m["target"] == "code" else f"a {m['target']}"
+            note = ET.SubElement(ne, tag("Note"), {"guid": memo_guid[m["id"]],
+                                                   "name": _xml_text(f"memo by {m['author']} on {about}"),
+                                                   "creatingUser": users[m["author"]],
+                                                   "creationDateTime": _dt(m["created_at"])})
+            ET.SubElement(note, tag("PlainTextContent")).text = _xml_text(m["text"])
     ET.SubElement(root, tag("Description")).text = _xml_text(
         f"Exported by qualcode: {len(docs)} documents, {len(codes)} codes, {n_codings} codings, "
         f"{len(run_ids)} coding runs. Machine coders are named qualcode:<run id>; each run is a note.")
@@ -345,7 +379,7 @@ def export_qdpx(
             zf.writestr(name, data)
     os.replace(tmp, p)
     return ExportResult(path=p, sources=len(docs), codes=len(codes), codings=n_codings, users=len(users),
-                        notes=len(all_runs))
+                        notes=len(all_runs) + len(memos))
 
 
 def _respondent_cases(store: Store, docs: Sequence[Any]) -> tuple[list[str], dict[str, dict[str, Any]]] | None:

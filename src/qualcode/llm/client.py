@@ -1,4 +1,4 @@
-"""The LLM call layer: concurrency, retries, structured output, and the call log/cache.
+"""The LLM client: concurrency, retries, structured output, and the call log/cache.
 
 Pipeline steps build :class:`LLMRequest` objects and hand them to :class:`LLMClient`,
 which
@@ -18,6 +18,7 @@ Only the main thread touches the store; worker threads only call the backend.
 
 Examples
 --------
+>>> from qualcode.backends.base import Message
 >>> from qualcode.backends.registry import llm_backend
 >>> client = LLMClient(llm_backend("fake:"), store=None, concurrency=2)
 >>> req = LLMRequest(messages=(Message("user", "Say hi as JSON"),), json_schema={"type": "object"})
@@ -27,10 +28,8 @@ True
 
 from __future__ import annotations
 
-import difflib
 import json
 import random
-import re
 import socket
 import threading
 import time
@@ -40,290 +39,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from qualcode.backends.base import Completion, LLMBackend, Message
-from qualcode.errors import BackendError, BackendNotConfigured, InputError
-from qualcode.provenance import text_hash, hash_obj
+from qualcode.errors import BackendError, FatalBackendError, InputError, RetryableError
+from qualcode.llm.replies import approx_tokens, check_schema, parse_json_reply
+from qualcode.provenance import hash_obj, text_hash
 
-__all__ = [
-    "CallStats", "FatalBackendError", "LLMClient", "LLMRequest", "LLMResult", "Message", "QuoteMatch",
-    "RetryableError", "approx_tokens", "backend_locality", "check_schema", "is_loopback_host", "make_llm",
-    "parse_json_reply", "verify_quote",
-]
-
-#: environment variable read for a provider's key when ``[llm] api_key_env`` is empty
-DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "azure": "AZURE_OPENAI_API_KEY"}
+__all__ = ["REPAIR_PROMPT", "CallStats", "LLMClient", "LLMRequest", "LLMResult"]
 
 
-# ---------------------------------------------------------------------- errors
-# Defined in qualcode.errors (one exception hierarchy); re-exported here.
-from qualcode.errors import FatalBackendError, RetryableError  # noqa: E402,F401
-
-
-# ---------------------------------------------------------------------- backends
-def is_loopback_host(host: str | None) -> bool:
-    """True for exactly ``localhost``, 127.0.0.0/8 and ::1 (including IPv4-mapped forms).
-
-    No DNS lookup is made: any other name (``foo.localhost``, ``localhost.``) counts as
-    not loopback. The rule is :func:`qualcode.privacy.locality.loopback_address`.
-    """
-    from qualcode.privacy.locality import loopback_address
-
-    return loopback_address(host) is not None
-
-
-def backend_locality(backend: Any) -> str:
-    """``"local"`` when text sent to ``backend`` stays on this machine, else ``"external"``.
-
-    One rule for the whole package: :func:`qualcode.privacy.locality.backend_locality`
-    (loopback endpoints only, no DNS, a proxy in the environment makes it external).
-    """
-    from qualcode.privacy.locality import backend_locality as _locality
-
-    return str(_locality(backend)[0])
-
-
-def _read_secret(settings: Any, name: str) -> str | None:
-    getter = getattr(settings, "secret", None)
-    if callable(getter):
-        return getter(name)
-    import os  # the key is read at the entry point and handed to the backend, never stored
-
-    return os.environ.get(name) or None
-
-
-def make_llm(settings: Any, spec: str | None = None, **overrides: Any) -> LLMBackend:
-    """The LLM backend for ``spec`` (default: ``[llm] model``) configured from ``settings``.
-
-    The API key is read from the environment variable named by ``[llm] api_key_env``
-    (or the provider's usual variable) and given to the backend; it is never stored.
-    Raises :class:`BackendNotConfigured` (with :data:`registry.LLM_HELP`) when no model
-    is set.
-    """
-    from qualcode.backends import registry
-
-    spec = (spec or str(settings.get("llm", "model", "") or "")).strip()
-    if not spec:
-        raise BackendNotConfigured("this step needs an LLM and none is configured", hint=registry.LLM_HELP)
-    prefix, _ = registry.split_spec(spec)
-    from qualcode.privacy.secrets import check_secret_config
-
-    check_secret_config(settings)
-    opts: dict[str, Any] = {"timeout": float(settings.get("llm", "timeout", 120.0) or 120.0)}
-    for key in ("base_url", "api_version", "json_schema", "n_ctx", "n_gpu_layers", "locality"):
-        value = settings.get("llm", key)
-        if value not in (None, ""):
-            opts[key] = value
-    env_name = str(settings.get("llm", "api_key_env", "") or "") or DEFAULT_KEY_ENV.get(prefix, "")
-    if env_name:
-        opts["api_key_env"] = env_name
-        key = _read_secret(settings, env_name)
-        if key:
-            opts["api_key"] = key
-    opts.update({k: v for k, v in overrides.items() if v is not None})
-    return registry.llm_backend(spec, **opts)
-
-
-# ---------------------------------------------------------------------- parsing
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON|javascript)?[ \t]*\n?(.*?)```", re.S)
-
-
-def parse_json_reply(text: str | None) -> Any:
-    """The JSON value in a model reply, tolerating code fences and prose around it.
-
-    Raises ``ValueError`` when there is none (e.g. a truncated answer).
-
-    Examples
-    --------
-    >>> parse_json_reply('Sure! ```json\\n{"a": 1}\\n``` hope that helps')
-    {'a': 1}
-    >>> parse_json_reply('The answer is {"labels": ["x"]} as requested.')
-    {'labels': ['x']}
-    """
-    if text is None or not str(text).strip():
-        raise ValueError("the reply was empty")
-    s = str(text).strip().lstrip("\ufeff")
-    candidates = [m.group(1).strip() for m in _FENCE.finditer(s)] + [s]
-    for c in candidates:
-        try:
-            return json.loads(c)
-        except (json.JSONDecodeError, ValueError):
-            pass
-    dec = json.JSONDecoder()
-    tried = 0
-    for m in re.finditer(r"[{\[]", s):
-        try:
-            obj, _ = dec.raw_decode(s, m.start())
-        except json.JSONDecodeError:
-            tried += 1
-            if tried > 64:
-                break
-            continue
-        if isinstance(obj, (dict, list)):
-            return obj
-    raise ValueError("the reply holds no complete JSON object (truncated or not JSON)")
-
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
-    "integer": (int,), "number": (int, float), "null": (type(None),),
-}
-
-
-def check_schema(data: Any, schema: Mapping[str, Any] | None, path: str = "$") -> None:
-    """A small JSON-schema check (type, required, properties, items, enum, maxItems).
-
-    Raises ``ValueError`` naming the first problem; enough to decide whether an answer
-    needs a repair request.
-    """
-    if not schema:
-        return
-    t = schema.get("type")
-    if t is not None:
-        types = t if isinstance(t, list) else [t]
-        ok = False
-        for name in types:
-            py = _TYPES.get(name)
-            if py is None:
-                ok = True
-                break
-            if isinstance(data, py) and not (name in ("integer", "number") and isinstance(data, bool)):
-                ok = True
-                break
-        if not ok:
-            raise ValueError(f"{path}: expected {'/'.join(types)}, got {type(data).__name__}")
-    if "enum" in schema and data not in schema["enum"]:
-        raise ValueError(f"{path}: {data!r} is not one of {schema['enum']}")
-    if isinstance(data, dict):
-        for key in schema.get("required", ()):
-            if key not in data:
-                raise ValueError(f"{path}: missing required key {key!r}")
-        for key, sub in (schema.get("properties") or {}).items():
-            if key in data:
-                check_schema(data[key], sub, f"{path}.{key}")
-    if isinstance(data, list):
-        if "maxItems" in schema and len(data) > int(schema["maxItems"]):
-            raise ValueError(f"{path}: at most {schema['maxItems']} items allowed, got {len(data)}")
-        items = schema.get("items")
-        if isinstance(items, Mapping):
-            for i, v in enumerate(data):
-                check_schema(v, items, f"{path}[{i}]")
-
-
-def approx_tokens(text: str) -> int:
-    """A rough token count (4 characters a token) for dry runs."""
-    return max(1, (len(text) + 3) // 4)
-
-
-# ---------------------------------------------------------------------- quotes
-@dataclass(frozen=True)
-class QuoteMatch:
-    """Where a quote was found in a text. ``text[start:end]`` is the verbatim span.
-
-    ``match`` is ``exact``, ``normalized`` (same after case, whitespace and quote-mark
-    normalisation) or ``fuzzy`` (similar; ``score`` is the similarity ratio).
-    """
-
-    start: int
-    end: int
-    match: str
-    score: float = 1.0
-
-
-_QUOTE_MARKS = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-                              "\u2014": "-", "\u2026": "."})
-
-
-def _normalise_with_map(text: str) -> tuple[str, list[int]]:
-    out: list[str] = []
-    idx: list[int] = []
-    prev_space = True
-    for i, ch in enumerate(text):
-        c = ch.translate(_QUOTE_MARKS).casefold()
-        if c.isspace():
-            if prev_space:
-                continue
-            c = " "
-            prev_space = True
-        else:
-            prev_space = False
-        for cc in c:
-            out.append(cc)
-            idx.append(i)
-    while out and out[-1] == " ":
-        out.pop()
-        idx.pop()
-    return "".join(out), idx
-
-
-def _clean_quote(quote: str) -> str:
-    q = quote.strip()
-    for _ in range(3):
-        q = q.strip().strip("\"'\u201c\u201d\u2018\u2019").strip()
-        for dots in ("...", "\u2026"):
-            if q.startswith(dots):
-                q = q[len(dots):]
-            if q.endswith(dots):
-                q = q[: -len(dots)]
-    return q.strip()
-
-
-def verify_quote(quote: str | None, text: str, *, min_ratio: float = 0.85) -> QuoteMatch | None:
-    """Locate ``quote`` in ``text``: exactly, after normalisation, or fuzzily.
-
-    The span returned always points into ``text``, so what is stored from it is verbatim;
-    ``match`` says how it was found. ``None`` when no span is similar enough.
-
-    Examples
-    --------
-    >>> t = "We walk two hours to the clinic, and then they say come back tomorrow."
-    >>> m = verify_quote("they say come back tomorrow", t); (m.match, t[m.start:m.end])
-    ('exact', 'they say come back tomorrow')
-    >>> m = verify_quote("They say  COME back tomorrow", t); (m.match, t[m.start:m.end])
-    ('normalized', 'they say come back tomorrow')
-    >>> verify_quote("we walk three hours to the clinic", t).match
-    'fuzzy'
-    """
-    if not quote or not text:
-        return None
-    q = _clean_quote(quote)
-    if len(q) < 3:
-        return None
-    i = text.find(q)
-    if i >= 0:
-        return QuoteMatch(i, i + len(q), "exact")
-    nt, nmap = _normalise_with_map(text)
-    nq, _ = _normalise_with_map(q)
-    nq = nq.strip()
-    if not nq or not nt:
-        return None
-    j = nt.find(nq)
-    if j >= 0:
-        return QuoteMatch(nmap[j], nmap[j + len(nq) - 1] + 1, "normalized")
-    # Fuzzy: best window of about the quote's length starting at a word boundary.
-    best = (0.0, -1, -1)
-    starts = [0] + [k + 1 for k, ch in enumerate(nt) if ch == " "]
-    sm = difflib.SequenceMatcher(autojunk=False)
-    sm.set_seq2(nq)
-    for s in starts:
-        for length in (len(nq), int(len(nq) * 0.9), int(len(nq) * 1.1)):
-            e = min(len(nt), s + max(1, length))
-            sm.set_seq1(nt[s:e])
-            if sm.real_quick_ratio() < best[0] or sm.quick_ratio() < best[0]:
-                continue
-            r = sm.ratio()
-            if r > best[0]:
-                best = (r, s, e)
-    ratio, s, e = best
-    if ratio < min_ratio or s < 0:
-        return None
-    # extend to whole words
-    while e < len(nt) and nt[e - 1] != " " and nt[e] != " ":
-        e += 1
-    while e > s and nt[e - 1] == " ":
-        e -= 1
-    return QuoteMatch(nmap[s], nmap[e - 1] + 1, "fuzzy", round(ratio, 4))
-
-
-# ---------------------------------------------------------------------- requests
 @dataclass(frozen=True)
 class LLMRequest:
     """One model request.
@@ -490,8 +212,15 @@ class LLMClient:
 
     @classmethod
     def from_settings(cls, backend: LLMBackend, store: Any, settings: Any, **kwargs: Any) -> "LLMClient":
-        """A client with ``[llm] concurrency`` and ``max_retries`` from ``settings``."""
-        opts = {"concurrency": int(settings.get("llm", "concurrency", 4) or 4),
+        """A client with ``[llm] concurrency`` and ``max_retries`` from ``settings``.
+
+        For a pool of endpoints (:class:`~qualcode.backends.pool.PoolBackend`) the
+        default concurrency is the pool's capacity (``[llm] concurrency`` is then each
+        endpoint's default); an explicit ``concurrency`` still caps the total.
+        """
+        # a pool of endpoints runs as many requests as its endpoints take together
+        capacity = getattr(backend, "capacity", None)
+        opts = {"concurrency": int(capacity or settings.get("llm", "concurrency", 4) or 4),
                 "max_retries": int(settings.get("llm", "max_retries", 4)), "settings": settings}
         opts.update({k: v for k, v in kwargs.items() if v is not None})
         return cls(backend, store, **opts)
@@ -502,8 +231,13 @@ class LLMClient:
 
     @property
     def endpoint_id(self) -> str | None:
-        """Where requests go (the backend's request URL or endpoint), part of the cache key."""
-        where = getattr(self.backend, "url", None) or getattr(self.backend, "endpoint", None)
+        """Where requests go (the backend's request URL or endpoint), part of the cache key.
+
+        A pool of endpoints gives its ``cache_identity`` (every member's endpoint, sorted):
+        an answer from the pool is reused by the same pool only.
+        """
+        where = (getattr(self.backend, "cache_identity", None) or getattr(self.backend, "url", None)
+                 or getattr(self.backend, "endpoint", None))
         return str(where) if where else None
 
     # ------------------------------------------------------------------ planning
