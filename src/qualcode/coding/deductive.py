@@ -92,7 +92,7 @@ def _nothing_to_code(chosen: Any) -> InputError:
 def resolve_threshold(threshold: Any, backend) -> float:
     """A number, or ``"auto"``: the embedding model's own floor (``similarity_floor``)."""
     if threshold is None or (isinstance(threshold, str) and threshold.strip().lower() == "auto"):
-        return float(getattr(backend, "similarity_floor", 0.15))
+        return round(float(getattr(backend, "similarity_floor", 0.15)), 6)
     try:
         return float(threshold)
     except (TypeError, ValueError) as exc:
