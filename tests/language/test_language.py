@@ -335,3 +335,20 @@ def test_llm_coding_leaves_out_title_lines_too(tmp_path):
     texts = {r["text"].strip() for r in p.store.codings(run_id=run.id)}
     assert not texts & {"TALENTO HUMANO BOGOTÁ", "Fin de la grabación"}
     p.close()
+
+
+def test_embed_command_checks_languages_first(tmp_path, capsys, monkeypatch):
+    """`qualcode embed` warns like the steps do, and with strict set refuses before embedding."""
+    from qualcode.backends import registry
+    from qualcode.cli.main import main
+
+    p, backend = make(tmp_path, {"grupo.txt": SPANISH_FG})
+    p.close()
+    registry.register_embedding("englishonly", lambda rest, opts: backend)
+    assert main(["embed", "-p", str(tmp_path / "proj"), "--model", "englishonly:"]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING: embed:" in err and "Spanish (es)" in err
+    backend.texts_embedded = 0
+    monkeypatch.setenv("QUALCODE_EMBEDDING__STRICT", "true")
+    assert main(["embed", "-p", str(tmp_path / "proj"), "--model", "englishonly:"]) == 2
+    assert "reads only English" in capsys.readouterr().err and backend.texts_embedded == 0

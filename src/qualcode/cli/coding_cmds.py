@@ -11,7 +11,8 @@ from qualcode.cli.common import (add_project_arg, add_selection_args, print_json
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embed", help="embed all segments now (otherwise done on demand, once)")
     add_project_arg(p)
-    p.add_argument("--model", help="embedding model: local (default) or a sentence-transformers path/name")
+    p.add_argument("--model", help="embedding model: auto (default: by language), local, use, ensemble:local+use, "
+                                   "or st:PATH (a sentence-transformers model, the torch extra)")
     p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser("relevance", help="rank segments by similarity to a research question")
@@ -67,10 +68,12 @@ def content_kwargs(args: argparse.Namespace) -> dict:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     from qualcode.embeddings import embed_texts
+    from qualcode.language import check_project_languages
 
     with project_from(args) as project:
         backend = project.embedder(args.model)
         segs = project.store.segments()
+        check_project_languages(project, backend, segs, step="embed")  # warns (or, strict, refuses) first
         _, stats = embed_texts(project.store, backend, [s.text for s in segs], desc="embedding segments")
         unit = "texts (segments and their windows)" if stats.split else "segments"
         print(f"{stats.total} segments: {stats.computed} {unit} embedded now, {stats.cached} already in the store "

@@ -656,6 +656,9 @@ def train_coder(
         if apply else None
     targets = [s for s in chosen.segments if s.id not in looked] if chosen is not None else []
     segs = [current[i] for i in labeled_ids] + targets
+    from qualcode.language import check_project_languages
+
+    lang = check_project_languages(project, backend, segs, step="train")
     E, stats = embed_texts(store, backend, [s.text for s in segs], show_progress=show_progress,
                            desc="embedding segments")
     CV = _code_vectors(project, backend, codes, cb)
@@ -675,7 +678,8 @@ def train_coder(
               "codebook": None if cb is None else {"name": cb.name, "id": cb.id, "version": cb.version},
               "codebook_id": None if cb is None else cb.id,
               "n_labeled": n_lab, "apply": bool(apply), "skip_moderators": bool(skip_moderators),
-              "segment_ids": [s.id for s in targets], "final_model": model.describe()}
+              "segment_ids": [s.id for s in targets], "final_model": model.describe(),
+              "languages": lang.to_dict()}
     if chosen is not None and chosen.record:
         params["selection"] = chosen.record
     label_hash = hash_obj([[i, sorted(lab)] for i, lab in zip(labeled_ids, labels)])
