@@ -221,14 +221,14 @@ def _from_structure(data: Any, p: Path, lines: list[int]) -> tuple[list[tuple[di
 
 
 def _from_csv(text: str, p: Path) -> list[tuple[dict, int | None]]:
-    from qualcode.report.cells import restore
+    from qualcode.cells import restore
 
     try:
         delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
     # only the delimiter is guessed: the sniffer can take the ' that neutralises
-    # formula-like text (see qualcode.report.cells) for a quote character
+    # formula-like text (see qualcode.cells) for a quote character
     reader = csv.DictReader(io.StringIO(text), dialect=csv.excel, delimiter=delimiter)
     cols = [c.strip().lower() for c in (reader.fieldnames or [])]
     if "code" not in cols and "name" not in cols:

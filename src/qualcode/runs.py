@@ -99,7 +99,7 @@ class RunRecorder:
         return f"run:{self.id}"
 
     def _run(self, status: str, summary: Mapping[str, Any] | None) -> Run:
-        from qualcode.privacy.secrets import scrub_obj
+        from qualcode.secrets import scrub_obj
 
         duration = time.perf_counter() - self._t0
         return Run(

@@ -35,7 +35,7 @@ def files(sub: str) -> list[Path]:
     return [p] if p.suffix == ".py" else sorted(p.rglob("*.py"))
 
 
-CORE = ["errors.py", "types.py", "config.py", "provenance.py", "text.py", "stats"]
+CORE = ["errors.py", "types.py", "config.py", "provenance.py", "text.py", "stats", "locality.py", "secrets.py", "cells.py"]
 HEAVY = ("qualcode.backends", "qualcode.store", "qualcode.project", "torch", "sentence_transformers", "transformers",
          "qualcode.llm", "qualcode.ingest")
 

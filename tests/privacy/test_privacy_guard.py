@@ -11,7 +11,7 @@ from qualcode.backends.base import Completion, LLMBackend
 from qualcode.config import load_settings
 from qualcode.errors import PrivacyError
 from qualcode.privacy import audit_trail, check_outbound, classify_endpoint, record_outbound, segment_hash
-from qualcode.privacy.locality import backend_locality
+from qualcode.locality import backend_locality
 from qualcode.privacy.steps import set_classification
 
 from .conftest import add_text_document

@@ -14,7 +14,7 @@ import pytest
 
 from qualcode.config import load_settings
 from qualcode.errors import ConfigError
-from qualcode.privacy.secrets import check_secret_config, read_api_key, scrub, scrub_obj, secret_values
+from qualcode.secrets import check_secret_config, read_api_key, scrub, scrub_obj, secret_values
 
 from .conftest import LoopbackLLM
 

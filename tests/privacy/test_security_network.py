@@ -100,7 +100,7 @@ def test_exactly_localhost_counts_and_is_connected_without_a_lookup(project, srv
 
 
 def test_one_loopback_rule_for_guard_and_client():
-    from qualcode.privacy.locality import loopback_address
+    from qualcode.locality import loopback_address
 
     for host, want in [("localhost", "127.0.0.1"), ("LocalHost", "127.0.0.1"), ("127.0.0.1", "127.0.0.1"),
                        ("127.9.8.7", "127.9.8.7"), ("::1", "::1"), ("[::1]", "::1"), ("::ffff:127.0.0.1", "127.0.0.1"),
@@ -279,7 +279,7 @@ def test_cache_is_keyed_on_the_endpoint_not_only_the_model_name(project, literal
 def test_the_request_url_is_judged_not_only_the_base_url(project, literal_loopback_only):
     """A backend whose base URL is loopback but whose request URL is not is external."""
     from qualcode.backends._openai_compat import OpenAICompatBackend
-    from qualcode.privacy.locality import backend_locality
+    from qualcode.locality import backend_locality
 
     b = OpenAICompatBackend("http://127.0.0.1:9/v1", "m", url="http://evil.example/v1/chat/completions")
     assert backend_locality(b)[0] == "external"

@@ -4,7 +4,7 @@
   send the request, with its ``Authorization`` header, anywhere);
   :func:`open_request` raises :class:`RedirectRefused` naming the ``Location``.
 - **The address the guard judged.** When the URL's host is literally loopback (by
-  :func:`qualcode.privacy.locality.loopback_address`, the guard's rule) and no proxy
+  :func:`qualcode.locality.loopback_address`, the guard's rule) and no proxy
   applies, the socket connects to that very address: ``localhost`` is connected as
   ``127.0.0.1`` without any lookup, so no resolver, ``/etc/hosts`` entry or DNS answer
   can move the text elsewhere. Other hosts (external endpoints the guard allowed, or a
@@ -85,7 +85,7 @@ class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
 def pinned_address(url: str) -> str | None:
     """The loopback address a request to ``url`` connects to, or ``None`` when urllib
     decides (an external host, or a proxy set in the environment for this URL)."""
-    from qualcode.privacy.locality import _proxy_for, loopback_address
+    from qualcode.locality import _proxy_for, loopback_address
 
     if _proxy_for(url):
         return None

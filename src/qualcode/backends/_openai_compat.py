@@ -82,7 +82,7 @@ class OpenAICompatBackend(LLMBackend):
     ) -> None:
         if not base_url or not urlsplit(base_url).scheme.startswith("http"):
             raise InputError(f"LLM endpoint must be an http(s) URL; got {base_url!r}")
-        from qualcode.privacy.locality import has_userinfo
+        from qualcode.locality import has_userinfo
 
         for what, u in (("endpoint", base_url), ("url", url)):
             if u and has_userinfo(u):
@@ -106,7 +106,7 @@ class OpenAICompatBackend(LLMBackend):
         else:
             self._schema_mode = bool(json_schema)
         self._lock = threading.Lock()
-        from qualcode.privacy.locality import loopback_address
+        from qualcode.locality import loopback_address
 
         self.locality = "local" if loopback_address(urlsplit(self.base_url).hostname) else "external"
 
@@ -132,7 +132,7 @@ class OpenAICompatBackend(LLMBackend):
 
     def _scrub(self, text: str) -> str:
         """``text`` without this backend's key or any other secret (before any cut)."""
-        from qualcode.privacy.secrets import scrub, secret_values
+        from qualcode.secrets import scrub, secret_values
 
         return scrub(text, secrets=secret_values(extra=[self._api_key] if self._api_key else []))
 

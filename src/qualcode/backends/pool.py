@@ -24,7 +24,7 @@ or, in ``qualcode.toml`` (with ``[llm] model`` empty or ``"pool"``)::
 
 An endpoint without its own concurrency takes ``[llm] concurrency``.
 
-Privacy: :func:`qualcode.privacy.locality.backend_locality` judges *every* member, so one
+Privacy: :func:`qualcode.locality.backend_locality` judges *every* member, so one
 external endpoint makes the whole pool external (refused for confidential data before
 anything is sent).
 
@@ -175,7 +175,7 @@ class PoolBackend(LLMBackend):
         self.cooldown = float(cooldown)
         self.locality = "local" if all(str(getattr(m.backend, "locality", "external")) == "local"
                                        for m in self.members) else "external"
-        self.endpoint = None  # judged per member by qualcode.privacy.locality
+        self.endpoint = None  # judged per member by qualcode.locality
         self._cond = threading.Condition()
 
     # ------------------------------------------------------------------ identity

@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QualcodeError as exc:
         if args.debug:
             raise
-        from qualcode.privacy.secrets import scrub
+        from qualcode.secrets import scrub
 
         print(f"error: {scrub(str(exc))}", file=sys.stderr)  # never print a key an error carries
         if exc.hint:

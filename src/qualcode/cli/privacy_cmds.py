@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _passphrase(args: argparse.Namespace) -> str | None:
     if not args.passphrase_env:
         return None
-    from qualcode.privacy.secrets import read_secret_env
+    from qualcode.secrets import read_secret_env
 
     value = read_secret_env(args.passphrase_env, what="--passphrase-env")
     if not value:

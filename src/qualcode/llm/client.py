@@ -373,7 +373,7 @@ class LLMClient:
             llm_log.log_calls(self.store, records)  # scrubbed when made (_record)
 
     def _scrub_text(self, text: str) -> str:
-        from qualcode.privacy.secrets import scrub
+        from qualcode.secrets import scrub
 
         return scrub(text, secrets=self._secrets())
 
@@ -389,7 +389,7 @@ class LLMClient:
         shapes) removed from the text fields written to the store."""
         import dataclasses
 
-        from qualcode.privacy.secrets import scrub, scrub_obj
+        from qualcode.secrets import scrub, scrub_obj
 
         secrets = self._secrets()
         changes = {}
@@ -515,7 +515,7 @@ class LLMClient:
         return None  # pragma: no cover
 
     def _secrets(self) -> list[str]:
-        from qualcode.privacy.secrets import secret_values
+        from qualcode.secrets import secret_values
 
         key = getattr(self.backend, "_api_key", None)
         return secret_values(self.settings, extra=[key] if key else [])
@@ -525,7 +525,7 @@ class LLMClient:
         text, parsed data, model name, raw fields), before anything is parsed, stored or
         printed. Only exact secret values and unmistakable key shapes are removed, so
         ordinary words in an answer are left alone."""
-        from qualcode.privacy.secrets import scrub_received
+        from qualcode.secrets import scrub_received
 
         secrets = self._secrets()
         return Completion(

@@ -3,7 +3,7 @@
 :func:`make_llm` turns a spec (``[llm] model`` or ``--llm``) and the project's settings
 into a backend, reading the API key from the environment at this one entry point.
 :func:`backend_locality` and :func:`is_loopback_host` are thin names for the single
-loopback rule in :mod:`qualcode.privacy.locality`.
+loopback rule in :mod:`qualcode.locality`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ def is_loopback_host(host: str | None) -> bool:
     """True for exactly ``localhost``, 127.0.0.0/8 and ::1 (including IPv4-mapped forms).
 
     No DNS lookup is made: any other name (``foo.localhost``, ``localhost.``) counts as
-    not loopback. The rule is :func:`qualcode.privacy.locality.loopback_address`.
+    not loopback. The rule is :func:`qualcode.locality.loopback_address`.
     """
-    from qualcode.privacy.locality import loopback_address
+    from qualcode.locality import loopback_address
 
     return loopback_address(host) is not None
 
@@ -33,10 +33,10 @@ def is_loopback_host(host: str | None) -> bool:
 def backend_locality(backend: Any) -> str:
     """``"local"`` when text sent to ``backend`` stays on this machine, else ``"external"``.
 
-    One rule for the whole package: :func:`qualcode.privacy.locality.backend_locality`
+    One rule for the whole package: :func:`qualcode.locality.backend_locality`
     (loopback endpoints only, no DNS, a proxy in the environment makes it external).
     """
-    from qualcode.privacy.locality import backend_locality as _locality
+    from qualcode.locality import backend_locality as _locality
 
     return str(_locality(backend)[0])
 
@@ -88,7 +88,7 @@ def make_llm(settings: Any, spec: str | None = None, **overrides: Any) -> LLMBac
 def _make_one(settings: Any, spec: str, overrides: Mapping[str, Any]) -> LLMBackend:
     """One endpoint's backend, its key read from the environment."""
     from qualcode.backends import registry
-    from qualcode.privacy.secrets import check_secret_config
+    from qualcode.secrets import check_secret_config
 
     prefix, _ = registry.split_spec(spec)
     check_secret_config(settings)

@@ -1,14 +1,14 @@
 """Privacy: classify where text goes, refuse confidential text to external services,
 de-identify transcripts, and keep an audit trail.
 
-- :func:`classify_endpoint` / :func:`backend_locality` (``locality``): local or external,
+- :func:`classify_endpoint` / :func:`backend_locality` (:mod:`qualcode.locality`): local or external,
   decided from the literal host, without DNS.
 - :func:`check_outbound` (``guard``): call before sending texts to any backend; raises
   :class:`qualcode.errors.PrivacyError` before a connection is made.
 - :func:`record_outbound` (``audit``): one audit row per batch sent.
 - :class:`Deidentifier`, :func:`load_names`, :class:`PseudonymMap` (``deidentify``);
   :func:`deidentify_project`, :func:`set_classification`, :func:`original_span` (``steps``).
-- :func:`scrub`, :func:`read_api_key` (``secrets``).
+- :func:`scrub`, :func:`read_api_key` (:mod:`qualcode.secrets`).
 """
 
 from qualcode.privacy.audit import audit_trail, record_outbound, segment_hash
@@ -21,8 +21,8 @@ from qualcode.privacy.deidentify import (
     load_names,
 )
 from qualcode.privacy.guard import Approval, check_outbound
-from qualcode.privacy.locality import backend_locality, classify_endpoint
-from qualcode.privacy.secrets import check_secret_config, read_api_key, scrub, scrub_obj
+from qualcode.locality import backend_locality, classify_endpoint
+from qualcode.secrets import check_secret_config, read_api_key, scrub, scrub_obj
 from qualcode.privacy.steps import deidentify_project, original_span, set_classification
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from qualcode.privacy.locality import backend_locality
+from qualcode.locality import backend_locality
 from qualcode.provenance import text_hash
 
 __all__ = ["record_outbound", "audit_trail", "segment_hash", "format_audit"]

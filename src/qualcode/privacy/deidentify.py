@@ -776,7 +776,7 @@ def report_rows(docs: Sequence[tuple[str, str, DeidResult]]) -> list[dict[str, A
 def report_csv(docs: Sequence[tuple[str, str, DeidResult]]) -> str:
     cols = ["document", "n", "type", "source", "original", "pseudonym", "orig_start", "orig_end", "new_start",
             "new_end", "before", "after"]
-    from qualcode.report.cells import write_csv
+    from qualcode.cells import write_csv
 
     buf = io.StringIO()
     write_csv(buf, cols, ([row[c] for c in cols] for row in report_rows(docs)), lineterminator="\n")

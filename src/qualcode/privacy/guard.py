@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from qualcode.errors import InputError, PrivacyError
-from qualcode.privacy.locality import EXTERNAL, LOCAL, backend_locality
+from qualcode.locality import EXTERNAL, LOCAL, backend_locality
 
 __all__ = ["Approval", "check_outbound", "CLASSIFICATIONS", "settings_and_store"]
 
@@ -100,7 +100,7 @@ def check_outbound(project_or_settings: Any, backend: Any, *, n_texts: int, step
         A :class:`~qualcode.project.Project` (preferred: its store holds the approvals)
         or bare :class:`~qualcode.config.Settings`.
     backend : LLMBackend or EmbeddingBackend
-        Classified by :func:`qualcode.privacy.locality.backend_locality`.
+        Classified by :func:`qualcode.locality.backend_locality`.
     n_texts : int
         How many texts (segments, prompts) would be sent; for the message and record.
     step : str

@@ -50,7 +50,7 @@ from qualcode.privacy.deidentify import (
     report_markdown,
 )
 from qualcode.privacy.guard import CLASSIFICATIONS
-from qualcode.privacy.secrets import scrub
+from qualcode.secrets import scrub
 from qualcode.provenance import hash_obj
 from qualcode.types import ParsedDocument, SegmentSpan, Turn, Unit
 

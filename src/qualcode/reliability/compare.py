@@ -235,7 +235,7 @@ def _write_csv(path: str | os.PathLike[str], what: str, columns: Sequence[str], 
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        from qualcode.report.cells import write_csv
+        from qualcode.cells import write_csv
 
         write_csv(fh, list(columns), ([("" if r.get(k) is None else r.get(k)) for k in columns] for r in rows))
     os.replace(tmp, p)

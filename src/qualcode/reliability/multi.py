@@ -565,7 +565,7 @@ def write_disagreements(comp: MultiComparison, path: str | os.PathLike[str]) -> 
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        from qualcode.report.cells import write_csv
+        from qualcode.cells import write_csv
 
         def rows() -> Any:
             for d in comp.disagreements:

@@ -272,9 +272,9 @@ def _check_sheet_path(path: str | os.PathLike[str], *, writing: bool) -> Path:
 def write_sheet(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str]) -> list[Path]:
     """Write the coding sheet as XLSX and CSV (same stem); returns both paths.
 
-    Cells follow :mod:`qualcode.report.cells` (no formulas; text a spreadsheet could
+    Cells follow :mod:`qualcode.cells` (no formulas; text a spreadsheet could
     evaluate gets a leading ``'``, removed again by :func:`read_sheet`)."""
-    from qualcode.report.cells import write_csv
+    from qualcode.cells import write_csv
 
     p = _check_sheet_path(out, writing=True)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -296,7 +296,7 @@ def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "review"
-    from qualcode.report.cells import write_xlsx_sheet
+    from qualcode.cells import write_xlsx_sheet
 
     write_xlsx_sheet(ws, SHEET_COLUMNS, ([r.get(c, "") for c in SHEET_COLUMNS] for r in rows))
     bold = Font(bold=True)
@@ -332,7 +332,7 @@ def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
 
 def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]:
     """``(line, row)`` pairs of a coding sheet (.xlsx: sheet ``review``; or .csv)."""
-    from qualcode.report.cells import restore
+    from qualcode.cells import restore
 
     p = _check_sheet_path(path, writing=False)
     if p.suffix.lower() == ".csv":

@@ -90,7 +90,7 @@ class CodingSource:
 # ------------------------------------------------------------------------------ CSV
 def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and ``(line number, cells)`` rows of a CSV file; errors name the file."""
-    from qualcode.report.cells import restore
+    from qualcode.cells import restore
 
     if not path.exists():
         raise InputError("file not found", path=str(path), hint="give the path of a CSV file")

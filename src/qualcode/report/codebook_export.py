@@ -18,9 +18,9 @@ CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent",
 
 
 def codebook_to_csv(codebook: Codebook) -> str:
-    """The codebook as CSV (cells through :mod:`qualcode.report.cells`; read back by
+    """The codebook as CSV (cells through :mod:`qualcode.cells`; read back by
     :func:`qualcode.codebook.load_codebook`, which removes the ``'`` it adds)."""
-    from qualcode.report.cells import write_csv
+    from qualcode.cells import write_csv
 
     buf = io.StringIO()
     write_csv(buf, CSV_COLUMNS, ([c.name, c.definition, c.include, c.exclude, " | ".join(c.examples), c.parent or "",

@@ -127,7 +127,7 @@ def export_cooccurrence(store: Store, out: str | os.PathLike[str], *, run_id: st
     """Write the co-occurrence matrix (a row and a column per code) or, with ``pairs``,
     one row per co-occurring pair with every count. Default source: the latest coding
     run; ``coder`` picks a human coder; ``raw`` skips the safe-cell rule (see
-    :mod:`qualcode.report.cells`). Returns the rows written."""
+    :mod:`qualcode.cells`). Returns the rows written."""
     from qualcode.report.tables import _check_out, _write_rows, resolve_run
 
     if by not in BY:

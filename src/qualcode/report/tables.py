@@ -1,6 +1,6 @@
 """Tabular exports of segments and codings (CSV; XLSX when the name ends in .xlsx).
 
-Every cell goes through :mod:`qualcode.report.cells` (no formulas from data; text that
+Every cell goes through :mod:`qualcode.cells` (no formulas from data; text that
 a spreadsheet could evaluate gets a leading ``'`` unless ``raw=True``)."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _write_rows(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]
 
     ``raw``: no ``'`` before text starting with ``= + - @``, tab or CR (for machine
     consumers; XLSX cells stay string cells either way)."""
-    from qualcode.report.cells import write_csv, write_xlsx_sheet
+    from qualcode.cells import write_csv, write_xlsx_sheet
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
