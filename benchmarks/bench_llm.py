@@ -122,7 +122,7 @@ def label_requests(texts: list[str], k: int = 5) -> list:
     """HICode label requests exactly as ``run_hicode`` builds them (no moderator context)."""
     from qualcode.provenance import text_hash
     from qualcode.themes.hicode import _validate_labels
-    from qualcode.themes.prompts import HICODE_LABELS
+    from qualcode.prompts import HICODE_LABELS
 
     return [HICODE_LABELS.request(key=i, text_hashes=(text_hash(t),), validate=_validate_labels(k),
                                   max_tokens=60 + 25 * k, background=BACKGROUND, goal=GOAL, k=k, segment=t,

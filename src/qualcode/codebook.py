@@ -88,7 +88,7 @@ def load_codebook(path: str | os.PathLike[str], *, name: str | None = None) -> C
         ``examples`` (``|``-separated), ``parent``, ``color``, ``threshold``, ``keywords``
         (``|``-separated; a ``/regex/`` may contain ``|``). ``keywords:`` (a list, or one
         string) holds words, phrases, ``stem*`` and ``/regex/`` for keyword coding (see
-        :mod:`qualcode.coding.keywords`); they are checked here.
+        :mod:`qualcode.keywords`); they are checked here.
     name : str, optional
         Codebook name (default: the file stem, or ``name:`` in YAML/JSON).
 
@@ -280,7 +280,7 @@ def _check_keys(item: dict, nm: str, p: Path, ln: int | None) -> None:
 
 def _as_keywords(value: Any, code: str, p: Path, ln: int | None) -> tuple[str, ...]:
     """A code's keyword list, each entry checked (an empty entry or a bad regex is an error)."""
-    from qualcode.coding.keywords import compile_keywords, split_keywords, validate_keywords
+    from qualcode.keywords import compile_keywords, split_keywords, validate_keywords
 
     if value is None or value == "":
         return ()

@@ -134,7 +134,7 @@ class Code:
     color: str | None = None
     threshold: float | None = None  # per-code threshold for similarity coding
     #: words, phrases (``"bus fare"``, ``"transport*"``) and ``/regex/`` for keyword
-    #: coding (:mod:`qualcode.coding.keywords`)
+    #: coding (:mod:`qualcode.keywords`)
     keywords: tuple[str, ...] = ()
 
 

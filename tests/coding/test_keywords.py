@@ -12,7 +12,7 @@ import pytest
 from qualcode.cli.main import main
 from qualcode.codebook import codebook_to_yaml, load_codebook
 from qualcode.coding.deductive import code_segments
-from qualcode.coding.keywords import compile_keywords, keywords_hash, split_keywords
+from qualcode.keywords import compile_keywords, keywords_hash, split_keywords
 from qualcode.corpus import ingest_files
 from qualcode.errors import InputError
 from qualcode.project import init_project

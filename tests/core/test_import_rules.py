@@ -78,3 +78,42 @@ def test_sql_only_in_store():
         if SQL.search(f.read_text(encoding="utf-8")):
             offenders.append(str(f.relative_to(SRC)))
     assert not offenders, f"SQL outside store/: {offenders}"
+
+
+def component_graph() -> dict[str, set[str]]:
+    """Components are the first names under the package (coding, themes, store, ...);
+    every import counts, function-level ones included."""
+    graph: dict[str, set[str]] = {}
+    for f in SRC.rglob("*.py"):
+        rel = f.relative_to(SRC).with_suffix("").parts
+        if rel == ("__init__",):
+            continue
+        comp = rel[0]
+        for mod in imports_of(f):
+            parts = mod.split(".")
+            if parts[0] == "qualcode" and len(parts) > 1 and parts[1] != comp:
+                graph.setdefault(comp, set()).add(parts[1])
+    return graph
+
+
+def test_components_form_a_dag():
+    """No component cycle, counting function-level imports (a cycle hidden by a local
+    import is still a cycle)."""
+    graph = component_graph()
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(v: str) -> None:
+        state[v] = 1
+        path.append(v)
+        for w in sorted(graph.get(v, ())):
+            if state.get(w) == 1:
+                raise AssertionError("component cycle: " + " -> ".join(path[path.index(w):] + [w]))
+            if w not in state:
+                visit(w)
+        path.pop()
+        state[v] = 2
+
+    for v in sorted(graph):
+        if v not in state:
+            visit(v)

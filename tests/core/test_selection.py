@@ -10,7 +10,7 @@ import pytest
 from qualcode.cli.main import main
 from qualcode.errors import InputError
 from qualcode.project import open_project
-from qualcode.selection import Selection, select
+from qualcode.coding.select import Selection, select
 from tests.conftest import FakeEmbedder
 
 NORTH = ("MODERATOR: What stops you coming to the clinic?\nANA: The bus fare is too much money.\n"

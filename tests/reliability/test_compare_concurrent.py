@@ -51,7 +51,7 @@ def test_one_after_the_other_when_asked(project):
 
 
 def test_both_sides_code_the_same_selected_segments(project):
-    from qualcode.selection import Selection
+    from qualcode.coding.select import Selection
 
     registry.register_embedding("fakea", lambda rest, opts: FakeEmbedder())
     registry.register_embedding("fakeb", lambda rest, opts: FakeEmbedder(32))

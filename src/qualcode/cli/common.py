@@ -17,7 +17,7 @@ def add_project_arg(p: argparse.ArgumentParser) -> None:
 
 def add_selection_args(p: argparse.ArgumentParser, *, relevance: bool = True) -> None:
     """``--document``, ``--where`` and (``relevance``) the relevance filter of
-    :class:`qualcode.selection.Selection`, the same on every step."""
+    :class:`qualcode.coding.select.Selection`, the same on every step."""
     g = p.add_argument_group("what to work on (default: every current segment)")
     g.add_argument("--document", action="extend", nargs="+", metavar="NAME",
                    help="only these documents (name or file stem; repeatable)")
@@ -36,8 +36,8 @@ def add_selection_args(p: argparse.ArgumentParser, *, relevance: bool = True) ->
 
 
 def selection_from(args: argparse.Namespace) -> Any:
-    """The :class:`qualcode.selection.Selection` the options of :func:`add_selection_args` give."""
-    from qualcode.selection import Selection
+    """The :class:`qualcode.coding.select.Selection` the options of :func:`add_selection_args` give."""
+    from qualcode.coding.select import Selection
 
     return Selection(documents=tuple(getattr(args, "document", None) or ()),
                      where=tuple(getattr(args, "where", None) or ()),

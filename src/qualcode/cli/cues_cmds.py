@@ -70,14 +70,14 @@ def cmd_cues(args: argparse.Namespace) -> int:
             raise InputError("the project has no documents", hint="add transcripts with `qualcode ingest FILE...`")
         chosen = None
         if selection.where or selection.uses_relevance:
-            from qualcode.selection import select
+            from qualcode.coding.select import select
 
             # the segments to work on: rule cues stay in them, the LLM codes them
             chosen = select(project, selection, skip_moderators=False)
             keep_docs = {s.document_id for s in chosen.segments}
             docs = [d for d in docs if d.id in keep_docs]
             if not docs:
-                from qualcode.selection import describe
+                from qualcode.coding.select import describe
 
                 raise InputError(f"no segment left of {chosen.n_candidates} ({describe(chosen)})")
         coder = None

@@ -21,7 +21,7 @@ from qualcode.runs import RunRecorder
 from qualcode.types import Codebook, Coding, Run, Segment
 
 if TYPE_CHECKING:
-    from qualcode.selection import Selection
+    from qualcode.coding.select import Selection
 
 
 @dataclass(frozen=True)
@@ -72,15 +72,15 @@ def select_segments(project: Project, *, skip_moderators: bool,
     with ``skip_moderators`` segments spoken only by a moderator (questions, prompts;
     see :mod:`qualcode.speakers`), with ``skip_unattributed`` (default: the project's
     ``[coding] skip_unattributed``, true) lines without a speaker in a transcript that
-    has speakers. The full rule (subsets, relevance) is :func:`qualcode.selection.select`."""
-    from qualcode.selection import select
+    has speakers. The full rule (subsets, relevance) is :func:`qualcode.coding.select.select`."""
+    from qualcode.coding.select import select
 
     sel = select(project, skip_moderators=skip_moderators, skip_unattributed=skip_unattributed)
     return SegmentChoice(sel.segments, sel.skipped("moderator"), sel.skipped("unattributed"))
 
 
 def _nothing_to_code(chosen: Any) -> InputError:
-    from qualcode.selection import describe
+    from qualcode.coding.select import describe
 
     if not chosen.n_candidates:
         return InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
@@ -133,16 +133,16 @@ def code_segments(
     Parameters default to the project's ``[coding]`` settings. ``method``:
     ``"embedding"`` (similarity only), ``"keywords"`` (the codes' ``keywords:`` only, no
     model) or ``"hybrid"`` (similarity plus every code whose keywords occur); see
-    :mod:`qualcode.coding.keywords` for the matching and the rule. ``segments``
+    :mod:`qualcode.keywords` for the matching and the rule. ``segments``
     (segments or ids) and ``selection`` (documents, ``where``, relevance; see
-    :mod:`qualcode.selection`) narrow what is coded; the run records the filter.
+    :mod:`qualcode.coding.select`) narrow what is coded; the run records the filter.
     Before anything is embedded, the languages of the segments and of the codebook are
     checked against the model's (:func:`qualcode.language.check_project_languages`): a
     warning, or with ``strict`` (default ``[embedding] strict``) an :class:`InputError`.
     The run records where it is unsure (:mod:`qualcode.coding.diagnostics`). Returns
     the stored run.
     """
-    from qualcode.coding import keywords as kw
+    from qualcode import keywords as kw
 
     t0 = time.perf_counter()
     if method not in kw.METHODS:
@@ -162,7 +162,7 @@ def code_segments(
     if unknown:
         raise InputError(f"per-code thresholds name codes not in the codebook: {', '.join(sorted(unknown))}")
     thr_list = [per_code_thr.get(c.name, c.threshold) for c in cb.codes]
-    from qualcode.selection import select
+    from qualcode.coding.select import select
 
     if skip_moderators is None:
         skip_moderators = segments is None and bool(s.get("coding", "skip_moderators", True))
@@ -224,7 +224,7 @@ def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipp
     """Record the run: similarity choices (``chosen``: (row, col) -> raw, calibrated),
     keyword hits (per segment: code -> hits), or both (``hybrid``: the union).
     ``extra_summary`` joins the run summary (languages, uncertainty)."""
-    from qualcode.coding import keywords as kw
+    from qualcode import keywords as kw
 
     names = cb.names()
     params = {"method": method, "codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id,

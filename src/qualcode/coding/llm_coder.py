@@ -25,7 +25,7 @@ from qualcode.errors import BackendError, InputError
 from qualcode.llm import LLMClient, backend_locality, make_llm, verify_quote
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder, records_failures
-from qualcode.themes.prompts import CODE_PAIR, CODE_SEGMENT
+from qualcode.prompts import CODE_PAIR, CODE_SEGMENT
 from qualcode.types import Code, Codebook, Coding, Run, Segment
 
 STEP = "llm-code"
@@ -121,7 +121,7 @@ def llm_code(
         Default ``[llm] model``.
     segments : sequence of Segment (or segment ids), optional
         Code only these (default: all current segments).
-    selection : qualcode.selection.Selection, optional
+    selection : qualcode.coding.select.Selection, optional
         Documents, ``where`` and relevance filters (ranked before any LLM call); the
         run records the filter.
     skip_moderators : bool, optional
@@ -145,7 +145,7 @@ def llm_code(
     if client is None:
         client = LLMClient.from_settings(backend, store, settings, concurrency=concurrency, show_progress=show_progress)
     from qualcode.coding.deductive import _nothing_to_code
-    from qualcode.selection import select
+    from qualcode.coding.select import select
 
     if skip_moderators is None:
         skip_moderators = segments is None and bool(settings.get("coding", "skip_moderators", True))

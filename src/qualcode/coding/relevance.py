@@ -50,7 +50,7 @@ def rank_segments(
 
     All segments are scored and stored with their rank; ``top`` and ``threshold``
     limit what is returned (and marked) as relevant. ``segments`` (segments or ids)
-    and ``selection`` (documents and ``where`` of a :class:`qualcode.selection.Selection`)
+    and ``selection`` (documents and ``where`` of a :class:`qualcode.coding.select.Selection`)
     narrow what is ranked; the run records the filter. The languages of the segments and
     the question are checked against the model's first (a warning, or with ``strict``
     an :class:`InputError`; see :func:`qualcode.language.check_project_languages`).
@@ -61,7 +61,7 @@ def rank_segments(
         raise InputError("the research question is empty; give the question as text")
     if top is not None and int(top) < 1:
         raise InputError(f"--top must be a positive integer; got {top!r}")
-    from qualcode.selection import describe, select
+    from qualcode.coding.select import describe, select
 
     if selection is not None and selection.uses_relevance:
         raise InputError("relevance ranks segments itself: --relevant-to/--relevance do not apply to it")

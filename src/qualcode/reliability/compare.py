@@ -359,7 +359,7 @@ def compare_models(
 
     ``coding_options`` go to ``code_segments`` (mode, threshold, margin, ...).
     ``segments`` (segments or ids) and ``selection`` (documents, ``where``, relevance;
-    :mod:`qualcode.selection`) narrow the segments both sides code.
+    :mod:`qualcode.coding.select`) narrow the segments both sides code.
 
     The two sides run at the same time (``concurrent=False``: one after the other),
     each on its own connection to the store: an LLM side waiting on its server and
@@ -372,7 +372,7 @@ def compare_models(
         When a side is an LLM and LLM coding is not available or no LLM is configured.
     """
     from qualcode.coding.deductive import _nothing_to_code, code_segments, resolve_codebook
-    from qualcode.selection import select
+    from qualcode.coding.select import select
 
     kinds = [spec_kind(spec_a), spec_kind(spec_b)]
     if skip_moderators is None:

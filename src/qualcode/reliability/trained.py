@@ -591,7 +591,7 @@ def train_coder(
         Code the current segments the human did not look at (moderator-only turns
         left out as in ``qualcode code``). The run is recorded either way, with the
         cross-validation results in its summary.
-    selection : qualcode.selection.Selection, optional
+    selection : qualcode.coding.select.Selection, optional
         Narrows the segments ``apply`` codes (documents, ``where``, relevance);
         recorded with the run.
     segments : sequence of Segment or ids, optional
@@ -603,7 +603,7 @@ def train_coder(
     """
     from qualcode.coding.deductive import resolve_codebook
     from qualcode.embeddings import embed_texts
-    from qualcode.selection import select
+    from qualcode.coding.select import select
     from qualcode.provenance import hash_obj
     from qualcode.reliability.units import coder_source
     from qualcode.runs import RunRecorder

@@ -268,7 +268,7 @@ def _replaced_universe(project: Any, coded_ids: Sequence[int], current: Sequence
     cands = sorted([*old, *rest], key=lambda s: (s.document_id, s.index))
     if _segment_hash(cands) == input_hash:
         return [s.id for s in cands]
-    from qualcode.selection import select
+    from qualcode.coding.select import select
 
     kept = select(project, segments=cands, skip_moderators=True).segments
     if _segment_hash(kept) == input_hash:

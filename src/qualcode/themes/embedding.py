@@ -596,7 +596,7 @@ def discover_themes(
         Embedding spec (default: the project's model). Embeddings are cached.
     segments : sequence of Segment or ids, optional
         Cluster only these (default: every current segment).
-    selection : qualcode.selection.Selection, optional
+    selection : qualcode.coding.select.Selection, optional
         Documents, ``where`` and relevance filters; recorded with the run.
     strict : bool, optional
         Refuse (InputError) rather than warn when the segments' languages are not the
@@ -611,7 +611,7 @@ def discover_themes(
     """
     from qualcode.embeddings import DEFAULT_SCORING, POOLINGS, embed_texts
     from qualcode.language import check_project_languages, ensure_document_languages, present_languages
-    from qualcode.selection import describe, select
+    from qualcode.coding.select import describe, select
     from qualcode.provenance import hash_obj
     from qualcode.runs import RunRecorder
     from qualcode.store import llm_log

@@ -54,7 +54,7 @@ from qualcode.llm import LLMClient, LLMRequest, backend_locality, make_llm, veri
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder, records_failures
 from qualcode.store import llm_log
-from qualcode.themes.prompts import (
+from qualcode.prompts import (
     HICODE_CLUSTER,
     HICODE_DEFINE,
     HICODE_LABELS,
@@ -267,7 +267,7 @@ def run_hicode(
         A configured client for the label stage (tests); default one built from settings.
     segments : sequence of Segment, optional
         Label only these (default: every current segment).
-    selection : qualcode.selection.Selection, optional
+    selection : qualcode.coding.select.Selection, optional
         Documents, ``where`` and relevance filters on the segments to label (the
         moderator's turns still give context); recorded with the run.
     label_llm, cluster_llm : str or LLMBackend, optional
@@ -319,7 +319,7 @@ def run_hicode(
         include_unattributed = not bool(settings.get("coding", "skip_unattributed", True))
     n_unattributed = 0
     if not include_unattributed and segments is None:  # titles, headers: the selection's content rule
-        from qualcode.selection import unattributed_rule
+        from qualcode.coding.select import unattributed_rule
 
         kept = unattributed_rule(project, segs)
         n_unattributed, segs = len(segs) - len(kept), kept
@@ -328,7 +328,7 @@ def run_hicode(
                                          include_moderators=include_moderators)
     chosen = None
     if selection is not None and not selection.is_empty():
-        from qualcode.selection import select
+        from qualcode.coding.select import select
 
         chosen = select(project, selection, segments=targets, skip_moderators=False, show_progress=show_progress)
         keep = {s.id for s in chosen.segments}
