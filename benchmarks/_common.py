@@ -74,3 +74,13 @@ def embed_cached(spec: str, texts, *, backend=None):
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, X)
     return X, dt
+
+
+def top_codes(a, n):
+    """The top code (column) of each of ``n`` segments by calibrated score in an
+    :class:`qualcode.coding.similarity.Assignment`; -1 for a segment with none."""
+    best = {}
+    for r, c, cal in zip(a.rows.tolist(), a.cols.tolist(), a.calibrated.tolist()):
+        if r not in best or cal > best[r][1]:
+            best[r] = (c, cal)
+    return [best[i][0] if i in best else -1 for i in range(n)]

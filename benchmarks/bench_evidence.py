@@ -37,7 +37,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, embed_cached, shared_or_exit, table
+from _common import REPO, embed_cached, shared_or_exit, table, top_codes
 
 from qualcode.coding.lexical import hybrid_scores, lexical_scores
 from qualcode.coding.similarity import assign, code_texts, pool
@@ -97,14 +97,6 @@ def decide(S, setup, seg_texts, codes, represent, **kw):
     args = dict(mode=D["mode"], threshold=floor(spec), margin=D["margin"], max_codes=D["max_codes"])
     args.update(kw)
     return assign(S, calibrate=cal, **args)
-
-
-def top_codes(a, n):
-    best = {}
-    for r, c, cal in zip(a.rows.tolist(), a.cols.tolist(), a.calibrated.tolist()):
-        if r not in best or cal > best[r][1]:
-            best[r] = (c, cal)
-    return [best[i][0] if i in best else -1 for i in range(n)]
 
 
 def to_sets(a, n):

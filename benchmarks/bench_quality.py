@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import embed_cached, shared_or_exit, table
+from _common import embed_cached, shared_or_exit, table, top_codes
 
 from qualcode.backends.registry import embedding_backend
 from qualcode.backends.routing import ENGLISH_SETUP
@@ -31,14 +31,6 @@ from qualcode.config import DEFAULTS
 from qualcode.types import Code
 
 D = DEFAULTS["coding"]
-
-
-def top_codes(a, n):
-    best = {}
-    for r, c, cal in zip(a.rows.tolist(), a.cols.tolist(), a.calibrated.tolist()):
-        if r not in best or cal > best[r][1]:
-            best[r] = (c, cal)
-    return [best[i][0] if i in best else -1 for i in range(n)]
 
 
 def single_metrics(y, p, k):

@@ -349,15 +349,21 @@ class Store:
             language=r["language"],
         )
 
-    def segments(self, *, document_ids: Iterable[int] | None = None) -> list[Segment]:
-        """Segments of the current segmentation of current documents, in document order."""
-        q = self._SEG_SQL + " WHERE g.is_current = 1 AND d.is_current = 1"
+    @staticmethod
+    def _current_segments_where(document_ids: Iterable[int] | None) -> tuple[str, list[Any]]:
+        """The WHERE/ORDER BY of the current segmentation of current documents (``s``,
+        ``d``, ``g`` aliases), optionally limited to ``document_ids``, and its arguments."""
+        q = " WHERE g.is_current = 1 AND d.is_current = 1"
         args: list[Any] = []
         if document_ids is not None:
-            ids = list(document_ids)
-            q += f" AND s.document_id IN ({','.join('?' * len(ids))})"
-            args += ids
-        q += " ORDER BY s.document_id, s.idx"
+            args = list(document_ids)
+            q += f" AND s.document_id IN ({','.join('?' * len(args))})"
+        return q + " ORDER BY s.document_id, s.idx", args
+
+    def segments(self, *, document_ids: Iterable[int] | None = None) -> list[Segment]:
+        """Segments of the current segmentation of current documents, in document order."""
+        where, args = self._current_segments_where(document_ids)
+        q = self._SEG_SQL + where
         cache: dict[str, tuple[str, ...]] = {}
         segs = [self._seg(r, cache) for r in self.conn.execute(q, args)]
         self.verify_documents({s.document_id for s in segs})  # the spans must still fit their documents
@@ -366,14 +372,9 @@ class Store:
     def segment_keys(self, *, document_ids: Iterable[int] | None = None) -> list[tuple[int, str]]:
         """``(id, text_hash)`` of the segments :meth:`segments` returns, in the same order
         (without building the segments)."""
+        where, args = self._current_segments_where(document_ids)
         q = ("SELECT s.id, s.text_hash FROM segments s JOIN documents d ON d.id = s.document_id"
-             " JOIN segmentations g ON g.id = s.segmentation_id WHERE g.is_current = 1 AND d.is_current = 1")
-        args: list[Any] = []
-        if document_ids is not None:
-            ids = list(document_ids)
-            q += f" AND s.document_id IN ({','.join('?' * len(ids))})"
-            args += ids
-        q += " ORDER BY s.document_id, s.idx"
+             " JOIN segmentations g ON g.id = s.segmentation_id" + where)
         return [(int(r[0]), r[1]) for r in self.conn.execute(q, args)]
 
     def verify_documents(self, ids: Iterable[int] | None = None) -> None:
