@@ -196,3 +196,67 @@ class Run:
     tokens_in: int | None = None
     tokens_out: int | None = None
     summary: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe copy of ``value``: dataclasses become dicts, tuples/sets lists, numpy
+    scalars/arrays Python numbers/lists (duck-typed: no numpy import here)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if hasattr(value, "to_dict") and not isinstance(value, StepResult):
+            return _plain(value.to_dict())
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays and scalars
+        return value.tolist()
+    return value
+
+
+class StepResult:
+    """The contract every step's result meets (a mixin for the step's frozen dataclass).
+
+    - ``.run``: the stored :class:`Run` (its id, parameters, provenance);
+    - ``.run_id``: ``run.id``;
+    - ``.summary``: the counts the CLI prints and the run stores (``run.summary`` unless
+      the result keeps its own);
+    - ``.to_dict()``: a JSON-safe dict (what ``--json`` prints), ``run`` given as its id.
+
+    A step never returns "a result or a dict": a dry run is a separate ``estimate_*``
+    function.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Counted(StepResult):
+    ...     run: Run
+    ...     n: int
+    >>> r = Counted(Run("r1", "demo", "finished", {}, "2026-01-01T00:00:00", summary={"n": 2}), 2)
+    >>> r.run_id, r.summary, r.to_dict()
+    ('r1', {'n': 2}, {'run': 'r1', 'n': 2})
+    """
+
+    run: Run
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+    def __getattr__(self, name: str) -> Any:
+        # ``summary`` defaults to the run's own summary; a result with a ``summary``
+        # field (or property) never reaches here for it.
+        if name == "summary":
+            return dict(self.run.summary)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        import dataclasses
+
+        out: dict[str, Any] = {"run": self.run.id}
+        if dataclasses.is_dataclass(self):
+            for f in dataclasses.fields(self):
+                if f.name != "run" and f.repr:
+                    out[f.name] = _plain(getattr(self, f.name))
+        return out
