@@ -69,6 +69,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "json_schema": "auto",  # auto | true | false: ask for JSON-schema structured output
         "pool": [],  # several endpoints serving one model (used when model is "" or "pool"); see backends/pool.py
     },
+    "compute": {
+        "engine": "local",  # local | ray (the qualcode[ray] extra; see qualcode.compute, docs/SCALING.md)
+        "address": "",  # ray: "" starts a local Ray instance; "auto"; "HOST:PORT"; "ray://HOST:10001"
+        "workers": 1,  # ray: actors, each holding one copy of the embedding model
+        "cpus_per_worker": 1.0,
+        "gpus_per_worker": 0.0,  # > 0: each actor embeds on a GPU
+        "batch_size": 256,  # ray: texts per task sent to an actor
+        "max_retries": 3,  # ray: restarts of a lost actor / retries of its batch
+        "block_size": 50000,  # segments scored at once when coding (bounds memory, not results)
+    },
     "themes": {
         "label_llm": "",  # HICode label stage model (default: [llm] model)
         "cluster_llm": "",  # HICode theme stage model: clustering, definitions (default: the label model)
@@ -260,6 +270,12 @@ model = ""               # e.g. "ollama:qwen2.5:7b", "openai:gpt-4o-mini", "http
 api_key_env = ""         # name of the environment variable holding the key (never the key)
 concurrency = 4          # requests in flight
 json_schema = "auto"     # structured output where the server supports it
+
+[compute]
+engine = "local"         # local | ray (pip install 'qualcode[ray]'; docs/SCALING.md)
+address = ""             # ray: "" = a local Ray instance, "auto", "HOST:PORT" or "ray://HOST:10001"
+workers = 1              # ray: actors, each with its own copy of the model
+batch_size = 256         # ray: texts per batch sent to an actor
 
 [themes]
 label_llm = ""           # HICode label stage model (default: [llm] model)

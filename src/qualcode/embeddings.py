@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from qualcode.errors import InputError
 from qualcode.progress import announce, progress
 from qualcode.provenance import text_hash
 from qualcode.store import Store
+
+if TYPE_CHECKING:
+    from qualcode.compute import Engine
 
 #: how a text split into windows becomes one vector
 POOLINGS = ("mean", "max")
@@ -50,6 +53,8 @@ class EmbedStats:
     windows: int = 0
     #: the model's window in its tokens (``None``: it reads any length)
     max_tokens: int | None = None
+    #: where new vectors were computed (the engine's ``describe()``: engine, address kind, workers)
+    compute: Mapping[str, Any] = field(default_factory=lambda: {"engine": "local"})
 
     def to_dict(self) -> dict[str, int | None]:
         return {"split": self.split, "windows": self.windows, "max_tokens": self.max_tokens}
@@ -198,12 +203,15 @@ def embed_windows(
     chunk_size: int | None = None,
     show_progress: bool = True,
     desc: str = "embedding",
+    engine: "Engine | None" = None,
 ) -> WindowVectors:
     """Window vectors for ``texts`` (one window for a text that fits the model),
     computing only those not in the store.
 
-    New vectors are written to the store batch by batch, so an interrupted run keeps
-    what it computed.
+    New vectors are computed by ``engine`` (default: in this process; a Ray cluster with
+    :class:`qualcode.compute.ray_engine.RayEngine`, see ``project.compute()``) and written
+    to the store batch by batch, each in its own transaction, so an interrupted run keeps
+    what it computed and the next one embeds only what is missing.
     """
     split = _windows_of(backend, texts, show_progress)
     units: list[str] = []
@@ -221,10 +229,15 @@ def embed_windows(
             weights.append(1)
     hashes = [text_hash(t) for t in units]
     n_windows = sum(len(v) for v in split.values())
+    if engine is None:
+        from qualcode.compute.local import LocalEngine
+
+        engine = LocalEngine()
     mat, missing_hashes = store.get_embedding_matrix(backend.name, hashes)
     if mat is not None:  # everything cached: the fast path
         stats = EmbedStats(total=len(texts), cached=len(set(hashes)), computed=0, split=len(split),
-                           windows=n_windows, max_tokens=getattr(backend, "max_tokens", None))
+                           windows=n_windows, max_tokens=getattr(backend, "max_tokens", None),
+                           compute=engine.describe())
         return WindowVectors(np.ascontiguousarray(mat, dtype=np.float32), np.asarray(owner, dtype=np.int64),
                              np.asarray(weights), len(texts), stats)
     absent = set(missing_hashes)
@@ -234,20 +247,21 @@ def embed_windows(
         if h not in cached and h not in missing:
             missing[h] = t
     if missing:
-        _ensure_loaded(backend, show_progress)
+        if engine.in_process:
+            _ensure_loaded(backend, show_progress)
         step = int(chunk_size or getattr(backend, "batch_size", 32) or 32)
         # Similar lengths batch together (less padding); results are keyed by hash.
         items = sorted(missing.items(), key=lambda kv: len(kv[1]), reverse=True)
         with progress(total=len(items), desc=desc, enabled=show_progress) as bar:
-            for i in range(0, len(items), step):
-                chunk = items[i:i + step]
-                vecs = backend.embed_batch([t for _, t in chunk])
-                new = {h: v for (h, _), v in zip(chunk, vecs)}
-                store.put_embeddings(backend.name, new)
+            def write(new: Mapping[str, np.ndarray]) -> None:
+                store.put_embeddings(backend.name, new)  # one transaction per batch
                 cached.update(new)
-                bar.update(len(chunk))
+                bar.update(len(new))
+
+            engine.embed(backend, items, write, batch_size=step)
     stats = EmbedStats(total=len(texts), cached=len(set(hashes)) - len(missing), computed=len(missing),
-                       split=len(split), windows=n_windows, max_tokens=getattr(backend, "max_tokens", None))
+                       split=len(split), windows=n_windows, max_tokens=getattr(backend, "max_tokens", None),
+                       compute=engine.describe())
     if not units:
         return WindowVectors(np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.int64), np.zeros(0), 0, stats)
     vecs = np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
@@ -263,6 +277,7 @@ def embed_texts(
     chunk_size: int | None = None,
     show_progress: bool = True,
     desc: str = "embedding",
+    engine: "Engine | None" = None,
 ) -> tuple[np.ndarray, EmbedStats]:
     """One unit vector per text, in order, computing only those not in the store.
 
@@ -270,5 +285,6 @@ def embed_texts(
     ``pooling`` (see the module docs); ``stats.split`` counts such texts.
     """
     check_pooling(pooling)
-    wv = embed_windows(store, backend, texts, chunk_size=chunk_size, show_progress=show_progress, desc=desc)
+    wv = embed_windows(store, backend, texts, chunk_size=chunk_size, show_progress=show_progress, desc=desc,
+                       engine=engine)
     return wv.pooled(pooling), wv.stats

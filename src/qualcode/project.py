@@ -22,6 +22,7 @@ class Project:
     store: Store
     settings: Settings
     _embedder: Any = field(default=None, repr=False)
+    _engine: Any = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -49,7 +50,19 @@ class Project:
         self._embedder = (requested, resolved, backend)
         return backend
 
+    def compute(self):
+        """The engine that computes embeddings (``[compute] engine``: local or ray; see
+        :mod:`qualcode.compute`), made once and released by :meth:`close`."""
+        if self._engine is None:
+            from qualcode.compute import make_engine
+
+            self._engine = make_engine(self.settings.section("compute"))
+        return self._engine
+
     def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
         self.store.close()
 
     def __enter__(self) -> "Project":

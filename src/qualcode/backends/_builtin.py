@@ -29,6 +29,13 @@ def _ensemble(spec: str, options: dict[str, Any]):
     return EnsembleBackend(spec, **options)
 
 
+def _fake_embed(spec: str, options: dict[str, Any]):
+    from qualcode.backends._fake import parse_fake_spec
+    from qualcode.backends._fake_embed import FakeEmbedding
+
+    return FakeEmbedding(**parse_fake_spec(spec))
+
+
 def register_all() -> None:
     from qualcode.backends import registry
 
@@ -42,6 +49,7 @@ def register_all() -> None:
     registry.register_embedding("use-multilingual", _use)
     registry.register_embedding("use-multilingual-v3", _use)
     registry.register_embedding("ensemble", _ensemble)
+    registry.register_embedding("fake", _fake_embed)  # the test double: fake:dim=64,delay=0.05
     # LLM providers register here too (see _llm_builtin when present).
     try:
         from qualcode.backends import _llm_builtin

@@ -70,10 +70,12 @@ def embedding_backend(spec: str, **options: Any) -> EmbeddingBackend:
         raise InputError("the embedding model 'auto' is chosen per project from the languages of its texts",
                          hint=f"open the project and call project.embedder(), or name a model: "
                               f"{ENGLISH_SETUP!r} (English), {MULTILINGUAL_SETUP!r} (any language), 'local'")
-    if prefix in _EMBEDDING:
-        return _EMBEDDING[prefix](rest, dict(options))
+    factory = _EMBEDDING[prefix] if prefix in _EMBEDDING else None
     # A bare path or sentence-transformers model name.
-    return _EMBEDDING["st"](spec, dict(options))
+    backend = factory(rest, dict(options)) if factory is not None else _EMBEDDING["st"](spec, dict(options))
+    # how to build it again elsewhere (a Ray worker builds its own copy: qualcode.compute)
+    backend.spec, backend.spec_options = spec, dict(options)
+    return backend
 
 
 LLM_HELP = """No LLM is configured. Set one in qualcode.toml ([llm] model = ...), with

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from qualcode.cli.common import (add_project_arg, add_selection_args, print_json, print_selection, print_table,
-                                 project_from, selection_from)
+from qualcode.cli.common import (add_compute_args, add_project_arg, add_selection_args, print_json, print_selection,
+                                 print_table, project_from, selection_from)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_project_arg(p)
     p.add_argument("--model", help="embedding model: auto (default: by language), local, use, ensemble:local+use, "
                                    "or st:PATH (a sentence-transformers model, the torch extra)")
+    add_compute_args(p)
     p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser("relevance", help="rank segments by similarity to a research question")
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
     add_selection_args(p, relevance=False)
+    add_compute_args(p)
     p.set_defaults(func=cmd_relevance)
 
     p = sub.add_parser("code", help="apply a codebook by embedding similarity, keywords, or both")
@@ -49,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="embedding model")
     p.add_argument("--json", action="store_true")
     add_selection_args(p)
+    add_compute_args(p)
     p.set_defaults(func=cmd_code)
 
 
@@ -74,7 +77,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         backend = project.embedder(args.model)
         segs = project.store.segments()
         check_project_languages(project, backend, segs, step="embed")  # warns (or, strict, refuses) first
-        _, stats = embed_texts(project.store, backend, [s.text for s in segs], desc="embedding segments")
+        _, stats = embed_texts(project.store, backend, [s.text for s in segs], desc="embedding segments",
+                               engine=project.compute())
         unit = "texts (segments and their windows)" if stats.split else "segments"
         print(f"{stats.total} segments: {stats.computed} {unit} embedded now, {stats.cached} already in the store "
               f"(model {backend.name})")

@@ -66,8 +66,29 @@ def print_selection(run_params: Mapping[str, Any]) -> None:
     print(f"selection: {rec.get('n_selected')} of {rec.get('n_candidates')} segments ({'; '.join(bits)})")
 
 
+def add_compute_args(p: argparse.ArgumentParser) -> None:
+    """``--engine``, ``--address``, ``--workers``: where the embeddings are computed
+    (``[compute]``; see :mod:`qualcode.compute`), the same on every step that embeds."""
+    g = p.add_argument_group("where to embed (default: [compute] in qualcode.toml, else this process)")
+    g.add_argument("--engine", choices=["local", "ray"], help="local (this process) or ray "
+                   "(a Ray cluster: pip install 'qualcode[ray]')")
+    g.add_argument("--address", metavar="ADDR", help="ray: auto (the cluster this machine is in), HOST:PORT or "
+                   "ray://HOST:10001; default: start a local Ray instance")
+    g.add_argument("--workers", type=int, metavar="N", help="ray: actors, each with its own copy of the model")
+
+
+def compute_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    return {"compute": {"engine": getattr(args, "engine", None), "address": getattr(args, "address", None),
+                        "workers": getattr(args, "workers", None)}}
+
+
 def project_from(args: argparse.Namespace, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Project:
-    return open_project(args.project, overrides=overrides)
+    """The project of ``-p/--project``, with ``overrides`` and the compute flags
+    (:func:`add_compute_args`) applied over its settings."""
+    merged = {k: dict(v) for k, v in (overrides or {}).items()}
+    for sec, values in compute_overrides(args).items():
+        merged.setdefault(sec, {}).update({k: v for k, v in values.items() if v is not None})
+    return open_project(args.project, overrides=merged)
 
 
 def print_json(obj: Any) -> None:

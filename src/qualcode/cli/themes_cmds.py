@@ -10,7 +10,8 @@ import inspect
 from typing import Any
 
 from qualcode.cli.coding_cmds import add_content_args, content_kwargs
-from qualcode.cli.common import add_project_arg, add_selection_args, print_json, print_table, project_from, selection_from
+from qualcode.cli.common import (add_compute_args, add_project_arg, add_selection_args, print_json, print_table,
+                                 project_from, selection_from)
 from qualcode.cli.llm_cmds import add_llm_args, llm_overrides, print_estimate
 from qualcode.errors import BackendNotConfigured, InputError
 
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "child codes of the themes they were clustered into).",
     )
     add_project_arg(p)
+    add_compute_args(p)
     p.add_argument("action", nargs="?", choices=ACTIONS, default="run", help="default: run")
     p.add_argument("iteration", nargs="?", help="show: the iteration number (default: the final themes)")
     p.add_argument("--method", choices=["auto", "hicode", "embedding"], default="auto",

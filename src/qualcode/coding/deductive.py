@@ -103,7 +103,7 @@ def segment_windows(project: Project, segments: Sequence[Segment], backend, *, s
     """The segments' window vectors (a segment longer than the model's window is read
     as several; see :mod:`qualcode.embeddings`)."""
     return embed_windows(project.store, backend, [s.text for s in segments], show_progress=show_progress,
-                         desc="embedding segments")
+                         desc="embedding segments", engine=project.compute())
 
 
 def code_segments(
@@ -209,7 +209,8 @@ def code_segments(
               "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
               "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
               "skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed,
-              "languages": lang.to_dict(), "pooling": pooling, "windows": stats.to_dict(), **picked.run_params()}
+              "languages": lang.to_dict(), "pooling": pooling, "windows": stats.to_dict(), "compute": dict(stats.compute),
+              **picked.run_params()}
     chosen = {(r, c): (float(sc), float(cal)) for r, c, sc, cal in
               zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist())}
     return _finish(project, cb, segments, n_skipped, t0, method, hits, chosen, scores, params, backend=backend,

@@ -82,7 +82,7 @@ def rank_segments(
                                    step="relevance")
     pooling = str(project.settings.get("embedding", "pooling", DEFAULT_SCORING))
     windows = embed_windows(project.store, backend, [s.text for s in segments], show_progress=show_progress,
-                            desc="embedding segments")
+                            desc="embedding segments", engine=project.compute())
     stats = windows.stats
     q = embed_texts(project.store, backend, [question], show_progress=False)[0]
     scores = windows.scores(q, pooling)[:, 0]
@@ -97,7 +97,7 @@ def rank_segments(
                       params={"question": question, "top": top, "threshold": threshold, "n_segments": len(segments),
                               "skip_moderators": skip_moderators, "moderator_segments_skipped": n_skipped,
                               "unattributed_segments_skipped": n_unattributed, "languages": lang.to_dict(),
-                              "pooling": pooling, "windows": stats.to_dict(),
+                              "pooling": pooling, "windows": stats.to_dict(), "compute": dict(stats.compute),
                               **({"selection": chosen.record} if chosen.record else {})},
                       backend=type(backend).__name__, model=backend.name, model_version=backend.version,
                       input_hash=hash_obj([s.text_hash for s in segments]), t0=t0)

@@ -655,8 +655,8 @@ def discover_themes(
     pooling = str(project.settings.get("embedding", "pooling", DEFAULT_SCORING))
     pooling = pooling if pooling in POOLINGS else "mean"
     X, stats = embed_texts(project.store, backend, [s.text for s in segments], show_progress=show_progress,
-                           desc="embedding segments", pooling=pooling)
-    rec.params.update({"pooling": pooling, "windows": stats.to_dict()})
+                           desc="embedding segments", pooling=pooling, engine=project.compute())
+    rec.params.update({"pooling": pooling, "windows": stats.to_dict(), "compute": dict(stats.compute)})
     brief = np.array([len(content_words(sg.text, languages=languages)) < min_words for sg in segments],
                      dtype=bool)
     if brief.all() or n_themes == 1:
