@@ -93,8 +93,14 @@ def code_offsets(scores: np.ndarray, method: str = "null") -> np.ndarray | None:
     mean = scores.mean(axis=0, dtype=np.float64)
     if method == "center":
         return mean.astype(np.float32)
-    low = np.quantile(scores, NULL_QUANTILE, axis=0)
-    gap = float(np.median(np.median(scores, axis=0) - low))
+    return null_offsets(mean, np.quantile(scores, NULL_QUANTILE, axis=0), np.median(scores, axis=0))
+
+
+def null_offsets(mean: np.ndarray, low: np.ndarray, median: np.ndarray) -> np.ndarray:
+    """``calibrate="null"`` offsets from each code's mean, lower-tail quantile
+    (:data:`NULL_QUANTILE`) and median score (the rule in the module doc); separate so
+    that scores streamed in blocks (:mod:`qualcode.coding.blocked`) use the same rule."""
+    gap = float(np.median(np.asarray(median) - np.asarray(low)))
     med = float(np.median(mean))
     mad = float(np.median(np.abs(mean - med))) * 1.4826
     return np.minimum(np.minimum(mean, low + gap), med + NULL_OUTLIER_SD * mad).astype(np.float32)
@@ -139,6 +145,7 @@ def assign(
     max_codes: int = 3,
     code_thresholds: Sequence[float | None] | None = None,
     calibrate: str = "null",
+    offsets: np.ndarray | None = None,
 ) -> Assignment:
     """Choose codes per segment from a similarity matrix.
 
@@ -158,6 +165,10 @@ def assign(
         Per-code raw-cosine floors that replace ``threshold`` for that code.
     calibrate : {"null", "center", "none"}
         How raw scores are adjusted before codes are compared (see module doc).
+    offsets : ndarray (n_codes,), optional
+        Per-code offsets computed beforehand over all the segments being coded, when
+        ``scores`` is one block of them (:mod:`qualcode.coding.blocked`); replaces
+        ``calibrate``.
 
     Examples
     --------
@@ -185,7 +196,7 @@ def assign(
         for j, t in enumerate(code_thresholds):
             if t is not None:
                 floors[j] = float(t)
-    offset = code_offsets(scores, calibrate)
+    offset = code_offsets(scores, calibrate) if offsets is None else np.asarray(offsets, dtype=np.float32)
     parts = []
     # Row blocks keep the temporaries small (cache-friendly, low memory at 100k x 200).
     for lo in range(0, n, _BLOCK):

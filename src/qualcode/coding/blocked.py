@@ -1,0 +1,197 @@
+"""Similarity coding of a store too large for memory, block by block.
+
+The current segments' vectors are streamed from the store in blocks of ``block_size``
+(:func:`qualcode.store.scale.iter_segment_vectors`); memory holds one block of vectors
+and scores, never the corpus. Calibration needs each code's statistics over *all* the
+segments (mean, lower-tail quantile, median: :func:`qualcode.coding.similarity.null_offsets`),
+so scoring takes two passes:
+
+1. each block's scores (``block x codes``) are written to a scratch file, one column
+   per code;
+2. each code's column is read back alone (4 bytes per segment: the one term that grows
+   with N, 4 MB per million segments) for its exact statistics; then the scores are
+   read back block by block and codes assigned with those offsets
+   (:func:`qualcode.coding.similarity.assign` with ``offsets=``).
+
+The result is exactly what :func:`~qualcode.coding.similarity.assign` gives on the whole
+matrix at once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from qualcode.coding.similarity import (CALIBRATIONS, MIN_SEGMENTS_TO_CENTER, NULL_QUANTILE, Assignment, assign,
+                                        null_offsets)
+from qualcode.errors import InputError
+from qualcode.store import Store
+from qualcode.store.scale import count_current_segments, iter_segment_vectors
+
+
+@dataclass(frozen=True)
+class BlockCodes:
+    """The codes chosen for one block: ``assignment.rows`` index ``segment_ids``."""
+
+    segment_ids: np.ndarray
+    assignment: Assignment
+    document_ids: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+
+def code_store_blocks(store: Store, model: str, code_vecs: np.ndarray, *, block_size: int, mode: str = "multi",
+                      threshold: float = 0.15, margin: float = 0.05, max_codes: int = 3,
+                      code_thresholds: Sequence[float | None] | None = None, calibrate: str = "null",
+                      scratch_dir: str | Path | None = None) -> Iterator[BlockCodes]:
+    """Code every current segment of ``store`` (vectors of ``model`` already stored)
+    against ``code_vecs`` (unit rows), yielding :class:`BlockCodes` block by block."""
+    if calibrate not in CALIBRATIONS:
+        raise InputError(f"calibrate must be one of {', '.join(CALIBRATIONS)}; got {calibrate!r}")
+    if int(block_size) < 1:
+        raise InputError(f"[compute] block_size must be at least 1; got {block_size!r}")
+    code_vecs = np.asarray(code_vecs, dtype=np.float32)
+    k = code_vecs.shape[0]
+    n = count_current_segments(store)
+    with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="qualcode-blocks-") as tmp:
+        path = Path(tmp) / "scores.f32"
+        ids_path = Path(tmp) / "ids.i64"
+        # pass 1: scores to the scratch file, column-major (code j's scores at j*n)
+        with open(path, "wb+") as f, open(ids_path, "wb") as fi:
+            f.truncate(4 * n * k)
+            lo = 0
+            for ids, vecs, docs, starts, ends in iter_segment_vectors(store, model, block_size, spans=True):
+                s = vecs @ code_vecs.T
+                for j in range(k):
+                    f.seek(4 * (j * n + lo))
+                    f.write(np.ascontiguousarray(s[:, j]).tobytes())
+                fi.write(np.stack([ids, docs, starts, ends], axis=1).astype(np.int64).tobytes())
+                lo += len(ids)
+        if lo != n:
+            raise InputError(f"the store changed while coding: {lo} segments read, {n} counted")
+        offsets = _offsets(path, n, k, calibrate)
+        # pass 2: block by block, with the offsets of the whole
+        calib = "none" if offsets is None else calibrate
+        with open(path, "rb") as f, open(ids_path, "rb") as fi:
+            for lo in range(0, n, int(block_size)):
+                b = min(int(block_size), n - lo)
+                s = np.empty((b, k), dtype=np.float32)
+                for j in range(k):
+                    f.seek(4 * (j * n + lo))
+                    s[:, j] = np.frombuffer(f.read(4 * b), dtype=np.float32)
+                meta = np.frombuffer(fi.read(32 * b), dtype=np.int64).reshape(b, 4)
+                a = assign(s, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
+                           code_thresholds=code_thresholds, calibrate=calib, offsets=offsets)
+                yield BlockCodes(meta[:, 0], a, meta[:, 1], meta[:, 2], meta[:, 3])
+
+
+def _offsets(path: Path, n: int, k: int, calibrate: str) -> np.ndarray | None:
+    """Each code's offset from its whole column, one column in memory at a time (the
+    same rule as :func:`qualcode.coding.similarity.code_offsets`)."""
+    if calibrate == "none" or n < MIN_SEGMENTS_TO_CENTER or k == 0:
+        return None
+    mean = np.empty(k, dtype=np.float64)
+    low = np.empty(k, dtype=np.float32)  # float32, as code_offsets computes them: the same bits
+    med = np.empty(k, dtype=np.float32)
+    with open(path, "rb") as f:
+        for j in range(k):
+            f.seek(4 * j * n)
+            col = np.frombuffer(f.read(4 * n), dtype=np.float32)
+            mean[j] = col.mean(dtype=np.float64)
+            if calibrate == "null":
+                low[j] = np.quantile(col, NULL_QUANTILE)
+                med[j] = np.median(col)
+    if calibrate == "center":
+        return mean.astype(np.float32)
+    return null_offsets(mean, low, med)
+
+
+def code_segments_blocked(project, codebook, *, block_size: int | None = None, mode: str | None = None,
+                          threshold: float | str | None = None, margin: float | None = None,
+                          max_codes: int | None = None, represent: Sequence[str] | None = None,
+                          calibrate: str | None = None, embedding_model: str | None = None):
+    """``code`` for a store too large for memory: every current segment coded with
+    ``codebook`` by embedding similarity, block by block (``block_size``, default
+    ``[compute] block_size``), codings written block by block inside the run's one
+    transaction. Peak memory is set by the block size, not by the number of segments.
+
+    The segments must be embedded already (``qualcode embed``, which the Ray engine can
+    do). Same decisions as :func:`qualcode.coding.deductive.code_segments` on the same
+    segments; it codes every current segment (no ``--document``/``--where``/relevance
+    selection, no moderator or speakerless-line rules: meant for survey answers, where
+    those select nothing). Returns the stored :class:`~qualcode.coding.deductive.CodingResult`.
+    """
+    import time
+
+    from qualcode.coding.deductive import CodingResult, read_codebook, resolve_threshold, store_codebook
+    from qualcode.coding.similarity import code_vectors
+    from qualcode.embeddings import embed_texts
+    from qualcode.language import codebook_text
+    from qualcode.provenance import hash_obj
+    from qualcode.runs import RunRecorder
+    from qualcode.types import Coding
+
+    t0 = time.perf_counter()
+    s = project.settings
+    block_size = int(block_size or s.get("compute", "block_size", 50000))
+    mode = mode or s.get("coding", "mode", "multi")
+    margin = float(s.get("coding", "margin", 0.05) if margin is None else margin)
+    max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
+    represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
+    calibrate = calibrate or s.get("coding", "calibrate", "null")
+    cb, cb_source = read_codebook(project, codebook)
+    backend = project.embedder(embedding_model, texts=[codebook_text(cb)])
+    threshold = resolve_threshold(s.get("coding", "threshold", "auto") if threshold is None else threshold, backend)
+    code_vecs = code_vectors(cb.codes, lambda texts: embed_texts(project.store, backend, texts,
+                                                                  show_progress=False)[0], represent)
+    thr = [c.threshold for c in cb.codes]
+    names = cb.names()
+    blocks = code_store_blocks(project.store, backend.name, code_vecs, block_size=block_size, mode=mode,
+                               threshold=threshold, margin=margin, max_codes=max_codes, code_thresholds=thr,
+                               calibrate=calibrate)
+    cb = store_codebook(project, cb, cb_source)
+    rec = RunRecorder(project.store, "code",
+                      params={"method": "embedding", "codebook": cb.name, "codebook_version": cb.version,
+                              "codebook_id": cb.id, "mode": mode, "threshold": threshold, "margin": margin,
+                              "max_codes": max_codes, "represent": represent, "calibrate": calibrate,
+                              "embedding_model": embedding_model or s.embedding_model, "blocked": True,
+                              "block_size": block_size},
+                      backend=type(backend).__name__, model=backend.name, model_version=backend.version, t0=t0)
+    per_code = {n: 0 for n in names}
+    counts = {"segments": 0, "codings": 0, "coded": 0}
+    hashes: list[str] = []
+
+    def write(store: Store) -> None:
+        for bc in blocks:
+            a = bc.assignment
+            rows = a.rows.tolist()
+            out = []
+            for r, c, sc, cal in zip(rows, a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist()):
+                per_code[names[c]] += 1
+                out.append(Coding(code=names[c], segment_id=int(bc.segment_ids[r]), document_id=int(bc.document_ids[r]),
+                                  start=int(bc.starts[r]), end=int(bc.ends[r]), score=round(sc, 6),
+                                  evidence={"method": "similarity", "calibrated": round(cal, 6)},
+                                  coder=rec.coder, run_id=rec.id))
+            store.add_codings(out)
+            counts["segments"] += len(bc.segment_ids)
+            counts["codings"] += len(out)
+            counts["coded"] += len(set(rows))
+            hashes.append(hash_obj(bc.segment_ids.tolist()))
+
+    summary: dict = {}
+
+    def summarise(store: Store) -> None:
+        write(store)
+        summary.update({"n_segments": counts["segments"], "n_codings": counts["codings"],
+                        "uncoded": counts["segments"] - counts["coded"], "per_code": per_code, "embedded": 0,
+                        "blocked": True, "segment_ids_hash": hash_obj(hashes)})
+        store.update_run(rec.id, summary=summary)
+
+    run = rec.finish(summary={}, extra=summarise)
+    run = project.store.run(run.id)
+    return CodingResult(run=run, codebook=cb, n_segments=counts["segments"], n_codings=counts["codings"],
+                        uncoded=counts["segments"] - counts["coded"], per_code=per_code, embedded=0)
