@@ -52,6 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     add_selection_args(p)
     add_compute_args(p)
+    p.add_argument("--blocked", action="store_true",
+                   help="for stores too large for memory: score block by block ([compute] block_size), every current "
+                        "segment, already embedded (`qualcode embed`); the same codes")
+    p.add_argument("--block-size", type=int, metavar="N", help="with --blocked: segments per block (default 50000)")
     p.set_defaults(func=cmd_code)
 
 
@@ -129,6 +133,8 @@ def _parse_code_thresholds(items: list[str] | None) -> dict[str, float]:
 def cmd_code(args: argparse.Namespace) -> int:
     from qualcode.coding.deductive import code_segments
 
+    if args.blocked:
+        return _code_blocked(args)
     with project_from(args) as project:
         res = code_segments(
             project, args.codebook, mode=args.mode, threshold=args.threshold, margin=args.margin,
@@ -168,4 +174,30 @@ def cmd_code(args: argparse.Namespace) -> int:
         for line in describe(res.uncertain, res.n_segments):
             print(f"unsure: {line}")
         print(f"run {res.run_id}")
+    return 0
+
+
+def _code_blocked(args: argparse.Namespace) -> int:
+    from qualcode.coding.blocked import code_segments_blocked
+    from qualcode.errors import InputError
+
+    given = [f for f, v in (("--document", args.document), ("--where", args.where), ("--relevant-to", args.relevant_to),
+                            ("--relevance", args.relevance), ("--method", args.method != "embedding"),
+                            ("--lexical", args.lexical), ("--code-threshold", args.code_threshold)) if v]
+    if given:
+        raise InputError(f"--blocked codes every current segment by embedding similarity; {', '.join(given)} "
+                         "do not apply to it", hint="drop --blocked to use them")
+    with project_from(args) as project:
+        res = code_segments_blocked(
+            project, args.codebook, block_size=args.block_size, mode=args.mode, threshold=args.threshold,
+            margin=args.margin, max_codes=args.max_codes, calibrate=args.calibrate, embedding_model=args.model,
+            represent=[x.strip() for x in args.represent.split(",")] if args.represent else None)
+        if args.json:
+            print_json({"run": res.run_id, "codebook": res.codebook.name, "n_segments": res.n_segments,
+                        "n_codings": res.n_codings, "uncoded": res.uncoded, "per_code": dict(res.per_code),
+                        "block_size": res.run.params.get("block_size"), "model": res.run.model})
+            return 0
+        print_table([{"code": k, "segments": v} for k, v in res.per_code.items()], ["code", "segments"])
+        print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code), scored in blocks "
+              f"of {res.run.params.get('block_size')} (model {res.run.model})\nrun {res.run_id}")
     return 0
