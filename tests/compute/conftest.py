@@ -23,13 +23,12 @@ RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": 
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"),
                                           *filter(None, [os.environ.get("PYTHONPATH")])])}
 os.environ.update({k: v for k, v in RAY_ENV.items() if k != "PYTHONPATH"})
-
-ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'qualcode[ray]' to run the Ray engine tests")
 NODE = {"num_cpus": 1, "node_ip_address": "127.0.0.1", "object_store_memory": 80 * 1024 * 1024}
 
 
 @pytest.fixture(scope="module")
 def ray_cluster():
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'qualcode[ray]' to run these tests")
     from ray.cluster_utils import Cluster
 
     saved = {k: os.environ.get(k) for k in RAY_ENV}

@@ -22,6 +22,8 @@ from qualcode.project import init_project, open_project
 from qualcode.store import Store
 from tests.compute.conftest import PYTHON, driver_env
 
+pytest.importorskip("ray", reason="Ray is not installed: pip install 'qualcode[ray]' to run the Ray engine tests")
+
 FAKE = "fake:dim=64"
 CODEBOOK = examples_dir() / "codebook.yaml"
 
