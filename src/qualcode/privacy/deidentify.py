@@ -55,7 +55,7 @@ from typing import Any, Iterable, Sequence
 from qualcode.errors import InputError
 from qualcode.privacy.names import NAME_PARTICLES, KnownName, load_names, parse_names
 from qualcode.privacy.offsets import DeidResult, OffsetMap, Replacement
-from qualcode.privacy.pseudonyms import PseudonymMap, crypto_available
+from qualcode.privacy.pseudonyms import PseudonymMap
 from qualcode.privacy.recognisers import (
     NER_LABELS,
     PATTERN_TYPES,
@@ -70,7 +70,7 @@ from qualcode.text import fold, fold_with_index
 
 __all__ = [
     "PATTERN_TYPES", "KnownName", "load_names", "parse_names", "fold", "Replacement", "OffsetMap",
-    "DeidResult", "Deidentifier", "PseudonymMap", "crypto_available", "report_markdown", "report_csv",
+    "DeidResult", "Deidentifier", "PseudonymMap", "report_markdown", "report_csv",
     "report_rows", "load_ner",
 ]
 

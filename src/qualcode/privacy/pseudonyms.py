@@ -13,15 +13,7 @@ from typing import Any, Mapping
 
 from qualcode.errors import InputError
 
-__all__ = ["PseudonymMap", "crypto_available"]
-
-
-def crypto_available() -> bool:
-    try:
-        import cryptography.fernet  # noqa: F401
-    except ImportError:
-        return False
-    return True
+__all__ = ["PseudonymMap"]
 
 
 _FORMAT = "qualcode-pseudonyms"
@@ -29,10 +21,7 @@ _SCRYPT = {"n": 2 ** 15, "r": 8, "p": 1}
 
 
 def _fernet(passphrase: str, salt: bytes, n: int, r: int, p: int) -> Any:
-    if not crypto_available():
-        raise InputError("encrypting the pseudonym mapping needs the `cryptography` package",
-                         hint="pip install cryptography (or leave out the passphrase to keep the mapping unencrypted)")
-    from cryptography.fernet import Fernet
+    from cryptography.fernet import Fernet  # a core dependency, imported when a passphrase is used
 
     key = hashlib.scrypt(passphrase.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=32)
     return Fernet(base64.urlsafe_b64encode(key))
@@ -124,7 +113,7 @@ class PseudonymMap:
                 raise InputError(f"{source} is encrypted and no passphrase was given",
                                  hint="pass the passphrase (for the CLI: --passphrase-env VAR naming the "
                                       "environment variable that holds it)")
-            from cryptography.fernet import InvalidToken  # noqa: F401  (crypto_available checked below)
+            from cryptography.fernet import InvalidToken
 
             try:
                 kdf = obj["kdf"]

@@ -408,7 +408,7 @@ def set_classification(project: Any, classification: str, *, approve: str | None
     if classification != "confidential" and not approve:
         raise InputError(
             f"classifying the data as {classification!r} allows sending it to external services, so it needs an "
-            "explicit approval: who approved it and why",
+            "explicit approval: who approved it and why (parameter approve)",
             hint=f"qualcode classify {classification} --approve \"Name, role: reason (e.g. IRB approval ref.)\"",
         )
     store = project.store

@@ -164,7 +164,7 @@ class ReviewSession(DecisionsMixin, ViewsMixin):
                 raise InputError(f"{sample!r} is a {srun.step} run, not a sample", hint="`qualcode runs` lists samples")
             if srun.params.get("source_run") != self.run.id:
                 raise InputError(f"sample {srun.id} was drawn from run {srun.params.get('source_run')}, "
-                                 f"not from {self.run.id}", hint="pass --run with the sample's source run")
+                                 f"not from {self.run.id}", hint="pass the sample's source run as run_id (--run in the CLI)")
             self.sample = srun.id
             keep = [int(i) for i in srun.params.get("segment_ids") or []]
             universe = keep
@@ -249,7 +249,7 @@ class ReviewSession(DecisionsMixin, ViewsMixin):
     def queue(self, *, page: int = 0, size: int = 50, filters: Filters | dict[str, Any] | None = None) -> Page:
         """One page of the queue, with each item's segment text and the reviewer's state."""
         if size < 1 or size > 500:
-            raise InputError(f"page size must be 1-500; got {size}")
+            raise InputError(f"size (the page size) must be 1-500; got {size}")
         if page < 0:
             raise InputError(f"page must be >= 0; got {page}")
         f = filters if isinstance(filters, Filters) else Filters.parse(dict(filters or {}))

@@ -143,7 +143,7 @@ def cross_validate(
     n, k = Y.shape
     if n < 2 * folds:
         raise InputError(f"cross-validation with {folds} folds needs at least {2 * folds} coded units; got {n}",
-                         hint="code more segments, or use fewer folds (--folds)")
+                         hint="code more segments, or use fewer folds (parameter folds; --folds in the CLI)")
     notes: list[str] = []
     if mode == "single":
         counts = Y.sum(axis=0)
