@@ -16,6 +16,7 @@ from qualcode.stats.bootstrap import BootstrapCI, percentile_interval, resample_
 from qualcode.stats.pairwise import confusion_stats
 from qualcode.stats.result_types import BINARY_STATS, PREVALENCE_WARNING, AgreementResult
 
+
 def bool_codes(values: Any, name: str) -> list[int]:
     """Presence/absence values -> 1 / 0, missing -> -1."""
     out = []

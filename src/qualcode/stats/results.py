@@ -13,6 +13,7 @@ import numpy as np
 
 from qualcode.errors import InputError
 from qualcode.stats._agreement import (
+    as_stats,
     binary_result,
     bool_codes,
     boot_dense,
@@ -20,7 +21,6 @@ from qualcode.stats._agreement import (
     check_units,
     explain,
     intervals,
-    as_stats,
 )
 from qualcode.stats._data import (
     as_sequence,
