@@ -26,14 +26,14 @@ from pathlib import Path
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-from _common import table  # noqa: E402
-from _synthetic import answers  # noqa: E402
+from _common import table
+from _synthetic import answers
 
-from qualcode.backends.registry import embedding_backend  # noqa: E402
-from qualcode.compute.local import LocalEngine  # noqa: E402
-from qualcode.compute.ray_engine import RayEngine  # noqa: E402
-from qualcode.embeddings import embed_texts  # noqa: E402
-from qualcode.store import Store  # noqa: E402
+from qualcode.backends.registry import embedding_backend
+from qualcode.compute.local import LocalEngine
+from qualcode.compute.ray_engine import RayEngine
+from qualcode.embeddings import embed_texts
+from qualcode.store import Store
 
 
 def run(tmp: Path, name: str, model: str, texts: list[str], engine) -> dict:

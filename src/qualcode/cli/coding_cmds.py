@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from qualcode.cli.common import (add_compute_args, add_project_arg, add_selection_args, print_json, print_selection,
-                                 print_table, project_from, selection_from)
+from qualcode.cli.common import (
+    add_compute_args,
+    add_project_arg,
+    add_selection_args,
+    print_json,
+    print_selection,
+    print_table,
+    project_from,
+    selection_from,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,8 +10,15 @@ import inspect
 from typing import Any
 
 from qualcode.cli.coding_cmds import add_content_args, content_kwargs
-from qualcode.cli.common import (add_compute_args, add_project_arg, add_selection_args, print_json, print_table,
-                                 project_from, selection_from)
+from qualcode.cli.common import (
+    add_compute_args,
+    add_project_arg,
+    add_selection_args,
+    print_json,
+    print_table,
+    project_from,
+    selection_from,
+)
 from qualcode.cli.llm_cmds import add_llm_args, llm_overrides, print_estimate
 from qualcode.errors import BackendNotConfigured, InputError
 

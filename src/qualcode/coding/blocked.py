@@ -20,14 +20,20 @@ matrix at once.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
-from qualcode.coding.similarity import (CALIBRATIONS, MIN_SEGMENTS_TO_CENTER, NULL_QUANTILE, Assignment, assign,
-                                        null_offsets)
+from qualcode.coding.similarity import (
+    CALIBRATIONS,
+    MIN_SEGMENTS_TO_CENTER,
+    NULL_QUANTILE,
+    Assignment,
+    assign,
+    null_offsets,
+)
 from qualcode.errors import InputError
 from qualcode.store import Store
 from qualcode.store.scale import count_current_segments, iter_segment_vectors
@@ -127,7 +133,12 @@ def code_segments_blocked(project, codebook, *, block_size: int | None = None, m
     """
     import time
 
-    from qualcode.coding.deductive import CodingResult, read_codebook, resolve_threshold, store_codebook
+    from qualcode.coding.deductive import (
+        CodingResult,
+        read_codebook,
+        resolve_threshold,
+        store_codebook,
+    )
     from qualcode.coding.similarity import code_vectors
     from qualcode.embeddings import embed_texts
     from qualcode.language import codebook_text

@@ -14,7 +14,8 @@ Both give the same vectors (the same texts in the same forward-pass batches).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 

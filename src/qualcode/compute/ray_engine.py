@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -136,10 +137,8 @@ class RayEngine:
             t_ready = time.perf_counter()
             pool = ActorPool([a for a in actors for _ in range(PIPELINE)])
             work = [(i, [t for _, t in b]) for i, b in enumerate(batches)]
-            done = 0
             for idx, vecs in pool.map_unordered(lambda a, v: a.embed.remote(*v), work):
                 write({h: v for (h, _), v in zip(batches[idx], vecs)})
-                done += 1
         except RayError as exc:
             raise BackendError(f"the Ray cluster failed after {self.max_retries} retries: {exc}",
                                hint="the batches already embedded are stored; run the step again to embed the "
