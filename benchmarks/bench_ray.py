@@ -7,7 +7,8 @@ answers (default 20,000) with the default English model (MiniLM in numpy, `local
 
 Each configuration embeds into a fresh store (nothing cached). Ray times are given
 whole (local Ray instance start, actors loading the model) and for the embedding alone
-(steady state: what a long run costs). Run it with OMP_NUM_THREADS=1 so that one
+(steady state: what a long run costs), and per CPU second of the embedding processes
+(texts/cpu_s: per-worker throughput, which other load on the machine does not change). Run it with OMP_NUM_THREADS=1 so that one
 worker is one core (a Ray actor with 1 CPU runs one BLAS thread; the local engine
 would otherwise use every core and the comparison would not be like for like). The
 load average is printed before and after: other work on the machine slows the
@@ -39,16 +40,19 @@ from qualcode.store import Store
 def run(tmp: Path, name: str, model: str, texts: list[str], engine) -> dict:
     store = Store.create(tmp / name)
     backend = embedding_backend(model, batch_size=32)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     vecs, stats = embed_texts(store, backend, texts, show_progress=False, engine=engine)
-    total = time.perf_counter() - t
+    total, cpu = time.perf_counter() - t, time.process_time() - c
     last = getattr(engine, "last", {}) or {}
     engine.close()
     store.close()
     embed_s = last.get("embed_s", total)
     return {"config": name, "texts": stats.computed, "total_s": round(total, 2), "embed_s": round(embed_s, 2),
             "startup_s": round(total - embed_s, 2), "texts/s": round(stats.computed / embed_s, 1),
-            "batches": last.get("batches", ""), "vecs": vecs}
+            "batches": last.get("batches", ""), "vecs": vecs,
+            # CPU seconds of the process(es) that embedded: the local process, or the actors
+            "cpu_s": round(last.get("worker_cpu_s", cpu), 2),
+            "texts/cpu_s": round(stats.computed / max(1e-9, last.get("worker_cpu_s", cpu)), 1)}
 
 
 def main() -> None:
@@ -82,13 +86,18 @@ def main() -> None:
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}, cores {len(os.sched_getaffinity(0))}")
     print(f"load average before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; "
           f"after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}\n")
-    table(rows + [over], ["config", "texts", "total_s", "startup_s", "embed_s", "texts/s", "batches"])
+    table(rows + [over], ["config", "texts", "total_s", "startup_s", "embed_s", "texts/s", "cpu_s", "texts/cpu_s",
+                          "batches"])
     loc, r1, r2 = rows
     print(f"\nvectors equal to the local engine's (atol 1e-5): {same}")
     print(f"ray 1 worker vs local, embedding: {r1['texts/s'] / loc['texts/s']:.2f}x (bar >= 0.9x); "
           f"whole run with startup: {loc['total_s'] / r1['total_s']:.2f}x")
     print(f"ray 2 workers vs 1, embedding: {r2['texts/s'] / r1['texts/s']:.2f}x (bar >= 1.7x); "
           f"whole run: {r1['total_s'] / r2['total_s']:.2f}x")
+    print(f"per-worker throughput (texts per CPU second of the embedding process, load-independent): local "
+          f"{loc['texts/cpu_s']}, ray 1 worker {r1['texts/cpu_s']} ({r1['texts/cpu_s'] / loc['texts/cpu_s']:.2f}x), "
+          f"ray 2 workers {r2['texts/cpu_s']} per worker; 2 workers on 2 free cores: "
+          f"{2 * r2['texts/cpu_s'] / r1['texts/cpu_s']:.2f}x one worker")
     print(f"per-batch overhead of the Ray path: {per_batch_ms - fake_ms:.1f} ms per task of {args.batch_size} texts "
           f"({per_batch_ms:.1f} ms per batch with the fake model, {fake_ms:.1f} ms of which is the model); "
           f"startup (local Ray instance + actors + model load): {r1['startup_s']:.1f} s")
