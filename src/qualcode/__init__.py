@@ -33,6 +33,12 @@ _EXPORTS: dict[str, str] = {
     # themes
     "run_hicode": "qualcode.themes.hicode", "discover_themes": "qualcode.themes.embedding",
     "evaluate_themes": "qualcode.themes.evaluate",
+    "estimate_hicode": "qualcode.themes.hicode", "HICodeResult": "qualcode.themes.hicode",
+    "theme_runs": "qualcode.themes.hicode", "resolve_theme_run": "qualcode.themes.hicode",
+    "final_themes": "qualcode.themes.hicode", "theme_iterations": "qualcode.themes.hicode",
+    "iteration_themes": "qualcode.themes.hicode", "segment_theme_map": "qualcode.themes.hicode",
+    "theme_hierarchy": "qualcode.themes.hicode", "theme_codebook": "qualcode.themes.hicode",
+    "export_theme_codebook": "qualcode.themes.hicode",
     # cues
     "detect_cues": "qualcode.cues", "group_dynamics": "qualcode.cues",
     # agreement

@@ -10,11 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["run_hicode", "export_codebook", "theme_codebook", "segment_theme_map", "discover_themes",
-           "evaluate_themes"]
+__all__ = ["run_hicode", "estimate_hicode", "export_codebook", "export_theme_codebook", "theme_codebook",
+           "theme_hierarchy", "segment_theme_map", "discover_themes", "evaluate_themes"]
 
 _LAZY = {
     "run_hicode": "qualcode.themes.hicode",
+    "estimate_hicode": "qualcode.themes.hicode",
+    "export_theme_codebook": "qualcode.themes.hicode",
+    "theme_hierarchy": "qualcode.themes.hicode",
     "export_codebook": "qualcode.themes.hicode",
     "theme_codebook": "qualcode.themes.hicode",
     "segment_theme_map": "qualcode.themes.hicode",
