@@ -7,12 +7,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import qualcode
-
 from qualcode.cli.coding_cmds import add_content_args, content_kwargs
-from qualcode.cli.common import add_project_arg, add_selection_args, print_json, print_table, project_from, selection_from
+from qualcode.cli.common import (
+    add_project_arg,
+    add_selection_args,
+    print_json,
+    print_table,
+    project_from,
+    selection_from,
+)
 from qualcode.cli.llm_cmds import add_llm_args, llm_overrides, print_estimate
 from qualcode.errors import InputError
 

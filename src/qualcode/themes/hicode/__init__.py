@@ -58,8 +58,17 @@ from qualcode.themes.hicode.export import (
     export_theme_codebook,
     theme_codebook,
 )
-from qualcode.themes.hicode.hierarchy import LEVELS, ThemeHierarchy, ThemeNode, check_levels, theme_hierarchy
-from qualcode.themes.hicode.labels import LLMLabeller, _validate_labels, clean_label, moderator_names
+from qualcode.themes.hicode.hierarchy import (
+    LEVELS,
+    ThemeHierarchy,
+    ThemeNode,
+    check_levels,
+    theme_hierarchy,
+)
+from qualcode.themes.hicode.labels import LLMLabeller, clean_label, moderator_names
+from qualcode.themes.hicode.labels import (
+    _validate_labels as _validate_labels,  # tests and benchmarks use it
+)
 from qualcode.themes.hicode.lookup import (
     final_themes,
     iteration_themes,
@@ -73,8 +82,8 @@ from qualcode.themes.hicode.result import HICodeResult
 from qualcode.themes.hicode.run import STEP, estimate_hicode, run_hicode
 from qualcode.themes.hicode.stages import (
     IRRELEVANT_LABELS,
-    ClusterIteration,
     Clusterer,
+    ClusterIteration,
     Definer,
     Labeller,
     SegmentLabels,
@@ -83,13 +92,39 @@ from qualcode.themes.hicode.stages import (
 )
 
 __all__ = [
-    "run_hicode", "estimate_hicode", "HICodeResult", "STEP",
-    "Labeller", "Clusterer", "Definer", "StageContext", "SegmentLabels", "ClusterIteration",
-    "LLMLabeller", "LLMClusterer", "LLMDefiner",
-    "IRRELEVANT_LABELS", "IRRELEVANT_WARN", "normalise_label", "clean_label", "moderator_names",
-    "verified_exemplars",
-    "theme_runs", "resolve_theme_run", "final_themes", "theme_iterations", "iteration_themes", "segment_theme_map",
-    "LEVELS", "check_levels", "ThemeNode", "ThemeHierarchy", "theme_hierarchy",
-    "codebook_from_themes", "codebook_yaml", "theme_codebook", "export_theme_codebook",
+    "IRRELEVANT_LABELS",
+    "IRRELEVANT_WARN",
+    "LEVELS",
+    "STEP",
+    "ClusterIteration",
+    "Clusterer",
+    "Definer",
+    "HICodeResult",
+    "LLMClusterer",
+    "LLMDefiner",
+    "LLMLabeller",
+    "Labeller",
+    "SegmentLabels",
+    "StageContext",
+    "ThemeHierarchy",
+    "ThemeNode",
+    "check_levels",
+    "clean_label",
+    "codebook_from_themes",
+    "codebook_yaml",
+    "estimate_hicode",
     "export_codebook",
+    "export_theme_codebook",
+    "final_themes",
+    "iteration_themes",
+    "moderator_names",
+    "normalise_label",
+    "resolve_theme_run",
+    "run_hicode",
+    "segment_theme_map",
+    "theme_codebook",
+    "theme_hierarchy",
+    "theme_iterations",
+    "theme_runs",
+    "verified_exemplars",
 ]

@@ -21,7 +21,12 @@ import numpy as np
 
 from qualcode.prompts import HICODE_CLUSTER, HICODE_REASSIGN
 from qualcode.themes.hicode.labels import clean_label
-from qualcode.themes.hicode.stages import ClusterIteration, StageContext, bullets, normalise_label
+from qualcode.themes.hicode.stages import (
+    ClusterIteration,
+    StageContext,
+    bullets,
+    normalise_label,
+)
 
 
 def _validate_themes(data: Any) -> dict[str, Any]:

@@ -10,11 +10,17 @@ theme whose quotes all fail gets the first sentence of its top excerpt.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from qualcode.llm import verify_quote
 from qualcode.prompts import HICODE_DEFINE
-from qualcode.themes.hicode.stages import SegmentLabels, StageContext, bullets, normalise_label
+from qualcode.themes.hicode.stages import (
+    SegmentLabels,
+    StageContext,
+    bullets,
+    normalise_label,
+)
 from qualcode.types import Segment
 
 

@@ -6,8 +6,9 @@ the tree of ``themes show --tree`` come from here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from qualcode.errors import InputError, NotFoundError
 from qualcode.store import llm_log
@@ -48,13 +49,13 @@ class ThemeNode:
     segments: int = 0
     parent: str | None = None
     renamed: bool = False
-    children: list["ThemeNode"] = field(default_factory=list)
+    children: list[ThemeNode] = field(default_factory=list)
 
     @property
     def is_label(self) -> bool:
         return self.level == 0
 
-    def walk(self) -> Iterable["ThemeNode"]:
+    def walk(self) -> Iterable[ThemeNode]:
         yield self
         for c in self.children:
             yield from c.walk()

@@ -11,12 +11,18 @@ irrelevant.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from qualcode.errors import BackendError
 from qualcode.llm import LLMRequest
 from qualcode.prompts import HICODE_LABELS
-from qualcode.themes.hicode.stages import IRRELEVANT_LABELS, SegmentLabels, StageContext, normalise_label
+from qualcode.themes.hicode.stages import (
+    IRRELEVANT_LABELS,
+    SegmentLabels,
+    StageContext,
+    normalise_label,
+)
 from qualcode.types import Segment
 
 

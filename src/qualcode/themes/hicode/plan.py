@@ -11,8 +11,9 @@ parameter (the CLI shows its flag instead).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from qualcode.backends.base import LLMBackend
 from qualcode.errors import InputError

@@ -4,7 +4,8 @@ one run) and :func:`estimate_hicode` (its dry run: calls and tokens, no call mad
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from qualcode.backends.base import EmbeddingBackend, LLMBackend
 from qualcode.errors import BackendError
@@ -18,7 +19,13 @@ from qualcode.themes.hicode.export import codebook_from_themes
 from qualcode.themes.hicode.labels import LLMLabeller
 from qualcode.themes.hicode.plan import Plan, make_plan
 from qualcode.themes.hicode.result import HICodeResult
-from qualcode.themes.hicode.stages import ClusterIteration, SegmentLabels, final_mapping, normalise_label, stage_name
+from qualcode.themes.hicode.stages import (
+    ClusterIteration,
+    SegmentLabels,
+    final_mapping,
+    normalise_label,
+    stage_name,
+)
 from qualcode.types import Coding, Segment
 
 STEP = "hicode"
@@ -124,12 +131,10 @@ def run_hicode(
         The stored run, its themes and iterations. For an estimate of calls and tokens
         without running, use :func:`estimate_hicode`.
     """
-    plan = make_plan(project, dict(locals()))  # every parameter above, checked before any model call
+    options = dict(locals())  # every parameter above
+    plan = make_plan(project, options)  # checked, before any model call
     _guard(plan)
-    rec = _recorder(plan, _params(plan, dict(k=k, target=target, batch_size=batch_size,
-                                             max_iterations=max_iterations, moderator_context=moderator_context,
-                                             include_moderators=include_moderators, n_quotes=n_quotes,
-                                             max_excerpts=max_excerpts)))
+    rec = _recorder(plan, _params(plan, options))
     ctx = plan.context()
     labels = plan.labeller.label(plan.targets, plan.contexts, ctx)
     _check_labels(labels, plan.targets, plan.labeller)

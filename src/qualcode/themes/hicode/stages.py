@@ -17,8 +17,9 @@ and cached with it) and the embedder.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -123,7 +124,7 @@ class ClusterIteration:
 
     @classmethod
     def from_groups(cls, iteration: int, groups: Mapping[str, Sequence[str]], *, seed: int | None = None,
-                    stop_reason: str | None = None, how: str = "custom") -> "ClusterIteration":
+                    stop_reason: str | None = None, how: str = "custom") -> ClusterIteration:
         """An iteration from ``{theme: [inputs]}`` (what a custom clusterer usually
         has); an input listed under two themes keeps the first."""
         members: list[tuple[str, str, int, str]] = []
