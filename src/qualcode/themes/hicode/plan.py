@@ -40,7 +40,8 @@ def check_params(*, background: Any, goal: Any, k: Any, target: Any, batch_size:
     for name, v in (("background", background), ("goal", goal)):
         if not isinstance(v, str) or not v.strip():
             raise InputError(f"{name} must be a non-empty text; got {v!r}",
-                             hint="HICode needs background (what the data is) and goal (the coding goal)")
+                             hint="HICode needs background (what the data is: study, participants, setting) and goal "
+                                  "(the research question or analysis dimension)")
     for name, v, low in (("k", k, 1), ("batch_size", batch_size, 2), ("max_iterations", max_iterations, 1),
                          ("n_quotes", n_quotes, 0), ("max_excerpts", max_excerpts, 1)):
         if not _is_int(v) or v < low:
