@@ -191,3 +191,35 @@ def test_cli_names_flags_where_the_library_names_parameters(project, capsys):
     assert "error: --irrelevant-warn must be a share between 0 and 1; got 2.0" in capsys.readouterr().err
     assert main(base + ["--dry-run", "--json"]) == 0
     assert '"label_calls": 12' in capsys.readouterr().out
+
+
+class EmptyListLabeller(WordLabeller):
+    """Gives one segment an empty list instead of calling it irrelevant."""
+
+    def label(self, segments, contexts, ctx):
+        out = super().label(segments, contexts, ctx)
+        first = next(iter(out.labels))
+        out.labels[first] = []
+        self.emptied = first
+        return out
+
+
+def test_a_custom_labeller_s_empty_list_means_irrelevant_and_contradictions_are_refused(project):
+    from qualcode.themes.hicode import segment_theme_map
+
+    fake, client = _fake(project)
+    labeller = EmptyListLabeller()
+    res = run_hicode(project, background=BACKGROUND, goal=GOAL, client=client, labeller=labeller,
+                     clusterer=FirstWordClusterer())
+    assert res.summary["irrelevant"] == 3 and res.summary["labelled"] == 9
+    row = next(r for r in segment_theme_map(project.store, res.run_id) if r["segment_id"] == labeller.emptied)
+    assert row["irrelevant"] and row["labels"] == []
+
+    class Contradicting(WordLabeller):
+        def label(self, segments, contexts, ctx):
+            out = super().label(segments, contexts, ctx)
+            out.irrelevant.add(next(iter(out.labels)))
+            return out
+
+    with pytest.raises(BackendError, match="gave labels to 1 segment"):
+        run_hicode(project, background=BACKGROUND, goal=GOAL, client=client, labeller=Contradicting())

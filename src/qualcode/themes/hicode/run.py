@@ -136,8 +136,7 @@ def run_hicode(
     _guard(plan)
     rec = _recorder(plan, _params(plan, options))
     ctx = plan.context()
-    labels = plan.labeller.label(plan.targets, plan.contexts, ctx)
-    _check_labels(labels, plan.targets, plan.labeller)
+    labels = _checked_labels(plan.labeller.label(plan.targets, plan.contexts, ctx), plan.targets, plan.labeller)
     unique = labels.unique()
     iterations = plan.clusterer.cluster(unique, ctx)
     label_theme = _checked_mapping(iterations, unique, plan.clusterer)
@@ -206,8 +205,9 @@ def _recorder(plan: Plan, params: dict[str, Any]) -> RunRecorder:
     return rec
 
 
-def _check_labels(labels: Any, targets: Sequence[Segment], labeller: Any) -> None:
-    """A labeller's result covers only the segments it was given."""
+def _checked_labels(labels: Any, targets: Sequence[Segment], labeller: Any) -> SegmentLabels:
+    """A labeller's result, checked: only the segments it was given, none both labelled
+    and irrelevant. A segment in neither, or with an empty list, counts as irrelevant."""
     if not isinstance(labels, SegmentLabels):
         raise BackendError(f"labeller {stage_name(labeller)} returned {type(labels).__name__}, not SegmentLabels")
     ids = {s.id for s in targets}
@@ -215,6 +215,13 @@ def _check_labels(labels: Any, targets: Sequence[Segment], labeller: Any) -> Non
     if stray:
         raise BackendError(f"labeller {stage_name(labeller)} returned labels for {len(stray)} segment(s) it was "
                            f"not given (e.g. id {min(stray)})")
+    both = set(labels.labels) & set(labels.irrelevant)
+    if both:
+        raise BackendError(f"labeller {stage_name(labeller)} gave labels to {len(both)} segment(s) it also called "
+                           f"irrelevant (e.g. id {min(both)})")
+    kept = {sid: list(labs) for sid, labs in labels.labels.items() if labs}
+    return SegmentLabels(labels=kept, irrelevant=ids - set(kept), truncated=labels.truncated,
+                         irrelevant_by_label=labels.irrelevant_by_label)
 
 
 def _checked_mapping(iterations: Sequence[ClusterIteration], unique: Sequence[str], clusterer: Any) -> dict[str, str]:
@@ -243,7 +250,7 @@ def _codings(targets: Sequence[Segment], labels: SegmentLabels, label_theme: Map
     codings: list[Coding] = []
     label_rows: list[tuple[int, int, str | None, str | None, bool, str | None]] = []
     for seg in targets:
-        if seg.id in labels.irrelevant or seg.id not in labels.labels:
+        if seg.id not in labels.labels:
             label_rows.append((seg.id, 0, None, None, True, None))
             continue
         by_theme: dict[str, list[str]] = {}
