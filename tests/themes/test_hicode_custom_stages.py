@@ -207,7 +207,7 @@ class EmptyListLabeller(WordLabeller):
 def test_a_custom_labeller_s_empty_list_means_irrelevant_and_contradictions_are_refused(project):
     from qualcode.themes.hicode import segment_theme_map
 
-    fake, client = _fake(project)
+    _, client = _fake(project)
     labeller = EmptyListLabeller()
     res = run_hicode(project, background=BACKGROUND, goal=GOAL, client=client, labeller=labeller,
                      clusterer=FirstWordClusterer())
@@ -223,3 +223,19 @@ def test_a_custom_labeller_s_empty_list_means_irrelevant_and_contradictions_are_
 
     with pytest.raises(BackendError, match="gave labels to 1 segment"):
         run_hicode(project, background=BACKGROUND, goal=GOAL, client=client, labeller=Contradicting())
+
+
+def test_estimate_takes_exactly_run_hicode_s_parameters():
+    import inspect
+
+    assert list(inspect.signature(estimate_hicode).parameters.values()) == \
+        list(inspect.signature(run_hicode).parameters.values())
+
+
+def test_theme_method_auto_picks_hicode_only_with_an_llm(project):
+    from qualcode.themes import theme_method
+
+    assert theme_method(project) == "embedding" and theme_method(project, "hicode") == "hicode"
+    assert theme_method(project, label_llm="fake:") == "hicode"
+    with pytest.raises(InputError, match="method must be one of auto, hicode, embedding; got 'lda'"):
+        theme_method(project, "lda")

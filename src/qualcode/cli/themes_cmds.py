@@ -136,12 +136,7 @@ def flag_names() -> Iterator[None]:
 
 def _run(args: argparse.Namespace) -> int:
     with project_from(args, overrides=llm_overrides(args)) as project:
-        method = args.method
-        if method == "auto":
-            has_llm = bool(str(project.settings.get("llm", "model", "") or "").strip()
-                           or args.label_llm or str(project.settings.get("themes", "label_llm", "") or "").strip())
-            method = "hicode" if has_llm else "embedding"
-        if method == "embedding":
+        if qualcode.theme_method(project, args.method, label_llm=args.label_llm) == "embedding":
             return _run_embedding(project, args)
         if not args.background or not args.goal:
             missing = " and ".join(n for n, v in (("--background", args.background), ("--goal", args.goal)) if not v)
