@@ -239,3 +239,28 @@ def test_theme_method_auto_picks_hicode_only_with_an_llm(project):
     assert theme_method(project, label_llm="fake:") == "hicode"
     with pytest.raises(InputError, match="method must be one of auto, hicode, embedding; got 'lda'"):
         theme_method(project, "lda")
+
+
+class RenamingDefiner(FirstSentenceDefiner):
+    def define(self, themes, label_theme, labels, segments, ctx):
+        out = super().define(themes, label_theme, labels, segments, ctx)
+        out[0]["name"] = "Something else"
+        return out
+
+
+class TwiceFirstClusterer(FirstWordClusterer):
+    def cluster(self, labels, ctx):
+        first = super().cluster(labels, ctx)[0]
+        return [first, first]
+
+
+@pytest.mark.parametrize("stages, message", [
+    ({"definer": RenamingDefiner()}, "must define each final theme once"),
+    ({"clusterer": TwiceFirstClusterer()}, r"numbered its iterations \[1, 1\]"),
+])
+def test_stage_results_that_do_not_fit_are_refused_and_nothing_is_stored(project, stages, message):
+    _, client = _fake(project)
+    kw = {"labeller": WordLabeller(), "clusterer": FirstWordClusterer(), **stages}
+    with pytest.raises(BackendError, match=message):
+        run_hicode(project, background=BACKGROUND, goal=GOAL, client=client, **kw)
+    assert llm_log.theme_runs(project.store) == [] and project.store.codings() == []

@@ -141,7 +141,8 @@ def run_hicode(
     iterations = plan.clusterer.cluster(unique, ctx)
     label_theme = _checked_mapping(iterations, unique, plan.clusterer)
     final = iterations[-1].themes if iterations else []
-    themes = _checked_themes(plan.definer.define(final, label_theme, labels, plan.targets, ctx), plan.targets)
+    themes = _checked_themes(plan.definer.define(final, label_theme, labels, plan.targets, ctx), final,
+                             plan.targets, plan.definer)
     codings, label_rows = _codings(plan.targets, labels, label_theme, rec)
     summary = _summary(plan, labels, unique, iterations, themes, len(codings))
     stats = _combined_stats(plan.label_client, plan.theme_client)
@@ -225,7 +226,11 @@ def _checked_labels(labels: Any, targets: Sequence[Segment], labeller: Any) -> S
 
 
 def _checked_mapping(iterations: Sequence[ClusterIteration], unique: Sequence[str], clusterer: Any) -> dict[str, str]:
-    """normalised label -> final theme; refuses a clustering that lost a label."""
+    """normalised label -> final theme; refuses a clustering that lost a label or
+    numbered its iterations other than 1, 2, ..."""
+    numbers = [it.iteration for it in iterations]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise BackendError(f"clusterer {stage_name(clusterer)} numbered its iterations {numbers}; expected 1, 2, ...")
     label_theme = final_mapping(iterations, unique)
     lost = [lab for lab in unique if label_theme.get(normalise_label(lab)) is None]
     if lost:
@@ -234,8 +239,14 @@ def _checked_mapping(iterations: Sequence[ClusterIteration], unique: Sequence[st
     return label_theme  # type: ignore[return-value]
 
 
-def _checked_themes(themes: Sequence[Mapping[str, Any]], targets: Sequence[Segment]) -> list[dict[str, Any]]:
-    """The definer's themes, each exemplar checked verbatim against its segment."""
+def _checked_themes(themes: Sequence[Mapping[str, Any]], final: Sequence[str], targets: Sequence[Segment],
+                    definer: Any) -> list[dict[str, Any]]:
+    """The definer's themes (one per final theme, in any order), each exemplar checked
+    verbatim against its segment."""
+    names = [t.get("name") for t in themes]
+    if sorted(map(str, names)) != sorted(final):
+        raise BackendError(f"definer {stage_name(definer)} returned themes {names[:5]} for the final themes "
+                           f"{list(final)[:5]}; it must define each final theme once")
     by_id = {s.id: s for s in targets}
     out = []
     for t in themes:
