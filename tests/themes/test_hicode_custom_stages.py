@@ -22,18 +22,12 @@ from qualcode.themes.hicode import (
     run_hicode,
 )
 from qualcode.types import StepResult
-from tests.themes.test_hicode_pipeline import BACKGROUND, GOAL, make_project
+from tests.themes.test_hicode_pipeline import BACKGROUND, GOAL
+from tests.themes.test_hicode_pipeline import project  # noqa: F401  (the fixture: two focus groups, 16 turns)
 
 DEFAULT_STAGES = {"labeller": "qualcode.themes.hicode.labels.LLMLabeller",
                   "clusterer": "qualcode.themes.hicode.clustering.LLMClusterer",
                   "definer": "qualcode.themes.hicode.definitions.LLMDefiner"}
-
-
-@pytest.fixture
-def project(tmp_path):
-    p = make_project(tmp_path / "proj")
-    yield p
-    p.close()
 
 
 def _fake(project, spec="fake:"):
