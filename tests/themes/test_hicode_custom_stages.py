@@ -22,8 +22,10 @@ from qualcode.themes.hicode import (
     run_hicode,
 )
 from qualcode.types import StepResult
+from tests.themes import test_hicode_pipeline as pipeline
 from tests.themes.test_hicode_pipeline import BACKGROUND, GOAL
-from tests.themes.test_hicode_pipeline import project  # noqa: F401  (the fixture: two focus groups, 16 turns)
+
+project = pipeline.project  # the fixture: two focus groups, 16 turns (12 to label)
 
 DEFAULT_STAGES = {"labeller": "qualcode.themes.hicode.labels.LLMLabeller",
                   "clusterer": "qualcode.themes.hicode.clustering.LLMClusterer",
