@@ -13,6 +13,17 @@ implementation ran each stage (``run.params["stages"]``).
 Every stage gets a :class:`StageContext`: the project, the researcher's background and
 goal, the seed, the two LLM clients (already bound to the run, so their calls are logged
 and cached with it) and the embedder.
+
+A clusterer that groups labels by their first word, with no model::
+
+    class FirstWord:
+        def cluster(self, labels, ctx):
+            groups = {}
+            for lab in labels:
+                groups.setdefault(lab.split()[0].capitalize(), []).append(lab)
+            return [ClusterIteration.from_groups(1, groups, seed=ctx.seed)]
+
+    run_hicode(project, background=..., goal=..., clusterer=FirstWord())
 """
 
 from __future__ import annotations
