@@ -28,7 +28,7 @@ _EXPORTS: dict[str, str] = {
     # codebooks, relevance, deductive coding
     "load_codebook": "qualcode.codebook", "codebook_to_yaml": "qualcode.codebook",
     "rank_segments": "qualcode.coding.relevance", "code_segments": "qualcode.coding.deductive",
-    "llm_code": "qualcode.coding.llm_coder",
+    "llm_code": "qualcode.coding.llm_coder", "estimate_llm_code": "qualcode.coding.llm_coder",
     "embed_texts": "qualcode.embeddings",
     # themes
     "run_hicode": "qualcode.themes.hicode", "discover_themes": "qualcode.themes.embedding",

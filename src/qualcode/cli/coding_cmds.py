@@ -89,7 +89,7 @@ def cmd_relevance(args: argparse.Namespace) -> int:
 
     with project_from(args) as project:
         top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
-        res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model,
+        res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedder=args.model,
                             skip_moderators=False if args.include_moderators else None,
                             selection=selection_from(args), **content_kwargs(args))
         if args.json:
@@ -130,7 +130,7 @@ def cmd_code(args: argparse.Namespace) -> int:
             project, args.codebook, mode=args.mode, threshold=args.threshold, margin=args.margin,
             max_codes=args.max_codes, calibrate=args.calibrate, lexical=args.lexical,
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
-            code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
+            code_thresholds=_parse_code_thresholds(args.code_threshold), embedder=args.model,
             skip_moderators=False if args.include_moderators else None, method=args.method,
             selection=selection_from(args), **content_kwargs(args),
         )

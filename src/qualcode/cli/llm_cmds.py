@@ -54,26 +54,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_llm_code(args: argparse.Namespace) -> int:
-    from qualcode.coding.llm_coder import llm_code
+    from qualcode import estimate_llm_code, llm_code
 
     with project_from(args, overrides=llm_overrides(args)) as project:
-        out = llm_code(project, args.codebook, per=args.per, dry_run=args.dry_run,
-                       skip_moderators=False if args.include_moderators else None,
-                       skip_unattributed=False if args.include_unattributed else None,
-                       selection=selection_from(args))
+        kwargs = dict(per=args.per, skip_moderators=False if args.include_moderators else None,
+                      skip_unattributed=False if args.include_unattributed else None,
+                      selection=selection_from(args))
         if args.dry_run:
-            print_json(out) if args.json else print_estimate(out)
+            est = estimate_llm_code(project, args.codebook, **kwargs).to_dict()
+            print_json(est) if args.json else print_estimate(est)
             return 0
+        res = llm_code(project, args.codebook, **kwargs)
         if args.json:
-            print_json({"run": out.id, "summary": dict(out.summary)})
+            print_json(res.to_dict())
             return 0
-        s = out.summary
+        s, run = res.summary, res.run
         q = s["quotes"]
         skipped = f"; {s['moderator_segments_skipped']} moderator segments skipped" if s.get(
             "moderator_segments_skipped") else ""
-        print(f"run {out.id}: {s['codings']} codings on {s['segments_coded']} of {s['segments']} segments "
-              f"({s['codes']} codes, per {args.per}, model {out.model}{skipped})")
-        print_selection(out.params)
+        print(f"run {run.id}: {s['codings']} codings on {s['segments_coded']} of {s['segments']} segments "
+              f"({s['codes']} codes, per {args.per}, model {run.model}{skipped})")
+        print_selection(run.params)
         print(f"quotes: {q['exact']} exact, {q['normalized']} normalised, {q['fuzzy']} located fuzzily, "
               f"{q['not_found']} not found in the segment, {q['none']} none given")
         c = s["calls"]

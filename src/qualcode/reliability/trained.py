@@ -652,7 +652,7 @@ def train_coder(
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
     looked = {int(u) for u in src.units}
     chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
-                    embedding_model=embedding_model) \
+                    embedder=embedding_model) \
         if apply else None
     targets = [s for s in chosen.segments if s.id not in looked] if chosen is not None else []
     segs = [current[i] for i in labeled_ids] + targets

@@ -628,7 +628,7 @@ def discover_themes(
     if skip_moderators is None:
         skip_moderators = segments is None and bool(project.settings.get("coding", "skip_moderators", True))
     chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
-                    skip_unattributed=skip_unattributed, embedding_model=embedding_model,
+                    skip_unattributed=skip_unattributed, embedder=embedding_model,
                     show_progress=show_progress)
     segments, n_skipped = chosen.segments, chosen.skipped("moderator")
     n_unattributed = chosen.skipped("unattributed")
