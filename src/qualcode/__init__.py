@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "evaluate_themes": "qualcode.themes.evaluate",
     # cues
     "detect_cues": "qualcode.cues", "group_dynamics": "qualcode.cues",
+    "code_cues": "qualcode.cues.step", "CuesResult": "qualcode.cues.step", "document_dynamics": "qualcode.cues.step",
     # agreement
     "agreement_report": "qualcode.stats", "AgreementReport": "qualcode.stats",
     "cohen_kappa_score": "qualcode.stats", "krippendorff_alpha": "qualcode.stats",

@@ -20,6 +20,7 @@ FLAGS: dict[str, str] = {
     "code_thresholds": "--code-threshold",
     "out_dir": "--out",
     "question": "QUESTION",
+    "use_llm": "--llm",
 }
 
 
