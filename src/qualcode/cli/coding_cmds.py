@@ -67,8 +67,7 @@ def content_kwargs(args: argparse.Namespace) -> dict:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from qualcode.embeddings import embed_texts
-    from qualcode.language import check_project_languages
+    from qualcode import embed_texts, check_project_languages
 
     with project_from(args) as project:
         backend = project.embedder(args.model)
@@ -85,7 +84,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_relevance(args: argparse.Namespace) -> int:
-    from qualcode.coding.relevance import rank_segments
+    from qualcode import rank_segments
 
     with project_from(args) as project:
         top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
@@ -123,7 +122,7 @@ def _parse_code_thresholds(items: list[str] | None) -> dict[str, float]:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    from qualcode.coding.deductive import code_segments
+    from qualcode import code_segments
 
     with project_from(args) as project:
         res = code_segments(
@@ -159,7 +158,7 @@ def cmd_code(args: argparse.Namespace) -> int:
                                                                 res.run.summary else ""))
         print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code){how}; "
               f"{res.embedded} texts embedded now" + (f" (model {res.run.model})" if res.run.model else ""))
-        from qualcode.coding.diagnostics import describe
+        from qualcode import describe_uncertain as describe
 
         for line in describe(res.uncertain, res.n_segments):
             print(f"unsure: {line}")

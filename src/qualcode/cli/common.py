@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Any, Mapping, Sequence
 
-from qualcode.project import Project, open_project
+from qualcode import Project, open_project
 
 
 #: Python parameter -> CLI option, where the option is not ``--`` + the name with dashes
@@ -66,7 +66,7 @@ def add_selection_args(p: argparse.ArgumentParser, *, relevance: bool = True) ->
 
 def selection_from(args: argparse.Namespace) -> Any:
     """The :class:`qualcode.coding.select.Selection` the options of :func:`add_selection_args` give."""
-    from qualcode.coding.select import Selection
+    from qualcode import Selection
 
     return Selection(documents=tuple(getattr(args, "document", None) or ()),
                      where=tuple(getattr(args, "where", None) or ()),

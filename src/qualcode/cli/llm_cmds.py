@@ -84,11 +84,11 @@ def cmd_llm_code(args: argparse.Namespace) -> int:
 
 
 def cmd_llm_log(args: argparse.Namespace) -> int:
-    from qualcode.store import llm_log
+    from qualcode import llm_call_summary, recent_llm_calls
 
     with project_from(args) as project:
-        rows = llm_log.call_summary(project.store, run_id=args.run)
-        recent = llm_log.recent_calls(project.store, limit=args.calls, run_id=args.run) if args.calls else []
+        rows = llm_call_summary(project.store, run_id=args.run)
+        recent = recent_llm_calls(project.store, limit=args.calls, run_id=args.run) if args.calls else []
         if args.json:
             print_json({"summary": rows, "recent": recent})
             return 0
