@@ -21,6 +21,8 @@ FLAGS: dict[str, str] = {
     "out_dir": "--out",
     "question": "QUESTION",
     "use_llm": "--llm",
+    "embedding_model": "--model",
+    "n_themes": "--target",
 }
 
 

@@ -57,7 +57,8 @@ def cmd_llm_code(args: argparse.Namespace) -> int:
     from qualcode import estimate_llm_code, llm_code
 
     with project_from(args, overrides=llm_overrides(args)) as project:
-        kwargs = dict(per=args.per, skip_moderators=False if args.include_moderators else None,
+        kwargs = dict(per=args.per, concurrency=args.concurrency,
+                      skip_moderators=False if args.include_moderators else None,
                       skip_unattributed=False if args.include_unattributed else None,
                       selection=selection_from(args))
         if args.dry_run:

@@ -74,7 +74,7 @@ def rank_segments(
     from qualcode.coding.select import describe, select
 
     if selection is not None and selection.uses_relevance:
-        raise InputError("relevance ranks segments itself: selection's relevant_to/relevance_run do not apply to it",
+        raise InputError("relevant_to/relevance_run do not apply to relevance ranking: it ranks segments itself",
                          param=("relevant_to", "relevance_run"))
     if skip_moderators is None:
         skip_moderators = segments is None and bool(project.settings.get("coding", "skip_moderators", True))
