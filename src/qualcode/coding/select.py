@@ -25,14 +25,18 @@ The result (:class:`Selected`) has the segments, what each stage left out, and t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from qualcode.errors import InputError
 from qualcode.params import check_number, check_positive_int
 from qualcode.types import Segment
 
+if TYPE_CHECKING:
+    from qualcode.backends.base import EmbeddingBackend
+    from qualcode.project import Project
+
 #: a content rule: (project, segments) -> the segments kept
-Rule = Callable[[Any, list[Segment]], list[Segment]]
+Rule = Callable[["Project", list[Segment]], list[Segment]]
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ def _fold(v: Any) -> str:
     return str(v).strip().casefold()
 
 
-def moderator_rule(project: Any, segments: list[Segment]) -> list[Segment]:
+def moderator_rule(project: Project, segments: list[Segment]) -> list[Segment]:
     """Leave out segments spoken only by a moderator of their document."""
     from qualcode.speakers import is_moderator_segment, moderator_names
 
@@ -136,7 +140,7 @@ def moderator_rule(project: Any, segments: list[Segment]) -> list[Segment]:
     return [s for s in segments if not is_moderator_segment(s, mods)]
 
 
-def unattributed_rule(project: Any, segments: list[Segment]) -> list[Segment]:
+def unattributed_rule(project: Project, segments: list[Segment]) -> list[Segment]:
     """Leave out lines without a speaker in transcripts that have speakers (titles,
     headers, "end of the recording", bracketed notes alone; see
     :func:`qualcode.speakers.is_unattributed_segment`)."""
@@ -154,7 +158,7 @@ CONTENT_RULES: list[tuple[str, Rule, str]] = [
 ]
 
 
-def _candidates(project: Any, segments: Sequence[Segment | int] | None) -> list[Segment]:
+def _candidates(project: Project, segments: Sequence[Segment | int] | None) -> list[Segment]:
     store = project.store
     if segments is None:
         return store.segments()
@@ -169,7 +173,7 @@ def _candidates(project: Any, segments: Sequence[Segment | int] | None) -> list[
     return [s if isinstance(s, Segment) else found[int(s)] for s in segs]
 
 
-def _filter_documents(project: Any, segs: list[Segment], names: Sequence[str]) -> list[Segment]:
+def _filter_documents(project: Project, segs: list[Segment], names: Sequence[str]) -> list[Segment]:
     from pathlib import Path
 
     docs = project.store.documents()
@@ -185,7 +189,7 @@ def _filter_documents(project: Any, segs: list[Segment], names: Sequence[str]) -
     return [s for s in segs if s.document_id in ids]
 
 
-def _filter_where(project: Any, segs: list[Segment], where: Mapping[str, list[str]]) -> list[Segment]:
+def _filter_where(project: Project, segs: list[Segment], where: Mapping[str, list[str]]) -> list[Segment]:
     from qualcode.ingest._labels import speaker_key
 
     doc_meta = {d.id: d.metadata for d in project.store.documents(current_only=False)
@@ -211,7 +215,7 @@ def _filter_where(project: Any, segs: list[Segment], where: Mapping[str, list[st
     return segs
 
 
-def _filter_relevance(project: Any, segs: list[Segment], sel: Selection, *, embedder: Any,
+def _filter_relevance(project: Project, segs: list[Segment], sel: Selection, *, embedder: "EmbeddingBackend | str | None",
                       show_progress: bool) -> tuple[list[Segment], dict[str, Any], dict[int, float]]:
     store = project.store
     top, floor = sel.top, sel.min_relevance
@@ -254,12 +258,12 @@ def _filter_relevance(project: Any, segs: list[Segment], sel: Selection, *, embe
 
 
 def select(
-    project: Any,
+    project: Project,
     selection: Selection | None = None,
     *,
     segments: Sequence[Segment | int] | None = None,
     skip_moderators: bool | None = None,
-    embedder: Any = None,
+    embedder: "EmbeddingBackend | str | None" = None,
     show_progress: bool = False,
     **rules: bool | None,
 ) -> Selected:
