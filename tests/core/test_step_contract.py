@@ -124,7 +124,8 @@ def test_estimate_is_separate_and_matches_the_run(project):
     assert (again.calls, again.cached) == (0, 6)  # answered from the call log now
     assert isinstance(res, StepResult) and res.run_id == res.run.id and res.n_segments == 3
     out = res.to_dict()
-    assert out["run"] == res.run.id and out["summary"]["codings"] == res.n_codings == len(p.store.codings(run_id=res.run_id))
+    assert out["run"] == res.run.id
+    assert out["summary"]["codings"] == res.n_codings == len(p.store.codings(run_id=res.run_id))
 
 
 def test_every_coding_step_returns_a_step_result(project):

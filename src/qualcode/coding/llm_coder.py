@@ -136,8 +136,9 @@ def _requests(cb: Codebook, segs: Sequence[Segment], per: str) -> list[LLMReques
                                   segment=s.text)
                 for s in segs for c in cb.codes]
     codes_text = "\n".join(
-        f"- {c.name}" + (f": {c.definition}" if c.definition else "") + (f" (include: {c.include})" if c.include else "")
-        + (f" (exclude: {c.exclude})" if c.exclude else "") for c in cb.codes)
+        f"- {c.name}" + (f": {c.definition}" if c.definition else "")
+        + (f" (include: {c.include})" if c.include else "") + (f" (exclude: {c.exclude})" if c.exclude else "")
+        for c in cb.codes)
     return [CODE_SEGMENT.request(key=s.id, text_hashes=(s.text_hash,), validate=_validate_segment,
                                  max_tokens=150 + 120 * min(len(cb.codes), 5), codes=codes_text, segment=s.text)
             for s in segs]

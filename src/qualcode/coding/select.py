@@ -205,7 +205,8 @@ def _filter_where(project: Project, segs: list[Segment], where: Mapping[str, lis
                           - {"speakers", "encoding", "columns", "keep_columns"})
             raise InputError(f"where {key}=...: no segment or document has {key!r}; "
                              f"keys present: speaker, {', '.join(keys) or '(no metadata)'}",
-                             hint="add document metadata with `qualcode ingest FILE --metadata meta.csv`", param="where")
+                             hint="add document metadata with `qualcode ingest FILE --metadata meta.csv`",
+                             param="where")
         wanted_v = {_fold(v) for v in values}
 
         def value(s: Segment) -> Any:
@@ -215,7 +216,8 @@ def _filter_where(project: Project, segs: list[Segment], where: Mapping[str, lis
     return segs
 
 
-def _filter_relevance(project: Project, segs: list[Segment], sel: Selection, *, embedder: "EmbeddingBackend | str | None",
+def _filter_relevance(project: Project, segs: list[Segment], sel: Selection, *,
+                      embedder: "EmbeddingBackend | str | None",
                       show_progress: bool) -> tuple[list[Segment], dict[str, Any], dict[int, float]]:
     store = project.store
     top, floor = sel.top, sel.min_relevance

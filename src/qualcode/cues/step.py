@@ -119,7 +119,8 @@ def code_cues(
     pause_threshold = check_range("pause_threshold", pause_threshold, low=0)
     if selection is not None and selection.uses_relevance and not use_llm:
         raise InputError("relevant_to/relevance_run choose the segments the LLM codes: add use_llm",
-                         hint="rule cues are found in whole documents; narrow them with --document or --where KEY=VALUE",
+                         hint="rule cues are found in whole documents; narrow them with --document or "
+                              "--where KEY=VALUE",
                          param=("relevant_to", "relevance_run", "use_llm"))
     rules = tuple(load_patterns(patterns)) if isinstance(patterns, (str, Path)) else tuple(patterns or ())
     targets = _targets(project, selection)
