@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
     # selection, relevance, deductive coding
     "Selection": "qualcode.coding.select",
     "load_codebook": "qualcode.codebook", "codebook_to_yaml": "qualcode.codebook",
-    "embed_texts": "qualcode.embeddings",
+    "embed_texts": "qualcode.embeddings", "embed_segments": "qualcode.embeddings",
     "rank_segments": "qualcode.coding.relevance", "RelevanceResult": "qualcode.coding.relevance",
     "code_segments": "qualcode.coding.deductive", "CodingResult": "qualcode.coding.deductive",
     "describe_uncertain": "qualcode.coding.diagnostics:describe",

@@ -67,13 +67,10 @@ def content_kwargs(args: argparse.Namespace) -> dict:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from qualcode import embed_texts, check_project_languages
+    from qualcode import embed_segments
 
     with project_from(args) as project:
-        backend = project.embedder(args.model)
-        segs = project.store.segments()
-        check_project_languages(project, backend, segs, step="embed")  # warns (or, strict, refuses) first
-        _, stats = embed_texts(project.store, backend, [s.text for s in segs], desc="embedding segments")
+        backend, stats = embed_segments(project, embedder=args.model)
         unit = "texts (segments and their windows)" if stats.split else "segments"
         print(f"{stats.total} segments: {stats.computed} {unit} embedded now, {stats.cached} already in the store "
               f"(model {backend.name})")
