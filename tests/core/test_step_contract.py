@@ -180,3 +180,26 @@ def test_llm_code_dry_run_cli_keeps_its_json(project, capsys):
     assert main(["llm-code", "-p", str(p.path), "--codebook", str(cb), "--llm", "fake:", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["run"] and out["summary"]["calls"]["calls"] == 3
+
+
+def test_train_enrich_passes_the_model_as_embedder(project, capsys, monkeypatch):
+    """`train --enrich` hands --model to similarity coding as ``embedder=``."""
+    import qualcode.project as qp
+
+    p, _, cb = project
+    rows = ["segment_id,code"] + [f"{s.id},Cost" for s in p.store.segments() if "money" in s.text]
+    (cb.parent / "h.csv").write_text("\n".join(rows) + "\n")
+    qualcode.import_codes(p, cb.parent / "h.csv", coder="ann", scope="segments")
+    p.store.close()
+    asked = []
+
+    def fake(self, spec=None, *, texts=()):
+        asked.append(spec)
+        return FakeEmbedder()
+
+    monkeypatch.setattr(qp.Project, "embedder", fake)
+    assert main(["train", "-p", str(p.path), "--coder", "ann", "--enrich", str(cb), "--model", "use", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_codings"] > 0 and asked == ["use"]
+    with open_project(p.path) as again:
+        assert again.store.run(out["run"]).params["embedding_model"] == "use"

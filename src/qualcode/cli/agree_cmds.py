@@ -343,7 +343,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     with project_from(args) as project:
         if args.enrich:
-            res = code_with_human_examples(project, args.enrich, args.coder, embedding_model=args.model)
+            res = code_with_human_examples(project, args.enrich, args.coder, embedder=args.model)
             if args.json:
                 print_json({"run": res.run_id, "n_segments": res.n_segments, "n_codings": res.n_codings,
                             "per_code": dict(res.per_code)})
