@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "recent_llm_calls": "qualcode.store.llm_log:recent_calls",
     # ingest and segmentation
     "ingest_files": "qualcode.corpus", "resegment": "qualcode.corpus", "is_qdpx": "qualcode.corpus",
+    "IngestReport": "qualcode.corpus",
     "read_file": "qualcode.ingest", "segment": "qualcode.ingest",
     "import_qdpx": "qualcode.report.qdpx", "ImportResult": "qualcode.report.qdpx",
     # languages
@@ -52,8 +53,10 @@ _EXPORTS: dict[str, str] = {
     "llm_code": "qualcode.coding.llm_coder", "estimate_llm_code": "qualcode.coding.llm_coder",
     "LLMCodeResult": "qualcode.coding.llm_coder",
     "train_coder": "qualcode.reliability.trained", "code_with_human_examples": "qualcode.reliability.trained",
+    "TrainResult": "qualcode.reliability.trained",
     # themes
-    "run_hicode": "qualcode.themes.hicode", "discover_themes": "qualcode.themes.embedding",
+    "run_hicode": "qualcode.themes.hicode", "HICodeResult": "qualcode.themes.hicode",
+    "discover_themes": "qualcode.themes.embedding",
     "ThemeResult": "qualcode.themes.embedding", "evaluate_themes": "qualcode.themes.evaluate",
     # cues
     "code_cues": "qualcode.cues.step", "CuesResult": "qualcode.cues.step", "document_dynamics": "qualcode.cues.step",
@@ -62,7 +65,8 @@ _EXPORTS: dict[str, str] = {
     "agreement_report": "qualcode.stats", "AgreementReport": "qualcode.stats",
     "cohen_kappa_score": "qualcode.stats", "krippendorff_alpha": "qualcode.stats",
     "compare_coders": "qualcode.reliability.compare:compare", "compare_models": "qualcode.reliability.compare",
-    "compare_many": "qualcode.reliability.multi",
+    "compare_many": "qualcode.reliability.multi", "Comparison": "qualcode.reliability.compare",
+    "ModelComparison": "qualcode.reliability.compare", "MultiComparison": "qualcode.reliability.multi",
     "write_disagreements": "qualcode.reliability.compare",
     "write_multi_disagreements": "qualcode.reliability.multi:write_disagreements",
     "write_confusion": "qualcode.reliability.compare", "confusion_rows": "qualcode.reliability.compare",
@@ -77,7 +81,8 @@ _EXPORTS: dict[str, str] = {
     "ReviewSession": "qualcode.review.api", "serve_review": "qualcode.review.server:serve",
     "DEFAULT_REVIEW_PORT": "qualcode.review.server:DEFAULT_PORT",
     # privacy
-    "deidentify_project": "qualcode.privacy.steps", "set_classification": "qualcode.privacy.steps",
+    "deidentify_project": "qualcode.privacy.steps", "DeidentifyReport": "qualcode.privacy.steps",
+    "set_classification": "qualcode.privacy.steps",
     "audit_trail": "qualcode.privacy.audit", "format_audit": "qualcode.privacy.audit",
     # backends
     "embedding_backend": "qualcode.backends.registry", "llm_backend": "qualcode.backends.registry",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from qualcode.cli.common import (add_project_arg, add_selection_args, print_json, print_selection, print_table,
                                  project_from, selection_from)
@@ -19,7 +20,10 @@ def llm_overrides(args: argparse.Namespace) -> dict:
     return {"llm": {"model": getattr(args, "llm", None), "concurrency": getattr(args, "concurrency", None)}}
 
 
-def print_estimate(est: dict) -> None:
+def print_estimate(est: Any) -> None:
+    """A dry run's estimate (a :class:`qualcode.Estimate` or its ``to_dict()``) in words."""
+    if hasattr(est, "to_dict"):
+        est = est.to_dict()
     calls = est.get("calls_approx", est.get("calls"))
     approx = "about " if "calls_approx" in est else ""
     print(f"dry run ({est.get('step')}, model {est.get('model')}, {est.get('locality')}): "
@@ -62,8 +66,8 @@ def cmd_llm_code(args: argparse.Namespace) -> int:
                       skip_unattributed=False if args.include_unattributed else None,
                       selection=selection_from(args))
         if args.dry_run:
-            est = estimate_llm_code(project, args.codebook, **kwargs).to_dict()
-            print_json(est) if args.json else print_estimate(est)
+            est = estimate_llm_code(project, args.codebook, **kwargs)
+            print_json(est.to_dict()) if args.json else print_estimate(est)
             return 0
         res = llm_code(project, args.codebook, **kwargs)
         if args.json:
