@@ -6,9 +6,12 @@ import argparse
 import json
 import re
 import sys
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from qualcode import Project, open_project
+
+if TYPE_CHECKING:
+    from qualcode import Selection
 
 
 #: Python parameter -> CLI option, where the option is not ``--`` + the name with dashes
@@ -66,7 +69,7 @@ def add_selection_args(p: argparse.ArgumentParser, *, relevance: bool = True) ->
                        help="with --relevant-to/--relevance: keep segments scoring at least X")
 
 
-def selection_from(args: argparse.Namespace) -> Any:
+def selection_from(args: argparse.Namespace) -> "Selection":
     """The :class:`qualcode.coding.select.Selection` the options of :func:`add_selection_args` give."""
     from qualcode import Selection
 
