@@ -220,11 +220,12 @@ def test_estimate_counts_calls_and_makes_none(project):
     fake = registry.llm_backend("fake:")
     client = LLMClient(fake, project.store, concurrency=3, show_progress=False)
     est = estimate_hicode(project, background=BACKGROUND, goal=GOAL, client=client, batch_size=10)
-    assert fake.calls == 0 and est["label_calls"] == 12 and est["calls_approx"] >= 12 and est["tokens_in_approx"] > 0
+    assert fake.calls == 0 and est.details["label_calls"] == 12 and est.calls >= 12 and est.tokens_in_approx > 0
+    assert est.to_dict()["calls_approx"] == est.calls and est.step == "hicode" and est.requests >= 12
     assert project.store.runs("hicode") == []  # nothing stored
     hicode(project)
     est2 = estimate_hicode(project, background=BACKGROUND, goal=GOAL, client=client, batch_size=10)
-    assert est2["label_calls"] == 0 and est2["label_calls_cached"] == 12
+    assert est2.details["label_calls"] == 0 and est2.cached == est2.details["label_calls_cached"] == 12
 
 
 def test_run_hicode_has_no_dry_run_any_more(project):

@@ -5,12 +5,8 @@ inspect clustering iterations, show the segment -> labels -> theme map, export a
 from __future__ import annotations
 
 import argparse
-import contextlib
-import re
-from collections.abc import Iterator
 from typing import Any
 
-import qualcode
 from qualcode.cli.coding_cmds import add_content_args, content_kwargs
 from qualcode.cli.common import (
     add_project_arg,
@@ -95,7 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_themes(args: argparse.Namespace) -> int:
     if args.action == "run":
         if args.iteration is not None:
-            raise InputError(f"unexpected argument {args.iteration!r}; did you mean `qualcode themes show {args.iteration}`?")
+            raise InputError(f"unexpected argument {args.iteration!r}; "
+                             f"did you mean `qualcode themes show {args.iteration}`?")
         return _run(args)
     if args.tree and args.action != "show":
         raise InputError("--tree applies to `qualcode themes show [ITER] --tree`")
@@ -112,31 +109,11 @@ def cmd_themes(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- run
-#: run_hicode's parameter -> the flag that sets it (errors name the parameter; the CLI shows the flag)
-PARAM_FLAGS = {"background": "--background", "goal": "--goal", "k": "--k", "target": "--target",
-               "batch_size": "--batch", "seed": "--seed", "max_iterations": "--max-iterations",
-               "include_moderators": "--include-moderators", "label_llm": "--label-llm",
-               "cluster_llm": "--cluster-llm", "irrelevant_warn": "--irrelevant-warn", "iteration": "ITER"}
-
-
-@contextlib.contextmanager
-def flag_names() -> Iterator[None]:
-    """Re-word an :class:`InputError` that names a parameter so it names the flag."""
-    try:
-        yield
-    except InputError as exc:
-        for param, flag in PARAM_FLAGS.items():
-            if exc.message.startswith(f"{param} "):
-                exc.message = f"{flag}{exc.message[len(param):]}"
-                exc.args = (exc.message,)
-            if exc.hint:
-                exc.hint = re.sub(rf"\b{param}(=True|=False)?(?=\W|$)", flag, exc.hint)
-        raise
-
-
 def _run(args: argparse.Namespace) -> int:
+    from qualcode import estimate_hicode, run_hicode, theme_method
+
     with project_from(args, overrides=llm_overrides(args)) as project:
-        if qualcode.theme_method(project, args.method, label_llm=args.label_llm) == "embedding":
+        if theme_method(project, args.method, label_llm=args.label_llm) == "embedding":
             return _run_embedding(project, args)
         if not args.background or not args.goal:
             missing = " and ".join(n for n, v in (("--background", args.background), ("--goal", args.goal)) if not v)
@@ -149,12 +126,11 @@ def _run(args: argparse.Namespace) -> int:
                       include_unattributed=True if args.include_unattributed else None,
                       label_llm=args.label_llm, cluster_llm=args.cluster_llm,
                       irrelevant_warn=args.irrelevant_warn, selection=selection_from(args))
-        with flag_names():
-            if args.dry_run:
-                est = qualcode.estimate_hicode(project, **params)
-                print_json(est) if args.json else print_estimate(est)
-                return 0
-            out = qualcode.run_hicode(project, **params)
+        if args.dry_run:
+            est = estimate_hicode(project, **params)
+            print_json(est.to_dict()) if args.json else print_estimate(est)
+            return 0
+        out = run_hicode(project, **params)
         if args.json:
             print_json({"run": out.run_id, "summary": out.summary, "iterations": out.iterations,
                         "themes": [{k: t[k] for k in ("name", "definition", "n_labels", "n_segments", "exemplars")}
@@ -187,10 +163,12 @@ def _print_hicode(out: Any) -> None:
 
 
 def _run_embedding(project: Any, args: argparse.Namespace) -> int:
+    from qualcode import discover_themes
+
     if args.dry_run:
         print("dry run: embedding-only theme discovery makes no LLM calls")
         return 0
-    out = qualcode.discover_themes(project, n_themes=args.target, seed=args.seed, embedding_model=args.model,
+    out = discover_themes(project, n_themes=args.target, seed=args.seed, embedding_model=args.model,
                                    selection=selection_from(args), **content_kwargs(args))
     if args.json:
         print_json(out.to_dict())
@@ -207,12 +185,14 @@ def _run_embedding(project: Any, args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- inspect
 def _list(project: Any, args: argparse.Namespace) -> int:
-    runs = qualcode.theme_runs(project)
+    from qualcode import resolve_theme_run, theme_iterations, theme_runs
+
+    runs = theme_runs(project)
     if not runs:
         print("no theme runs yet; run `qualcode themes --method hicode --background ... --goal ...`")
         return 0
-    rid = qualcode.resolve_theme_run(project, args.run)
-    its = qualcode.theme_iterations(project, rid)
+    rid = resolve_theme_run(project, args.run)
+    its = theme_iterations(project, rid)
     if args.json:
         print_json({"runs": runs, "run": rid, "iterations": its})
         return 0
@@ -226,17 +206,20 @@ def _list(project: Any, args: argparse.Namespace) -> int:
                   "reasked": i["stats"].get("reasked"), "nearest": i["stats"].get("nearest"),
                   "invented": i["stats"].get("invented"), "seed": i["seed"], "stop": i["stop_reason"]}
                  for i in its],
-                ["iteration", "inputs", "themes", "batches", "dropped", "reasked", "nearest", "invented", "seed", "stop"])
+                ["iteration", "inputs", "themes", "batches", "dropped", "reasked", "nearest", "invented", "seed",
+                 "stop"])
     print("\n`qualcode themes show ITER` shows an iteration's themes and members")
     return 0
 
 
 def _show(project: Any, args: argparse.Namespace) -> int:
-    rid = qualcode.resolve_theme_run(project, args.run)
+    from qualcode import final_themes, iteration_themes, resolve_theme_run
+
+    rid = resolve_theme_run(project, args.run)
     if args.tree or args.levels:
         return _show_tree(project, rid, args)
     if args.iteration is None or str(args.iteration).lower() in ("final", "themes"):
-        themes = qualcode.final_themes(project, rid)
+        themes = final_themes(project, rid)
         if args.json:
             print_json({"run": rid, "themes": themes})
             return 0
@@ -247,8 +230,7 @@ def _show(project: Any, args: argparse.Namespace) -> int:
                 print(f"   > \"{e['quote']}\"  [{e['match']}, document {e['document_id']} {e['start']}:{e['end']}]")
             print()
         return 0
-    with flag_names():
-        it, members = qualcode.iteration_themes(project, rid, args.iteration)
+    it, members = iteration_themes(project, rid, args.iteration)
     if args.json:
         print_json({"run": rid, "iteration": it, "themes": members})
         return 0
@@ -263,7 +245,9 @@ def _show(project: Any, args: argparse.Namespace) -> int:
 
 
 def _show_tree(project: Any, rid: str, args: argparse.Namespace) -> int:
-    h = qualcode.theme_hierarchy(project, rid, levels=args.levels or "labels", iteration=args.iteration)
+    from qualcode import theme_hierarchy
+
+    h = theme_hierarchy(project, rid, levels=args.levels or "labels", iteration=args.iteration)
     if args.json:
         print_json(h.to_dict())
         return 0
@@ -281,7 +265,9 @@ def _show_tree(project: Any, rid: str, args: argparse.Namespace) -> int:
 
 
 def _map(project: Any, args: argparse.Namespace) -> int:
-    rows = qualcode.segment_theme_map(project, args.run)
+    from qualcode import segment_theme_map
+
+    rows = segment_theme_map(project, args.run)
     if args.json:
         print_json(rows)
         return 0
@@ -293,15 +279,17 @@ def _map(project: Any, args: argparse.Namespace) -> int:
 
 
 def _export(project: Any, args: argparse.Namespace) -> int:
+    from qualcode import export_theme_codebook, theme_hierarchy
+
     if not args.out:
         raise InputError("export-codebook needs --out F.yaml")
     levels = args.levels or "final"
-    cb = qualcode.export_theme_codebook(project, args.out, run_id=args.run, name=args.name, levels=levels)
+    cb = export_theme_codebook(project, args.out, run_id=args.run, name=args.name, levels=levels)
     if levels == "final":
         print(f"wrote {len(cb.codes)} themes to {args.out} (codebook {cb.name!r}); apply it with "
               f"`qualcode code --codebook {args.out}` or `qualcode llm-code --codebook {args.out}`")
         return 0
-    h = qualcode.theme_hierarchy(project, args.run, levels=levels)
+    h = theme_hierarchy(project, args.run, levels=levels)
     print(f"wrote {len(cb.codes)} codes to {args.out} (codebook {cb.name!r}): {len(h.roots)} final themes as "
           f"top-level codes, {len(cb.codes) - len(h.roots)} child codes from earlier iterations"
           + (" and the original labels" if levels == "labels" else "")
@@ -318,8 +306,10 @@ def _fmt(v: Any) -> str:
 
 
 def cmd_evaluate_themes(args: argparse.Namespace) -> int:
+    from qualcode import evaluate_themes
+
     with project_from(args) as project:
-        ev = qualcode.evaluate_themes(project, args.reference, run_id=args.run, thresholds=args.thresholds)
+        ev = evaluate_themes(project, args.reference, run_id=args.run, thresholds=args.thresholds)
     if args.json:
         print_json(ev.to_dict())
         return 0

@@ -44,7 +44,7 @@ def theme_method(project: Any, method: str = "auto", *, label_llm: Any = None) -
     from qualcode.errors import InputError
 
     if method not in METHODS:
-        raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+        raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}", param="method")
     if method != "auto":
         return method
     settings = project.settings

@@ -23,7 +23,7 @@ def check_levels(levels: str) -> str:
     """``levels`` checked and lower-cased (one of :data:`LEVELS`)."""
     lv = str(levels).strip().lower()
     if lv not in LEVELS:
-        raise InputError(f"levels must be one of {', '.join(LEVELS)}; got {levels!r}",
+        raise InputError(f"levels must be one of {', '.join(LEVELS)}; got {levels!r}", param="levels",
                          hint="final: the final themes; all: plus every earlier iteration's themes as child codes; "
                               "labels: plus the original labels")
     return lv
@@ -228,7 +228,7 @@ def _top_iteration(rid: str, iteration: Any, b: _TreeBuilder) -> int:
     try:
         top = int(iteration)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"iteration must be a number or 'final'; got {iteration!r}") from exc
+        raise InputError(f"iteration must be a number or 'final'; got {iteration!r}", param="iteration") from exc
     if top not in b.members:
         raise InputError(f"run {rid} has no iteration {top}; it has {', '.join(map(str, sorted(b.members))) or 'none'}",
                          hint="`qualcode themes list` shows the iterations")

@@ -56,7 +56,8 @@ def iteration_themes(store: Any, run_id: str | None, iteration: Any) -> tuple[di
     try:
         n = int(iteration)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"iteration must be an iteration number or 'final'; got {iteration!r}") from exc
+        raise InputError(f"iteration must be an iteration number or 'final'; got {iteration!r}",
+                         param="iteration") from exc
     its = {i["iteration"]: i for i in llm_log.iterations(store, rid)}
     if n not in its:
         raise InputError(f"run {rid} has no iteration {n}; it has {', '.join(map(str, sorted(its))) or 'none'}",

@@ -39,22 +39,22 @@ def check_params(*, background: Any, goal: Any, k: Any, target: Any, batch_size:
     """Refuse bad parameters, naming the parameter and what was expected."""
     for name, v in (("background", background), ("goal", goal)):
         if not isinstance(v, str) or not v.strip():
-            raise InputError(f"{name} must be a non-empty text; got {v!r}",
-                             hint="HICode needs background (what the data is: study, participants, setting) and goal "
-                                  "(the research question or analysis dimension)")
+            raise InputError(f"{name} must be a non-empty text; got {v!r}", param=name,
+                             hint="HICode needs a background (what the data is: study, participants, setting) and "
+                                  "a goal (the research question or analysis dimension)")
     for name, v, low in (("k", k, 1), ("batch_size", batch_size, 2), ("max_iterations", max_iterations, 1),
                          ("n_quotes", n_quotes, 0), ("max_excerpts", max_excerpts, 1)):
         if not _is_int(v) or v < low:
-            raise InputError(f"{name} must be an integer >= {low}; got {v!r}")
+            raise InputError(f"{name} must be an integer >= {low}; got {v!r}", param=name)
     if target is not None and (not _is_int(target) or target < 1):
-        raise InputError(f"target must be a positive integer or None; got {target!r}")
+        raise InputError(f"target must be a positive integer or None; got {target!r}", param="target")
     if not _is_int(seed):
-        raise InputError(f"seed must be an integer; got {seed!r}")
+        raise InputError(f"seed must be an integer; got {seed!r}", param="seed")
     for name, method in STAGES:
         stage = stages.get(name)
         if stage is not None and not callable(getattr(stage, method, None)):
             raise InputError(f"{name} must be an object with a {method}() method "
-                             f"(see qualcode.themes.hicode.stages); got {stage!r}")
+                             f"(see qualcode.themes.hicode.stages); got {stage!r}", param=name)
 
 
 def irrelevant_share(settings: Any, irrelevant_warn: Any) -> float:
@@ -65,7 +65,7 @@ def irrelevant_share(settings: Any, irrelevant_warn: Any) -> float:
     except (TypeError, ValueError):
         share = float("nan")
     if not 0 <= share <= 1:
-        raise InputError(f"irrelevant_warn must be a share between 0 and 1; got {raw!r}")
+        raise InputError(f"irrelevant_warn must be a share between 0 and 1; got {raw!r}", param="irrelevant_warn")
     return share
 
 
@@ -156,7 +156,7 @@ def choose_segments(project: Any, *, segments: Sequence[Segment] | None, include
         targets = [s for s in targets if s.id in keep]
     if not targets:
         raise InputError("no participant segments to label (every segment is a moderator's)",
-                         hint="pass include_moderators=True to label them too")
+                         hint="pass include_moderators=True (--include-moderators) to label them too")
     return targets, contexts, sorted({m for v in mods.values() for m in v}), n_unattributed, chosen
 
 

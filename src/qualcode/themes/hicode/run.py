@@ -26,7 +26,7 @@ from qualcode.themes.hicode.stages import (
     normalise_label,
     stage_name,
 )
-from qualcode.types import Coding, Segment
+from qualcode.types import Coding, Estimate, Segment
 
 STEP = "hicode"
 
@@ -351,38 +351,40 @@ def estimate_hicode(
     labeller: Any = None,
     clusterer: Any = None,
     definer: Any = None,
-) -> dict[str, Any]:
+) -> Estimate:
     """What :func:`run_hicode` with the same parameters would cost, without running it.
 
     Label calls are counted exactly (requests already answered in the call log are
-    ``label_calls_cached``); clustering and definition calls and tokens are
-    approximations (``*_approx``). A stage replaced by a custom one is counted as making
-    no LLM calls. Nothing is stored and no model is called.
+    ``cached``); clustering and definition calls and tokens are approximations. A stage
+    replaced by a custom one is counted as making no LLM calls. Nothing is stored and no
+    model is called.
 
     Returns
     -------
-    dict
-        ``step``, ``segments``, ``label_calls``, ``label_calls_cached``,
-        ``cluster_calls_approx``, ``define_calls_approx``, ``calls_approx``,
-        ``tokens_in_approx``, ``tokens_out_approx``, ``model``, ``locality``
-        (and ``cluster_model``, ``cluster_locality`` when the theme stage has its own
-        model), ``stages``.
+    Estimate
+        ``requests``, ``cached``, ``calls`` (about), tokens; ``details``: ``segments``,
+        ``label_calls``, ``label_calls_cached``, ``cluster_calls_approx``,
+        ``define_calls_approx``, ``calls_approx``, ``stages`` (and ``cluster_model``,
+        ``cluster_locality`` when the theme stage has its own model).
     """
     plan = make_plan(project, dict(locals()))
     client = plan.label_client
     if isinstance(plan.labeller, LLMLabeller):
-        est = client.estimate(plan.labeller.requests(plan.targets, plan.contexts, plan.context()),
-                              out_tokens=60 + 25 * min(k, 3))
+        reqs = plan.labeller.requests(plan.targets, plan.contexts, plan.context())
+        est = client.estimate(reqs, out_tokens=60 + 25 * min(k, 3))
     else:
-        est = {"calls": 0, "cached": 0, "tokens_in": 0, "tokens_out": 0}
-    out = _approximate(est, n_segments=len(plan.targets), k=k, batch_size=batch_size, target=target,
-                       max_iterations=max_iterations, cluster=clusterer is None, define=definer is None)
-    out.update({"model": client.backend.name, "locality": backend_locality(client.backend)})
+        reqs, est = [], {"calls": 0, "cached": 0, "tokens_in": 0, "tokens_out": 0}
+    details = _approximate(est, n_segments=len(plan.targets), k=k, batch_size=batch_size, target=target,
+                           max_iterations=max_iterations, cluster=clusterer is None, define=definer is None)
     if plan.separate_theme_model:
-        out["cluster_model"] = plan.theme_client.backend.name
-        out["cluster_locality"] = backend_locality(plan.theme_client.backend)
-    out["stages"] = plan.stage_names()
-    return out
+        details["cluster_model"] = plan.theme_client.backend.name
+        details["cluster_locality"] = backend_locality(plan.theme_client.backend)
+    details["stages"] = plan.stage_names()
+    n_approx = details["cluster_calls_approx"] + details["define_calls_approx"]
+    return Estimate(step=STEP, model=client.backend.name, locality=backend_locality(client.backend),
+                    requests=len(reqs) + n_approx, cached=est["cached"], calls=details["calls_approx"],
+                    tokens_in_approx=details.pop("tokens_in_approx"),
+                    tokens_out_approx=details.pop("tokens_out_approx"), details=details)
 
 
 def _approximate(est: Mapping[str, int], *, n_segments: int, k: int, batch_size: int, target: int | None,
@@ -403,7 +405,7 @@ def _approximate(est: Mapping[str, int], *, n_segments: int, k: int, batch_size:
     tokens_in += define_calls * 1200
     tokens_out += define_calls * 150
     return {
-        "step": STEP, "segments": n_segments, "label_calls": est["calls"], "label_calls_cached": est["cached"],
+        "segments": n_segments, "label_calls": est["calls"], "label_calls_cached": est["cached"],
         "cluster_calls_approx": cluster_calls, "define_calls_approx": define_calls,
         "calls_approx": est["calls"] + cluster_calls + define_calls,
         "tokens_in_approx": tokens_in, "tokens_out_approx": tokens_out,
