@@ -22,7 +22,7 @@ from qualcode.project import init_project
 from qualcode.report.figures import write_figures
 from qualcode.report.html import build_report
 from qualcode.report.methods import methods_statement
-from qualcode.report.qdpx import export_qdpx
+from qualcode.exchange.refi_qda import export_qdpx
 from qualcode.runs import RunRecorder
 from qualcode.store import report_queries as rq
 from qualcode.types import Code, Codebook, Coding, ParsedDocument, SegmentSpan, Turn

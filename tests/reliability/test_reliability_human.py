@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qualcode.errors import InputError
-from qualcode.reliability.human import find_quote, import_codes, map_span
+from qualcode.exchange.human_codes import find_quote, import_codes, map_span
 from qualcode.types import Segment
 from tests.reliability.conftest import FG1, seg_by_text
 

@@ -11,8 +11,8 @@ import pytest
 
 from qualcode.errors import InputError
 from qualcode.project import init_project
-from qualcode.report import qdpx
-from qualcode.report.qdpx import export_qdpx, import_qdpx
+from qualcode.exchange import refi_qda as qdpx
+from qualcode.exchange.refi_qda import export_qdpx, import_qdpx
 
 
 def _key(rows):
@@ -239,11 +239,11 @@ def test_not_a_project(tmp_path, empty_project):
 
 def test_limits_on_entries_and_size(tmp_path, empty_project, monkeypatch):
     p = make_qdpx(tmp_path / "o.qdpx", text=TEXT, selections=[], extra_entries={f"junk/{i}.txt": b"x" for i in range(20)})
-    monkeypatch.setattr(qdpx, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(qdpx.archive, "MAX_ENTRIES", 10)
     with pytest.raises(InputError, match="entries"):
         import_qdpx(empty_project, p)
-    monkeypatch.setattr(qdpx, "MAX_ENTRIES", 20_000)
-    monkeypatch.setattr(qdpx, "MAX_ARCHIVE_BYTES", 100)
+    monkeypatch.setattr(qdpx.archive, "MAX_ENTRIES", 20_000)
+    monkeypatch.setattr(qdpx.archive, "MAX_ARCHIVE_BYTES", 100)
     with pytest.raises(InputError, match="MiB"):
         import_qdpx(empty_project, p)
 

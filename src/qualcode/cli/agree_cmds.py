@@ -288,7 +288,7 @@ def cmd_compare_models(args: argparse.Namespace) -> int:
 
 
 def cmd_import_codes(args: argparse.Namespace) -> int:
-    from qualcode.reliability.human import import_codes
+    from qualcode.exchange.human_codes import import_codes
 
     with project_from(args) as project:
         res = import_codes(project, args.file, coder=args.coder, scope=args.scope,

@@ -63,12 +63,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with project_from(args) as project:
         imported = []
         for f in qdpx:
-            from qualcode.report.qdpx import import_qdpx
+            from qualcode.exchange.refi_qda import import_qdpx
 
             imported.append(import_qdpx(project, f, machine_codings=args.machine_codings))
         if not files:
             if args.json:
-                print_json([r.as_dict() for r in imported])
+                print_json([r.to_dict() for r in imported])
                 return 0
             for r in imported:
                 print(f"imported {r.path}: {len(r.documents)} documents ({len(r.unchanged)} unchanged), "

@@ -125,7 +125,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_export_qdpx(args: argparse.Namespace) -> int:
-    from qualcode.report.qdpx import export_qdpx
+    from qualcode.exchange.refi_qda import export_qdpx
 
     sources = [*(args.run or [])]
     sources += [f"coder:{c}" for c in (args.coder or [])]

@@ -1,14 +1,12 @@
 """Reliability and validation: who coded what, how far coders agree, and a coder
-trained on human examples.
+trained on human examples. (Importing a person's codes from CSV is an exchange format:
+:mod:`qualcode.exchange.human_codes`.)
 
 Modules
 -------
 units
     Load one coder's ``unit -> set of codes`` map from a run, a human coder in the
     store, or a long CSV file (``unit,code[,coder]``).
-human
-    Import human codes from CSV (segment id, document + character span, or an exact
-    quote) mapped onto the current segments by a stated overlap rule.
 compare
     Agreement between two coders (per code and overall) with low-agreement codes
     flagged and the disagreeing segments listed; ``compare_models`` codes the same
@@ -25,4 +23,4 @@ Nothing is imported eagerly; import the submodule you need.
 
 from __future__ import annotations
 
-__all__ = ["units", "human", "compare", "sample", "trained"]
+__all__ = ["units", "compare", "sample", "trained"]

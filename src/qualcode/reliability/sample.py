@@ -410,12 +410,11 @@ def import_review(
     reviewer's decisions on the reviewed segments.
     """
     from qualcode.reliability.compare import compare
-    from qualcode.reliability.human import _check_coder_name
-    from qualcode.reliability.units import CodingSource
+    from qualcode.reliability.units import CodingSource, check_coder_name
     from qualcode.runs import RunRecorder
     from qualcode.types import Coding
 
-    _check_coder_name(coder)
+    check_coder_name(coder)
     p = Path(path)
     rows = read_sheet(p)
     if not rows:

@@ -398,3 +398,11 @@ def resolve_source(spec: str, project: Any | None = None, *, statuses: Sequence[
         f"no run, human coder or CSV file named {spec!r}",
         hint="`qualcode runs` lists runs" + (f"; human coders: {', '.join(known)}" if known else "")
         + "; a CSV file needs the .csv extension")
+
+
+def check_coder_name(name: str, path: str | None = None, line: int | None = None) -> None:
+    """A human coder's name: not empty, not a reserved ``run:``/``coder:`` source prefix."""
+    if not name or not name.strip():
+        raise InputError("the coder name is empty", path=path, line=line)
+    if name.startswith(("run:", "coder:")):
+        raise InputError(f"coder name {name!r} is reserved (run:/coder: prefixes name sources)", path=path, line=line)

@@ -142,11 +142,10 @@ class ReviewSession:
 
     def __init__(self, project: Any, coder: str, *, run_id: str | None = None, blind: bool = False,
                  sample: str | None = None, order: str = "uncertain") -> None:
-        from qualcode.reliability.human import _check_coder_name
         from qualcode.reliability.sample import STEP_SAMPLE, resolve_coding_run
-        from qualcode.reliability.units import _run_codes, run_universe
+        from qualcode.reliability.units import _run_codes, check_coder_name, run_universe
 
-        _check_coder_name(coder)
+        check_coder_name(coder)
         if order not in ORDERS:
             raise InputError(f"order must be one of {', '.join(ORDERS)}; got {order!r}")
         self.project = project
@@ -406,7 +405,7 @@ class ReviewSession:
 
     def _map_selection(self, document_id: int | None, start: int | None, end: int | None
                        ) -> list[tuple[Any, int, int, tuple[int, int]]]:
-        from qualcode.reliability.human import map_span
+        from qualcode.exchange.human_codes import map_span
 
         if document_id is None or start is None or end is None:
             raise InputError("add needs segment_id, or document_id with start and end (a text selection)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from qualcode.store.db import Store
 
@@ -562,6 +562,26 @@ def wide_rows(store: Store, source: str, *, include_rejected: bool = False) -> t
                      "speakers": json.loads(r[5] or "[]"), "text": r[6], "codes": by_seg.get(int(r[0]), {})})
     store.verify_documents(doc_ids)
     return list(codes), rows
+
+
+#: the respondent id (CSV ``--id-column``) every export carries after its own columns,
+#: followed by the columns kept at ingest (``--keep-columns``)
+SOURCE_ID = "source_id"
+
+
+def source_columns(store: Store) -> tuple[list[str], Callable[[int | None], list[Any]]]:
+    """The columns exports add after their own (``source_id`` and the kept CSV columns;
+    none when no document came from a CSV with ids) and a function giving their values
+    for a segment id (empty for other segments)."""
+    kept, by_seg = segment_sources(store)
+    if not by_seg:
+        return [], lambda segment_id: []
+    blank = [None] * (1 + len(kept))
+
+    def values(segment_id: int | None) -> list[Any]:
+        return by_seg.get(segment_id, blank) if segment_id is not None else blank
+
+    return [SOURCE_ID, *kept], values
 
 
 def segment_sources(store: Store) -> tuple[list[str], dict[int, list[Any]]]:
