@@ -47,13 +47,14 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from qualcode.errors import InputError
 from qualcode.provenance import sha256_bytes
 from qualcode.reliability.units import _read_csv_rows, _run_codes, run_universe
+from qualcode.types import Coding, Run, StepResult
 
 STEP_SAMPLE = "sample"
 STEP_REVIEW = "import-review"
@@ -175,6 +176,28 @@ def draw_sample(
         _check_sheet_path(out, writing=True)
     store = project.store
     run = resolve_coding_run(store, run_id)
+    codings, segs, by_seg = _run_segments(project, run)
+    strata, seg_stratum = _strata(codings, segs, by_seg, int(bands), include_uncoded)
+    if not strata:
+        raise InputError(f"run {run.id} has no segments to sample")
+    drawn, summary = _draw(strata, int(n), np.random.default_rng(seed))
+    drawn_segs = sorted((segs[i] for i in drawn), key=lambda s: (s.document, s.index, s.id))
+    params = {"source_run": run.id, "n": int(n), "seed": seed, "bands": int(bands),
+              "include_uncoded": bool(include_uncoded), "allocation": "even over codes, then over score bands within a code",
+              "segment_ids": [s.id for s in drawn_segs]}
+    rec = RunRecorder(store, STEP_SAMPLE, params=params, seed=seed)
+    rows = _sheet_rows(rec.id, drawn_segs, by_seg, seg_stratum)
+    paths = write_sheet(rows, out) if out is not None else []
+    rec.finish(summary={"strata": summary, "rows": len(rows), "segments": len(drawn_segs),
+                        "files": [str(p) for p in paths]})
+    return Sample(id=rec.id, source_run=run.id, n=int(n), seed=seed, segment_ids=[s.id for s in drawn_segs],
+                  strata=summary, rows=rows, paths=paths)
+
+
+def _run_segments(project: Any, run: Any) -> tuple[list[dict[str, Any]], dict[int, Any], dict[int, list]]:
+    """The run's codings, the segments it looked at (id -> segment) and their codings;
+    an error when those segments were replaced since (re-segmented documents)."""
+    store = project.store
     codings = store.codings(run_id=run.id)
     universe, notes = run_universe(project, run, [c["segment_id"] for c in codings if c["segment_id"] is not None])
     current = {s.id for s in store.segments()}
@@ -190,15 +213,21 @@ def draw_sample(
     for c in codings:
         if c["segment_id"] in segs:
             by_seg[c["segment_id"]].append(c)
-    # per-code score bands
-    names = _band_names(int(bands))
+    return codings, segs, by_seg
+
+
+def _strata(codings: Sequence[dict[str, Any]], segs: dict[int, Any], by_seg: dict[int, list], bands: int,
+            include_uncoded: bool) -> tuple[dict[tuple[str, str], list[int]], dict[int, str]]:
+    """Segments by stratum ``(top code, its score band)`` (``(NO_CODE, "-")`` for
+    uncoded ones), and each segment's stratum label for the sheet."""
+    names = _band_names(bands)
     edges: dict[str, np.ndarray] = {}
     per_code_scores: dict[str, list[float]] = defaultdict(list)
     for c in codings:
         if c["score"] is not None:
             per_code_scores[c["code"]].append(float(c["score"]))
     for code, sc in per_code_scores.items():
-        edges[code] = np.quantile(np.asarray(sc), np.linspace(0, 1, int(bands) + 1)[1:-1]) if bands > 1 else np.zeros(0)
+        edges[code] = np.quantile(np.asarray(sc), np.linspace(0, 1, bands + 1)[1:-1]) if bands > 1 else np.zeros(0)
 
     def band(code: str, score: float | None) -> str:
         if score is None or code not in edges:
@@ -218,44 +247,45 @@ def draw_sample(
             key = (top["code"], band(top["code"], top["score"]))
         strata[key].append(sid)
         seg_stratum[sid] = key[0] if key[1] == "-" else f"{key[0]} / {key[1]}"
-    if not strata:
-        raise InputError(f"run {run.id} has no segments to sample")
+    return strata, seg_stratum
+
+
+def _draw(strata: dict[tuple[str, str], list[int]], n: int, rng: np.random.Generator
+          ) -> tuple[list[int], dict[str, dict[str, int]]]:
+    """Segment ids drawn (``n`` spread evenly over codes, then over the score bands
+    within a code) and, per stratum label, its size and draws."""
     keys = sorted(strata)
-    rng = np.random.default_rng(seed)
     groups = sorted({k[0] for k in keys})
-    group_take = allocate([sum(len(strata[k]) for k in keys if k[0] == g) for g in groups], int(n), rng)
+    group_take = allocate([sum(len(strata[k]) for k in keys if k[0] == g) for g in groups], n, rng)
     take_of: dict[tuple[str, str], int] = {}
     for g, gt in zip(groups, group_take):
         members = [k for k in keys if k[0] == g]
         for k, t in zip(members, allocate([len(strata[k]) for k in members], gt, rng)):
             take_of[k] = t
-    take = [take_of[k] for k in keys]
     drawn: list[int] = []
     summary: dict[str, dict[str, int]] = {}
-    for k, t in zip(keys, take):
-        pool = strata[k]
+    for k in keys:
+        pool, t = strata[k], take_of[k]
         pick = sorted(rng.choice(len(pool), size=t, replace=False).tolist()) if t else []
         drawn.extend(pool[i] for i in pick)
         summary[k[0] if k[1] == "-" else f"{k[0]} / {k[1]}"] = {"segments": len(pool), "drawn": t}
-    drawn_segs = sorted((segs[i] for i in drawn), key=lambda s: (s.document, s.index, s.id))
-    params = {"source_run": run.id, "n": int(n), "seed": seed, "bands": int(bands),
-              "include_uncoded": bool(include_uncoded), "allocation": "even over codes, then over score bands within a code",
-              "segment_ids": [s.id for s in drawn_segs]}
-    rec = RunRecorder(store, STEP_SAMPLE, params=params, seed=seed)
+    return drawn, summary
+
+
+def _sheet_rows(sample_id: str, drawn_segs: Sequence[Any], by_seg: dict[int, list],
+                seg_stratum: dict[int, str]) -> list[dict[str, Any]]:
+    """The coding sheet: one row per AI coding of a drawn segment (best score first),
+    one row with no ``ai_code`` for a segment the run gave no code."""
     rows: list[dict[str, Any]] = []
     for s in drawn_segs:
         cs = sorted(by_seg.get(s.id, []), key=lambda c: (-(c["score"] or 0.0), c["code"]))
         for c in cs or [None]:
-            rows.append({"sample": rec.id, "row": len(rows) + 1, "segment_id": s.id,
+            rows.append({"sample": sample_id, "row": len(rows) + 1, "segment_id": s.id,
                          "coding_id": c["id"] if c else "", "document": s.document, "segment": s.index,
                          "speaker": s.speaker, "stratum": seg_stratum[s.id], "ai_code": c["code"] if c else "",
                          "score": round(float(c["score"]), 4) if c and c["score"] is not None else "",
                          "text": s.text, "decision": "", "changed_to": "", "add_codes": "", "notes": ""})
-    paths = write_sheet(rows, out) if out is not None else []
-    rec.finish(summary={"strata": summary, "rows": len(rows), "segments": len(drawn_segs),
-                        "files": [str(p) for p in paths]})
-    return Sample(id=rec.id, source_run=run.id, n=int(n), seed=seed, segment_ids=[s.id for s in drawn_segs],
-                  strata=summary, rows=rows, paths=paths)
+    return rows
 
 
 def _check_sheet_path(path: str | os.PathLike[str], *, writing: bool) -> Path:
@@ -373,12 +403,13 @@ def _split_codes(value: str) -> list[str]:
     return [c.strip() for c in value.replace(",", ";").split(";") if c.strip()]
 
 
-@dataclass
-class ReviewImport:
-    """What :func:`import_review` stored, and the agreement it found."""
+@dataclass(frozen=True)
+class ReviewImport(StepResult):
+    """What :func:`import_review` stored (``run``: its ``import-review`` run), and the
+    agreement it found."""
 
     coder: str
-    run_id: str
+    run: Run
     sample: str
     source_run: str
     reviewed_segments: int
@@ -395,6 +426,16 @@ class ReviewImport:
                 "agreement": self.comparison.to_dict() if self.comparison is not None else None}
 
 
+@dataclass
+class _Review:
+    """A sheet's decisions as they are read: counts, status changes, human codes."""
+
+    decisions: dict[str, int] = field(default_factory=lambda: {"accepted": 0, "rejected": 0, "changed": 0})
+    status_updates: list[tuple[int, str]] = field(default_factory=list)
+    human: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)  # segment -> code -> evidence
+    added: int = 0
+
+
 def import_review(
     project: Any,
     path: str | os.PathLike[str],
@@ -409,10 +450,8 @@ def import_review(
     Returns the counts and the agreement between the run's proposals and the
     reviewer's decisions on the reviewed segments.
     """
-    from qualcode.reliability.compare import compare
-    from qualcode.reliability.units import CodingSource, check_coder_name
+    from qualcode.reliability.units import check_coder_name
     from qualcode.runs import RunRecorder
-    from qualcode.types import Coding
 
     check_coder_name(coder)
     p = Path(path)
@@ -420,15 +459,7 @@ def import_review(
     if not rows:
         raise InputError("the sheet has no rows", path=str(p))
     store = project.store
-    samples = {r["sample"] for _, r in rows}
-    if len(samples) != 1 or "" in samples:
-        raise InputError(f"the sample column must hold one sample id on every row; found {sorted(samples)!r}",
-                         path=str(p), hint="do not edit the sample column; review one sheet at a time")
-    sample_id = samples.pop()
-    sample_run = store.run(sample_id)
-    if sample_run.step != STEP_SAMPLE:
-        raise InputError(f"{sample_id!r} is a {sample_run.step} run, not a sample", path=str(p))
-    source = store.run(sample_run.params["source_run"])
+    sample_id, sample_run, source = _sheet_sample(store, rows, p)
     sheet_hash = sha256_bytes(p.read_bytes())
     if not force:
         for r in store.runs(STEP_REVIEW):
@@ -437,8 +468,50 @@ def import_review(
                                  hint="pass --force to import it again")
     run_codings = {c["id"]: c for c in store.codings(run_id=source.id)}
     known = set(_run_codes(store, source)) | {c["code"] for c in run_codings.values()}
-    sampled = set(int(i) for i in sample_run.params.get("segment_ids") or [])
+    by_seg = _rows_by_segment(rows, set(int(i) for i in sample_run.params.get("segment_ids") or []), sample_id, p)
+    review = _Review()
+    for sid, items in by_seg.items():
+        parsed = [_parse_row(line, r, sid, known, run_codings, source.id, p) for line, r in items]
+        _decide_segment(review, sid, parsed, p)
+    if not review.human:
+        raise InputError("no row has a decision; nothing was reviewed", path=str(p),
+                         hint="fill the decision column (accepted / rejected / changed)")
+    params = {"coder": coder, "sheet": str(p.resolve()), "sheet_hash": sheet_hash, "sample": sample_id,
+              "source_run": source.id, "segment_ids": sorted(review.human)}
+    rec = RunRecorder(store, STEP_REVIEW, params=params, backend="human", model=coder, input_hash=sheet_hash)
+    new = _review_codings(store, review.human, coder, {"method": "review", "sheet": p.name, "sample": sample_id,
+                                                       "review_run": rec.id})
+    comp = _agreement(project, source, run_codings, review.human, known, coder, n_boot=n_boot, seed=seed)
+    agreement = {k: comp.overall[k] for k in ("n_units", "cohen_kappa", "krippendorff_alpha", "gwet_ac1",
+                                              "percent_agreement", "mean_cohen_kappa")}
+    with store.transaction():
+        for cid, status in review.status_updates:
+            store.set_coding_status(cid, status)
+        run = rec.finish(codings=new, summary={"reviewed_segments": len(review.human), "decisions": review.decisions,
+                                               "added_codes": review.added, "human_codings": len(new),
+                                               "agreement": agreement,
+                                               "flagged": [f["code"] for f in comp.flagged]})
+    return ReviewImport(coder=coder, run=run, sample=sample_id, source_run=source.id,
+                        reviewed_segments=len(review.human), unreviewed_segments=len(by_seg) - len(review.human),
+                        decisions=review.decisions, added_codes=review.added, human_codings=len(new),
+                        comparison=comp)
 
+
+def _sheet_sample(store: Any, rows: Sequence[tuple[int, dict[str, str]]], p: Path) -> tuple[str, Run, Run]:
+    """The sample id the sheet names (one on every row), its run and the run it samples."""
+    samples = {r["sample"] for _, r in rows}
+    if len(samples) != 1 or "" in samples:
+        raise InputError(f"the sample column must hold one sample id on every row; found {sorted(samples)!r}",
+                         path=str(p), hint="do not edit the sample column; review one sheet at a time")
+    sample_id = samples.pop()
+    sample_run = store.run(sample_id)
+    if sample_run.step != STEP_SAMPLE:
+        raise InputError(f"{sample_id!r} is a {sample_run.step} run, not a sample", path=str(p))
+    return sample_id, sample_run, store.run(sample_run.params["source_run"])
+
+
+def _rows_by_segment(rows: Sequence[tuple[int, dict[str, str]]], sampled: set[int], sample_id: str,
+                     p: Path) -> dict[int, list[tuple[int, dict[str, str]]]]:
     by_seg: dict[int, list[tuple[int, dict[str, str]]]] = defaultdict(list)
     for line, r in rows:
         try:
@@ -448,99 +521,96 @@ def import_review(
         if sid not in sampled:
             raise InputError(f"segment {sid} is not in sample {sample_id}", path=str(p), line=line)
         by_seg[sid].append((line, r))
+    return by_seg
 
-    decisions = {"accepted": 0, "rejected": 0, "changed": 0}
-    status_updates: list[tuple[int, str]] = []
-    human: dict[int, dict[str, dict[str, Any]]] = {}
-    added = 0
-    for sid, items in by_seg.items():
-        parsed = []
-        reviewed = False
-        for line, r in items:
-            raw = r.get("decision", "").strip().lower()
-            dec = _DECISION_OF.get(raw) if raw else None
-            if raw and dec is None:
-                raise InputError(f"decision {r['decision']!r} not understood; use accepted, rejected or changed "
-                                 "(or leave blank)", path=str(p), line=line)
-            changed_to = _split_codes(r.get("changed_to", ""))
-            adds = _split_codes(r.get("add_codes", ""))
-            for c in changed_to + adds:
-                if c not in known:
-                    raise InputError(f"unknown code {c!r}; codes of run {source.id}: {', '.join(sorted(known))}",
-                                     path=str(p), line=line)
-            if dec == "changed" and not changed_to:
-                raise InputError("decision 'changed' needs the right code(s) in changed_to", path=str(p), line=line)
-            cid = r.get("coding_id", "").strip()
+
+def _parse_row(line: int, r: Mapping[str, str], sid: int, known: set[str], run_codings: Mapping[int, Any],
+               source_id: str, p: Path) -> tuple:
+    """``(line, row, decision, changed_to, add_codes, coding)`` of one sheet row,
+    checked: a known decision and codes, the AI coding the row names."""
+    raw = r.get("decision", "").strip().lower()
+    dec = _DECISION_OF.get(raw) if raw else None
+    if raw and dec is None:
+        raise InputError(f"decision {r['decision']!r} not understood; use accepted, rejected or changed "
+                         "(or leave blank)", path=str(p), line=line)
+    changed_to = _split_codes(r.get("changed_to", ""))
+    adds = _split_codes(r.get("add_codes", ""))
+    for c in changed_to + adds:
+        if c not in known:
+            raise InputError(f"unknown code {c!r}; codes of run {source_id}: {', '.join(sorted(known))}",
+                             path=str(p), line=line)
+    if dec == "changed" and not changed_to:
+        raise InputError("decision 'changed' needs the right code(s) in changed_to", path=str(p), line=line)
+    cid = r.get("coding_id", "").strip()
+    coding = None
+    if cid:
+        try:
+            coding = run_codings.get(int(float(cid)))
+        except ValueError:
             coding = None
-            if cid:
-                try:
-                    coding = run_codings.get(int(float(cid)))
-                except ValueError:
-                    coding = None
-                if coding is None or coding["segment_id"] != sid or coding["code"] != r.get("ai_code", "").strip():
-                    raise InputError(f"coding_id {cid} is not the run's {r.get('ai_code')!r} coding of segment {sid}",
-                                     path=str(p), line=line, hint="do not edit segment_id, coding_id or ai_code")
-            elif dec == "rejected" and not (adds or changed_to):
-                raise InputError("a no-code row marked rejected needs the code(s) that apply in changed_to or "
-                                 "add_codes", path=str(p), line=line)
-            reviewed = reviewed or dec is not None or bool(adds)
-            parsed.append((line, r, dec, changed_to, adds, coding))
-        if not reviewed:
-            continue
-        undecided = [line for line, _, dec, _, _, coding in parsed if dec is None and coding is not None]
-        if undecided:
-            raise InputError(f"segment {sid} is reviewed on other rows but this row has no decision",
-                             path=str(p), line=undecided[0], hint="decide every row of a segment, or none")
-        codes: dict[str, dict[str, Any]] = {}
-        for line, r, dec, changed_to, adds, coding in parsed:
-            if dec is not None:
-                decisions[dec] += 1
-            if coding is not None and dec is not None:
-                status_updates.append((coding["id"], "accepted" if dec == "accepted" else "rejected"))
-                if dec == "accepted":
-                    codes.setdefault(coding["code"], {"line": line, "decision": "accepted"})
-            for c in changed_to:
-                codes.setdefault(c, {"line": line, "decision": "changed"})
-            for c in adds:
-                added += 1
-                codes.setdefault(c, {"line": line, "decision": "added"})
-            note = r.get("notes", "").strip()
-            if note:
-                for v in codes.values():
-                    v.setdefault("notes", note)
-        human[sid] = codes
-    if not human:
-        raise InputError("no row has a decision; nothing was reviewed", path=str(p),
-                         hint="fill the decision column (accepted / rejected / changed)")
+        if coding is None or coding["segment_id"] != sid or coding["code"] != r.get("ai_code", "").strip():
+            raise InputError(f"coding_id {cid} is not the run's {r.get('ai_code')!r} coding of segment {sid}",
+                             path=str(p), line=line, hint="do not edit segment_id, coding_id or ai_code")
+    elif dec == "rejected" and not (adds or changed_to):
+        raise InputError("a no-code row marked rejected needs the code(s) that apply in changed_to or "
+                         "add_codes", path=str(p), line=line)
+    return line, r, dec, changed_to, adds, coding
+
+
+def _decide_segment(review: _Review, sid: int, parsed: Sequence[tuple], p: Path) -> None:
+    """Add one segment's decisions to ``review``; a segment with no decision and no
+    added code was not reviewed."""
+    if not any(dec is not None or adds for _, _, dec, _, adds, _ in parsed):
+        return
+    undecided = [line for line, _, dec, _, _, coding in parsed if dec is None and coding is not None]
+    if undecided:
+        raise InputError(f"segment {sid} is reviewed on other rows but this row has no decision",
+                         path=str(p), line=undecided[0], hint="decide every row of a segment, or none")
+    codes: dict[str, dict[str, Any]] = {}
+    for line, r, dec, changed_to, adds, coding in parsed:
+        if dec is not None:
+            review.decisions[dec] += 1
+        if coding is not None and dec is not None:
+            review.status_updates.append((coding["id"], "accepted" if dec == "accepted" else "rejected"))
+            if dec == "accepted":
+                codes.setdefault(coding["code"], {"line": line, "decision": "accepted"})
+        for c in changed_to:
+            codes.setdefault(c, {"line": line, "decision": "changed"})
+        for c in adds:
+            review.added += 1
+            codes.setdefault(c, {"line": line, "decision": "added"})
+        note = r.get("notes", "").strip()
+        if note:
+            for v in codes.values():
+                v.setdefault("notes", note)
+    review.human[sid] = codes
+
+
+def _review_codings(store: Any, human: Mapping[int, Mapping[str, Mapping[str, Any]]], coder: str,
+                    evidence: Mapping[str, Any]) -> list[Coding]:
+    """The reviewer's codes as human codings over whole segments."""
     segs = store.segments_by_id(list(human))
-    params = {"coder": coder, "sheet": str(p.resolve()), "sheet_hash": sheet_hash, "sample": sample_id,
-              "source_run": source.id, "segment_ids": sorted(human)}
-    rec = RunRecorder(store, STEP_REVIEW, params=params, backend="human", model=coder, input_hash=sheet_hash)
     new = []
     for sid, codes in human.items():
         s = segs[sid]
         for code, ev in codes.items():
             new.append(Coding(code=code, segment_id=sid, document_id=s.document_id, start=s.start, end=s.end,
-                              evidence={"method": "review", "sheet": p.name, "sample": sample_id,
-                                        "review_run": rec.id, **ev},
-                              coder=coder, run_id=None, status="accepted"))
+                              evidence={**evidence, **ev}, coder=coder, run_id=None, status="accepted"))
+    return new
+
+
+def _agreement(project: Any, source: Run, run_codings: Mapping[int, Any],
+               human: Mapping[int, Mapping[str, Any]], known: set[str], coder: str, *, n_boot: int,
+               seed: int | None) -> Any:
+    """Agreement between the run's proposals and the reviewer on the reviewed segments."""
+    from qualcode.reliability.compare import compare
+    from qualcode.reliability.units import CodingSource
+
     ai_units = {str(sid): frozenset(c["code"] for c in run_codings.values() if c["segment_id"] == sid)
                 for sid in human}
     hu_units = {str(sid): frozenset(codes) for sid, codes in human.items()}
-    code_order = list(dict.fromkeys(_run_codes(store, source) + sorted(known)))
-    comp = compare(
+    code_order = list(dict.fromkeys(_run_codes(project.store, source) + sorted(known)))
+    return compare(
         CodingSource(f"{source.step} run {source.id}", "run", source.id, ai_units, run_id=source.id),
         CodingSource(f"coder {coder}", "coder", coder, hu_units),
         project=project, codes=code_order, n_boot=n_boot, seed=seed)
-    agreement = {k: comp.overall[k] for k in ("n_units", "cohen_kappa", "krippendorff_alpha", "gwet_ac1",
-                                              "percent_agreement", "mean_cohen_kappa")}
-    with store.transaction():
-        for cid, status in status_updates:
-            store.set_coding_status(cid, status)
-        run = rec.finish(codings=new, summary={"reviewed_segments": len(human), "decisions": decisions,
-                                               "added_codes": added, "human_codings": len(new),
-                                               "agreement": agreement,
-                                               "flagged": [f["code"] for f in comp.flagged]})
-    return ReviewImport(coder=coder, run_id=run.id, sample=sample_id, source_run=source.id,
-                        reviewed_segments=len(human), unreviewed_segments=len(by_seg) - len(human),
-                        decisions=decisions, added_codes=added, human_codings=len(new), comparison=comp)
