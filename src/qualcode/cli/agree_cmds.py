@@ -323,7 +323,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_import_review(args: argparse.Namespace) -> int:
-    from qualcode.reliability.sample import import_review
+    from qualcode.reliability.review_import import import_review
 
     with project_from(args) as project:
         res = import_review(project, args.sheet, args.coder, force=args.force, n_boot=args.boot, seed=args.seed)

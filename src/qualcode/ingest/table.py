@@ -191,6 +191,12 @@ def read_table(
     if mode == "documents":
         return _row_documents(rows, common, p, name or p.stem, header[cols.id] if cols.id is not None else "row",
                               where)
+    return [_one_document(rows, {**common, "rows": len(rows), "skipped_empty": skipped, "speakers": names.names()},
+                          name or p.name)]
+
+
+def _one_document(rows: list[dict[str, Any]], metadata: dict[str, Any], name: str) -> ParsedDocument:
+    """Segments mode: the responses joined by blank lines, one unit (and turn) each."""
     parts, units, turns = [], [], []
     pos = 0
     for k, r in enumerate(rows):
@@ -202,14 +208,8 @@ def read_table(
         turns.append(Turn(k, r["speaker"], pos, end, raw_speaker=r["raw_speaker"], label_start=pos))
         parts.append(r["text"])
         pos = end
-    return [ParsedDocument(
-        text="".join(parts),
-        format="csv",
-        turns=tuple(turns),
-        units=tuple(units),
-        metadata={**common, "rows": len(rows), "skipped_empty": skipped, "speakers": names.names()},
-        name=name or p.name,
-    )]
+    return ParsedDocument(text="".join(parts), format="csv", turns=tuple(turns), units=tuple(units),
+                          metadata=metadata, name=name)
 
 
 def _records(text: str, delim: str, where: str) -> list[tuple[int, list[str]]]:

@@ -12,8 +12,9 @@ compare
     flagged and the disagreeing segments listed; ``compare_models`` codes the same
     segments with two specs and reports agreement and cost.
 sample
-    A stratified, seeded validation sample written as a CSV/XLSX coding sheet, and
-    ``import_review`` that reads the filled sheet back.
+    A stratified, seeded validation sample written as a CSV/XLSX coding sheet
+    (its columns, writing and reading: ``sheet``); ``review_import`` reads the
+    filled sheet back (``import_review``).
 trained
     A coder trained on human-coded segments (class-weighted logistic regression +
     shrinkage LDA on the stored embeddings), cross-validated on held-out folds.
