@@ -252,8 +252,8 @@ def _columns(header: Sequence[str], docs: Sequence[Document], p: Path, *, by: st
     if by != "auto":
         missing = [c for c in _NEEDS[by] if col[c] is None]
         if missing:
-            raise InputError(f"--by {by} needs the column(s) {', '.join(missing)}; the header has "
-                             f"{', '.join(header)}", path=str(p), line=1)
+            raise InputError(f"by={by!r} needs the column(s) {', '.join(missing)}; the header has "
+                             f"{', '.join(header)}", path=str(p), line=1, hint="CLI: --by; or add the column(s)")
     elif not any(all(col[c] is not None for c in cols) for cols in _NEEDS.values()):
         raise InputError("no column says where a code applies; expected document+segment (as `export segments` "
                          "writes), segment_id, document+start+end, quote, or source_id", path=str(p), line=1)

@@ -62,7 +62,12 @@ CODING_STEPS = ("code", "llm-code", "train")
 
 @dataclass
 class Sample:
-    """A drawn validation sample (see module docstring)."""
+    """A drawn validation sample (see module docstring); ``id`` is its ``sample`` run.
+
+    Not a :class:`~qualcode.types.StepResult`: its ``to_dict()`` (the CLI's ``--json``)
+    has long used ``run`` for the *sampled* run, which the contract reserves for the
+    result's own run.
+    """
 
     id: str
     source_run: str
