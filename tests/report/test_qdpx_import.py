@@ -75,6 +75,19 @@ def test_machine_codings_on_request(small_project, tmp_path):
         assert f"qualcode:{small_project['code_run']}" in coders
 
 
+def test_import_result_carries_its_run(small_project, tmp_path):
+    """The step contract: the result names the ``import-qdpx`` run it recorded, and
+    ``to_dict`` (``ingest FILE.qdpx --json``) is the old dict plus that run."""
+    out = tmp_path / "p.qdpx"
+    export_qdpx(small_project["project"].store, out)
+    with init_project(tmp_path / "new") as dst:
+        res = import_qdpx(dst, out)
+        run = dst.store.run(res.run_id)
+        assert run.step == "import-qdpx" and res.summary["codings"] == res.codings > 0
+        d = res.to_dict()
+        assert d.pop("run") == res.run_id and d == res.as_dict()
+
+
 # --------------------------------------------------------------------------- other programs' files
 def g() -> str:
     return str(uuid.uuid4())
