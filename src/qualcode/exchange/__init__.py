@@ -6,6 +6,7 @@
 - :mod:`qualcode.exchange.human_codes`: a person's codes from a CSV file
   (``import-codes``), mapped onto the current segments.
 
-Exchange sits below ``report`` and ``cli`` and above ``store``, ``corpus`` and
-``ingest``: nothing it imports imports it back.
+Exchange sits below ``report`` and ``cli`` and above ``store``, ``corpus``, ``ingest``
+and ``reliability.units``: nothing it imports imports it back (checked by
+``tests/core/test_import_rules.py``).
 """
