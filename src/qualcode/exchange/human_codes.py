@@ -363,10 +363,11 @@ class _Index:
 
 
 def _locate(cell: Callable[[str], str], ix: _Index, min_overlap: float, by: str = "auto"):
-    """(rule, [(segment, overlap, share, span)], document) for one row."""
+    """(rule, [(segment, overlap, share, span)], document) for one row: by segment
+    position, respondent id, segment id, span or quote, the first the row fills (only
+    the columns of ``by`` unless it is ``auto``)."""
     sid, docname, quote = cell("segment_id"), cell("document"), cell("quote")
     start, end, pos, key = cell("start"), cell("end"), cell("segment"), cell("source_id").strip()
-    by_id, by_doc, doc_by_id = ix.by_id, ix.by_doc, ix.doc_by_id
     doc = None
     if docname:
         doc = ix.doc_idx.get(docname) or ix.doc_idx.get(Path(docname).stem)
@@ -376,54 +377,70 @@ def _locate(cell: Callable[[str], str], ix: _Index, min_overlap: float, by: str 
         sid, pos, quote, key = (sid if by == "segment-id" else ""), (pos if by == "segment" else ""), \
             (quote if by == "quote" else ""), (key if by == "source-id" else "")
         start, end = (start, end) if by == "span" else ("", "")
-    if not sid and pos and doc is None:
-        raise _Unmapped("a segment position needs its document (the document column of `export segments`)")
     if not sid and pos:
-        seg = ix.by_pos.get((doc.id, _int(pos, "segment")))
-        if seg is None:
-            raise _Unmapped(f"document {doc.name!r} has no segment {pos} (it has {len(by_doc.get(doc.id, []))}, "
-                            "numbered from 0 as `export segments` shows them)")
-        return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc
+        return _by_position(ix, doc, pos)
     if not sid and not (start or end) and not quote and key:
-        segs = [s for s in ix.by_key.get(key, []) if doc is None or s.document_id == doc.id]
-        if not segs:
-            raise _Unmapped(f"no current segment has the respondent id {key!r}"
-                            + (f" in {doc.name!r}" if doc is not None else ""))
-        if len({s.document_id for s in segs}) > 1:
-            names = ", ".join(sorted({doc_by_id[s.document_id].name for s in segs}))
-            raise _Unmapped(f"respondent id {key!r} is in several documents ({names}); add the document column")
-        return "source-id", [(s, s.end - s.start, 1.0, (s.start, s.end)) for s in segs], doc_by_id[segs[0].document_id]
+        return _by_source_id(ix, doc, key)
     if sid:
-        seg = by_id.get(_int(sid, "segment_id"))
+        seg = ix.by_id.get(_int(sid, "segment_id"))
         if seg is None:
             raise _Unmapped(f"no current segment {sid} (segment_id is the project-wide id of "
                             "`qualcode relevance QUESTION --json`; the segment column of `qualcode export segments "
                             "--out segments.csv` is a position in its document: give it as document + segment)")
-        return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc_by_id[seg.document_id]
+        return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], ix.doc_by_id[seg.document_id]
     if start or end:
-        if doc is None:
-            raise _Unmapped("a start/end span needs a document")
-        s, e = _int(start, "start"), _int(end, "end")
-        if not (0 <= s < e <= len(doc.text)):
-            raise _Unmapped(f"span {s}:{e} is outside document {doc.name!r} (0:{len(doc.text)}) or empty")
-        hits = map_span(by_doc.get(doc.id, []), s, e, min_overlap=min_overlap)
-        if not hits:
-            raise _Unmapped(f"span {s}:{e} of {doc.name!r} overlaps no segment")
-        return "span", [(h[0], h[1], h[2], (s, e)) for h in hits], doc
+        return _by_span(ix, doc, start, end, min_overlap)
     if quote:
-        cands = [doc] if doc is not None else [doc_by_id[d] for d in sorted(by_doc)]
-        found = [(d, span) for d in cands for span in find_quote(d.text, quote)]
-        short = quote if len(quote) <= 60 else quote[:57] + "..."
-        if not found:
-            where = f"document {doc.name!r}" if doc is not None else "any current document"
-            raise _Unmapped(f"quote {short!r} not found in {where}")
-        if len(found) > 1:
-            where = ", ".join(sorted({d.name for d, _ in found}))
-            raise _Unmapped(f"quote {short!r} occurs {len(found)} times ({where}); add the document or a longer quote")
-        d, (s, e) = found[0]
-        hits = map_span(by_doc.get(d.id, []), s, e, min_overlap=min_overlap)
-        if not hits:
-            raise _Unmapped(f"quote {short!r} overlaps no segment of {d.name!r}")
-        return "quote", [(h[0], h[1], h[2], (s, e)) for h in hits], d
+        return _by_quote(ix, doc, quote, min_overlap)
     raise _Unmapped("the row says nowhere the code applies; fill document+segment, segment_id, "
                     "document+start+end, quote or source_id")
+
+
+def _by_position(ix: _Index, doc: Document | None, pos: str):
+    if doc is None:
+        raise _Unmapped("a segment position needs its document (the document column of `export segments`)")
+    seg = ix.by_pos.get((doc.id, _int(pos, "segment")))
+    if seg is None:
+        raise _Unmapped(f"document {doc.name!r} has no segment {pos} (it has {len(ix.by_doc.get(doc.id, []))}, "
+                        "numbered from 0 as `export segments` shows them)")
+    return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc
+
+
+def _by_source_id(ix: _Index, doc: Document | None, key: str):
+    segs = [s for s in ix.by_key.get(key, []) if doc is None or s.document_id == doc.id]
+    if not segs:
+        raise _Unmapped(f"no current segment has the respondent id {key!r}"
+                        + (f" in {doc.name!r}" if doc is not None else ""))
+    if len({s.document_id for s in segs}) > 1:
+        names = ", ".join(sorted({ix.doc_by_id[s.document_id].name for s in segs}))
+        raise _Unmapped(f"respondent id {key!r} is in several documents ({names}); add the document column")
+    return "source-id", [(s, s.end - s.start, 1.0, (s.start, s.end)) for s in segs], ix.doc_by_id[segs[0].document_id]
+
+
+def _by_span(ix: _Index, doc: Document | None, start: str, end: str, min_overlap: float):
+    if doc is None:
+        raise _Unmapped("a start/end span needs a document")
+    s, e = _int(start, "start"), _int(end, "end")
+    if not (0 <= s < e <= len(doc.text)):
+        raise _Unmapped(f"span {s}:{e} is outside document {doc.name!r} (0:{len(doc.text)}) or empty")
+    hits = map_span(ix.by_doc.get(doc.id, []), s, e, min_overlap=min_overlap)
+    if not hits:
+        raise _Unmapped(f"span {s}:{e} of {doc.name!r} overlaps no segment")
+    return "span", [(h[0], h[1], h[2], (s, e)) for h in hits], doc
+
+
+def _by_quote(ix: _Index, doc: Document | None, quote: str, min_overlap: float):
+    cands = [doc] if doc is not None else [ix.doc_by_id[d] for d in sorted(ix.by_doc)]
+    found = [(d, span) for d in cands for span in find_quote(d.text, quote)]
+    short = quote if len(quote) <= 60 else quote[:57] + "..."
+    if not found:
+        where = f"document {doc.name!r}" if doc is not None else "any current document"
+        raise _Unmapped(f"quote {short!r} not found in {where}")
+    if len(found) > 1:
+        where = ", ".join(sorted({d.name for d, _ in found}))
+        raise _Unmapped(f"quote {short!r} occurs {len(found)} times ({where}); add the document or a longer quote")
+    d, (s, e) = found[0]
+    hits = map_span(ix.by_doc.get(d.id, []), s, e, min_overlap=min_overlap)
+    if not hits:
+        raise _Unmapped(f"quote {short!r} overlaps no segment of {d.name!r}")
+    return "quote", [(h[0], h[1], h[2], (s, e)) for h in hits], d
