@@ -81,4 +81,4 @@ def test_unknown_positions_and_ids_name_the_line(proj, tmp_path, capsys):
     assert main(["-p", str(proj), "import-codes", str(g), "--coder", "ana", "--by", "source-id"]) == 2
     assert "respondent id 'R-999'" in capsys.readouterr().err
     assert main(["-p", str(proj), "import-codes", str(f), "--coder", "ana", "--by", "source-id"]) == 2
-    assert "by='source-id' needs the column(s) source_id" in capsys.readouterr().err
+    assert "--by source-id needs the column(s) source_id" in capsys.readouterr().err

@@ -219,13 +219,13 @@ def import_codes(
 
 def _check_params(*, scope: str, on_unmapped: str, min_overlap: float, by: str, coder: str | None) -> None:
     if scope not in SCOPES:
-        raise InputError(f"scope must be one of {', '.join(SCOPES)}; got {scope!r}")
+        raise InputError(f"scope must be one of {', '.join(SCOPES)}; got {scope!r}", param="scope")
     if on_unmapped not in ("error", "skip"):
-        raise InputError(f"on_unmapped must be 'error' or 'skip'; got {on_unmapped!r}")
+        raise InputError(f"on_unmapped must be 'error' or 'skip'; got {on_unmapped!r}", param="on_unmapped")
     if not 0 < float(min_overlap) <= 1:
-        raise InputError(f"min_overlap must be in (0, 1]; got {min_overlap!r}")
+        raise InputError(f"min_overlap must be in (0, 1]; got {min_overlap!r}", param="min_overlap")
     if by not in LOCATORS:
-        raise InputError(f"by must be one of {', '.join(LOCATORS)}; got {by!r}")
+        raise InputError(f"by must be one of {', '.join(LOCATORS)}; got {by!r}", param="by")
     if coder is not None:
         check_coder_name(coder)
 
@@ -252,8 +252,8 @@ def _columns(header: Sequence[str], docs: Sequence[Document], p: Path, *, by: st
     if by != "auto":
         missing = [c for c in _NEEDS[by] if col[c] is None]
         if missing:
-            raise InputError(f"by={by!r} needs the column(s) {', '.join(missing)}; the header has "
-                             f"{', '.join(header)}", path=str(p), line=1, hint="CLI: --by; or add the column(s)")
+            raise InputError(f"by {by} needs the column(s) {', '.join(missing)}; the header has "
+                             f"{', '.join(header)}", path=str(p), line=1, param="by")
     elif not any(all(col[c] is not None for c in cols) for cols in _NEEDS.values()):
         raise InputError("no column says where a code applies; expected document+segment (as `export segments` "
                          "writes), segment_id, document+start+end, quote, or source_id", path=str(p), line=1)

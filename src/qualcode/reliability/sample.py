@@ -153,9 +153,9 @@ def draw_sample(
     from qualcode.runs import RunRecorder
 
     if int(n) < 1:
-        raise InputError(f"n must be a positive integer; got {n!r}")
+        raise InputError(f"n must be a positive integer; got {n!r}", param="n")
     if not 1 <= int(bands) <= 10:
-        raise InputError(f"bands must be between 1 and 10; got {bands!r}")
+        raise InputError(f"bands must be between 1 and 10; got {bands!r}", param="bands")
     if out is not None:
         check_sheet_path(out, writing=True)
     store = project.store

@@ -120,9 +120,9 @@ def export_qdpx(
 def _check_out(out: str | os.PathLike[str]) -> Path:
     p = Path(out)
     if p.suffix.lower() != ".qdpx":
-        raise InputError(f"out must end in .qdpx; got {str(out)!r}")
+        raise InputError(f"out must end in .qdpx; got {str(out)!r}", param="out")
     if p.exists() and p.is_dir():
-        raise InputError(f"out {str(out)!r} is a directory; expected a file name")
+        raise InputError(f"out {str(out)!r} is a directory; expected a file name", param="out")
     return p
 
 
