@@ -369,14 +369,14 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
         an unknown segment id or document, a span outside its document, a quote not
         found or found more than once.
     """
-    from qualcode.exchange.human_codes import _Index, _locate, _Unmapped
-    from qualcode.reliability.units import _column, _read_csv_rows
+    from qualcode.exchange.human_codes import SegmentIndex, locate_row, UnmappedRow
+    from qualcode.reliability.units import find_column, read_csv_rows
 
     p = Path(path)
-    header, rows = _read_csv_rows(p)
-    col = {"label": _column(header, LABEL_ALIASES), "segment_id": _column(header, UNIT_ALIASES),
-           "document": _column(header, DOCUMENT_ALIASES), "start": _column(header, ("start",)),
-           "end": _column(header, ("end",)), "quote": _column(header, QUOTE_ALIASES)}
+    header, rows = read_csv_rows(p)
+    col = {"label": find_column(header, LABEL_ALIASES), "segment_id": find_column(header, UNIT_ALIASES),
+           "document": find_column(header, DOCUMENT_ALIASES), "start": find_column(header, ("start",)),
+           "end": find_column(header, ("end",)), "quote": find_column(header, QUOTE_ALIASES)}
     expected = "columns unit,label, or document,start,end,label, or document,quote,label"
     if col["label"] is None:
         raise InputError(f"missing column label; the header has {', '.join(header) or '(nothing)'}",
@@ -387,7 +387,7 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
     if not rows:
         raise InputError("no rows after the header", path=str(p), hint=f"expected {expected}")
     store = project.store
-    index = _Index(store.segments(), store.documents())
+    index = SegmentIndex(store.segments(), store.documents())
     labels: dict[int, list[str]] = {}
     by_rule: dict[str, int] = {}
     for line, cells in rows:
@@ -396,8 +396,8 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
             return _cells[i] if i is not None and i < len(_cells) else ""
 
         try:
-            rule, hits, _doc = _locate(cell, index, min_overlap)
-        except _Unmapped as exc:
+            rule, hits, _doc = locate_row(cell, index, min_overlap)
+        except UnmappedRow as exc:
             msg = str(exc).replace("segment_id", "unit")
             raise InputError(msg, path=str(p), line=line, hint=f"expected {expected}") from None
         by_rule[rule] = by_rule.get(rule, 0) + 1
