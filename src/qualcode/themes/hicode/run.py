@@ -31,7 +31,7 @@ from qualcode.types import Coding, Estimate, Segment
 STEP = "hicode"
 
 
-# Over 80 lines only for its signature and docstring (28 keyword parameters, each
+# Over 80 lines only for its signature and docstring (26 keyword parameters, each
 # documented); the body is ~25 lines: plan, guard, recorder, the three stages, store.
 @records_failures
 def run_hicode(
