@@ -202,7 +202,7 @@ def add_text_document(project, name: str, text: str) -> int:
     doc_id, _ = project.store.add_document(ParsedDocument(text=text, format="txt"), name=name, source_path=None)
     doc = project.store.document(doc_id)
     spans, pos = [], 0
-    for i, line in enumerate(text.split("\n")):
+    for _i, line in enumerate(text.split("\n")):
         if line.strip():
             spans.append(SegmentSpan(index=len(spans), start=pos, end=pos + len(line)))
         pos += len(line) + 1

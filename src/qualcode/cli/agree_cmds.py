@@ -100,7 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=["auto", "multi", "single"], default="auto",
                    help="single: one code per segment; multi: any number (default: decided from the data)")
     p.add_argument("--codebook", help="codebook for code order and zero-shot features (default: code names)")
-    p.add_argument("--min-positives", type=int, help="leave out codes with fewer human positives (default: 2 single-label, --folds multi-label)")
+    p.add_argument("--min-positives", type=int,
+                   help="leave out codes with fewer human positives (default: 2 single-label, --folds multi-label)")
     p.add_argument("--no-apply", action="store_true", help="cross-validate only; do not code other segments")
     p.add_argument("--enrich", metavar="CODEBOOK",
                    help="instead of training, run similarity coding with CODEBOOK whose code vectors also pool "

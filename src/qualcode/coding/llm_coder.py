@@ -17,7 +17,6 @@ do) and point at their run (coder ``run:<id>``), so the two methods compare dire
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 from qualcode.backends.base import LLMBackend
@@ -164,7 +163,8 @@ def llm_code(
         codes_text = "\n".join(
             f"- {c.name}" + (f": {c.definition}" if c.definition else "") + (f" (include: {c.include})" if c.include else "")
             + (f" (exclude: {c.exclude})" if c.exclude else "") for c in cb.codes)
-        reqs = [CODE_SEGMENT.request(key=s.id, text_hashes=(s.text_hash,), validate=_validate_segment, max_tokens=150 + 120 * min(len(cb.codes), 5),
+        reqs = [CODE_SEGMENT.request(key=s.id, text_hashes=(s.text_hash,), validate=_validate_segment,
+                                     max_tokens=150 + 120 * min(len(cb.codes), 5),
                                      codes=codes_text, segment=s.text) for s in segs]
     if dry_run:
         est = client.estimate(reqs, out_tokens=120 if per == "code" else 250)

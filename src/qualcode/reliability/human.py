@@ -264,7 +264,7 @@ def import_codes(
                              hint="fix the row, or pass --skip-unmapped to import the others") from None
         acc["rules"][rule] += 1
         acc["docs"].add(doc.id)
-        for seg, ov, share, span in hits:
+        for seg, _ov, share, span in hits:
             acc["segs"].add(seg.id)
             if not code:
                 continue

@@ -316,7 +316,7 @@ class CVResult:
 def _as_label_matrix(labels: Sequence[Any], codes: Sequence[str] | None, mode: str
                      ) -> tuple[str, list[str], np.ndarray]:
     sets = []
-    for i, lab in enumerate(labels):
+    for _i, lab in enumerate(labels):
         if isinstance(lab, (set, frozenset, list, tuple)):
             sets.append(frozenset(lab))
         elif lab is None:
@@ -638,7 +638,8 @@ def train_coder(
     codes = [c for c in codes if c not in skipped]
     if not codes:
         raise InputError(f"coder {coder!r} has no code with at least {min_positives} coded segments to learn from",
-                         hint="code more segments (e.g. with `qualcode sample --n N --out sheet.xlsx` and `qualcode import-review sheet.xlsx --coder NAME`), "
+                         hint="code more segments (e.g. with `qualcode sample --n N --out sheet.xlsx` and "
+                              "`qualcode import-review sheet.xlsx --coder NAME`), "
                               "or lower --min-positives")
     labels = [frozenset(src.units[str(i)]) & set(codes) for i in labeled_ids]
     if mode == "single":

@@ -15,7 +15,6 @@ DTDs or entities, nothing read outside the archive, limits on size and entries.
 
 from __future__ import annotations
 
-import io
 import os
 import posixpath
 import re
@@ -901,7 +900,7 @@ def import_qdpx(project: Any, path: str | os.PathLike[str], *, codebook_name: st
                                             origin="import")
                 res.codebook, res.codes = f"{stored.name} v{stored.version}", len(codes)
             coders: dict[str, None] = {}
-            for name, text, meta, spans_codes, parsed, strat, params, spans in prepared:
+            for name, _text, meta, spans_codes, parsed, strat, params, spans in prepared:
                 doc_id, st = store.add_document(parsed, name=name, source_path=f"{p.resolve()}#{name}", metadata=meta)
                 if st in ("unchanged", "metadata-updated") and store.current_segmentation(doc_id) is not None:
                     res.unchanged.append(name)
