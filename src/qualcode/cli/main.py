@@ -22,9 +22,6 @@ COMMAND_MODULES = [
     "qualcode.cli.coding_cmds",
     "qualcode.cli.export_cmds",
     "qualcode.cli.demo_cmd",
-]
-# Optional command groups added by other parts of qualcode; a missing one is skipped.
-OPTIONAL_MODULES = [
     "qualcode.cli.llm_cmds",
     "qualcode.cli.themes_cmds",
     "qualcode.cli.cues_cmds",
@@ -32,6 +29,7 @@ OPTIONAL_MODULES = [
     "qualcode.cli.report_cmds",
     "qualcode.cli.privacy_cmds",
     "qualcode.cli.review_cmds",
+    "qualcode.cli.plugins_cmds",
 ]
 
 
@@ -46,16 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-p", "--project", dest="global_project", metavar="DIR", default=None,
                         help="project directory; accepted before or after the command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES:  # every one ships with qualcode: a missing one is a bug and fails loudly
         importlib.import_module(name).register(sub)
-    for name in OPTIONAL_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        mod.register(sub)
     return parser
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from qualcode.errors import BackendNotConfigured, InputError
+from qualcode.errors import InputError
 from qualcode.reliability.units import CodingSource, resolve_source
 from qualcode.stats.bands import LOW_AGREEMENT, is_low_agreement
 
@@ -369,7 +369,7 @@ def compare_models(
     Raises
     ------
     BackendNotConfigured
-        When a side is an LLM and LLM coding is not available or no LLM is configured.
+        When a side is an LLM and no LLM is configured.
     """
     from qualcode.coding.deductive import _nothing_to_code, code_segments, resolve_codebook
     from qualcode.coding.select import select
@@ -383,13 +383,6 @@ def compare_models(
         raise _nothing_to_code(chosen)
     filtered = bool(chosen.record)
     cb = resolve_codebook(project, codebook)
-    if "llm" in {k for k, _ in kinds}:
-        try:
-            from qualcode.coding.llm_coder import llm_code  # noqa: F401
-        except ImportError as exc:
-            raise BackendNotConfigured(
-                "LLM coding is not available in this installation (qualcode.coding.llm_coder is missing)",
-                hint="compare two embedding models instead, e.g. --a local --b st:/path/to/model") from exc
 
     def side(orig: str, kind: str, spec: str, proj: Any) -> ModelSide:
         if kind == "embedding":
