@@ -122,10 +122,7 @@ class BertNumpyBackend(EmbeddingBackend):
         if pool_cfg.is_file() and not _read_json(pool_cfg).get("pooling_mode_mean_tokens", False):
             raise BackendError(f"{pool_cfg}: the numpy backend implements mean pooling only",
                                hint="use the sentence-transformers backend: st:PATH (pip install 'qualcode[torch]')")
-        try:
-            from safetensors.numpy import load_file
-        except ImportError as exc:  # pragma: no cover - a core dependency
-            raise BackendError("the safetensors package is not installed", hint="pip install safetensors") from exc
+        from safetensors.numpy import load_file  # a core dependency
         weights_file = self.path / "model.safetensors"
         if not weights_file.is_file():
             raise BackendError(f"{weights_file}: missing; the numpy backend reads safetensors weights")
@@ -160,10 +157,7 @@ class BertNumpyBackend(EmbeddingBackend):
     def _load_tokenizers(self) -> None:
         if self._tok is not None:
             return
-        try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - a core dependency
-            raise BackendError("the tokenizers package is not installed", hint="pip install tokenizers") from exc
+        from tokenizers import Tokenizer  # a core dependency
         tok_file = self.path / "tokenizer.json"
         if not tok_file.is_file():
             raise BackendError(f"{tok_file}: missing; the numpy backend reads the word-piece tokenizer from it")
