@@ -42,7 +42,7 @@ def register_all() -> None:
     registry.register_embedding("use-multilingual", _use)
     registry.register_embedding("use-multilingual-v3", _use)
     registry.register_embedding("ensemble", _ensemble)
-    # the LLM providers
+    # LLM providers register here too (see _llm_builtin when present).
     from qualcode.backends import _llm_builtin
 
     _llm_builtin.register_all(registry)
