@@ -75,3 +75,11 @@ def test_every_command_module_is_imported_directly(monkeypatch):
     monkeypatch.setattr(cli_main, "COMMAND_MODULES", cli_main.COMMAND_MODULES + ["qualcode.cli.no_such_cmds"])
     with pytest.raises(ModuleNotFoundError, match="qualcode.cli.no_such_cmds"):
         cli_main.build_parser()
+
+
+def test_cli_says_a_plugin_failed_in_one_warning_line(installed_plugins, capsys):
+    assert main(["plugins"]) == 0
+    err = capsys.readouterr().err
+    assert ("warning: qualcode plugin 'badplug' (qc_badplug:register) failed to load: "
+            "RuntimeError: needs a config file that is not there; see `qualcode plugins`") in err
+    assert "registry.py" not in err  # a message for the user, not a source location

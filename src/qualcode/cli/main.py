@@ -11,9 +11,11 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from typing import Sequence
 
 from qualcode import __version__
+from qualcode.backends.registry import PluginWarning
 from qualcode.errors import QualcodeError
 
 COMMAND_MODULES = [
@@ -61,12 +63,24 @@ def _merge_project(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     args.project = before
 
 
+_show_warning = warnings.showwarning
+
+
+def _warn_plainly(message, category, filename, lineno, file=None, line=None):
+    """A plugin that failed to load: one ``warning:`` line for the user, not a source location."""
+    if issubclass(category, PluginWarning):
+        print(f"warning: {message}", file=sys.stderr)
+        return
+    _show_warning(message, category, filename, lineno, file, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.showwarning = _warn_plainly
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
