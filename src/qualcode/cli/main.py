@@ -63,15 +63,14 @@ def _merge_project(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     args.project = before
 
 
-_show_warning = warnings.showwarning
+_format_warning = warnings.formatwarning
 
 
-def _warn_plainly(message, category, filename, lineno, file=None, line=None):
+def _format_plainly(message, category, filename, lineno, line=None) -> str:
     """A plugin that failed to load: one ``warning:`` line for the user, not a source location."""
     if issubclass(category, PluginWarning):
-        print(f"warning: {message}", file=sys.stderr)
-        return
-    _show_warning(message, category, filename, lineno, file, line)
+        return f"warning: {message}\n"
+    return _format_warning(message, category, filename, lineno, line)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    warnings.showwarning = _warn_plainly
+    warnings.formatwarning = _format_plainly
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
