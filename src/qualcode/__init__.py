@@ -43,6 +43,8 @@ _EXPORTS: dict[str, str] = {
     # backends
     "embedding_backend": "qualcode.backends.registry", "llm_backend": "qualcode.backends.registry",
     "register_embedding": "qualcode.backends.registry", "register_llm": "qualcode.backends.registry",
+    "plugins": "qualcode.backends.registry", "providers": "qualcode.backends.registry",
+    "PluginInfo": "qualcode.backends.registry", "PluginWarning": "qualcode.errors",
     "LLMClient": "qualcode.llm",
     # reports and exports
     "export_codings": "qualcode.report.tables", "export_segments": "qualcode.report.tables",

@@ -13,6 +13,7 @@ import pytest
 
 from qualcode.backends import registry
 from qualcode.cli.main import main
+from qualcode.errors import PluginWarning
 
 
 @pytest.fixture()
@@ -42,7 +43,7 @@ def installed_plugins(tmp_path, monkeypatch):
 
 
 def test_plugins_are_recorded_with_what_they_registered_and_failures_with_their_error(installed_plugins):
-    with pytest.warns(registry.PluginWarning) as caught:
+    with pytest.warns(PluginWarning) as caught:
         found = {p.name: p for p in registry.plugins()}
     assert {"goodplug", "badplug", "missing"} <= set(found)
     good, bad, missing = found["goodplug"], found["badplug"], found["missing"]
@@ -59,7 +60,7 @@ def test_plugins_are_recorded_with_what_they_registered_and_failures_with_their_
 
 
 def test_plugins_command_lists_plugins_and_errors(installed_plugins, capsys):
-    with pytest.warns(registry.PluginWarning):
+    with pytest.warns(PluginWarning):
         assert main(["plugins", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     by_name = {p["name"]: p for p in out["plugins"]}

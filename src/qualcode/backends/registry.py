@@ -20,7 +20,7 @@ from importlib import metadata
 from typing import Any, Callable
 
 from qualcode.backends.base import EmbeddingBackend, LLMBackend
-from qualcode.errors import BackendNotConfigured, InputError
+from qualcode.errors import BackendNotConfigured, InputError, PluginWarning
 
 EmbeddingFactory = Callable[[str, dict[str, Any]], EmbeddingBackend]
 LLMFactory = Callable[[str, dict[str, Any]], LLMBackend]
@@ -29,10 +29,6 @@ ENTRY_POINT_GROUP = "qualcode.backends"
 _EMBEDDING: dict[str, EmbeddingFactory] = {}
 _LLM: dict[str, LLMFactory] = {}
 _loaded = False
-
-
-class PluginWarning(UserWarning):
-    """An installed plugin failed to load (qualcode goes on without it)."""
 
 
 @dataclass

@@ -15,8 +15,7 @@ import warnings
 from typing import Sequence
 
 from qualcode import __version__
-from qualcode.backends.registry import PluginWarning
-from qualcode.errors import QualcodeError
+from qualcode.errors import PluginWarning, QualcodeError
 
 COMMAND_MODULES = [
     "qualcode.cli.project_cmds",
