@@ -17,7 +17,7 @@ from qualcode.cli.main import main
 from qualcode.codebook import load_codebook
 from qualcode.errors import InputError
 from qualcode.llm import LLMClient
-from qualcode.report.qdpx import NS, export_qdpx
+from qualcode.exchange.refi_qda import NS, export_qdpx
 from qualcode.store import llm_log
 from qualcode.themes.hicode import (
     export_codebook,
