@@ -61,7 +61,7 @@ _EXPORTS: dict[str, str] = {
     "final_themes": "qualcode.themes.hicode", "theme_iterations": "qualcode.themes.hicode",
     "iteration_themes": "qualcode.themes.hicode", "segment_theme_map": "qualcode.themes.hicode",
     "theme_hierarchy": "qualcode.themes.hicode", "theme_codebook": "qualcode.themes.hicode",
-    "export_theme_codebook": "qualcode.themes.hicode", "theme_method": "qualcode.themes",
+    "theme_method": "qualcode.themes",
     "discover_themes": "qualcode.themes.embedding",
     "ThemeResult": "qualcode.themes.embedding", "evaluate_themes": "qualcode.themes.evaluate",
     # cues
