@@ -60,6 +60,19 @@ _PHRASE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"\u201c\u201d/\\|<>\n\r\t]+|\s-+\s|
 _NOTE_RE = re.compile(r"\[[^\[\]\n]{1,150}\]|\((?:\s*[^\W\d_][^\s()]*){1,3}\s*\)")
 
 
+def strip_notes(text: str) -> str:
+    """``text`` without transcriber notes ("[laughter]", "(se ríe)"; see ``_NOTE_RE``),
+    spaces collapsed; ``text`` itself when nothing else is left.
+
+    >>> strip_notes("(rit) D'accord, d'accord. [rires]")
+    "D'accord, d'accord."
+    """
+    if "[" not in text and "(" not in text:
+        return text
+    out = " ".join(_NOTE_RE.sub(" ", text).split())
+    return out or text
+
+
 def _prepare(text: str) -> str:
     """Lower-cased, apostrophes folded, transcriber notes blanked out."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
