@@ -87,3 +87,54 @@ def test_example_themes_are_content_words_of_the_transcripts_language(tmp_path, 
         if sum(counts.values()) >= 20:
             assert counts.most_common(1)[0][1] <= 0.5 * sum(counts.values()), (doc, counts.most_common(2))
     p.close()
+
+
+# ---------------------------------------------------------------------- ensemble weights for themes
+class Other(FakeEmbedder):
+    name = "fake-other-48"
+
+    def __init__(self) -> None:
+        super().__init__(dim=48)
+
+
+def _ensemble(monkeypatch):
+    from qualcode.backends import registry
+
+    monkeypatch.setitem(registry._EMBEDDING, "fakea", lambda rest, opts: FakeEmbedder())
+    monkeypatch.setitem(registry._EMBEDDING, "fakeb", lambda rest, opts: Other())
+    return registry.embedding_backend("ensemble:fakea+fakeb")
+
+
+def test_reweight_gives_the_ensemble_with_other_weights(monkeypatch):
+    import numpy as np
+
+    from qualcode.backends.registry import embedding_backend
+    from qualcode.errors import InputError
+
+    ens = _ensemble(monkeypatch)
+    texts = ["eggs cost money", "the nurse at the clinic", "rain and the harvest"]
+    other = embedding_backend("ensemble:fakea*0.7+fakeb*0.3")
+    np.testing.assert_allclose(ens.reweight(ens.embed_batch(texts), [0.7, 0.3]), other.embed_batch(texts), atol=1e-6)
+    with pytest.raises(InputError, match="2 weights"):
+        ens.reweight(ens.embed_batch(texts), [1.0])
+
+
+def test_default_model_on_english_weighs_the_ensemble_for_themes(tmp_path, monkeypatch):
+    """``auto`` on English routes to the ensemble; themes cluster its members weighted
+    0.7 / 0.3 (recorded); an explicitly chosen ensemble keeps its own weights."""
+    from qualcode.themes.embedding import ENGLISH_THEME_WEIGHTS
+
+    (tmp_path / "fg.txt").write_text(
+        "A: The eggs cost too much money every day for the family.\n"
+        "B: The nurse at the clinic listened to the mothers.\n"
+        "A: When the rains come the harvest is small and food is short.\n"
+        "B: Eggs and milk for the baby cost money we do not have.\n", encoding="utf-8")
+    p = init_project(tmp_path / "proj")
+    ingest_files(p, [tmp_path / "fg.txt"])
+    assert p.settings.embedding_model == "auto"
+    use_embedder(p, _ensemble(monkeypatch))
+    res = discover_themes(p, n_runs=10, show_progress=False)
+    assert res.run.params["member_weights"] == list(ENGLISH_THEME_WEIGHTS) == [0.7, 0.3]
+    res = discover_themes(p, n_runs=10, show_progress=False, embedding_model="ensemble:fakea+fakeb")
+    assert res.run.params["member_weights"] is None
+    p.close()
