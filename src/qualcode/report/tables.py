@@ -47,9 +47,9 @@ def _write_rows(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]
 def _check_out(out: str | os.PathLike[str]) -> Path:
     p = Path(out)
     if p.suffix.lower() not in (".csv", ".xlsx"):
-        raise InputError(f"--out must end in .csv or .xlsx; got {str(out)!r}")
+        raise InputError(f"out must end in .csv or .xlsx; got {str(out)!r}", param="out")
     if p.exists() and p.is_dir():
-        raise InputError(f"--out {str(out)!r} is a directory; expected a file name")
+        raise InputError(f"out {str(out)!r} is a directory; expected a file name", param="out")
     return p
 
 

@@ -65,7 +65,7 @@ def check_int(name: str, value: Any, *, low: int, allow_none: bool = False) -> i
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         what = f"an integer >= {low}" + (" or None" if allow_none else "")
-        raise InputError(f"{name} must be {what}; got {value!r}")
+        raise InputError(f"{name} must be {what}; got {value!r}", param=name)
     return int(value)
 
 
@@ -195,7 +195,7 @@ def default_min_size(n: int) -> int:
 def _check_share(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
             or not 0.0 < float(value) <= 1.0:
-        raise InputError(f"{name} must be a number in (0, 1]; got {value!r}")
+        raise InputError(f"{name} must be a number in (0, 1]; got {value!r}", param=name)
     return float(value)
 
 
@@ -218,7 +218,8 @@ def _check_ensemble_k(ensemble_k: Any) -> None:
     if (not isinstance(ensemble_k, (tuple, list)) or len(ensemble_k) != 2
             or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in ensemble_k)
             or not 2 <= ensemble_k[0] <= ensemble_k[1]):
-        raise InputError(f"ensemble_k must be (low, high) integers with 2 <= low <= high; got {ensemble_k!r}")
+        raise InputError(f"ensemble_k must be (low, high) integers with 2 <= low <= high; got {ensemble_k!r}",
+                         param="ensemble_k")
 
 
 def _consensus_tree(Zs: np.ndarray, D: np.ndarray, ks: Sequence[int], n_runs: int,
@@ -314,7 +315,8 @@ def consensus_clustering(
         Z = normalise(Z - Z.mean(axis=0, keepdims=True))
     n = len(Z)
     if n_clusters is not None and n_clusters > n:
-        raise InputError(f"n_clusters must be at most the number of samples ({n}); got {n_clusters}")
+        raise InputError(f"n_clusters must be at most the number of samples ({n}); got {n_clusters}",
+                         param="n_clusters")
     if min_size is None:
         min_size = 1 if n_clusters is not None else default_min_size(n)
     rng = np.random.default_rng(seed)

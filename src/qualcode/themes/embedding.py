@@ -108,7 +108,7 @@ def _select(project: Any, p: dict[str, Any], **options: Any) -> Any:
                          hint="ingest transcripts first: `qualcode ingest FILE...`")
     if (p["n_themes"] or 0) > len(chosen.segments):
         raise InputError(f"n_themes must be at most the number of segments ({len(chosen.segments)}); "
-                         f"got {p['n_themes']}")
+                         f"got {p['n_themes']}", param="n_themes")
     return chosen
 
 
@@ -235,7 +235,7 @@ def discover_themes(
     skip_moderators = (segments is None and bool(project.settings.get("coding", "skip_moderators", True))
                        if skip_moderators is None else skip_moderators)
     chosen = _select(project, p, selection=selection, segments=segments, skip_moderators=skip_moderators,
-                     skip_unattributed=skip_unattributed, embedding_model=embedding_model,
+                     skip_unattributed=skip_unattributed, embedder=embedding_model,
                      show_progress=show_progress)
     segments = chosen.segments
     backend = project.embedder(embedding_model)
