@@ -57,7 +57,7 @@ MAX_SHARE = 0.5
 #: of its ensemble (MiniLM, USE multilingual; ``routing.ENGLISH_SETUP``) 0.7 / 0.3, not
 #: 0.5 / 0.5 as coding does: MiniLM separates the topics of long English texts better. On
 #: the bills (``benchmarks/bench_themes.py``, seeds 0-4) auto-k ARI / NMI / F went from
-#: 0.388 / 0.524 / 0.552 (0.5 / 0.5) to 0.406 / 0.544 / 0.564 (MiniLM alone: 0.365 /
+#: 0.387 / 0.524 / 0.552 (0.5 / 0.5) to 0.406 / 0.544 / 0.564 (MiniLM alone: 0.365 /
 #: 0.544 / 0.535). The stored vectors are the ensemble's; they are re-weighted here.
 ENGLISH_THEME_WEIGHTS = (0.7, 0.3)
 
