@@ -6,7 +6,9 @@
 - report never imports backends (it reads the store and never calls a model);
 - backends never import the LLM layer (providers take their errors from qualcode.errors),
   so llm -> backends is one-way;
-- the CLI calls the Python API: no SQL in cli/, and SQL only in store/.
+- the CLI calls the Python API: no SQL in cli/, and SQL only in store/;
+- exchange/ sits between the store and the report (never imports report or cli; ingest,
+  corpus, store and reliability never import it).
 """
 
 import ast
@@ -117,6 +119,18 @@ def test_components_form_a_dag():
     for v in sorted(graph):
         if v not in state:
             visit(v)
+
+
+def test_exchange_sits_between_the_store_and_the_report():
+    """exchange/ (REFI-QDA, human codes) may use store, corpus, ingest and reliability
+    units, never report or cli; what it reads from never imports it back."""
+    for f in files("exchange"):
+        bad = sorted(i for i in imports_of(f) if i.startswith(("qualcode.report", "qualcode.cli")))
+        assert not bad, f"{f.relative_to(SRC)} imports {bad}"
+    for sub in ("ingest", "corpus.py", "store", "reliability", "types.py", "codebook.py"):
+        for f in files(sub):
+            bad = sorted(i for i in imports_of(f) if i.startswith("qualcode.exchange"))
+            assert not bad, f"{f.relative_to(SRC)} imports {bad}"
 
 
 #: what a CLI module may import from qualcode: the facade (every step and public type),

@@ -68,7 +68,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             imported.append(import_qdpx(project, f, machine_codings=args.machine_codings))
         if not files:
             if args.json:
-                print_json([r.as_dict() for r in imported])
+                print_json([r.to_dict() for r in imported])
                 return 0
             for r in imported:
                 print(f"imported {r.path}: {len(r.documents)} documents ({len(r.unchanged)} unchanged), "
