@@ -26,6 +26,7 @@ from qualcode.store import Store
 
 if TYPE_CHECKING:
     from qualcode.compute import Engine
+    from qualcode.project import Project
 
 #: how a text split into windows becomes one vector
 POOLINGS = ("mean", "max")
@@ -288,3 +289,21 @@ def embed_texts(
     wv = embed_windows(store, backend, texts, chunk_size=chunk_size, show_progress=show_progress, desc=desc,
                        engine=engine)
     return wv.pooled(pooling), wv.stats
+
+
+def embed_segments(project: "Project", *, embedder: "EmbeddingBackend | str | None" = None,
+                   strict: bool | None = None, show_progress: bool = True) -> tuple[EmbeddingBackend, EmbedStats]:
+    """Embed every current segment now (each step otherwise embeds what it needs, once).
+
+    The segments' languages are checked against the model's first (a warning, or with
+    ``strict`` an :class:`InputError`; :func:`qualcode.language.check_project_languages`).
+    Returns the backend used and what was embedded now and what the store already had.
+    """
+    from qualcode.language import check_project_languages
+
+    backend = project.embedder(embedder)
+    segs = project.store.segments()
+    check_project_languages(project, backend, segs, strict=strict, step="embed")
+    _, stats = embed_texts(project.store, backend, [s.text for s in segs], show_progress=show_progress,
+                           desc="embedding segments", engine=project.compute())
+    return backend, stats

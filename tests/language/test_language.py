@@ -98,10 +98,9 @@ def test_multilingual_model_is_silent_on_spanish(tmp_path, capsys):
     p.close()
 
 
-@pytest.mark.slow
 def test_use_backend_reads_spanish_without_warning(tmp_path, capsys):
     p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG, "cb.yaml": SPANISH_CODEBOOK})
-    res = code_segments(p, tmp_path / "cb.yaml", embedding_model="use", strict=True, show_progress=False)
+    res = code_segments(p, tmp_path / "cb.yaml", embedder="use", strict=True, show_progress=False)
     assert capsys.readouterr().err == ""
     assert res.run.model == "use-multilingual-v3"
     p.close()
@@ -275,7 +274,6 @@ def test_clustering_ignores_the_direction_all_texts_share():
     assert a.n_clusters == 4 and np.array_equal(a.labels, b.labels)
 
 
-@pytest.mark.slow
 def test_multilingual_model_themes_do_not_swallow_the_focus_group(tmp_path, shared_data):
     """With USE multilingual, uncentred clustering put 112 of 123 turns of the IPA focus
     group in one theme."""
@@ -330,7 +328,7 @@ def test_llm_coding_leaves_out_title_lines_too(tmp_path):
     p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG}, backend=Multilingual())
     cb = Codebook(name="cb", codes=(Code("Transporte", "el bus y el transporte al centro de salud"),))
     client = LLMClient(registry.llm_backend("fake:"), p.store, concurrency=1, show_progress=False)
-    run = llm_code(p, cb, client=client)
+    run = llm_code(p, cb, llm=client).run
     assert run.params["unattributed_segments_skipped"] == 2
     texts = {r["text"].strip() for r in p.store.codings(run_id=run.id)}
     assert not texts & {"TALENTO HUMANO BOGOTÁ", "Fin de la grabación"}

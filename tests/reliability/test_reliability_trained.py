@@ -8,7 +8,7 @@ import pytest
 
 from qualcode.errors import InputError
 from qualcode.reliability.compare import compare
-from qualcode.reliability.human import import_codes
+from qualcode.exchange.human_codes import import_codes
 from qualcode.reliability.trained import (
     MultiLabelCoder,
     SingleLabelCoder,

@@ -4,7 +4,6 @@ quotes verbatim, codebook export loads, re-runs make zero calls, interrupted run
 
 from __future__ import annotations
 
-import re
 
 import pytest
 
@@ -13,10 +12,9 @@ from qualcode.cli.main import main
 from qualcode.codebook import load_codebook
 from qualcode.errors import BackendError, BackendNotConfigured, InputError
 from qualcode.llm import LLMClient
-from qualcode.project import init_project, open_project
+from qualcode.project import open_project
 from qualcode.store import llm_log
-from qualcode.themes.hicode import export_codebook, run_hicode, segment_theme_map
-from qualcode.types import ParsedDocument, SegmentSpan
+from qualcode.themes.hicode import estimate_hicode, export_codebook, run_hicode, segment_theme_map
 
 TRANSCRIPTS = {
     "group_a": """MODERATOR: What makes it hard to reach the clinic?
@@ -41,24 +39,9 @@ BACKGROUND = "Focus groups with mothers in a peri-urban district about maternal 
 GOAL = "What stops families from using health services?"
 
 
-def make_project(path):
-    project = init_project(path)
-    for name, text in TRANSCRIPTS.items():
-        spans, pos = [], 0
-        for line in text.split("\n"):
-            m = re.match(r"([A-Z0-9]+): ", line)
-            spans.append(SegmentSpan(index=len(spans), start=pos + m.end(), end=pos + len(line), speakers=(m.group(1),)))
-            pos += len(line) + 1
-        doc_id, _ = project.store.add_document(ParsedDocument(text=text, format="txt"), name=name, source_path=None)
-        project.store.add_segmentation(project.store.document(doc_id), "turn", {}, spans)
-    return project
-
-
 @pytest.fixture
-def project(tmp_path):
-    p = make_project(tmp_path / "proj")
-    yield p
-    p.close()
+def project(make_project):
+    return make_project(turns=TRANSCRIPTS)
 
 
 def hicode(project, spec="fake:", embedder=None, **kw):
@@ -150,7 +133,7 @@ def test_rerun_makes_zero_calls_and_same_themes(project):
     assert res2.run_id != res1.run_id
 
 
-def test_interrupted_run_resumes(project):
+def test_interrupted_run_resumes(project, make_project):
     with pytest.raises(BackendError, match="stopped after 6"):
         hicode(project, "fake:fail_after=6")
     # the failed step is listed as a failed run with its calls; nothing else of it is stored
@@ -160,7 +143,7 @@ def test_interrupted_run_resumes(project):
     assert llm_log.count_calls(project.store) >= 6
     res, fake, _ = hicode(project)
     assert res.summary["calls"]["cached"] >= 6
-    full = make_project(project.path.parent / "fresh")
+    full = make_project(path=project.path.parent / "fresh", turns=TRANSCRIPTS)
     _, fake_full, _ = hicode(full)
     assert fake.calls <= fake_full.calls - 6
     full.close()
@@ -216,12 +199,21 @@ def test_parameters_and_no_llm(project):
     assert ei.value.hint == registry.LLM_HELP
 
 
-def test_dry_run_counts_calls_and_makes_none(project):
-    est, fake, _ = hicode(project, dry_run=True)
-    assert fake.calls == 0 and est["label_calls"] == 12 and est["calls_approx"] >= 12 and est["tokens_in_approx"] > 0
+def test_estimate_counts_calls_and_makes_none(project):
+    fake = registry.llm_backend("fake:")
+    client = LLMClient(fake, project.store, concurrency=3, show_progress=False)
+    est = estimate_hicode(project, background=BACKGROUND, goal=GOAL, client=client, batch_size=10)
+    assert fake.calls == 0 and est.details["label_calls"] == 12 and est.calls >= 12 and est.tokens_in_approx > 0
+    assert est.to_dict()["calls_approx"] == est.calls and est.step == "hicode" and est.requests >= 12
+    assert project.store.runs("hicode") == []  # nothing stored
     hicode(project)
-    est2, _, _ = hicode(project, dry_run=True)
-    assert est2["label_calls"] == 0 and est2["label_calls_cached"] == 12
+    est2 = estimate_hicode(project, background=BACKGROUND, goal=GOAL, client=client, batch_size=10)
+    assert est2.details["label_calls"] == 0 and est2.cached == est2.details["label_calls_cached"] == 12
+
+
+def test_run_hicode_has_no_dry_run_any_more(project):
+    with pytest.raises(TypeError, match="dry_run"):
+        hicode(project, dry_run=True)
 
 
 def test_cli_themes(project, tmp_path, capsys):
@@ -278,26 +270,20 @@ def test_bundled_example_ingested_then_hicode(tmp_path, capsys):
 
 
 def test_cli_embedding_method_dispatch(project, monkeypatch, capsys):
-    """`--method embedding` calls qualcode.themes.embedding.discover_themes(project, ...)
-    when that module exists, passing only the options it accepts."""
-    import sys
-    import types
+    """`--method embedding` calls qualcode.discover_themes(project, ...) with its own
+    parameters: --target is n_themes, --model the embedding model."""
+    import qualcode
 
     pdir = str(project.path)
     calls = []
-    mod = types.ModuleType("qualcode.themes.embedding")
 
-    def discover_themes(project, *, target=None, seed=0):
-        calls.append((project.path, target, seed))
-        return {"run": "embed-1", "themes": []}
+    def discover_themes(project, **kw):
+        calls.append((project.path, kw["n_themes"], kw["seed"], kw["embedding_model"], kw["skip_unattributed"]))
+        raise InputError("stop here")  # the call is what this test checks
 
-    mod.discover_themes = discover_themes
-    monkeypatch.setitem(sys.modules, "qualcode.themes.embedding", mod)
-    assert main(["themes", "-p", pdir, "--method", "embedding", "--target", "4", "--seed", "3", "--json"]) == 0
-    assert calls == [(project.path, 4, 3)]
-    assert main(["themes", "-p", pdir]) == 0  # auto: no LLM configured -> embedding
-    assert len(calls) == 2
-    capsys.readouterr()
-    monkeypatch.setitem(sys.modules, "qualcode.themes.embedding", None)  # module absent
-    assert main(["themes", "-p", pdir, "--method", "embedding"]) == 2
-    assert "not available" in capsys.readouterr().err
+    monkeypatch.setattr(qualcode, "discover_themes", discover_themes)
+    assert main(["themes", "-p", pdir, "--method", "embedding", "--target", "4", "--seed", "3", "--model", "m1",
+                 "--json"]) == 2
+    assert calls == [(project.path, 4, 3, "m1", None)]
+    assert main(["themes", "-p", pdir]) == 2  # auto: no LLM configured -> embedding
+    assert len(calls) == 2 and "stop here" in capsys.readouterr().err

@@ -51,8 +51,6 @@ def register_all() -> None:
     registry.register_embedding("ensemble", _ensemble)
     registry.register_embedding("fake", _fake_embed)  # the test double: fake:dim=64,delay=0.05
     # LLM providers register here too (see _llm_builtin when present).
-    try:
-        from qualcode.backends import _llm_builtin
-    except ImportError:
-        return
+    from qualcode.backends import _llm_builtin
+
     _llm_builtin.register_all(registry)

@@ -9,6 +9,15 @@ from qualcode.cli.common import add_project_arg, add_selection_args, print_json,
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _add_agree(sub)
+    _add_compare_models(sub)
+    _add_import_codes(sub)
+    _add_sample(sub)
+    _add_import_review(sub)
+    _add_train(sub)
+
+
+def _add_agree(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("agree", help="agreement between two or more coders (runs, human coders or CSV files)",
                        description="Agreement per code and overall between A and B (and C, D, ...). Each is a run "
                        "id (or run:ID), a human coder (or coder:NAME), or a long CSV file with columns "
@@ -34,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--show", type=int, default=15, help="disagreements listed in the text output (default 15)")
     p.set_defaults(func=cmd_agree)
 
+
+def _add_compare_models(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare-models", help="code the same segments with two models and compare them",
                        description="SPEC: an embedding model (local, st:/path/to/model, embed:SPEC) or an LLM "
                        "(llm:SPEC, e.g. llm:ollama:qwen2.5:7b). Reports agreement and the cost of each side.")
@@ -50,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_selection_args(p)
     p.set_defaults(func=cmd_compare_models)
 
+
+def _add_import_codes(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import-codes", help="import human codes from CSV onto the current segments",
                        description="Columns: code, coder (or --coder), and per row document+segment (as `export "
                        "segments` writes them), or segment_id, or source_id (a CSV respondent id), or document+start+end "
@@ -70,6 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_codes)
 
+
+def _add_sample(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="draw a stratified validation sample and write a coding sheet")
     add_project_arg(p)
     p.add_argument("--run", help="the coding run to validate (default: the latest)")
@@ -81,6 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sample)
 
+
+def _add_import_review(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import-review", help="read a filled coding sheet back: statuses, human codes, agreement")
     add_project_arg(p)
     p.add_argument("sheet", metavar="sheet.xlsx")
@@ -92,6 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_review)
 
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a coder on a human's codes; cross-validate; code the rest")
     add_project_arg(p)
     p.add_argument("--coder", required=True, help="the human coder to learn from")
@@ -100,7 +119,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=["auto", "multi", "single"], default="auto",
                    help="single: one code per segment; multi: any number (default: decided from the data)")
     p.add_argument("--codebook", help="codebook for code order and zero-shot features (default: code names)")
-    p.add_argument("--min-positives", type=int, help="leave out codes with fewer human positives (default: 2 single-label, --folds multi-label)")
+    p.add_argument("--min-positives", type=int,
+                   help="leave out codes with fewer human positives (default: 2 single-label, --folds multi-label)")
     p.add_argument("--no-apply", action="store_true", help="cross-validate only; do not code other segments")
     p.add_argument("--enrich", metavar="CODEBOOK",
                    help="instead of training, run similarity coding with CODEBOOK whose code vectors also pool "
@@ -130,14 +150,14 @@ def _open_optional(args: argparse.Namespace, needed: bool):
 
 
 def _print_comparison(comp: Any, *, show: int, csv_path: str | None, confusion_path: str | None = None) -> None:
-    from qualcode.reliability.compare import SUMMARY_COLUMNS, summary_rows
+    from qualcode import AGREEMENT_SUMMARY_COLUMNS as SUMMARY_COLUMNS, agreement_summary_rows as summary_rows
 
     rep = comp.report
     print(f"A: {comp.a.label}\nB: {comp.b.label}")
     print(f"{len(rep.units)} units compared; {len(rep.only_in_a)} only in A, {len(rep.only_in_b)} only in B "
           "(left out)\n")
     print_table(summary_rows(comp), SUMMARY_COLUMNS)
-    from qualcode.reliability.compare import confusion_rows
+    from qualcode import confusion_rows
 
     print("\nConfusion per code (units: both coded it, only A, only B, neither):\n")
     print_table([{"code": r["code"], "both": r["both"], "only A": r["only_a"], "only B": r["only_b"],
@@ -146,7 +166,7 @@ def _print_comparison(comp: Any, *, show: int, csv_path: str | None, confusion_p
     if confusion_path:
         print(f"confusion table written to {confusion_path}")
     if comp.flagged:
-        from qualcode.reliability.compare import ADVICE_LOW
+        from qualcode import ADVICE_LOW
 
         print(f"\nLow agreement (kappa <= {comp.low_kappa:.2f}): {ADVICE_LOW}.")
         for f in comp.flagged:
@@ -173,8 +193,8 @@ def _f(v: Any) -> str:
 
 
 def _print_multi(comp: Any, *, show: int, csv_path: str | None, confusion_path: str | None = None) -> None:
-    from qualcode.reliability.compare import ADVICE_LOW
-    from qualcode.reliability.multi import SUMMARY_COLUMNS, pairwise_rows, summary_rows
+    from qualcode import ADVICE_LOW
+    from qualcode import MULTI_SUMMARY_COLUMNS as SUMMARY_COLUMNS, pairwise_rows, multi_summary_rows as summary_rows
 
     labels = comp.labels
     print("Sources:")
@@ -220,7 +240,7 @@ def _print_multi(comp: Any, *, show: int, csv_path: str | None, confusion_path: 
 
 def _run_agreement(args: argparse.Namespace, compare_fn, write_fn, print_fn) -> int:
     """Open the project if a source needs it, compare, write disagreements, print."""
-    from qualcode.reliability.units import looks_like_file
+    from qualcode import looks_like_file
 
     needed = not all(looks_like_file(src) for src in args.sources)
     project = _open_optional(args, needed)
@@ -230,7 +250,7 @@ def _run_agreement(args: argparse.Namespace, compare_fn, write_fn, print_fn) -> 
         if args.disagreements:
             write_fn(comp, args.disagreements)
         if getattr(args, "confusion", None):
-            from qualcode.reliability.compare import write_confusion
+            from qualcode import write_confusion
 
             write_confusion(comp, args.confusion)
     finally:
@@ -245,7 +265,7 @@ def _run_agreement(args: argparse.Namespace, compare_fn, write_fn, print_fn) -> 
 
 def cmd_agree(args: argparse.Namespace) -> int:
     from qualcode.errors import InputError
-    from qualcode.reliability.compare import compare, write_disagreements
+    from qualcode import compare_coders as compare, write_disagreements
 
     sources = list(args.sources)
     if len(sources) < 2:
@@ -254,21 +274,21 @@ def cmd_agree(args: argparse.Namespace) -> int:
                          hint="name two or more runs, human coders or CSV files, e.g. "
                               "`qualcode agree a.csv b.csv` or `qualcode agree run:ID coder:ana coder:ben`")
     if len(sources) > 2:
-        from qualcode.reliability import multi
+        from qualcode import compare_many, write_multi_disagreements
 
         if args.confusion:
             raise InputError(f"--confusion needs exactly two sources; got {len(sources)}",
                              hint="the 2x2 table compares two coders: run `qualcode agree A B --confusion F.csv` "
                                   "for each pair you want")
 
-        return _run_agreement(args, lambda project, kw: multi.compare_many(sources, project=project, **kw),
-                              multi.write_disagreements, _print_multi)
+        return _run_agreement(args, lambda project, kw: compare_many(sources, project=project, **kw),
+                              write_multi_disagreements, _print_multi)
     return _run_agreement(args, lambda project, kw: compare(sources[0], sources[1], project=project, **kw),
                           write_disagreements, _print_comparison)
 
 
 def cmd_compare_models(args: argparse.Namespace) -> int:
-    from qualcode.reliability.compare import compare_models, write_disagreements
+    from qualcode import compare_models, write_disagreements
 
     with project_from(args) as project:
         opts = {"mode": args.mode} if args.mode else {}
@@ -288,7 +308,7 @@ def cmd_compare_models(args: argparse.Namespace) -> int:
 
 
 def cmd_import_codes(args: argparse.Namespace) -> int:
-    from qualcode.reliability.human import import_codes
+    from qualcode import import_codes
 
     with project_from(args) as project:
         res = import_codes(project, args.file, coder=args.coder, scope=args.scope,
@@ -306,7 +326,7 @@ def cmd_import_codes(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from qualcode.reliability.sample import draw_sample
+    from qualcode import draw_sample
 
     with project_from(args) as project:
         s = draw_sample(project, args.run, args.n, seed=args.seed, bands=args.bands,
@@ -323,7 +343,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_import_review(args: argparse.Namespace) -> int:
-    from qualcode.reliability.sample import import_review
+    from qualcode import import_review
 
     with project_from(args) as project:
         res = import_review(project, args.sheet, args.coder, force=args.force, n_boot=args.boot, seed=args.seed)
@@ -339,11 +359,11 @@ def cmd_import_review(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from qualcode.reliability.trained import code_with_human_examples, train_coder
+    from qualcode import code_with_human_examples, train_coder
 
     with project_from(args) as project:
         if args.enrich:
-            res = code_with_human_examples(project, args.enrich, args.coder, embedding_model=args.model)
+            res = code_with_human_examples(project, args.enrich, args.coder, embedder=args.model)
             if args.json:
                 print_json({"run": res.run_id, "n_segments": res.n_segments, "n_codings": res.n_codings,
                             "per_code": dict(res.per_code)})

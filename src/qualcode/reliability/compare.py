@@ -356,7 +356,7 @@ def compare_models(
     """Code the same segments with two specs and compare them.
 
     Each side is an embedding model (similarity coding with
-    :func:`qualcode.coding.deductive.code_segments`, ``embedding_model=SPEC``) or an
+    :func:`qualcode.coding.deductive.code_segments`, ``embedder=SPEC``) or an
     LLM (``llm:SPEC``, via :func:`qualcode.coding.llm_coder.llm_code`). Both code the
     same current segments (moderator-only turns left out by default, as in
     ``qualcode code``). Cost per side: wall time of its run, texts embedded now
@@ -412,17 +412,17 @@ def _code_side(orig: str, kind: str, spec: str, proj: Any, *, cb: Any, segments:
         from qualcode.coding.deductive import code_segments
 
         if filtered:  # the segments chosen once, for both sides
-            res = code_segments(proj, cb, embedding_model=spec, segments=segments, show_progress=show_progress,
+            res = code_segments(proj, cb, embedder=spec, segments=segments, show_progress=show_progress,
                                 **coding_options)
         else:
-            res = code_segments(proj, cb, embedding_model=spec, skip_moderators=skip_moderators,
+            res = code_segments(proj, cb, embedder=spec, skip_moderators=skip_moderators,
                                 show_progress=show_progress, **coding_options)
         run = res.run
         return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
                          texts_embedded=res.embedded, model=run.model)
     from qualcode.coding.llm_coder import llm_code
 
-    run = llm_code(proj, cb, per=llm_per, llm=spec, segments=segments, show_progress=show_progress)
+    run = llm_code(proj, cb, per=llm_per, llm=spec, segments=segments, show_progress=show_progress).run
     return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
                      tokens_in=run.tokens_in, tokens_out=run.tokens_out, model=run.model_version or run.model)
 

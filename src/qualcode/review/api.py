@@ -142,11 +142,10 @@ class ReviewSession(DecisionsMixin, ViewsMixin):
 
     def __init__(self, project: Any, coder: str, *, run_id: str | None = None, blind: bool = False,
                  sample: str | None = None, order: str = "uncertain") -> None:
-        from qualcode.reliability.human import _check_coder_name
         from qualcode.reliability.sample import STEP_SAMPLE, resolve_coding_run
-        from qualcode.reliability.units import _run_codes, run_universe
+        from qualcode.reliability.units import _run_codes, check_coder_name, run_universe
 
-        _check_coder_name(coder)
+        check_coder_name(coder)
         if order not in ORDERS:
             raise InputError(f"order must be one of {', '.join(ORDERS)}; got {order!r}")
         self.project = project

@@ -104,7 +104,7 @@ class DecisionsMixin:
 
     def _map_selection(self, document_id: int | None, start: int | None, end: int | None
                        ) -> list[tuple[Any, int, int, tuple[int, int]]]:
-        from qualcode.reliability.human import map_span
+        from qualcode.exchange.human_codes import map_span
 
         if document_id is None or start is None or end is None:
             raise InputError("add needs segment_id, or document_id with start and end (a text selection)")

@@ -254,7 +254,7 @@ def _targets(project: Any, lab: _Labels, *, apply: bool, selection: Any, segment
     if not apply:
         return None, []
     chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
-                    embedding_model=embedding_model)
+                    embedder=embedding_model)
     return chosen, [s for s in chosen.segments if s.id not in lab.looked]
 
 
