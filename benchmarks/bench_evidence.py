@@ -49,6 +49,7 @@ D = DEFAULTS["coding"]
 #: ("auto" = the default routing: English corpus and codebook -> the ensemble, else USE)
 SETUPS = {
     "old: minilm center": ("local", "center", 0.0),
+    "prev: auto tail": ("auto", "tail", 0.0),
     "new: auto null": ("auto", "null", 0.0),
     "minilm null": ("local", "null", 0.0),
     "use null": ("use", "null", 0.0),
@@ -126,6 +127,7 @@ def bench_bills(spec, setups, out):
     for label, st in setups.items():
         a = decide(S, st, texts, codes, ["name"])
         out[label]["bills zero-shot acc"] = round(float(np.mean(np.array(top_codes(a, len(y))) == y)), 3)
+        out[label]["bills codes/segment"] = round(a.rows.size / len(y), 2)
         a = decide(S, st, texts, codes, ["name"], mode="argmax", threshold=-1.0)
         out[label]["bills zero-shot acc, no floor"] = round(float(np.mean(np.array(top_codes(a, len(y))) == y)), 3)
 
@@ -134,6 +136,8 @@ def bench_bills(spec, setups, out):
     rng = random.Random(0)
     acc = {label: [] for label in setups}
     rec = {label: [] for label in setups}
+    prec = {label: [] for label in setups}
+    other = {label: [] for label in setups}
     for T in order.tolist():
         idx_t = [i for i in range(len(y)) if y[i] == T]
         others = [i for i in range(len(y)) if y[i] != T]
@@ -145,9 +149,14 @@ def bench_bills(spec, setups, out):
             acc[label].append(float(np.mean(p == yy)))
             sets = to_sets(a, len(idx))
             rec[label].append(float(np.mean([T in sets[i] for i in range(len(idx)) if yy[i] == T])))
+            given = [i for i in range(len(idx)) if T in sets[i]]
+            prec[label].append(float(np.mean([yy[i] == T for i in given])) if given else 0.0)
+            other[label].append(float(np.mean([yy[i] in sets[i] for i in range(len(idx)) if yy[i] != T])))
     for label in setups:
         out[label]["prev90 single acc"] = round(float(np.mean(acc[label])), 3)
         out[label]["prev90 single recall(T)"] = round(float(np.mean(rec[label])), 3)
+        out[label]["prev90 single precision(T)"] = round(float(np.mean(prec[label])), 3)
+        out[label]["prev90 single recall(other 10%)"] = round(float(np.mean(other[label])), 3)
 
     # prevalence (b): multi-label two-bill segments, 90% carry topic T
     T = int(order[0])
@@ -173,6 +182,8 @@ def bench_bills(spec, setups, out):
         f1 = 2 * tp / (npred + ngold) if npred + ngold else 0.0
         rT = np.mean([T in p for g, p in zip(G, P) if T in g])
         out[label]["prev90 multi recall(T)"] = round(float(rT), 3)
+        given = [T in g for g, p in zip(G, P) if T in p]
+        out[label]["prev90 multi precision(T)"] = round(float(np.mean(given)), 3) if given else 0.0
         out[label]["prev90 multi micro-F1"] = round(f1, 3)
     return E, y
 
