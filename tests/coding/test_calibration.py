@@ -121,3 +121,16 @@ def test_null_scale_is_about_one_null_standard_deviation():
     rng = np.random.default_rng(2)
     S = rng.normal(scale=0.04, size=(2000, 10)).astype(np.float32)
     assert null_scale(S) == pytest.approx(0.04, rel=0.1)
+
+
+def test_the_run_says_which_codes_it_took_for_prevalent():
+    from qualcode.coding.diagnostics import describe, diagnose
+
+    S, _ = _prevalent_corpus(prevalent_share=0.9, seed=2)
+    names = [f"c{j}" for j in range(S.shape[1])]
+    a = assign(S, calibrate="null", **KW)
+    d = diagnose(S, a, calibrate="null", floors=[0.0] * len(names), code_names=names, segment_ids=list(range(len(S))))
+    assert list(d["prevalent_codes"]) == ["c0"] and d["prevalent_codes"]["c0"] > 0.8
+    assert any("“c0” looks prevalent" in line for line in describe(d, len(S)))
+    assert diagnose(S, a, calibrate="tail", floors=[0.0] * len(names), code_names=names,
+                    segment_ids=list(range(len(S))))["prevalent_codes"] == {}

@@ -63,8 +63,11 @@ NULL_QUANTILE = 0.05
 #: many robust standard deviations (across codes) before it is treated as prevalent
 NULL_OUTLIER_SD = 2.0
 #: ``calibrate="null"``: a code is *prevalent* when its two-component fit puts more than
-#: this share of the segments in the upper (fitting) component ...
+#: this share of the segments in the upper (fitting) component, but leaves at least
+#: :data:`PREVALENT_MIN_NULL` of them in the null one (a "null" of a few segments is a
+#: tail, not a group: on bills it took generic codes for prevalent) ...
 PREVALENT_SHARE = 0.5
+PREVALENT_MIN_NULL = 0.05
 #: ... and the two components are clearly apart: Ashman's D (distance between the
 #: means over their pooled standard deviation, times sqrt 2) at least this
 PREVALENT_SEPARATION = 2.5
@@ -158,7 +161,8 @@ class Mixtures:
     @property
     def prevalent(self) -> np.ndarray:
         """Codes that fit most segments: most of the mass in a clearly separate upper component."""
-        return (self.share > PREVALENT_SHARE) & (self.separation >= PREVALENT_SEPARATION)
+        return ((self.share > PREVALENT_SHARE) & (self.share <= 1 - PREVALENT_MIN_NULL)
+                & (self.separation >= PREVALENT_SEPARATION))
 
     def fits(self, scores: np.ndarray) -> np.ndarray:
         """``(n, k)`` bool: where a segment's score is more likely from the code's
