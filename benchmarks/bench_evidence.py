@@ -111,20 +111,33 @@ def product_scores(spec: str, texts: list[str], codes: list[Code], represent):
 
 
 def warm_store(store, spec: str, backend, texts: list[str]) -> None:
-    """Put the vectors of the texts the model reads whole (no window split) into the
-    store from the benchmarks' ``.npy`` cache (``_common.embed_cached``: the same model
-    on the same text, so the same vector), so only the windows of long texts are newly
-    embedded. The product path then reads them as ``code_segments`` would."""
-    from qualcode.embeddings import _windows_of
+    """Fill the store with what the product path will read, reusing vectors already
+    computed: a text the model reads whole from the benchmarks' ``.npy`` cache
+    (``_common.embed_cached``: the same model on the same text, so the same vector); an
+    ensemble's windows from its members' vectors of those windows (combined as the
+    ensemble does), so a member never embeds a window twice. Only the windows of long
+    texts are new."""
+    from qualcode.backends._ensemble import combine
+    from qualcode.embeddings import _windows_of, embed_windows
     from qualcode.provenance import text_hash
 
     split = _windows_of(backend, texts, False)
-    whole = [i for i in range(len(texts)) if i not in split]
-    hashes = {text_hash(texts[i]): i for i in whole}
-    if not hashes or store.get_embedding_matrix(backend.name, list(hashes))[0] is not None:
+    members = getattr(backend, "members", None)
+    if not members:
+        whole = {text_hash(texts[i]): i for i in range(len(texts)) if i not in split}
+        if whole and store.get_embedding_matrix(backend.name, list(whole))[0] is None:
+            X = embed_cached("", texts, backend=backend)[0]
+            store.put_embeddings(backend.name, {h: X[i] for h, i in whole.items()})
         return
-    X = embed(spec, texts)
-    store.put_embeddings(backend.name, {h: X[i] for h, i in hashes.items()})
+    units = list(dict.fromkeys(w for i, t in enumerate(texts) for w in ([x for x, _ in split[i]] if i in split else [t])))
+    missing = store.get_embedding_matrix(backend.name, [text_hash(u) for u in units])[1]
+    if not missing:
+        return
+    for m in members:
+        warm_store(store, "", m, texts)
+    todo = [u for u in units if text_hash(u) in set(missing)]
+    mats = [embed_windows(store, m, todo, show_progress=False).pooled("mean") for m in members]
+    store.put_embeddings(backend.name, {text_hash(u): v for u, v in zip(todo, combine(mats, backend.weights))})
 
 
 def floor(spec: str) -> float:

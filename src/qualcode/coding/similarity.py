@@ -30,7 +30,7 @@ accuracy from 0.415 to 0.479). The stored score is always the raw cosine.
   For codes whose distributions look alike it is exactly centring.
 
 Measured (benchmarks/bench_evidence.py, the default model routing; the table is in
-benchmarks/README.md): bills zero-shot, the example transcripts and translation
+README.md, Benchmarks): bills zero-shot, the example transcripts and translation
 invariance are identical for ``tail`` and ``null``. A bills topic that is 90% of the
 corpus: recall of that topic, single-label 0.30 (centre) / 0.58 (tail) / 0.64 (null);
 two-topic segments 0.20 / 0.55 / 0.72, precision unchanged (1.00).
