@@ -1,24 +1,34 @@
 """The evidence table for the default embedding setup and coding rule (issue 10): every
 candidate setup, one row per benchmark, side by side.
 
-A setup is (embedding model, calibration, lexical weight). Benchmarks:
+A setup is (embedding model, calibration, lexical weight): "old" (MiniLM, centring),
+"prev" (the default routing with the lower-tail null, the default before), "new" (the
+default: routing and the null with prevalent codes) and "new + lexical". Benchmarks:
 
 - bills zero-shot: 1,000 bill summaries (../shared/data/bills), codebook = the 21 human
-  topic names; accuracy of the top code of the default ``multi`` rule.
+  topic names; accuracy of the top code of the default ``multi`` rule (binomial standard
+  error about 0.016; differences between setups are paired, so smaller). Scored through
+  the product path (:func:`product_scores`: windows and ``[embedding] pooling``, as
+  ``code_segments`` does), so the summaries longer than the model's window are read whole.
 - bills clustering: k-means k=21 (seeds 0..2) and qualcode's auto-k consensus
-  clustering (seed 0) on the model's embeddings; ARI / NMI / harmonic purity (F).
+  clustering (seed 0) on the model's embeddings (windows mean-pooled, as themes does);
+  ARI / NMI / harmonic purity (F).
 - examples: the bundled transcripts coded with the bundled codebook, micro-F1 against
   the hand-coded reference (gold_codings.csv).
 - prevalence stress (synthetic, from bills): (a) single-label: for each of the three
-  largest topics T, all T bills plus others so that T is 90% of the corpus; accuracy and
-  recall of T. (b) multi-label: 300 segments, 90% = first sentences of a T bill + of
-  another bill, 10% = two non-T bills; gold = both topics; recall of T, micro-F1.
+  largest topics T, all T bills plus others so that T is 90% of the corpus; accuracy,
+  recall and precision of T, and recall of the other 10%'s own topics; over
+  :data:`PREVALENCE_DRAWS` draws of the others (``±`` the sd over draws: the noise).
+  (b) multi-label: 300 segments, 90% = first sentences of a T bill + of another bill,
+  10% = two non-T bills; gold = both topics; recall and precision of T, micro-F1, over
+  :data:`PREVALENCE_MULTI_DRAWS` draws.
 - translation invariance (when the translated examples exist): kappa between the codes
   of each original segment and of its translation, codebook in either language.
 - throughput and peak memory of each embedding model (separate processes).
 
 Every model embeds each corpus once (``.npy`` cache in the temp directory, see
-``_common.embed_cached``). Run from the repository root::
+``_common.embed_cached``; the product path's store in the temp directory is warmed from
+it, see :func:`warm_store`). Run from the repository root::
 
     python benchmarks/bench_evidence.py [--setups old,new,...] [--no-speed]
 
