@@ -72,7 +72,7 @@ PREVALENT_MIN_NULL = 0.05
 #: means over their pooled standard deviation, times sqrt 2) at least this
 PREVALENT_SEPARATION = 2.5
 #: the mixture is fitted on at most this many segments (evenly spaced rows)
-MIXTURE_MAX_ROWS = 5000
+MIXTURE_MAX_ROWS = 2000
 _EM_STEPS = 100
 
 
@@ -188,6 +188,7 @@ def code_mixtures(scores: np.ndarray) -> Mixtures:
     sd1 = np.full(k, sd0)
     w1 = np.full(k, 0.5)
     for _ in range(_EM_STEPS):
+        before = np.concatenate([m0, m1, sd1, w1])
         log0 = np.log1p(-w1) - np.log(sd0) - 0.5 * ((scores - m0) / sd0) ** 2
         log1 = np.log(w1) - np.log(sd1) - 0.5 * ((scores - m1) / sd1) ** 2
         r = 1.0 / (1.0 + np.exp(np.clip(log0 - log1, -50, 50)))  # P(fitting | score)
@@ -197,6 +198,8 @@ def code_mixtures(scores: np.ndarray) -> Mixtures:
         m0 = ((1 - r) * scores).sum(axis=0) / r0
         m1 = np.maximum((r * scores).sum(axis=0) / r1, m0)
         sd1 = np.maximum(np.sqrt((r * (scores - m1) ** 2).sum(axis=0) / r1), 0.5 * sd0)
+        if np.max(np.abs(np.concatenate([m0, m1, sd1, w1]) - before)) < 1e-6:  # converged
+            break
     sep = (m1 - m0) * np.sqrt(2.0) / np.sqrt(sd0 ** 2 + sd1 ** 2)
     return Mixtures(m0, sd0, m1, sd1, w1, sep)
 
