@@ -1,5 +1,5 @@
 """Report at scale: 34,000 segments with ~3 AI codings each, a human coder on a tenth of
-them, a relevance run, behavioural cues and (when the tables exist) a theme run, all
+them, a relevance run, behavioural cues and a theme run, all
 written directly through Store methods. Bars: the HTML report is under 15 MB and is
 generated in under 30 s. Also timed, for information: figures, methods, REFI-QDA export.
 
@@ -18,13 +18,12 @@ from pathlib import Path
 from _common import peak_rss_mb, table
 
 from qualcode.demo import EXAMPLE_FILES, examples_dir
+from qualcode.exchange.refi_qda import export_qdpx
 from qualcode.project import init_project
 from qualcode.report.figures import write_figures
 from qualcode.report.html import build_report
 from qualcode.report.methods import methods_statement
-from qualcode.report.qdpx import export_qdpx
 from qualcode.runs import RunRecorder
-from qualcode.store import report_queries as rq
 from qualcode.types import Code, Codebook, Coding, ParsedDocument, SegmentSpan, Turn
 
 N_FILES, TURNS, N_CODES = 20, 1700, 40
@@ -102,22 +101,21 @@ def build(pdir: Path) -> dict:
             cue_codings.append(Coding(code=code, segment_id=None, document_id=d.id, start=m.start(), end=m.end(),
                                       evidence={"quote": m.group(0), "rule": code}, coder=crec.coder, run_id=crec.id))
     crec.finish(codings=cue_codings)
-    if rq.has_tables(st, "themes"):
-        from qualcode.store import llm_log
+    from qualcode.store import llm_log
 
-        trec = RunRecorder(st, "themes", params={"seed": 1}, model="fake", seed=1)
-        trun = trec.finish()
-        labels = [f"label {i}" for i in range(2000)]
-        llm_log.write_iteration(st, trun.id, 1, seed=1, n_inputs=len(labels), n_batches=10,
-                                members=[(f"Theme {i % 60}", lab, i % 10, "llm") for i, lab in enumerate(labels)],
-                                stats={})
-        llm_log.write_iteration(st, trun.id, 2, seed=1, n_inputs=60, n_batches=1,
-                                members=[(f"Group {i % 8}", f"Theme {i}", 0, "llm") for i in range(60)], stats={},
-                                stop_reason="converged")
-        llm_log.write_themes(st, trun.id, [{"name": f"Group {g}", "definition": "A group.", "n_segments": 500}
-                                           for g in range(8)]
-                             + [{"name": f"Theme {i}", "definition": "A theme.", "parent": f"Group {i % 8}",
-                                 "n_segments": 50} for i in range(60)])
+    trec = RunRecorder(st, "themes", params={"seed": 1}, model="fake", seed=1)
+    trun = trec.finish()
+    labels = [f"label {i}" for i in range(2000)]
+    llm_log.write_iteration(st, trun.id, 1, seed=1, n_inputs=len(labels), n_batches=10,
+                            members=[(f"Theme {i % 60}", lab, i % 10, "llm") for i, lab in enumerate(labels)],
+                            stats={})
+    llm_log.write_iteration(st, trun.id, 2, seed=1, n_inputs=60, n_batches=1,
+                            members=[(f"Group {i % 8}", f"Theme {i}", 0, "llm") for i in range(60)], stats={},
+                            stop_reason="converged")
+    llm_log.write_themes(st, trun.id, [{"name": f"Group {g}", "definition": "A group.", "n_segments": 500}
+                                       for g in range(8)]
+                         + [{"name": f"Theme {i}", "definition": "A theme.", "parent": f"Group {i % 8}",
+                             "n_segments": 50} for i in range(60)])
     return {"project": project, "segments": len(segs), "ai": len(ai), "human": len(human), "cues": len(cue_codings),
             "code_run": code_run.id}
 

@@ -22,7 +22,7 @@ spread and the minimum, so one lucky split cannot carry the result.
 The store path (``--store``, on by default) does the same through a project: the
 bills are written as a CSV of responses and ingested with
 :func:`qualcode.corpus.ingest_files` (one segment per bill), the topics are imported as
-a human coder with :func:`qualcode.reliability.human.import_codes`, and
+a human coder with :func:`qualcode.exchange.human_codes.import_codes`, and
 :func:`qualcode.reliability.trained.train_coder` cross-validates from the stored
 embeddings; it must give the matrix path's figures. Then 800 bills are used to train
 and the other 200 are coded as a ``train`` run, scored with ``qualcode agree`` logic
@@ -134,7 +134,7 @@ def store_path(ids, texts, y, names, X, C, backend, seed):
     from qualcode.corpus import ingest_files
     from qualcode.project import init_project
     from qualcode.reliability.compare import compare
-    from qualcode.reliability.human import import_codes
+    from qualcode.exchange.human_codes import import_codes
     from qualcode.reliability.trained import human_examples, train_coder
     from qualcode.reliability.units import csv_source
     from qualcode.types import Code, Codebook

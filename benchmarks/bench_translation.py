@@ -70,7 +70,7 @@ def coded_units(project: Project, codebook_path: Path, model: str | None,
     if len(cb.codes) != len(names_in_english):
         raise ValueError(f"{codebook_path}: {len(cb.codes)} codes, the English codebook has {len(names_in_english)}")
     to_en = {c.name: en for c, en in zip(cb.codes, names_in_english)}
-    res = code_segments(project, cb, embedding_model=model, show_progress=False)
+    res = code_segments(project, cb, embedder=model, show_progress=False)
     skip = bool(res.run.params.get("skip_moderators", True))
     segments = select_segments(project, skip_moderators=skip).segments
     by_id = {s.id: (s.document, s.index) for s in segments}

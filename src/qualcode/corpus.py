@@ -67,23 +67,66 @@ def ingest_files(
     if not paths:
         raise InputError("no files given; expected one or more transcript files")
     meta_table = ingest.read_metadata_csv(metadata_csv) if metadata_csv is not None else None
-    meta_by_doc: dict[str, dict[str, Any]] = {}
-    speaker_meta: dict[str, dict[str, Any]] = {}
-    if meta_table is not None:
-        kind = getattr(meta_table, "kind", "document")
-        if kind == "document":
-            meta_by_doc = dict(meta_table)
-        elif kind == "speaker":
-            speaker_meta = dict(meta_table)
+    kind = getattr(meta_table, "kind", "document") if meta_table is not None else None
+    meta_by_doc: dict[str, dict[str, Any]] = dict(meta_table) if kind == "document" else {}
+    speaker_meta: dict[str, dict[str, Any]] = dict(meta_table) if kind == "speaker" else {}
     # 1. parse and segment everything in memory
-    planned: list[tuple[ParsedDocument, str, str, str, list]] = []
-    languages: dict[int, str] = {}
     notes: list[str] = []
+    planned = _plan(project, paths, format=format, strategy=strategy, reader_options=reader_options, notes=notes)
+    _check_names(planned)
+    names = [p.name for p in planned]
+    unknown = set(meta_by_doc) - set(names) - {Path(n).stem for n in names}
+    if kind == "document_speaker":
+        for n in names:
+            for key, values in meta_table.items():
+                doc, _, spk = key.partition("::")
+                if doc in (n, Path(n).stem):
+                    meta_by_doc.setdefault(n, {}).setdefault("speaker_metadata", {})[spk] = dict(values)
+        unknown = set()
+    report = IngestReport(notes=notes)
+    store = project.store
+    # 2. write in one transaction
+    with store.transaction():
+        for pd in planned:
+            meta = _document_metadata(pd, meta_by_doc, speaker_meta)
+            doc_id, status = store.add_document(pd.parsed, name=pd.name, source_path=pd.source, metadata=meta,
+                                                language=pd.language)
+            if status in ("unchanged", "metadata-updated"):
+                (report.unchanged if status == "unchanged" else report.metadata_updated).append(pd.name)
+                if store.current_segmentation(doc_id) is not None:
+                    continue
+            else:
+                (report.added if status == "new" else report.new_versions).append(pd.name)
+            store.add_segmentation(store.document(doc_id), pd.strategy, segment_params(project, pd.strategy),
+                                   pd.spans)
+            report.segments += len(pd.spans)
+    if unknown:
+        report.notes.append(f"metadata rows for documents not in this ingest (ignored): {', '.join(sorted(unknown))}")
+    return report
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A document read and segmented, waiting to be written."""
+
+    parsed: ParsedDocument
+    name: str
+    source: str  # the file's resolved path
+    strategy: str
+    spans: list
+    language: str
+
+
+def _plan(project: Project, paths: Sequence[str | os.PathLike[str]], *, format: str | None, strategy: str | None,
+          reader_options: Mapping[str, Any] | None, notes: list[str]) -> list[_Planned]:
+    """Every file read and segmented in memory (nothing written); what a reader
+    inferred or skipped goes to ``notes``."""
+    from qualcode import ingest
+
+    planned = []
     for p in paths:
         path = Path(p)
-        docs = ingest.read_file(path, format=format, **dict(reader_options or {}))
-        for parsed in docs:
-            name = parsed.name or path.name
+        for parsed in ingest.read_file(path, format=format, **dict(reader_options or {})):
             meta = parsed.metadata
             if meta.get("text_column_inferred") and meta.get("text_column"):
                 note = f"{path.name}: used column {meta['text_column']!r} as the text (choose with --text-column)"
@@ -94,50 +137,31 @@ def ingest_files(
             strat = strategy or default_strategy(project, parsed.format)
             if strat == "row" and not parsed.units:
                 strat = "turn"
-            spans = ingest.segment(parsed, strat, **segment_params(project, strat))
-            lang, spans = with_languages(parsed, spans)
-            languages[id(parsed)] = lang
-            planned.append((parsed, name, str(path.resolve()), strat, spans))
+            lang, spans = with_languages(parsed, ingest.segment(parsed, strat, **segment_params(project, strat)))
+            planned.append(_Planned(parsed, parsed.name or path.name, str(path.resolve()), strat, spans, lang))
+    return planned
+
+
+def _check_names(planned: Sequence[_Planned]) -> None:
     seen: dict[str, str] = {}
-    for _, n, src, _, _ in planned:
-        if n in seen and seen[n] != src:
+    for pd in planned:
+        if pd.name in seen and seen[pd.name] != pd.source:
             raise InputError(
-                f"two files would become the same document {n!r}: {seen[n]} and {src}",
+                f"two files would become the same document {pd.name!r}: {seen[pd.name]} and {pd.source}",
                 hint="documents are named by file name; rename one of them (a re-ingested name becomes a new version)")
-        seen[n] = src
-    unknown = set(meta_by_doc) - {n for _, n, _, _, _ in planned} - {Path(n).stem for _, n, _, _, _ in planned}
-    if meta_table is not None and getattr(meta_table, "kind", "document") == "document_speaker":
-        for _, n, _, _, _ in planned:
-            for key, values in meta_table.items():
-                doc, _, spk = key.partition("::")
-                if doc in (n, Path(n).stem):
-                    meta_by_doc.setdefault(n, {}).setdefault("speaker_metadata", {})[spk] = dict(values)
-        unknown = set()
-    report = IngestReport(notes=notes)
-    store = project.store
-    # 2. write in one transaction
-    with store.transaction():
-        for parsed, name, source, strat, spans in planned:
-            meta = dict(meta_by_doc.get(name) or meta_by_doc.get(Path(name).stem) or {})
-            if speaker_meta:
-                spk = {t.speaker for t in parsed.turns if t.speaker}
-                by_speaker = {k: v for k, v in speaker_meta.items() if k in spk}
-                if by_speaker:
-                    meta["speaker_metadata"] = by_speaker
-            doc_id, status = store.add_document(parsed, name=name, source_path=source, metadata=meta,
-                                                language=languages[id(parsed)])
-            if status in ("unchanged", "metadata-updated"):
-                (report.unchanged if status == "unchanged" else report.metadata_updated).append(name)
-                if store.current_segmentation(doc_id) is not None:
-                    continue
-            else:
-                (report.added if status == "new" else report.new_versions).append(name)
-            doc = store.document(doc_id)
-            store.add_segmentation(doc, strat, segment_params(project, strat), spans)
-            report.segments += len(spans)
-    if unknown:
-        report.notes.append(f"metadata rows for documents not in this ingest (ignored): {', '.join(sorted(unknown))}")
-    return report
+        seen[pd.name] = pd.source
+
+
+def _document_metadata(pd: _Planned, meta_by_doc: Mapping[str, Mapping[str, Any]],
+                       speaker_meta: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A document's metadata rows (by name or stem) and its speakers' rows."""
+    meta = dict(meta_by_doc.get(pd.name) or meta_by_doc.get(Path(pd.name).stem) or {})
+    if speaker_meta:
+        spk = {t.speaker for t in pd.parsed.turns if t.speaker}
+        by_speaker = {k: v for k, v in speaker_meta.items() if k in spk}
+        if by_speaker:
+            meta["speaker_metadata"] = by_speaker
+    return meta
 
 
 def with_languages(parsed: ParsedDocument, spans: list) -> tuple[str, list]:

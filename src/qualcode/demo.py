@@ -88,7 +88,7 @@ def run_demo(out: str | os.PathLike[str], *, show_progress: bool = True) -> Demo
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "qualcode.db").exists():
-        raise InputError(f"{out}: directory exists and is not empty; choose a new --out directory")
+        raise InputError(f"out {str(out)!r}: directory exists and is not empty; choose a new directory", param="out")
     ex = examples_dir()
     project = init_project(out, name="qualcode demo: nutrition programme evaluation")
     files: dict[str, Path] = {}

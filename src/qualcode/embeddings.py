@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from qualcode.errors import InputError
 from qualcode.progress import announce, progress
 from qualcode.provenance import text_hash
 from qualcode.store import Store
+
+if TYPE_CHECKING:
+    from qualcode.project import Project
 
 #: how a text split into windows becomes one vector
 POOLINGS = ("mean", "max")
@@ -272,3 +275,21 @@ def embed_texts(
     check_pooling(pooling)
     wv = embed_windows(store, backend, texts, chunk_size=chunk_size, show_progress=show_progress, desc=desc)
     return wv.pooled(pooling), wv.stats
+
+
+def embed_segments(project: "Project", *, embedder: "EmbeddingBackend | str | None" = None,
+                   strict: bool | None = None, show_progress: bool = True) -> tuple[EmbeddingBackend, EmbedStats]:
+    """Embed every current segment now (each step otherwise embeds what it needs, once).
+
+    The segments' languages are checked against the model's first (a warning, or with
+    ``strict`` an :class:`InputError`; :func:`qualcode.language.check_project_languages`).
+    Returns the backend used and what was embedded now and what the store already had.
+    """
+    from qualcode.language import check_project_languages
+
+    backend = project.embedder(embedder)
+    segs = project.store.segments()
+    check_project_languages(project, backend, segs, strict=strict, step="embed")
+    _, stats = embed_texts(project.store, backend, [s.text for s in segs], show_progress=show_progress,
+                           desc="embedding segments")
+    return backend, stats

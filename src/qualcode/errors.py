@@ -29,7 +29,11 @@ class QualcodeError(Exception):
 
 
 class InputError(QualcodeError, ValueError):
-    """Bad files, codebooks and parameters (also a ``ValueError``)."""
+    """Bad files, codebooks and parameters (also a ``ValueError``).
+
+    ``param`` names the Python parameter(s) at fault, as the message does; a front end
+    (the CLI) maps them to its own option names when it prints the error.
+    """
 
     def __init__(
         self,
@@ -38,6 +42,7 @@ class InputError(QualcodeError, ValueError):
         hint: str | None = None,
         path: str | None = None,
         line: int | None = None,
+        param: str | tuple[str, ...] | None = None,
     ) -> None:
         where = ""
         if path is not None:
@@ -48,6 +53,7 @@ class InputError(QualcodeError, ValueError):
         super().__init__(where + message, hint=hint)
         self.path = path
         self.line = line
+        self.params: tuple[str, ...] = (param,) if isinstance(param, str) else tuple(param or ())
 
 
 class ConfigError(InputError):

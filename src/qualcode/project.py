@@ -27,8 +27,11 @@ class Project:
     def name(self) -> str:
         return str(self.settings.get("project", "name", self.path.name))
 
-    def embedder(self, spec: str | None = None, *, texts: Sequence[str] = ()):
+    def embedder(self, spec: Any = None, *, texts: Sequence[str] = ()):
         """The embedding backend for ``spec`` (default: the project's model), cached.
+
+        ``spec`` may also be an embedding backend object: it is returned as is (how a
+        step's ``embedder=`` is resolved, whatever form it was given in).
 
         ``auto`` (the default model) is resolved by :mod:`qualcode.backends.routing`
         from the documents' languages and those of ``texts`` (a step's codebook or
@@ -37,6 +40,8 @@ class Project:
         from qualcode.backends.registry import embedding_backend
         from qualcode.backends.routing import is_auto, project_languages, route
 
+        if spec is not None and not isinstance(spec, str):
+            return spec
         requested = spec or self.settings.embedding_model
         if self._embedder is not None and len(self._embedder) == 2 and self._embedder[0] == requested:
             return self._embedder[1]

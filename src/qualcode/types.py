@@ -260,3 +260,31 @@ class StepResult:
                 if f.name != "run" and f.repr:
                     out[f.name] = _plain(getattr(self, f.name))
         return out
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a step would do, from its ``estimate_*`` function: no model called, no run stored.
+
+    ``requests`` the step would send, ``cached`` of them already answered in the call
+    log, ``calls`` left to make, and rough token counts; ``details`` are the step's own
+    counts (segments, codes...).
+
+    >>> Estimate("llm-code", "fake", "local", 4, 1, 3, 900, 300, {"per": "segment"}).to_dict()["calls"]
+    3
+    """
+
+    step: str
+    model: str
+    locality: str
+    requests: int
+    cached: int
+    calls: int
+    tokens_in_approx: int
+    tokens_out_approx: int
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, **_plain(self.details), "requests": self.requests, "cached": self.cached,
+                "calls": self.calls, "tokens_in_approx": self.tokens_in_approx,
+                "tokens_out_approx": self.tokens_out_approx, "model": self.model, "locality": self.locality}

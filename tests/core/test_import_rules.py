@@ -6,7 +6,9 @@
 - report never imports backends (it reads the store and never calls a model);
 - backends never import the LLM layer (providers take their errors from qualcode.errors),
   so llm -> backends is one-way;
-- the CLI calls the Python API: no SQL in cli/, and SQL only in store/.
+- the CLI calls the Python API: no SQL in cli/, and SQL only in store/;
+- exchange/ sits between the store and the report (never imports report or cli; ingest,
+  corpus, store and reliability never import it).
 """
 
 import ast
@@ -117,3 +119,62 @@ def test_components_form_a_dag():
     for v in sorted(graph):
         if v not in state:
             visit(v)
+
+
+def test_exchange_sits_between_the_store_and_the_report():
+    """exchange/ (REFI-QDA, human codes) may use store, corpus, ingest and reliability
+    units, never report or cli; what it reads from never imports it back."""
+    for f in files("exchange"):
+        bad = sorted(i for i in imports_of(f) if i.startswith(("qualcode.report", "qualcode.cli")))
+        assert not bad, f"{f.relative_to(SRC)} imports {bad}"
+    for sub in ("ingest", "corpus.py", "store", "reliability", "types.py", "codebook.py"):
+        for f in files(sub):
+            bad = sorted(i for i in imports_of(f) if i.startswith("qualcode.exchange"))
+            assert not bad, f"{f.relative_to(SRC)} imports {bad}"
+
+
+#: what a CLI module may import from qualcode: the facade (every step and public type),
+#: the CLI's own modules, and the leaf modules of values and rules a shell needs as such
+#: (errors to catch, types to annotate, settings, and secrets: keys read from the
+#: environment and scrubbed from what is printed, at the edge)
+CLI_MAY_IMPORT = ("qualcode.cli", "qualcode.errors", "qualcode.types", "qualcode.config", "qualcode.secrets")
+#: command modules another helper is converting this session (the integrator removes them)
+CLI_NOT_YET = {"themes_cmds.py"}
+
+
+def modules_imported(path: Path) -> set[str]:
+    """The modules ``path`` imports (function-level imports included), not the names."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module)
+    return out
+
+
+def test_cli_imports_the_library_only_through_the_facade():
+    """The CLI is a thin shell over ``qualcode``'s facade: a module can move without
+    touching the CLI (only ``qualcode._EXPORTS`` changes)."""
+    offenders = {}
+    for f in files("cli"):
+        if f.name in CLI_NOT_YET:
+            continue
+        bad = sorted(m for m in modules_imported(f) if m.startswith("qualcode.") and not m.startswith(CLI_MAY_IMPORT))
+        if bad:
+            offenders[f.name] = bad
+    assert not offenders, f"cli modules import library modules directly (use `from qualcode import ...`): {offenders}"
+
+
+def test_facade_exports_every_name_the_cli_takes_from_it():
+    import qualcode
+
+    names = set()
+    for f in files("cli"):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "qualcode":
+                names |= {a.name for a in node.names}
+    missing = sorted(n for n in names if n != "__version__" and n not in qualcode.__all__)
+    assert not missing, f"not in qualcode.__all__: {missing}"
+    for n in names - {"__version__"}:
+        assert getattr(qualcode, n) is not None

@@ -90,11 +90,11 @@ def test_edited_segment_text_is_a_store_error_naming_the_document(pdir, tmp_path
                 read()
         from importlib import resources
 
-        from qualcode.coding.llm_coder import llm_code
+        from qualcode.coding.llm_coder import estimate_llm_code
 
         codebook = resources.files("qualcode") / "data" / "examples" / "codebook.yaml"
         with pytest.raises(StoreError, match="interview-1.txt"):  # coding reads the text too
-            llm_code(project, str(codebook), llm="fake:", dry_run=True)
+            estimate_llm_code(project, str(codebook), llm="fake:")
     assert main(["status", "-p", str(pdir), "--check", "--json"]) == 1
     rep = json.loads(capsys.readouterr().out)
     assert not rep["ok"] and any("segment 1" in p and "interview-1.txt" in p for p in rep["problems"])

@@ -92,9 +92,9 @@ def test_unknown_where_key_and_document_are_clear_errors(proj, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "no segment or document has 'region'" in err and "site" in err and "age" in err
     assert main(["-p", str(proj), "code", "--codebook", cb, "--document", "west"]) == 2
-    assert "no current document 'west'" in capsys.readouterr().err
+    assert "--document: no current document 'west'" in capsys.readouterr().err
     assert main(["-p", str(proj), "code", "--codebook", cb, "--where", "nonsense"]) == 2
-    assert "KEY=VALUE" in capsys.readouterr().err
+    assert "--where expects KEY=VALUE" in capsys.readouterr().err
     with open_project(proj) as p:
         assert p.store.runs("code") == []  # nothing half-made
 
@@ -130,7 +130,9 @@ def test_relevance_run_of_other_segments_says_why(proj, tmp_path, capsys):
                  "--top", "1", "--document", "south"]) == 2
     assert "ranked none of the 2 segments" in capsys.readouterr().err
     assert main(["-p", str(proj), "code", "--codebook", str(tmp_path / "cb.yaml"), "--top", "3"]) == 2
-    assert "--relevant-to QUESTION or --relevance RUN" in capsys.readouterr().err
+    # the library names the parameters, the CLI the options that set them
+    assert "--top/--min-relevance filter by relevance: add --relevant-to (a question) or --relevance" in \
+        capsys.readouterr().err
 
 
 def test_python_segments_parameter_and_selection_on_each_step(proj, tmp_path):
@@ -147,7 +149,7 @@ def test_python_segments_parameter_and_selection_on_each_step(proj, tmp_path):
         assert {c["segment_id"] for c in p.store.codings(run_id=res.run_id)} <= {north[0].id, north[1].id}
         assert res.run.params["selection"]["segments_given"] == 2
         sel = Selection(where=("speaker=CARLA",))
-        run = llm_code(p, tmp_path / "cb.yaml", llm="fake:", selection=sel, show_progress=False)
+        run = llm_code(p, tmp_path / "cb.yaml", llm="fake:", selection=sel, show_progress=False).run
         assert run.params["segments"] == 1 and run.params["selection"]["where"] == ["speaker=CARLA"]
         assert {c["segment_id"] for c in p.store.codings(run_id=run.id)} <= {
             s.id for s in segs if s.speakers == ("CARLA",)}
@@ -168,7 +170,8 @@ def test_select_is_composable(proj):
         both = select(p, Selection(documents=("north",), where=("speaker=ANA",)))
         assert [s.speakers for s in both.segments] == [("ANA",), ("ANA",)]
         assert both.excluded == {"documents": 5, "where": 3, "unattributed": 0, "moderator": 0}
-    with pytest.raises(InputError, match="needs --top N or --min-relevance"):
+    with pytest.raises(InputError, match="relevant_to needs top or min_relevance") as exc:
         Selection(relevant_to="money")
+    assert exc.value.params == ("relevant_to", "top", "min_relevance")
     with pytest.raises(InputError, match="not both"):
         Selection(relevant_to="money", relevance_run="x", top=1)

@@ -101,7 +101,7 @@ def test_multilingual_model_is_silent_on_spanish(tmp_path, capsys):
 @pytest.mark.slow
 def test_use_backend_reads_spanish_without_warning(tmp_path, capsys):
     p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG, "cb.yaml": SPANISH_CODEBOOK})
-    res = code_segments(p, tmp_path / "cb.yaml", embedding_model="use", strict=True, show_progress=False)
+    res = code_segments(p, tmp_path / "cb.yaml", embedder="use", strict=True, show_progress=False)
     assert capsys.readouterr().err == ""
     assert res.run.model == "use-multilingual-v3"
     p.close()
@@ -330,7 +330,7 @@ def test_llm_coding_leaves_out_title_lines_too(tmp_path):
     p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG}, backend=Multilingual())
     cb = Codebook(name="cb", codes=(Code("Transporte", "el bus y el transporte al centro de salud"),))
     client = LLMClient(registry.llm_backend("fake:"), p.store, concurrency=1, show_progress=False)
-    run = llm_code(p, cb, client=client)
+    run = llm_code(p, cb, llm=client).run
     assert run.params["unattributed_segments_skipped"] == 2
     texts = {r["text"].strip() for r in p.store.codings(run_id=run.id)}
     assert not texts & {"TALENTO HUMANO BOGOTÁ", "Fin de la grabación"}

@@ -46,7 +46,7 @@ def client_for(project, spec="fake:", **kw):
 @pytest.mark.parametrize("per, calls", [("segment", 3), ("code", 9)])  # the moderator's turn is skipped
 def test_llm_code_both_designs(project, per, calls):
     client, fake = client_for(project)
-    run = llm_code(project, CODEBOOK, per=per, client=client)
+    run = llm_code(project, CODEBOOK, per=per, llm=client).run
     assert fake.calls == calls
     codings = project.store.codings(run_id=run.id)
     got = sorted((c["segment_index"], c["code"]) for c in codings)
@@ -60,7 +60,7 @@ def test_llm_code_both_designs(project, per, calls):
     assert run.summary["moderator_segments_skipped"] == 1
     # re-run: zero calls
     client2, fake2 = client_for(project)
-    llm_code(project, CODEBOOK, per=per, client=client2)
+    llm_code(project, CODEBOOK, per=per, llm=client2)
     assert fake2.calls == 0
 
 
@@ -77,7 +77,7 @@ def test_non_verbatim_quotes_are_flagged_never_stored_as_exact(project):
 
     client, _ = client_for(project, handler=handler)
     segs = [s for s in project.store.segments() if s.index > 0]
-    run = llm_code(project, CODEBOOK, client=client, segments=segs)
+    run = llm_code(project, CODEBOOK, llm=client, segments=segs).run
     by_seg = {c["segment_index"]: c["evidence"] for c in project.store.codings(run_id=run.id)}
     assert by_seg[1]["quote_status"] == "normalized"
     assert by_seg[1]["quote_text"] == "Transport is expensive and the clinic is far"
@@ -90,7 +90,7 @@ def test_non_verbatim_quotes_are_flagged_never_stored_as_exact(project):
 
 def test_moderators_coded_on_request(project):
     client, fake = client_for(project)
-    run = llm_code(project, CODEBOOK, client=client, skip_moderators=False)
+    run = llm_code(project, CODEBOOK, llm=client, skip_moderators=False).run
     assert fake.calls == 4 and run.summary["moderator_segments_skipped"] == 0
 
 
@@ -100,7 +100,7 @@ def test_quote_evidence_none(project):
 
 
 def test_errors(project, tmp_path):
-    with pytest.raises(InputError, match="per must be one of segment, code; got 'x'"):
+    with pytest.raises(InputError, match="per must be one of 'segment', 'code'; got 'x'"):
         llm_code(project, CODEBOOK, per="x", llm="fake:")
     with pytest.raises(BackendNotConfigured):
         llm_code(project, CODEBOOK)

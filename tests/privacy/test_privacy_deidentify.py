@@ -343,3 +343,20 @@ def test_dry_run_writes_nothing(project, names_csv, tmp_path):
     p = rep.write(tmp_path / "r.csv")
     assert "Pinto" in p.read_text(encoding="utf-8")
     assert "Pinto" not in json.dumps(rep.as_dict())
+    # a dry run records no run; the step contract still holds
+    assert rep.run is None and rep.run_id is None and rep.to_dict()["run"] is None
+    assert rep.summary == {"counts": {"PERSON": 1, "PLACE": 1}, "documents": 1}
+
+
+def test_deidentify_result_names_its_run(project, names_csv):
+    from qualcode.privacy.steps import deidentify_project
+    from qualcode.types import StepResult
+
+    add_text_document(project, "a.txt", "Pinto in Bogota")
+    rep = deidentify_project(project, names_csv, ner=None)
+    assert isinstance(rep, StepResult) and rep.run.step == "deidentify"
+    assert rep.run_id == rep.run.id and project.store.run(rep.run_id).summary["documents"] == 1
+    assert rep.summary["counts"] == {"PERSON": 1, "PLACE": 1}
+    d = rep.to_dict()
+    assert d["run"] == d["run_id"] == rep.run_id and d["total"] == 2 and d["documents"][0]["status"] == "new-version"
+    assert "Pinto" not in json.dumps(d)

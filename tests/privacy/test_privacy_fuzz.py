@@ -171,7 +171,7 @@ def test_load_names_fuzz(ext, tmp_path):
 
 def _base_qdpx(tmp: Path) -> dict[str, bytes]:
     from qualcode.project import init_project
-    from qualcode.report.qdpx import export_qdpx
+    from qualcode.exchange.refi_qda import export_qdpx
     from qualcode.types import Code, Codebook, Coding, ParsedDocument, SegmentSpan
 
     src = init_project(tmp / "qdpx-src")
@@ -193,7 +193,7 @@ def test_import_qdpx_fuzz(tmp_path):
     values, missing source files) and of arbitrary bytes."""
     import re
 
-    qdpx = pytest.importorskip("qualcode.report.qdpx")
+    qdpx = pytest.importorskip("qualcode.exchange.refi_qda")
     from qualcode.project import init_project
 
     files = _base_qdpx(tmp_path)

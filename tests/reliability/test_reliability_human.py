@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qualcode.errors import InputError
-from qualcode.reliability.human import find_quote, import_codes, map_span
+from qualcode.exchange.human_codes import find_quote, import_codes, map_span
 from qualcode.types import Segment
 from tests.reliability.conftest import FG1, seg_by_text
 
@@ -68,6 +68,7 @@ def test_import_by_segment_span_and_quote(project, tmp_path):
     assert trust["evidence"]["overlap"] == 1.0
     run = project.store.run(res.run_id)
     assert run.step == "import-codes" and run.params["coder"] == "ann" and "50%" in run.params["rule"]
+    assert res.run == run and res.summary["codings"] == 3 and res.to_dict()["run"] == run.id
     fg1 = {s.id for s in project.store.segments() if s.document == "fg1.txt"}
     assert set(run.params["segment_ids"]) == fg1
 

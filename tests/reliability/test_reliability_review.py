@@ -10,7 +10,9 @@ from openpyxl import load_workbook
 from qualcode.coding.deductive import code_segments
 from qualcode.errors import InputError
 from qualcode.reliability.compare import compare
-from qualcode.reliability.sample import SHEET_COLUMNS, allocate, draw_sample, import_review, read_sheet
+from qualcode.reliability.review_import import import_review
+from qualcode.reliability.sample import allocate, draw_sample
+from qualcode.reliability.sheet import SHEET_COLUMNS, read_sheet
 from qualcode.stats import agreement_report
 
 TRUTH = {  # what the reviewer decides applies, by the start of the segment text

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import numpy as np
 import pytest
 
 from qualcode.errors import InputError
 from qualcode.reliability.compare import compare
-from qualcode.reliability.human import import_codes
+from qualcode.exchange.human_codes import import_codes
 from qualcode.reliability.trained import (
     MultiLabelCoder,
     SingleLabelCoder,
@@ -147,6 +148,13 @@ def test_train_coder_from_the_store_codes_the_rest_as_a_run(project, tmp_path):
     run = store.run(res.run_id)
     assert run.step == "train" and set(run.params["segment_ids"]) == rest and res.n_targets == len(rest)
     assert run.summary["cv"]["overall"]["n_units"] == 8 and run.seed == 0
+    # the step contract: the stored run, its summary, a JSON-ready dict naming the run
+    from qualcode.types import StepResult
+
+    assert isinstance(res, StepResult) and res.run.id == res.run_id and res.summary == dict(run.summary)
+    d = res.to_dict()
+    assert d["run"] == res.run_id and d["n_targets"] == len(rest) and d["cv"]["n_units"] == 8
+    json.dumps(d)
     for c in store.codings(run_id=res.run_id):
         assert c["segment_id"] in rest and c["evidence"]["method"] == "trained" and 0 <= c["score"] <= 1
     # agreement with the run is over the segments it coded (none of them the human's)

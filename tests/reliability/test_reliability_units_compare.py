@@ -10,7 +10,7 @@ import pytest
 from qualcode.coding.deductive import code_segments
 from qualcode.errors import InputError, NotFoundError
 from qualcode.reliability.compare import ADVICE_LOW, compare, write_disagreements
-from qualcode.reliability.human import import_codes
+from qualcode.exchange.human_codes import import_codes
 from qualcode.reliability.units import csv_source, read_units_csv, resolve_source, run_source
 from qualcode.stats import cohen_kappa_score
 from tests.reliability.conftest import seg_by_text

@@ -38,7 +38,7 @@ SPEAKERS = ["Moderator", "Amina", "Grace", "Joseph", "Fatima"]
 def build_project(path: Path, *, n_docs: int = 3, turns_per_doc: int = 24, seed: int = 7,
                   crlf_doc: bool = False, with_extras: bool = True):
     """A project with documents, turn segments, a codebook, an AI coding run, a human
-    coder, a relevance run, a cue run and (when the tables exist) an HICode theme run."""
+    coder, a relevance run, a cue run and an HICode theme run."""
     rng = random.Random(seed)
     project = init_project(path, name="test project")
     store = project.store
@@ -115,38 +115,35 @@ def build_project(path: Path, *, n_docs: int = 3, turns_per_doc: int = 24, seed:
                                    evidence={"rule": kind, "quote": needle}, coder=crec.coder, run_id=crec.id))
                 i = d.text.find(needle, i + 1)
     out["cue_run"] = crec.finish(codings=cues).id
-    from qualcode.store import report_queries as rq
+    from qualcode.store import llm_log
 
-    if rq.has_tables(store, "themes", "theme_iterations", "theme_members"):
-        from qualcode.store import llm_log
-
-        trec = RunRecorder(store, "themes", params={"question": "barriers", "seed": 3}, model="fake-llm", seed=3)
-        trun = trec.finish()
-        llm_log.write_iteration(store, trun.id, 1, seed=3, n_inputs=6, n_batches=1,
-                                members=[("Money worries", "fee too high", 0, "llm"),
-                                         ("Money worries", "food price", 0, "llm"),
-                                         ("Getting there", "bus is late", 0, "llm"),
-                                         ("Getting there", "walk far", 0, "llm"),
-                                         ("Getting there", "closes early", 0, "llm"),
-                                         ("Help at home", "mother helps", 0, "llm")],
-                                stats={"silhouette": 0.41})
-        llm_log.write_iteration(store, trun.id, 2, seed=3, n_inputs=3, n_batches=1,
-                                members=[("Practical barriers", "Money worries", 0, "llm"),
-                                         ("Practical barriers", "Getting there", 0, "llm"),
-                                         ("Support", "Help at home", 0, "llm")],
-                                stats={}, stop_reason="converged")
-        d0 = store.documents()[0]
-        i = d0.text.find("The")
-        llm_log.write_themes(store, trun.id, [
-            {"name": "Practical barriers", "definition": "Cost and travel keep families away.", "n_labels": 5,
-             "n_segments": 9, "exemplars": [{"document_id": d0.id, "start": i, "end": i + 20, "quote": d0.text[i:i + 20]}]},
-            {"name": "Money worries", "definition": "Fees and prices.", "parent": "Practical barriers", "n_labels": 2,
-             "n_segments": 4},
-            {"name": "Getting there", "definition": "Distance and transport.", "parent": "Practical barriers",
-             "n_labels": 3, "n_segments": 5},
-            {"name": "Support", "definition": "Family help.", "n_labels": 1, "n_segments": 2},
-        ])
-        out["theme_run"] = trun.id
+    trec = RunRecorder(store, "themes", params={"question": "barriers", "seed": 3}, model="fake-llm", seed=3)
+    trun = trec.finish()
+    llm_log.write_iteration(store, trun.id, 1, seed=3, n_inputs=6, n_batches=1,
+                            members=[("Money worries", "fee too high", 0, "llm"),
+                                     ("Money worries", "food price", 0, "llm"),
+                                     ("Getting there", "bus is late", 0, "llm"),
+                                     ("Getting there", "walk far", 0, "llm"),
+                                     ("Getting there", "closes early", 0, "llm"),
+                                     ("Help at home", "mother helps", 0, "llm")],
+                            stats={"silhouette": 0.41})
+    llm_log.write_iteration(store, trun.id, 2, seed=3, n_inputs=3, n_batches=1,
+                            members=[("Practical barriers", "Money worries", 0, "llm"),
+                                     ("Practical barriers", "Getting there", 0, "llm"),
+                                     ("Support", "Help at home", 0, "llm")],
+                            stats={}, stop_reason="converged")
+    d0 = store.documents()[0]
+    i = d0.text.find("The")
+    llm_log.write_themes(store, trun.id, [
+        {"name": "Practical barriers", "definition": "Cost and travel keep families away.", "n_labels": 5,
+         "n_segments": 9, "exemplars": [{"document_id": d0.id, "start": i, "end": i + 20, "quote": d0.text[i:i + 20]}]},
+        {"name": "Money worries", "definition": "Fees and prices.", "parent": "Practical barriers", "n_labels": 2,
+         "n_segments": 4},
+        {"name": "Getting there", "definition": "Distance and transport.", "parent": "Practical barriers",
+         "n_labels": 3, "n_segments": 5},
+        {"name": "Support", "definition": "Family help.", "n_labels": 1, "n_segments": 2},
+    ])
+    out["theme_run"] = trun.id
     return out
 
 

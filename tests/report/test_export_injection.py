@@ -124,7 +124,8 @@ def test_cli_raw_flag(project, tmp_path, capsys):
 
 
 def test_review_sample_sheet_is_neutralised_and_reads_back_exactly(project, tmp_path):
-    from qualcode.reliability.sample import draw_sample, read_sheet
+    from qualcode.reliability.sample import draw_sample
+    from qualcode.reliability.sheet import read_sheet
 
     s = draw_sample(project, n=20, out=tmp_path / "sheet.xlsx")
     xlsx, csvp = tmp_path / "sheet.xlsx", tmp_path / "sheet.csv"

@@ -10,8 +10,7 @@ import pytest
 
 from qualcode.errors import InputError
 from qualcode.project import init_project
-from qualcode.report import qdpx
-from qualcode.report.qdpx import import_qdpx
+from qualcode.exchange.refi_qda import NS, archive, import_qdpx
 
 
 def _many_refs(path, n_sources: int, entry_bytes: int):
@@ -20,7 +19,7 @@ def _many_refs(path, n_sources: int, entry_bytes: int):
     text = (line * (entry_bytes // len(line) + 1))[:entry_bytes]
     srcs = "".join(f'<TextSource guid="{uuid.uuid4()}" name="copy {i}" plainTextPath="internal://big.txt"/>'
                    for i in range(n_sources))
-    xml = (f'<?xml version="1.0" encoding="utf-8"?><Project xmlns="{qdpx.NS}" name="x">'
+    xml = (f'<?xml version="1.0" encoding="utf-8"?><Project xmlns="{NS}" name="x">'
            f"<Sources>{srcs}</Sources></Project>")
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("project.qde", xml)
@@ -43,7 +42,7 @@ def count_reads(monkeypatch):
 
 
 def test_entry_referenced_many_times_exceeds_the_import_budget(tmp_path, monkeypatch, count_reads):
-    monkeypatch.setattr(qdpx, "MAX_IMPORT_BYTES", 1_000_000, raising=False)
+    monkeypatch.setattr(archive, "MAX_IMPORT_BYTES", 1_000_000)
     p = _many_refs(tmp_path / "tiny.qdpx", n_sources=16, entry_bytes=100_000)
     assert p.stat().st_size < 200_000  # the file itself is small; 16 uses are 1.6 MB
     with init_project(tmp_path / "proj") as project:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qualcode.errors import InputError
-from qualcode.report.qdpx import NS, export_qdpx
+from qualcode.exchange.refi_qda import NS, export_qdpx
 
 lxml_etree = pytest.importorskip("lxml.etree", reason="lxml is needed to validate against Project.xsd")
 

@@ -11,8 +11,8 @@ import pytest
 
 from qualcode.errors import InputError
 from qualcode.project import init_project
-from qualcode.report import qdpx
-from qualcode.report.qdpx import export_qdpx, import_qdpx
+from qualcode.exchange import refi_qda as qdpx
+from qualcode.exchange.refi_qda import export_qdpx, import_qdpx
 
 
 def _key(rows):
@@ -73,6 +73,19 @@ def test_machine_codings_on_request(small_project, tmp_path):
         import_qdpx(dst, out, machine_codings=True)
         coders = {c["coder"] for c in dst.store.codings()}
         assert f"qualcode:{small_project['code_run']}" in coders
+
+
+def test_import_result_carries_its_run(small_project, tmp_path):
+    """The step contract: the result names the ``import-qdpx`` run it recorded, and
+    ``to_dict`` (``ingest FILE.qdpx --json``) is the old dict plus that run."""
+    out = tmp_path / "p.qdpx"
+    export_qdpx(small_project["project"].store, out)
+    with init_project(tmp_path / "new") as dst:
+        res = import_qdpx(dst, out)
+        run = dst.store.run(res.run_id)
+        assert run.step == "import-qdpx" and res.summary["codings"] == res.codings > 0
+        d = res.to_dict()
+        assert d.pop("run") == res.run_id and d == res.as_dict()
 
 
 # --------------------------------------------------------------------------- other programs' files
@@ -239,11 +252,11 @@ def test_not_a_project(tmp_path, empty_project):
 
 def test_limits_on_entries_and_size(tmp_path, empty_project, monkeypatch):
     p = make_qdpx(tmp_path / "o.qdpx", text=TEXT, selections=[], extra_entries={f"junk/{i}.txt": b"x" for i in range(20)})
-    monkeypatch.setattr(qdpx, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(qdpx.archive, "MAX_ENTRIES", 10)
     with pytest.raises(InputError, match="entries"):
         import_qdpx(empty_project, p)
-    monkeypatch.setattr(qdpx, "MAX_ENTRIES", 20_000)
-    monkeypatch.setattr(qdpx, "MAX_ARCHIVE_BYTES", 100)
+    monkeypatch.setattr(qdpx.archive, "MAX_ENTRIES", 20_000)
+    monkeypatch.setattr(qdpx.archive, "MAX_ARCHIVE_BYTES", 100)
     with pytest.raises(InputError, match="MiB"):
         import_qdpx(empty_project, p)
 

@@ -13,7 +13,8 @@ from qualcode.errors import InputError
 from qualcode.report.codebook_export import export_codebook
 from qualcode.report.figures import force_layout, write_figures
 from qualcode.report.methods import methods_statement
-from qualcode.report.qdpx import CODEBOOK_NS, _read_codes, parse_xml
+from qualcode.exchange.refi_qda.codes import read_codes
+from qualcode.exchange.refi_qda.xml import CODEBOOK_NS, parse_xml
 from qualcode.report.wide import export_codings_wide
 
 from .conftest import CODES
@@ -37,7 +38,7 @@ def test_codebook_qdc(module_project, tmp_path):
     export_codebook(module_project["project"].store, out)
     root = parse_xml(out.read_bytes(), str(out))
     assert root.tag == f"{{{CODEBOOK_NS}}}CodeBook"
-    codes, by_guid = _read_codes(root)
+    codes, by_guid = read_codes(root)
     assert {c.name: c.parent for c in codes} == {c.name: c.parent for c in CODES}
     assert len(by_guid) == len(CODES)
     assert next(c for c in codes if c.name == "Cost").color == "#e15759"
@@ -133,8 +134,6 @@ def test_methods_with_llm_prompts(tmp_path):
     from qualcode.store import report_queries as rq
 
     with init_project(tmp_path / "p") as project:
-        if not rq.has_tables(project.store, "llm_calls"):
-            pytest.skip("no LLM call log table in this store")
         from qualcode.store.llm_log import CallRecord, log_calls
 
         log_calls(project.store, [CallRecord(request_hash="h1", status="ok", model="fake", resolved_model="fake-1",

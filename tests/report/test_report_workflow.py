@@ -8,7 +8,8 @@ import csv
 import pytest
 
 from qualcode.reliability.compare import compare
-from qualcode.reliability.sample import draw_sample, import_review
+from qualcode.reliability.review_import import import_review
+from qualcode.reliability.sample import draw_sample
 from qualcode.report import data as rdata
 from qualcode.report.html import build_report
 from qualcode.report.methods import methods_statement

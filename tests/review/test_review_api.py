@@ -241,7 +241,7 @@ def test_train_uses_review_decisions(coded):
 def test_memos_are_exported_as_refi_qda_notes(coded, tmp_path):
     import zipfile
 
-    from qualcode.report.qdpx import NS, export_qdpx
+    from qualcode.exchange.refi_qda import NS, export_qdpx
     from tests.report.test_qdpx_export import lxml_etree, project_xsd
 
     s = ReviewSession(coded, "ana")

@@ -21,7 +21,7 @@ from qualcode.codebook import load_codebook
 from qualcode.errors import InputError
 from qualcode.llm import LLMClient
 from qualcode.project import init_project
-from qualcode.report.qdpx import NS, export_qdpx
+from qualcode.exchange.refi_qda import NS, export_qdpx
 from qualcode.store import llm_log
 from qualcode.themes.hicode import (
     export_codebook,

@@ -130,14 +130,14 @@ def _open_optional(args: argparse.Namespace, needed: bool):
 
 
 def _print_comparison(comp: Any, *, show: int, csv_path: str | None, confusion_path: str | None = None) -> None:
-    from qualcode.reliability.compare import SUMMARY_COLUMNS, summary_rows
+    from qualcode import AGREEMENT_SUMMARY_COLUMNS as SUMMARY_COLUMNS, agreement_summary_rows as summary_rows
 
     rep = comp.report
     print(f"A: {comp.a.label}\nB: {comp.b.label}")
     print(f"{len(rep.units)} units compared; {len(rep.only_in_a)} only in A, {len(rep.only_in_b)} only in B "
           "(left out)\n")
     print_table(summary_rows(comp), SUMMARY_COLUMNS)
-    from qualcode.reliability.compare import confusion_rows
+    from qualcode import confusion_rows
 
     print("\nConfusion per code (units: both coded it, only A, only B, neither):\n")
     print_table([{"code": r["code"], "both": r["both"], "only A": r["only_a"], "only B": r["only_b"],
@@ -146,7 +146,7 @@ def _print_comparison(comp: Any, *, show: int, csv_path: str | None, confusion_p
     if confusion_path:
         print(f"confusion table written to {confusion_path}")
     if comp.flagged:
-        from qualcode.reliability.compare import ADVICE_LOW
+        from qualcode import ADVICE_LOW
 
         print(f"\nLow agreement (kappa <= {comp.low_kappa:.2f}): {ADVICE_LOW}.")
         for f in comp.flagged:
@@ -173,8 +173,8 @@ def _f(v: Any) -> str:
 
 
 def _print_multi(comp: Any, *, show: int, csv_path: str | None, confusion_path: str | None = None) -> None:
-    from qualcode.reliability.compare import ADVICE_LOW
-    from qualcode.reliability.multi import SUMMARY_COLUMNS, pairwise_rows, summary_rows
+    from qualcode import ADVICE_LOW
+    from qualcode import MULTI_SUMMARY_COLUMNS as SUMMARY_COLUMNS, pairwise_rows, multi_summary_rows as summary_rows
 
     labels = comp.labels
     print("Sources:")
@@ -220,7 +220,7 @@ def _print_multi(comp: Any, *, show: int, csv_path: str | None, confusion_path: 
 
 def _run_agreement(args: argparse.Namespace, compare_fn, write_fn, print_fn) -> int:
     """Open the project if a source needs it, compare, write disagreements, print."""
-    from qualcode.reliability.units import looks_like_file
+    from qualcode import looks_like_file
 
     needed = not all(looks_like_file(src) for src in args.sources)
     project = _open_optional(args, needed)
@@ -230,7 +230,7 @@ def _run_agreement(args: argparse.Namespace, compare_fn, write_fn, print_fn) -> 
         if args.disagreements:
             write_fn(comp, args.disagreements)
         if getattr(args, "confusion", None):
-            from qualcode.reliability.compare import write_confusion
+            from qualcode import write_confusion
 
             write_confusion(comp, args.confusion)
     finally:
@@ -245,7 +245,7 @@ def _run_agreement(args: argparse.Namespace, compare_fn, write_fn, print_fn) -> 
 
 def cmd_agree(args: argparse.Namespace) -> int:
     from qualcode.errors import InputError
-    from qualcode.reliability.compare import compare, write_disagreements
+    from qualcode import compare_coders as compare, write_disagreements
 
     sources = list(args.sources)
     if len(sources) < 2:
@@ -254,21 +254,21 @@ def cmd_agree(args: argparse.Namespace) -> int:
                          hint="name two or more runs, human coders or CSV files, e.g. "
                               "`qualcode agree a.csv b.csv` or `qualcode agree run:ID coder:ana coder:ben`")
     if len(sources) > 2:
-        from qualcode.reliability import multi
+        from qualcode import compare_many, write_multi_disagreements
 
         if args.confusion:
             raise InputError(f"--confusion needs exactly two sources; got {len(sources)}",
                              hint="the 2x2 table compares two coders: run `qualcode agree A B --confusion F.csv` "
                                   "for each pair you want")
 
-        return _run_agreement(args, lambda project, kw: multi.compare_many(sources, project=project, **kw),
-                              multi.write_disagreements, _print_multi)
+        return _run_agreement(args, lambda project, kw: compare_many(sources, project=project, **kw),
+                              write_multi_disagreements, _print_multi)
     return _run_agreement(args, lambda project, kw: compare(sources[0], sources[1], project=project, **kw),
                           write_disagreements, _print_comparison)
 
 
 def cmd_compare_models(args: argparse.Namespace) -> int:
-    from qualcode.reliability.compare import compare_models, write_disagreements
+    from qualcode import compare_models, write_disagreements
 
     with project_from(args) as project:
         opts = {"mode": args.mode} if args.mode else {}
@@ -288,7 +288,7 @@ def cmd_compare_models(args: argparse.Namespace) -> int:
 
 
 def cmd_import_codes(args: argparse.Namespace) -> int:
-    from qualcode.reliability.human import import_codes
+    from qualcode import import_codes
 
     with project_from(args) as project:
         res = import_codes(project, args.file, coder=args.coder, scope=args.scope,
@@ -306,7 +306,7 @@ def cmd_import_codes(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from qualcode.reliability.sample import draw_sample
+    from qualcode import draw_sample
 
     with project_from(args) as project:
         s = draw_sample(project, args.run, args.n, seed=args.seed, bands=args.bands,
@@ -323,7 +323,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_import_review(args: argparse.Namespace) -> int:
-    from qualcode.reliability.sample import import_review
+    from qualcode import import_review
 
     with project_from(args) as project:
         res = import_review(project, args.sheet, args.coder, force=args.force, n_boot=args.boot, seed=args.seed)
@@ -339,11 +339,11 @@ def cmd_import_review(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from qualcode.reliability.trained import code_with_human_examples, train_coder
+    from qualcode import code_with_human_examples, train_coder
 
     with project_from(args) as project:
         if args.enrich:
-            res = code_with_human_examples(project, args.enrich, args.coder, embedding_model=args.model)
+            res = code_with_human_examples(project, args.enrich, args.coder, embedder=args.model)
             if args.json:
                 print_json({"run": res.run_id, "n_segments": res.n_segments, "n_codings": res.n_codings,
                             "per_code": dict(res.per_code)})

@@ -67,14 +67,10 @@ def content_kwargs(args: argparse.Namespace) -> dict:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from qualcode.embeddings import embed_texts
-    from qualcode.language import check_project_languages
+    from qualcode import embed_segments
 
     with project_from(args) as project:
-        backend = project.embedder(args.model)
-        segs = project.store.segments()
-        check_project_languages(project, backend, segs, step="embed")  # warns (or, strict, refuses) first
-        _, stats = embed_texts(project.store, backend, [s.text for s in segs], desc="embedding segments")
+        backend, stats = embed_segments(project, embedder=args.model)
         unit = "texts (segments and their windows)" if stats.split else "segments"
         print(f"{stats.total} segments: {stats.computed} {unit} embedded now, {stats.cached} already in the store "
               f"(model {backend.name})")
@@ -85,11 +81,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_relevance(args: argparse.Namespace) -> int:
-    from qualcode.coding.relevance import rank_segments
+    from qualcode import rank_segments
 
     with project_from(args) as project:
         top = args.top if args.top is not None else int(project.settings.get("relevance", "top", 20))
-        res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedding_model=args.model,
+        res = rank_segments(project, args.question, top=top, threshold=args.threshold, embedder=args.model,
                             skip_moderators=False if args.include_moderators else None,
                             selection=selection_from(args), **content_kwargs(args))
         if args.json:
@@ -123,14 +119,14 @@ def _parse_code_thresholds(items: list[str] | None) -> dict[str, float]:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    from qualcode.coding.deductive import code_segments
+    from qualcode import code_segments
 
     with project_from(args) as project:
         res = code_segments(
             project, args.codebook, mode=args.mode, threshold=args.threshold, margin=args.margin,
             max_codes=args.max_codes, calibrate=args.calibrate, lexical=args.lexical,
             represent=[x.strip() for x in args.represent.split(",")] if args.represent else None,
-            code_thresholds=_parse_code_thresholds(args.code_threshold), embedding_model=args.model,
+            code_thresholds=_parse_code_thresholds(args.code_threshold), embedder=args.model,
             skip_moderators=False if args.include_moderators else None, method=args.method,
             selection=selection_from(args), **content_kwargs(args),
         )
@@ -159,7 +155,7 @@ def cmd_code(args: argparse.Namespace) -> int:
                                                                 res.run.summary else ""))
         print(f"\n{res.n_codings} codings on {res.n_segments} segments ({res.uncoded} with no code){how}; "
               f"{res.embedded} texts embedded now" + (f" (model {res.run.model})" if res.run.model else ""))
-        from qualcode.coding.diagnostics import describe
+        from qualcode import describe_uncertain as describe
 
         for line in describe(res.uncertain, res.n_segments):
             print(f"unsure: {line}")

@@ -4,10 +4,44 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from qualcode.project import Project, open_project
+from qualcode import Project, open_project
+
+if TYPE_CHECKING:
+    from qualcode import Selection
+
+
+#: Python parameter -> CLI option, where the option is not ``--`` + the name with dashes
+#: (library errors name the parameter: ``InputError(..., param="min_relevance")``)
+FLAGS: dict[str, str] = {
+    "documents": "--document",
+    "relevance_run": "--relevance",
+    "embedder": "--model",
+    "code_thresholds": "--code-threshold",
+    "out_dir": "--out",
+    "question": "QUESTION",
+    "use_llm": "--llm",
+    "embedding_model": "--model",
+    "n_themes": "--target",
+}
+
+
+def flag_for(param: str) -> str:
+    """The CLI option that sets the Python parameter ``param``."""
+    return FLAGS.get(param, "--" + param.replace("_", "-"))
+
+
+def error_text(exc: BaseException) -> str:
+    """``str(exc)`` with the Python parameters it names (``exc.params``) given as the CLI
+    options that set them: ``min_relevance must be ...`` -> ``--min-relevance must be ...``.
+    Only the first mention of each is rewritten (the message names it first)."""
+    text = str(exc)
+    for name in sorted(getattr(exc, "params", ()) or (), key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(name)}(?!\w)", lambda _m, n=name: flag_for(n), text, count=1)
+    return text
 
 
 def add_project_arg(p: argparse.ArgumentParser) -> None:
@@ -35,9 +69,9 @@ def add_selection_args(p: argparse.ArgumentParser, *, relevance: bool = True) ->
                        help="with --relevant-to/--relevance: keep segments scoring at least X")
 
 
-def selection_from(args: argparse.Namespace) -> Any:
+def selection_from(args: argparse.Namespace) -> "Selection":
     """The :class:`qualcode.coding.select.Selection` the options of :func:`add_selection_args` give."""
-    from qualcode.coding.select import Selection
+    from qualcode import Selection
 
     return Selection(documents=tuple(getattr(args, "document", None) or ()),
                      where=tuple(getattr(args, "where", None) or ()),

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from qualcode.demo import run_demo
+    from qualcode import run_demo
 
     print(f"building the demo project in {args.out} (local model, offline)…")
     res = run_demo(args.out)

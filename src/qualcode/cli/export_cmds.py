@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
-    from qualcode.report.tables import export_segments
+    from qualcode import export_segments
 
     with project_from(args) as project:
         n = export_segments(project.store, args.out, raw=args.raw)
@@ -44,7 +44,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
 
 
 def cmd_codings(args: argparse.Namespace) -> int:
-    from qualcode.report.tables import export_codings
+    from qualcode import export_codings
 
     with project_from(args) as project:
         n = export_codings(project.store, args.out, run_id=args.run, coder=args.coder, all_runs=args.all,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from qualcode.cli.common import add_project_arg, print_json, project_from
-from qualcode.corpus import ingest_files, resegment
+from qualcode import ingest_files, resegment
 
 STRATEGIES = ["turn", "question", "paragraph", "window", "row"]
 
@@ -56,19 +56,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         opts["keep_columns"] = args.keep_columns
     if args.csv_mode:
         opts["mode"] = args.csv_mode
-    from qualcode.corpus import is_qdpx
+    from qualcode import is_qdpx
 
     qdpx = [f for f in args.files if is_qdpx(f) and not args.format]
     files = [f for f in args.files if f not in qdpx]
     with project_from(args) as project:
         imported = []
         for f in qdpx:
-            from qualcode.report.qdpx import import_qdpx
+            from qualcode import import_qdpx
 
             imported.append(import_qdpx(project, f, machine_codings=args.machine_codings))
         if not files:
             if args.json:
-                print_json([r.as_dict() for r in imported])
+                print_json([r.to_dict() for r in imported])
                 return 0
             for r in imported:
                 print(f"imported {r.path}: {len(r.documents)} documents ({len(r.unchanged)} unchanged), "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from qualcode.cli.common import (add_project_arg, add_selection_args, print_json, print_selection, print_table,
                                  project_from, selection_from)
@@ -19,7 +20,10 @@ def llm_overrides(args: argparse.Namespace) -> dict:
     return {"llm": {"model": getattr(args, "llm", None), "concurrency": getattr(args, "concurrency", None)}}
 
 
-def print_estimate(est: dict) -> None:
+def print_estimate(est: Any) -> None:
+    """A dry run's estimate (a :class:`qualcode.Estimate` or its ``to_dict()``) in words."""
+    if hasattr(est, "to_dict"):
+        est = est.to_dict()
     calls = est.get("calls_approx", est.get("calls"))
     approx = "about " if "calls_approx" in est else ""
     print(f"dry run ({est.get('step')}, model {est.get('model')}, {est.get('locality')}): "
@@ -54,26 +58,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_llm_code(args: argparse.Namespace) -> int:
-    from qualcode.coding.llm_coder import llm_code
+    from qualcode import estimate_llm_code, llm_code
 
     with project_from(args, overrides=llm_overrides(args)) as project:
-        out = llm_code(project, args.codebook, per=args.per, dry_run=args.dry_run,
-                       skip_moderators=False if args.include_moderators else None,
-                       skip_unattributed=False if args.include_unattributed else None,
-                       selection=selection_from(args))
+        kwargs = dict(per=args.per, concurrency=args.concurrency,
+                      skip_moderators=False if args.include_moderators else None,
+                      skip_unattributed=False if args.include_unattributed else None,
+                      selection=selection_from(args))
         if args.dry_run:
-            print_json(out) if args.json else print_estimate(out)
+            est = estimate_llm_code(project, args.codebook, **kwargs)
+            print_json(est.to_dict()) if args.json else print_estimate(est)
             return 0
+        res = llm_code(project, args.codebook, **kwargs)
         if args.json:
-            print_json({"run": out.id, "summary": dict(out.summary)})
+            print_json(res.to_dict())
             return 0
-        s = out.summary
+        s, run = res.summary, res.run
         q = s["quotes"]
         skipped = f"; {s['moderator_segments_skipped']} moderator segments skipped" if s.get(
             "moderator_segments_skipped") else ""
-        print(f"run {out.id}: {s['codings']} codings on {s['segments_coded']} of {s['segments']} segments "
-              f"({s['codes']} codes, per {args.per}, model {out.model}{skipped})")
-        print_selection(out.params)
+        print(f"run {run.id}: {s['codings']} codings on {s['segments_coded']} of {s['segments']} segments "
+              f"({s['codes']} codes, per {args.per}, model {run.model}{skipped})")
+        print_selection(run.params)
         print(f"quotes: {q['exact']} exact, {q['normalized']} normalised, {q['fuzzy']} located fuzzily, "
               f"{q['not_found']} not found in the segment, {q['none']} none given")
         c = s["calls"]
@@ -83,11 +89,11 @@ def cmd_llm_code(args: argparse.Namespace) -> int:
 
 
 def cmd_llm_log(args: argparse.Namespace) -> int:
-    from qualcode.store import llm_log
+    from qualcode import llm_call_summary, recent_llm_calls
 
     with project_from(args) as project:
-        rows = llm_log.call_summary(project.store, run_id=args.run)
-        recent = llm_log.recent_calls(project.store, limit=args.calls, run_id=args.run) if args.calls else []
+        rows = llm_call_summary(project.store, run_id=args.run)
+        recent = recent_llm_calls(project.store, limit=args.calls, run_id=args.run) if args.calls else []
         if args.json:
             print_json({"summary": rows, "recent": recent})
             return 0

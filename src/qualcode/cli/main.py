@@ -88,9 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QualcodeError as exc:
         if args.debug:
             raise
+        from qualcode.cli.common import error_text
         from qualcode.secrets import scrub
 
-        print(f"error: {scrub(str(exc))}", file=sys.stderr)  # never print a key an error carries
+        # parameters named as the options that set them; never print a key an error carries
+        print(f"error: {scrub(error_text(exc))}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {scrub(str(exc.hint))}", file=sys.stderr)
         return 2

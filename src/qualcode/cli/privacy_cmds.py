@@ -79,7 +79,7 @@ def _passphrase(args: argparse.Namespace) -> str | None:
 
 
 def cmd_deidentify(args: argparse.Namespace) -> int:
-    from qualcode.privacy.steps import deidentify_project
+    from qualcode import deidentify_project
 
     patterns = [p.strip() for p in (args.patterns or "").split(",") if p.strip()]
     passphrase = _passphrase(args)
@@ -116,8 +116,7 @@ def cmd_deidentify(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from qualcode.privacy.audit import audit_trail
-    from qualcode.privacy.steps import set_classification
+    from qualcode import audit_trail, set_classification
 
     with project_from(args) as project:
         if args.classification is None:
@@ -152,7 +151,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from qualcode.privacy.audit import audit_trail, format_audit
+    from qualcode import audit_trail, format_audit
 
     with project_from(args) as project:
         trail = audit_trail(project.store, with_hashes=args.json, limit=args.limit)

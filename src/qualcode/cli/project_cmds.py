@@ -6,7 +6,7 @@ import argparse
 import shlex
 
 from qualcode.cli.common import add_project_arg, print_json, print_table, project_from
-from qualcode.project import init_project
+from qualcode import init_project
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +48,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.check:
         return _check(args)
     with project_from(args) as project:
-        from qualcode.language import document_language_table, describe_languages, rows_text
+        from qualcode import document_language_table, describe_languages, language_rows_text as rows_text
 
         counts = project.store.counts()
         langs = {r["document_id"]: r for r in document_language_table(project.store)}

@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from qualcode.report.html import build_report
+    from qualcode import build_report
 
     with project_from(args) as project:
         mods = args.moderator or list(project.settings.get("segmentation", "moderators", []) or []) or None
@@ -90,7 +90,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from qualcode.report.figures import write_figures
+    from qualcode import write_figures
 
     if args.run and args.coder:
         from qualcode.errors import InputError
@@ -110,7 +110,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from qualcode.report.methods import methods_statement
+    from qualcode import methods_statement
 
     with project_from(args) as project:
         md = methods_statement(project.store).to_markdown()
@@ -125,7 +125,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
 
 def cmd_export_qdpx(args: argparse.Namespace) -> int:
-    from qualcode.report.qdpx import export_qdpx
+    from qualcode import export_qdpx
 
     sources = [*(args.run or [])]
     sources += [f"coder:{c}" for c in (args.coder or [])]
@@ -140,7 +140,7 @@ def cmd_export_qdpx(args: argparse.Namespace) -> int:
 
 
 def cmd_export_codebook(args: argparse.Namespace) -> int:
-    from qualcode.report.codebook_export import export_codebook
+    from qualcode import export_codebook
 
     with project_from(args) as project:
         cb = export_codebook(project.store, args.out, format=args.format, name=args.codebook, version=args.version)
@@ -149,7 +149,7 @@ def cmd_export_codebook(args: argparse.Namespace) -> int:
 
 
 def cmd_export_wide(args: argparse.Namespace) -> int:
-    from qualcode.report.wide import export_codings_wide
+    from qualcode import export_codings_wide
 
     with project_from(args) as project:
         n = export_codings_wide(project.store, args.out, run_id=args.run, coder=args.coder, values=args.values,
@@ -160,7 +160,7 @@ def cmd_export_wide(args: argparse.Namespace) -> int:
 
 
 def cmd_export_cooccurrence(args: argparse.Namespace) -> int:
-    from qualcode.report.cooccurrence import export_cooccurrence
+    from qualcode import export_cooccurrence
 
     if args.run and args.coder:
         from qualcode.errors import InputError

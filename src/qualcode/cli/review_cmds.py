@@ -26,9 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from qualcode.project import find_project_dir, open_project
-    from qualcode.review.api import ReviewSession
-    from qualcode.review.server import DEFAULT_PORT, serve
+    from qualcode import find_project_dir, open_project, ReviewSession
+    from qualcode import DEFAULT_REVIEW_PORT as DEFAULT_PORT, serve_review as serve
 
     coder = args.coder or getpass.getuser()
     pdir = find_project_dir(args.project)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import os
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
@@ -18,14 +17,18 @@ from qualcode.language import check_project_languages, codebook_text
 from qualcode.project import Project
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
-from qualcode.types import Codebook, Coding, Run, Segment
+from qualcode.params import check_choice, check_number, check_positive_int, check_range
+from qualcode.types import Codebook, Coding, Run, Segment, StepResult
 
 if TYPE_CHECKING:
+    from qualcode.backends.base import EmbeddingBackend
     from qualcode.coding.select import Selection
 
 
 @dataclass(frozen=True)
-class CodingResult:
+class CodingResult(StepResult):
+    """What :func:`code_segments` returns: the stored run and its counts."""
+
     run: Run
     codebook: Codebook
     n_segments: int
@@ -35,10 +38,6 @@ class CodingResult:
     embedded: int
     #: where the run is unsure (:func:`qualcode.coding.diagnostics.diagnose`)
     uncertain: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def run_id(self) -> str:
-        return self.run.id
 
 
 def resolve_codebook(project: Project, codebook: Codebook | str | os.PathLike[str]) -> Codebook:
@@ -96,7 +95,7 @@ def resolve_threshold(threshold: Any, backend) -> float:
     try:
         return float(threshold)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"[coding] threshold must be a number or \"auto\"; got {threshold!r}") from exc
+        raise InputError(f"threshold must be a number or \"auto\"; got {threshold!r}", param="threshold") from exc
 
 
 def segment_windows(project: Project, segments: Sequence[Segment], backend, *, show_progress: bool = True):
@@ -104,6 +103,48 @@ def segment_windows(project: Project, segments: Sequence[Segment], backend, *, s
     as several; see :mod:`qualcode.embeddings`)."""
     return embed_windows(project.store, backend, [s.text for s in segments], show_progress=show_progress,
                          desc="embedding segments")
+
+
+@dataclass(frozen=True)
+class CodingOptions:
+    """The checked options of :func:`code_segments` (settings filled in where not given)."""
+
+    method: str
+    mode: str
+    threshold: float | str  # a number, or "auto": the model's own floor
+    margin: float
+    max_codes: int
+    represent: list[str]
+    calibrate: str
+    lexical: float
+
+
+def coding_options(settings: Any, *, method: str = "embedding", mode: str | None = None,
+                   threshold: float | str | None = None, margin: float | None = None, max_codes: int | None = None,
+                   represent: Sequence[str] | None = None, calibrate: str | None = None,
+                   lexical: float | None = None) -> CodingOptions:
+    """``code_segments``' options, defaults from ``[coding]``, each checked (an
+    :class:`InputError` naming the parameter) before anything is read or embedded."""
+    from qualcode import keywords as kw
+    from qualcode.coding.similarity import CALIBRATIONS, MODES, REPRESENT_FIELDS
+
+    s = settings
+    thr = s.get("coding", "threshold", "auto") if threshold is None else threshold
+    if not (isinstance(thr, str) and thr.strip().lower() == "auto"):
+        thr = check_number("threshold", thr)
+    represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
+    if not represent or any(f not in REPRESENT_FIELDS for f in represent):
+        raise InputError(f"represent must be a non-empty list of {', '.join(REPRESENT_FIELDS)}; got {represent!r}",
+                         param="represent")
+    return CodingOptions(
+        method=check_choice("method", method, kw.METHODS),
+        mode=check_choice("mode", mode or s.get("coding", "mode", "multi"), MODES),
+        threshold="auto" if isinstance(thr, str) else thr,
+        margin=check_range("margin", s.get("coding", "margin", 0.05) if margin is None else margin, low=0),
+        max_codes=check_positive_int("max_codes", s.get("coding", "max_codes", 3) if max_codes is None else max_codes),
+        represent=represent,
+        calibrate=check_choice("calibrate", calibrate or s.get("coding", "calibrate", "null"), CALIBRATIONS),
+        lexical=check_range("lexical", s.get("coding", "lexical", 0.0) if lexical is None else lexical, low=0))
 
 
 def code_segments(
@@ -121,7 +162,7 @@ def code_segments(
     extra_examples: Mapping[str, Sequence[str]] | None = None,
     skip_moderators: bool | None = None,
     skip_unattributed: bool | None = None,
-    embedding_model: str | None = None,
+    embedder: "EmbeddingBackend | str | None" = None,
     strict: bool | None = None,
     show_progress: bool = True,
     method: str = "embedding",
@@ -130,10 +171,12 @@ def code_segments(
 ) -> CodingResult:
     """Code every current segment with ``codebook`` by embedding similarity.
 
-    Parameters default to the project's ``[coding]`` settings. ``method``:
+    Parameters default to the project's ``[coding]`` settings and are checked before
+    anything is read, embedded or stored (:mod:`qualcode.params`). ``method``:
     ``"embedding"`` (similarity only), ``"keywords"`` (the codes' ``keywords:`` only, no
     model) or ``"hybrid"`` (similarity plus every code whose keywords occur); see
-    :mod:`qualcode.keywords` for the matching and the rule. ``segments``
+    :mod:`qualcode.keywords` for the matching and the rule. ``embedder`` is an
+    embedding backend, a model spec, or ``None`` for the project's model. ``segments``
     (segments or ids) and ``selection`` (documents, ``where``, relevance; see
     :mod:`qualcode.coding.select`) narrow what is coded; the run records the filter.
     Before anything is embedded, the languages of the segments and of the codebook are
@@ -143,78 +186,102 @@ def code_segments(
     the stored run.
     """
     from qualcode import keywords as kw
-
-    t0 = time.perf_counter()
-    if method not in kw.METHODS:
-        raise InputError(f"method must be one of {', '.join(kw.METHODS)}; got {method!r}")
-    s = project.settings
-    mode = mode or s.get("coding", "mode", "multi")
-    threshold = s.get("coding", "threshold", "auto") if threshold is None else threshold
-    margin = float(s.get("coding", "margin", 0.05) if margin is None else margin)
-    max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
-    represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
-    calibrate = calibrate or s.get("coding", "calibrate", "null")
-    lexical = float(s.get("coding", "lexical", 0.0) if lexical is None else lexical)
-    cb, cb_source = read_codebook(project, codebook)  # stored only with the run, when coding succeeded
-    names = cb.names()
-    per_code_thr = dict(code_thresholds or {})
-    unknown = set(per_code_thr) - set(names)
-    if unknown:
-        raise InputError(f"per-code thresholds name codes not in the codebook: {', '.join(sorted(unknown))}")
-    thr_list = [per_code_thr.get(c.name, c.threshold) for c in cb.codes]
     from qualcode.coding.select import select
 
+    t0 = time.perf_counter()
+    opts = coding_options(project.settings, method=method, mode=mode, threshold=threshold, margin=margin,
+                          max_codes=max_codes, represent=represent, calibrate=calibrate, lexical=lexical)
+    cb, cb_source = read_codebook(project, codebook)  # stored only with the run, when coding succeeded
+    thr_list = _code_thresholds(cb, code_thresholds)
     if skip_moderators is None:
-        skip_moderators = segments is None and bool(s.get("coding", "skip_moderators", True))
+        skip_moderators = segments is None and bool(project.settings.get("coding", "skip_moderators", True))
     picked = select(project, selection, segments=segments, skip_moderators=skip_moderators,
-                    skip_unattributed=skip_unattributed, embedding_model=embedding_model,
+                    skip_unattributed=skip_unattributed, embedder=embedder,
                     show_progress=show_progress)
     segments, n_skipped = picked.segments, picked.skipped("moderator")
-    n_unattributed = picked.skipped("unattributed")
     if not segments:
         raise _nothing_to_code(picked)
-    hits = kw.segment_hits(cb, segments) if method != "embedding" else None
-    if method == "keywords":
-        return _finish(project, cb, segments, n_skipped, t0, method, hits, None, None,
-                       {"skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed,
-                        **picked.run_params()}, backend=None, embedded=0)
-    backend = project.embedder(embedding_model, texts=[codebook_text(cb)])
-    threshold = resolve_threshold(threshold, backend)
+    base = {"skip_moderators": skip_moderators, "unattributed_segments_skipped": picked.skipped("unattributed")}
+    hits = kw.segment_hits(cb, segments) if opts.method != "embedding" else None
+    if opts.method == "keywords":
+        return _finish(project, cb, segments, n_skipped, t0, opts.method, hits, None, None,
+                       {**base, **picked.run_params()}, backend=None, embedded=0)
+    backend = project.embedder(embedder, texts=[codebook_text(cb)])
+    sc = _similarity(project, cb, segments, backend, opts, thr_list, extra_examples, strict=strict,
+                     show_progress=show_progress)
+    cb = store_codebook(project, cb, cb_source)
+    names = cb.names()
+    params = {**base, "codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id,
+              "mode": opts.mode, "threshold": sc.threshold, "margin": opts.margin, "max_codes": opts.max_codes,
+              "represent": opts.represent, "calibrate": opts.calibrate, "lexical": opts.lexical,
+              "embedding_model": _spec(embedder, backend) or project.settings.embedding_model,
+              "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
+              "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
+              "languages": sc.languages, "pooling": sc.pooling, "windows": sc.windows, **picked.run_params()}
+    a = sc.assigned
+    chosen = {(r, c): (float(x), float(cal)) for r, c, x, cal in
+              zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist())}
+    return _finish(project, cb, segments, n_skipped, t0, opts.method, hits, chosen, sc.scores, params,
+                   backend=backend, embedded=sc.embedded, calibrate=opts.calibrate,
+                   extra_summary={"uncertain": sc.uncertain})
+
+
+def _spec(embedder: Any, backend: Any) -> str | None:
+    """What the run records as the embedding model asked for."""
+    if embedder is None or isinstance(embedder, str):
+        return embedder
+    return getattr(backend, "name", None)
+
+
+def _code_thresholds(cb: Codebook, code_thresholds: Mapping[str, float] | None) -> list[float | None]:
+    """Each code's own threshold (``code_thresholds`` over the codebook's), checked."""
+    given = {k: check_number(f"code_thresholds[{k!r}]", v) for k, v in (code_thresholds or {}).items()}
+    unknown = set(given) - set(cb.names())
+    if unknown:
+        raise InputError(f"code_thresholds name codes not in the codebook: {', '.join(sorted(unknown))}",
+                         param="code_thresholds")
+    return [given.get(c.name, c.threshold) for c in cb.codes]
+
+
+class _Similarity(NamedTuple):
+    scores: np.ndarray
+    assigned: Any
+    threshold: float
+    uncertain: Mapping[str, Any]
+    languages: Mapping[str, Any]
+    pooling: str
+    windows: Mapping[str, Any]
+    embedded: int
+
+
+def _similarity(project: Project, cb: Codebook, segments: Sequence[Segment], backend: Any, opts: CodingOptions,
+                thr_list: list[float | None], extra_examples: Mapping[str, Sequence[str]] | None, *,
+                strict: bool | None, show_progress: bool) -> _Similarity:
+    """Embed, score (plus the lexical share), assign codes and diagnose the run."""
+    from qualcode.coding.diagnostics import diagnose
+
+    threshold = resolve_threshold(opts.threshold, backend)
     lang = check_project_languages(project, backend, segments, texts={"codebook": codebook_text(cb)}, strict=strict,
                                    step="code")
     pooling = str(project.settings.get("embedding", "pooling", DEFAULT_SCORING))
     windows = segment_windows(project, segments, backend, show_progress=show_progress)
-    stats = windows.stats
 
     def embed(texts: list[str]) -> np.ndarray:
         return embed_texts(project.store, backend, texts, show_progress=False)[0]
 
-    code_vecs = code_vectors(cb.codes, embed, represent, extra_examples)
-    scores = windows.scores(code_vecs, pooling)
-    if lexical:
+    scores = windows.scores(code_vectors(cb.codes, embed, opts.represent, extra_examples), pooling)
+    if opts.lexical:
         from qualcode.coding.lexical import hybrid_scores, lexical_scores
 
-        scores = hybrid_scores(scores, lexical_scores([sg.text for sg in segments], cb.codes, represent), lexical)
-    a = assign(scores, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
-               code_thresholds=thr_list, calibrate=calibrate)
-    from qualcode.coding.diagnostics import diagnose
-
-    uncertain = diagnose(scores, a, calibrate=calibrate, mode=mode, code_names=names,
+        scores = hybrid_scores(scores, lexical_scores([sg.text for sg in segments], cb.codes, opts.represent),
+                               opts.lexical)
+    a = assign(scores, mode=opts.mode, threshold=threshold, margin=opts.margin, max_codes=opts.max_codes,
+               code_thresholds=thr_list, calibrate=opts.calibrate)
+    uncertain = diagnose(scores, a, calibrate=opts.calibrate, mode=opts.mode, code_names=cb.names(),
                          segment_ids=[sg.id for sg in segments],
                          floors=[threshold if t is None else float(t) for t in thr_list])
-    cb = store_codebook(project, cb, cb_source)
-    params = {"codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id, "mode": mode,
-              "threshold": threshold, "margin": margin, "max_codes": max_codes, "represent": represent,
-              "calibrate": calibrate, "lexical": lexical, "embedding_model": embedding_model or s.embedding_model,
-              "code_thresholds": {k: v for k, v in zip(names, thr_list) if v is not None},
-              "extra_examples": {k: len(v) for k, v in (extra_examples or {}).items()},
-              "skip_moderators": skip_moderators, "unattributed_segments_skipped": n_unattributed,
-              "languages": lang.to_dict(), "pooling": pooling, "windows": stats.to_dict(), **picked.run_params()}
-    chosen = {(r, c): (float(sc), float(cal)) for r, c, sc, cal in
-              zip(a.rows.tolist(), a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist())}
-    return _finish(project, cb, segments, n_skipped, t0, method, hits, chosen, scores, params, backend=backend,
-                   embedded=stats.computed, calibrate=calibrate,
-                   extra_summary={"uncertain": uncertain})
+    return _Similarity(scores, a, threshold, uncertain, lang.to_dict(), pooling, windows.stats.to_dict(),
+                       windows.stats.computed)
 
 
 def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipped: int, t0: float, method: str,

@@ -17,16 +17,22 @@ do) and point at their run (coder ``run:<id>``), so the two methods compare dire
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
 from qualcode.backends.base import LLMBackend
 from qualcode.errors import BackendError, InputError
 from qualcode.llm import LLMClient, backend_locality, make_llm, verify_quote
+from qualcode.params import check_choice, check_optional, check_positive_int
+from qualcode.prompts import CODE_PAIR, CODE_SEGMENT
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder, records_failures
-from qualcode.prompts import CODE_PAIR, CODE_SEGMENT
-from qualcode.types import Code, Codebook, Coding, Run, Segment
+from qualcode.types import Code, Codebook, Coding, Estimate, Run, Segment, StepResult
+
+if TYPE_CHECKING:
+    from qualcode.coding.select import Selection
+    from qualcode.llm.client import LLMRequest
+    from qualcode.project import Project
 
 STEP = "llm-code"
 PER_CHOICES = ("segment", "code")
@@ -93,22 +99,126 @@ def _load_codebook(store: Any, codebook: Codebook | str | os.PathLike[str]) -> t
     return read_codebook(codebook, store)
 
 
-@records_failures
-def llm_code(
-    project: Any,
+@dataclass(frozen=True)
+class LLMCodeResult(StepResult):
+    """What :func:`llm_code` returns: the stored run, the codebook as stored, the counts."""
+
+    run: Run
+    codebook: Codebook
+    n_segments: int
+    n_codings: int
+    segments_coded: int
+    #: quote checks: exact, normalized, fuzzy, not_found, none
+    quotes: Mapping[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run.id, "summary": dict(self.run.summary), "codebook": self.codebook.name,
+                "codebook_version": self.codebook.version, "n_segments": self.n_segments,
+                "n_codings": self.n_codings, "segments_coded": self.segments_coded, "quotes": dict(self.quotes)}
+
+
+class _Plan(NamedTuple):
+    """What an LLM coding run would send: checked parameters, the segments, the requests."""
+
+    per: str
+    codebook: Codebook
+    source: str | None
+    client: LLMClient
+    chosen: Any  # qualcode.coding.select.Selected
+    skip_moderators: bool
+    requests: list[LLMRequest]
+
+
+def _requests(cb: Codebook, segs: Sequence[Segment], per: str) -> list[LLMRequest]:
+    if per == "code":
+        return [CODE_PAIR.request(key=(s.id, c.name), text_hashes=(s.text_hash,), validate=_validate_pair,
+                                  max_tokens=250, code=c.name, definition=c.definition, details=_code_details(c),
+                                  segment=s.text)
+                for s in segs for c in cb.codes]
+    codes_text = "\n".join(
+        f"- {c.name}" + (f": {c.definition}" if c.definition else "")
+        + (f" (include: {c.include})" if c.include else "") + (f" (exclude: {c.exclude})" if c.exclude else "")
+        for c in cb.codes)
+    return [CODE_SEGMENT.request(key=s.id, text_hashes=(s.text_hash,), validate=_validate_segment,
+                                 max_tokens=150 + 120 * min(len(cb.codes), 5), codes=codes_text, segment=s.text)
+            for s in segs]
+
+
+def llm_client(project: Project, llm: "str | LLMBackend | LLMClient | None", *, concurrency: int | None = None,
+               show_progress: bool = True) -> LLMClient:
+    """The client a step calls through: ``llm`` as given (a client), around a backend, or
+    for a spec (default ``[llm] model``)."""
+    if isinstance(llm, LLMClient):
+        return llm
+    backend = llm if isinstance(llm, LLMBackend) else make_llm(project.settings, llm)
+    return LLMClient.from_settings(backend, project.store, project.settings, concurrency=concurrency,
+                                   show_progress=show_progress)
+
+
+def _plan(project: Project, codebook: Codebook | str | os.PathLike[str], *, per: str, llm: Any,
+          concurrency: int | None, segments: Sequence[Segment | int] | None, skip_moderators: bool | None,
+          show_progress: bool, selection: "Selection | None", skip_unattributed: bool | None) -> _Plan:
+    """Check the parameters (before any model or store work), then choose the segments and
+    build the requests."""
+    from qualcode.coding.deductive import _nothing_to_code
+    from qualcode.coding.select import select
+
+    check_choice("per", per, PER_CHOICES)
+    concurrency = check_optional(check_positive_int, "concurrency", concurrency)
+    cb, source = _load_codebook(project.store, codebook)
+    if not cb.codes:
+        raise InputError("the codebook has no codes", param="codebook")
+    client = llm_client(project, llm, concurrency=concurrency, show_progress=show_progress)
+    if skip_moderators is None:
+        skip_moderators = segments is None and bool(project.settings.get("coding", "skip_moderators", True))
+    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
+                    skip_unattributed=skip_unattributed, show_progress=show_progress)
+    if not chosen.segments:
+        raise _nothing_to_code(chosen)
+    return _Plan(per, cb, source, client, chosen, bool(skip_moderators), _requests(cb, chosen.segments, per))
+
+
+def estimate_llm_code(
+    project: Project,
     codebook: Codebook | str | os.PathLike[str],
     *,
     per: str = "segment",
-    llm: str | LLMBackend | None = None,
-    client: LLMClient | None = None,
+    llm: "str | LLMBackend | LLMClient | None" = None,
     concurrency: int | None = None,
-    segments: Sequence[Segment] | None = None,
+    segments: Sequence[Segment | int] | None = None,
     skip_moderators: bool | None = None,
-    dry_run: bool = False,
     show_progress: bool = True,
-    selection: Any = None,
+    selection: "Selection | None" = None,
     skip_unattributed: bool | None = None,
-) -> Run | dict[str, Any]:
+) -> Estimate:
+    """How many calls :func:`llm_code` with the same arguments would make, and roughly
+    how many tokens (answers already in the call log are not counted). Calls no model
+    and stores nothing (a relevance ``selection`` still ranks, and stores its run)."""
+    plan = _plan(project, codebook, per=per, llm=llm, concurrency=concurrency, segments=segments,
+                 skip_moderators=skip_moderators, show_progress=show_progress, selection=selection,
+                 skip_unattributed=skip_unattributed)
+    est = plan.client.estimate(plan.requests, out_tokens=120 if per == "code" else 250)
+    backend = plan.client.backend
+    return Estimate(step=STEP, model=backend.name, locality=backend_locality(backend), requests=est["requests"],
+                    cached=est["cached"], calls=est["calls"], tokens_in_approx=est["tokens_in"],
+                    tokens_out_approx=est["tokens_out"],
+                    details={"per": per, "segments": len(plan.chosen.segments), "codes": len(plan.codebook.codes)})
+
+
+@records_failures
+def llm_code(
+    project: Project,
+    codebook: Codebook | str | os.PathLike[str],
+    *,
+    per: str = "segment",
+    llm: "str | LLMBackend | LLMClient | None" = None,
+    concurrency: int | None = None,
+    segments: Sequence[Segment | int] | None = None,
+    skip_moderators: bool | None = None,
+    show_progress: bool = True,
+    selection: "Selection | None" = None,
+    skip_unattributed: bool | None = None,
+) -> LLMCodeResult:
     """Apply ``codebook`` to the project's current segments with an LLM.
 
     Parameters
@@ -117,8 +227,9 @@ def llm_code(
     codebook : Codebook or path
     per : {"segment", "code"}
         One call per segment (all codes) or one yes/no call per (segment, code).
-    llm : str or LLMBackend, optional
-        Default ``[llm] model``.
+    llm : str, LLMBackend or LLMClient, optional
+        A spec, a backend, or a ready client (its call log and settings); default
+        ``[llm] model``.
     segments : sequence of Segment (or segment ids), optional
         Code only these (default: all current segments).
     selection : qualcode.coding.select.Selection, optional
@@ -127,63 +238,30 @@ def llm_code(
     skip_moderators : bool, optional
         Leave out segments spoken only by a moderator (default ``[coding]
         skip_moderators``, as for similarity coding).
-    dry_run : bool
-        Return the number of calls and approximate tokens instead of running.
+
+    Parameters are checked before any model call. :func:`estimate_llm_code` gives the
+    number of calls and tokens without running.
 
     Returns
     -------
-    Run (its summary has counts of codings and of quote checks), or a dict of
-    estimates when ``dry_run``.
+    LLMCodeResult (its run's summary has counts of codings and of quote checks).
     """
-    if per not in PER_CHOICES:
-        raise InputError(f"per must be one of {', '.join(PER_CHOICES)}; got {per!r}")
-    store, settings = project.store, project.settings
-    cb, source = _load_codebook(store, codebook)
-    if not cb.codes:
-        raise InputError("the codebook has no codes")
-    backend = client.backend if client is not None else (llm if isinstance(llm, LLMBackend) else make_llm(settings, llm))
-    if client is None:
-        client = LLMClient.from_settings(backend, store, settings, concurrency=concurrency, show_progress=show_progress)
-    from qualcode.coding.deductive import _nothing_to_code
-    from qualcode.coding.select import select
-
-    if skip_moderators is None:
-        skip_moderators = segments is None and bool(settings.get("coding", "skip_moderators", True))
-    chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
-                    skip_unattributed=skip_unattributed, show_progress=show_progress)
-    segs, n_skipped = chosen.segments, chosen.skipped("moderator")
-    n_unattributed = chosen.skipped("unattributed")
-    if not segs:
-        raise _nothing_to_code(chosen)
-    template = CODE_PAIR if per == "code" else CODE_SEGMENT
-    if per == "code":
-        reqs = [CODE_PAIR.request(key=(s.id, c.name), text_hashes=(s.text_hash,), validate=_validate_pair, max_tokens=250, code=c.name,
-                                  definition=c.definition, details=_code_details(c), segment=s.text)
-                for s in segs for c in cb.codes]
-    else:
-        codes_text = "\n".join(
-            f"- {c.name}" + (f": {c.definition}" if c.definition else "") + (f" (include: {c.include})" if c.include else "")
-            + (f" (exclude: {c.exclude})" if c.exclude else "") for c in cb.codes)
-        reqs = [CODE_SEGMENT.request(key=s.id, text_hashes=(s.text_hash,), validate=_validate_segment, max_tokens=150 + 120 * min(len(cb.codes), 5),
-                                     codes=codes_text, segment=s.text) for s in segs]
-    if dry_run:
-        est = client.estimate(reqs, out_tokens=120 if per == "code" else 250)
-        tin, tout = est.pop("tokens_in"), est.pop("tokens_out")
-        return {"step": STEP, "per": per, "segments": len(segs), "codes": len(cb.codes), **est,
-                "tokens_in_approx": tin, "tokens_out_approx": tout, "model": backend.name,
-                "locality": backend_locality(backend)}
-
+    plan = _plan(project, codebook, per=per, llm=llm, concurrency=concurrency, segments=segments,
+                 skip_moderators=skip_moderators, show_progress=show_progress, selection=selection,
+                 skip_unattributed=skip_unattributed)
+    store, client, cb, segs = project.store, plan.client, plan.codebook, plan.chosen.segments
+    backend, template = client.backend, CODE_PAIR if per == "code" else CODE_SEGMENT
     # the codebook is stored once the calls succeeded: a refused or failed step stores none
-    params = {"method": "llm", "per": per, "codebook": {"name": cb.name, "id": None, "version": None, "source": source},
+    params = {"method": "llm", "per": per,
+              "codebook": {"name": cb.name, "id": None, "version": None, "source": plan.source},
               "llm": backend.describe(), "locality": backend_locality(backend), "concurrency": client.concurrency,
               "template": template.describe(), "segments": len(segs),
-              "skip_moderators": bool(skip_moderators), "moderator_segments_skipped": n_skipped,
-              "unattributed_segments_skipped": n_unattributed}
-    params.update(chosen.run_params())
+              "skip_moderators": plan.skip_moderators, "moderator_segments_skipped": plan.chosen.skipped("moderator"),
+              "unattributed_segments_skipped": plan.chosen.skipped("unattributed"), **plan.chosen.run_params()}
     rec = RunRecorder(store, STEP, params=params, backend=type(backend).__name__, model=backend.name,
                       input_hash=hash_obj([s.text_hash for s in segs]), prompt_hash=template.hash)
     client.step, client.run_id = STEP, rec.id
-    results = client.run(reqs, desc="LLM coding")
+    results = client.run(plan.requests, desc="LLM coding")
     failed = [r for r in results if not r.ok]
     if failed:
         raise BackendError(
@@ -191,8 +269,26 @@ def llm_code(
             f"kept in the store, so running the same command again resumes",
             hint="`qualcode llm-log` shows the failed calls",
         )
-    stored_cb = store.add_codebook(cb, source_path=source, origin="file")
+    stored_cb = store.add_codebook(cb, source_path=plan.source, origin="file")
     rec.params["codebook"] = {**params["codebook"], "id": stored_cb.id, "version": stored_cb.version}
+    codings, counts, unknown = _codings(results, cb, segs, per, coder=rec.coder, run_id=rec.id)
+    stats = client.stats
+    rec.tokens_in, rec.tokens_out = stats.tokens_in, stats.tokens_out
+    if stats.resolved_models:
+        rec.model_version = ", ".join(sorted(stats.resolved_models))
+    coded = len({c.segment_id for c in codings})
+    summary = {"segments": len(segs), "moderator_segments_skipped": plan.chosen.skipped("moderator"),
+               "codes": len(cb.codes), "codings": len(codings), "segments_coded": coded, "quotes": counts,
+               "unknown_codes_discarded": unknown, "calls": stats.as_dict()}
+    run = rec.finish(codings=codings, summary=summary)
+    return LLMCodeResult(run=run, codebook=stored_cb, n_segments=len(segs), n_codings=len(codings),
+                         segments_coded=coded, quotes=counts)
+
+
+def _codings(results: Sequence[Any], cb: Codebook, segs: Sequence[Segment], per: str, *, coder: str,
+             run_id: str) -> tuple[list[Coding], dict[str, int], int]:
+    """The codings the answers give (each quote checked), the quote-check counts, and how
+    many answers named a code the codebook does not have."""
     by_seg = {s.id: s for s in segs}
     names = {c.name.casefold(): c.name for c in cb.codes}
     codings: list[Coding] = []
@@ -221,12 +317,5 @@ def llm_code(
             ev = {"rationale": a["rationale"], "method": "llm", "per": per, **quote_evidence(a["quote"], seg)}
             counts[ev["quote_status"]] += 1
             codings.append(Coding(code=a["code"], segment_id=seg.id, document_id=seg.document_id, start=seg.start,
-                                  end=seg.end, evidence=ev, coder=rec.coder, run_id=rec.id))
-    stats = client.stats
-    rec.tokens_in, rec.tokens_out = stats.tokens_in, stats.tokens_out
-    if stats.resolved_models:
-        rec.model_version = ", ".join(sorted(stats.resolved_models))
-    summary = {"segments": len(segs), "moderator_segments_skipped": n_skipped, "codes": len(cb.codes), "codings": len(codings),
-               "segments_coded": len({c.segment_id for c in codings}), "quotes": counts,
-               "unknown_codes_discarded": unknown, "calls": stats.as_dict()}
-    return rec.finish(codings=codings, summary=summary)
+                                  end=seg.end, evidence=ev, coder=coder, run_id=run_id))
+    return codings, counts, unknown

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -14,7 +14,8 @@ from qualcode.errors import InputError
 from qualcode.project import Project
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
-from qualcode.types import Run, Segment
+from qualcode.params import check_optional, check_number, check_positive_int
+from qualcode.types import Run, Segment, StepResult
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,15 @@ class RankedSegment:
     segment: Segment
 
 
+if TYPE_CHECKING:
+    from qualcode.backends.base import EmbeddingBackend
+    from qualcode.coding.select import Selection
+
+
 @dataclass(frozen=True)
-class RelevanceResult:
+class RelevanceResult(StepResult):
+    """What :func:`rank_segments` returns: the stored run and the segments kept, best first."""
+
     run: Run
     question: str
     ranked: list[RankedSegment]
@@ -40,16 +48,18 @@ def rank_segments(
     threshold: float | None = None,
     skip_moderators: bool | None = None,
     skip_unattributed: bool | None = None,
-    embedding_model: str | None = None,
+    embedder: "EmbeddingBackend | str | None" = None,
     strict: bool | None = None,
     show_progress: bool = True,
     segments: Sequence[Segment | int] | None = None,
-    selection: Any = None,
+    selection: "Selection | None" = None,
 ) -> RelevanceResult:
     """Rank current segments by cosine similarity to ``question``; store the run.
 
     All segments are scored and stored with their rank; ``top`` and ``threshold``
-    limit what is returned (and marked) as relevant. ``segments`` (segments or ids)
+    limit what is returned (and marked) as relevant; they are checked before anything is
+    embedded. ``embedder`` is an embedding backend, a model spec, or ``None`` for the
+    project's model. ``segments`` (segments or ids)
     and ``selection`` (documents and ``where`` of a :class:`qualcode.coding.select.Selection`)
     narrow what is ranked; the run records the filter. The languages of the segments and
     the question are checked against the model's first (a warning, or with ``strict``
@@ -58,13 +68,14 @@ def rank_segments(
     t0 = time.perf_counter()
     question = (question or "").strip()
     if not question:
-        raise InputError("the research question is empty; give the question as text")
-    if top is not None and int(top) < 1:
-        raise InputError(f"--top must be a positive integer; got {top!r}")
+        raise InputError("question is empty; give the research question as text", param="question")
+    top = check_optional(check_positive_int, "top", top)
+    threshold = check_optional(check_number, "threshold", threshold)
     from qualcode.coding.select import describe, select
 
     if selection is not None and selection.uses_relevance:
-        raise InputError("relevance ranks segments itself: --relevant-to/--relevance do not apply to it")
+        raise InputError("relevant_to/relevance_run do not apply to relevance ranking: it ranks segments itself",
+                         param=("relevant_to", "relevance_run"))
     if skip_moderators is None:
         skip_moderators = segments is None and bool(project.settings.get("coding", "skip_moderators", True))
     chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
@@ -75,7 +86,7 @@ def rank_segments(
         if chosen.n_candidates:
             raise InputError(f"no segment left to rank of {chosen.n_candidates} ({describe(chosen)})")
         raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
-    backend = project.embedder(embedding_model, texts=[question])
+    backend = project.embedder(embedder, texts=[question])
     from qualcode.language import check_project_languages
 
     lang = check_project_languages(project, backend, segments, texts={"question": question}, strict=strict,

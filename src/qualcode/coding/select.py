@@ -25,13 +25,18 @@ The result (:class:`Selected`) has the segments, what each stage left out, and t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from qualcode.errors import InputError
+from qualcode.params import check_number, check_positive_int
 from qualcode.types import Segment
 
+if TYPE_CHECKING:
+    from qualcode.backends.base import EmbeddingBackend
+    from qualcode.project import Project
+
 #: a content rule: (project, segments) -> the segments kept
-Rule = Callable[[Any, list[Segment]], list[Segment]]
+Rule = Callable[["Project", list[Segment]], list[Segment]]
 
 
 @dataclass(frozen=True)
@@ -57,17 +62,22 @@ class Selection:
         parse_where(self.where)
         q = self.relevant_to.strip() if isinstance(self.relevant_to, str) else self.relevant_to
         if q is not None and not q:
-            raise InputError("--relevant-to: the research question is empty")
+            raise InputError("relevant_to: the research question is empty", param="relevant_to")
         object.__setattr__(self, "relevant_to", q)
         if q is not None and self.relevance_run:
-            raise InputError("give either --relevant-to QUESTION or --relevance RUN, not both")
-        if self.top is not None and (isinstance(self.top, bool) or int(self.top) < 1):
-            raise InputError(f"--top must be a positive integer; got {self.top!r}")
+            raise InputError("give either relevant_to (a question) or relevance_run (a run), not both",
+                             param=("relevant_to", "relevance_run"))
+        if self.top is not None:
+            object.__setattr__(self, "top", check_positive_int("top", self.top))
+        if self.min_relevance is not None:
+            object.__setattr__(self, "min_relevance", check_number("min_relevance", self.min_relevance))
         if (self.top is not None or self.min_relevance is not None) and q is None and not self.relevance_run:
-            raise InputError("--top/--min-relevance filter by relevance: add --relevant-to QUESTION "
-                             "or --relevance RUN")
+            raise InputError("top/min_relevance filter by relevance: add relevant_to (a question) "
+                             "or relevance_run (a stored ranking)", param=("top", "min_relevance", "relevant_to",
+                                                                          "relevance_run"))
         if q is not None and self.top is None and self.min_relevance is None:
-            raise InputError("--relevant-to needs --top N or --min-relevance X (how many passages to keep)")
+            raise InputError("relevant_to needs top or min_relevance (how many passages to keep)",
+                             param=("relevant_to", "top", "min_relevance"))
 
     @property
     def uses_relevance(self) -> bool:
@@ -108,11 +118,11 @@ def parse_where(items: Iterable[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for it in items:
         if "=" not in str(it):
-            raise InputError(f"--where expects KEY=VALUE (e.g. speaker=ANA or site=north); got {it!r}")
+            raise InputError(f"where expects KEY=VALUE (e.g. speaker=ANA or site=north); got {it!r}", param="where")
         k, v = str(it).split("=", 1)
         k, v = k.strip(), v.strip()
         if not k:
-            raise InputError(f"--where {it!r}: the key before '=' is empty")
+            raise InputError(f"where {it!r}: the key before '=' is empty", param="where")
         out.setdefault(k, []).append(v)
     return out
 
@@ -121,7 +131,7 @@ def _fold(v: Any) -> str:
     return str(v).strip().casefold()
 
 
-def moderator_rule(project: Any, segments: list[Segment]) -> list[Segment]:
+def moderator_rule(project: Project, segments: list[Segment]) -> list[Segment]:
     """Leave out segments spoken only by a moderator of their document."""
     from qualcode.speakers import is_moderator_segment, moderator_names
 
@@ -130,7 +140,7 @@ def moderator_rule(project: Any, segments: list[Segment]) -> list[Segment]:
     return [s for s in segments if not is_moderator_segment(s, mods)]
 
 
-def unattributed_rule(project: Any, segments: list[Segment]) -> list[Segment]:
+def unattributed_rule(project: Project, segments: list[Segment]) -> list[Segment]:
     """Leave out lines without a speaker in transcripts that have speakers (titles,
     headers, "end of the recording", bracketed notes alone; see
     :func:`qualcode.speakers.is_unattributed_segment`)."""
@@ -148,7 +158,7 @@ CONTENT_RULES: list[tuple[str, Rule, str]] = [
 ]
 
 
-def _candidates(project: Any, segments: Sequence[Segment | int] | None) -> list[Segment]:
+def _candidates(project: Project, segments: Sequence[Segment | int] | None) -> list[Segment]:
     store = project.store
     if segments is None:
         return store.segments()
@@ -163,7 +173,7 @@ def _candidates(project: Any, segments: Sequence[Segment | int] | None) -> list[
     return [s if isinstance(s, Segment) else found[int(s)] for s in segs]
 
 
-def _filter_documents(project: Any, segs: list[Segment], names: Sequence[str]) -> list[Segment]:
+def _filter_documents(project: Project, segs: list[Segment], names: Sequence[str]) -> list[Segment]:
     from pathlib import Path
 
     docs = project.store.documents()
@@ -172,14 +182,14 @@ def _filter_documents(project: Any, segs: list[Segment], names: Sequence[str]) -
         by_name.setdefault(Path(d.name).stem, d.id)
     unknown = [n for n in names if n not in by_name]
     if unknown:
-        raise InputError(f"--document: no current document {', '.join(repr(n) for n in unknown)}; "
+        raise InputError(f"documents: no current document {', '.join(repr(n) for n in unknown)}; "
                          f"documents: {', '.join(d.name for d in docs) or '(none)'}",
-                         hint="`qualcode status` lists documents")
+                         hint="`qualcode status` lists documents", param="documents")
     ids = {by_name[n] for n in names}
     return [s for s in segs if s.document_id in ids]
 
 
-def _filter_where(project: Any, segs: list[Segment], where: Mapping[str, list[str]]) -> list[Segment]:
+def _filter_where(project: Project, segs: list[Segment], where: Mapping[str, list[str]]) -> list[Segment]:
     from qualcode.ingest._labels import speaker_key
 
     doc_meta = {d.id: d.metadata for d in project.store.documents(current_only=False)
@@ -193,9 +203,10 @@ def _filter_where(project: Any, segs: list[Segment], where: Mapping[str, list[st
         if not known:
             keys = sorted({k for s in segs for k in s.metadata} | {k for m in doc_meta.values() for k in m}
                           - {"speakers", "encoding", "columns", "keep_columns"})
-            raise InputError(f"--where {key}=...: no segment or document has {key!r}; "
+            raise InputError(f"where {key}=...: no segment or document has {key!r}; "
                              f"keys present: speaker, {', '.join(keys) or '(no metadata)'}",
-                             hint="add document metadata with `qualcode ingest FILE --metadata meta.csv`")
+                             hint="add document metadata with `qualcode ingest FILE --metadata meta.csv`",
+                             param="where")
         wanted_v = {_fold(v) for v in values}
 
         def value(s: Segment) -> Any:
@@ -205,7 +216,8 @@ def _filter_where(project: Any, segs: list[Segment], where: Mapping[str, list[st
     return segs
 
 
-def _filter_relevance(project: Any, segs: list[Segment], sel: Selection, *, embedding_model: str | None,
+def _filter_relevance(project: Project, segs: list[Segment], sel: Selection, *,
+                      embedder: "EmbeddingBackend | str | None",
                       show_progress: bool) -> tuple[list[Segment], dict[str, Any], dict[int, float]]:
     store = project.store
     top, floor = sel.top, sel.min_relevance
@@ -213,20 +225,21 @@ def _filter_relevance(project: Any, segs: list[Segment], sel: Selection, *, embe
         from qualcode.coding.relevance import rank_segments
 
         res = rank_segments(project, sel.relevant_to, segments=segs, skip_moderators=False,
-                            embedding_model=embedding_model, show_progress=show_progress)
+                            embedder=embedder, show_progress=show_progress)
         run_id, question = res.run.id, res.question
         scores = {int(sid): float(sc) for sid, sc, _ in store.relevance(run_id)}
     else:
         run = store.run(str(sel.relevance_run))
         if run.step != "relevance":
-            raise InputError(f"--relevance {sel.relevance_run}: run {run.id} is a {run.step!r} run, "
-                             "not a relevance run", hint="`qualcode runs --step relevance` lists them")
+            raise InputError(f"relevance_run {sel.relevance_run}: run {run.id} is a {run.step!r} run, "
+                             "not a relevance run", hint="`qualcode runs --step relevance` lists them",
+                             param="relevance_run")
         run_id, question = run.id, run.params.get("question")
         if top is None and floor is None:
             top, floor = run.params.get("top"), run.params.get("threshold")
             if top is None and floor is None:
-                raise InputError(f"--relevance {run.id}: say how many passages to keep with --top N "
-                                 "or --min-relevance X")
+                raise InputError(f"relevance_run {run.id}: say how many passages to keep with top "
+                                 "or min_relevance", param=("relevance_run", "top", "min_relevance"))
         scores = {int(sid): float(sc) for sid, sc, _ in store.relevance(run_id)}
         ranked_here = [s for s in segs if s.id in scores]
         if segs and not ranked_here:
@@ -247,12 +260,12 @@ def _filter_relevance(project: Any, segs: list[Segment], sel: Selection, *, embe
 
 
 def select(
-    project: Any,
+    project: Project,
     selection: Selection | None = None,
     *,
     segments: Sequence[Segment | int] | None = None,
     skip_moderators: bool | None = None,
-    embedding_model: str | None = None,
+    embedder: "EmbeddingBackend | str | None" = None,
     show_progress: bool = False,
     **rules: bool | None,
 ) -> Selected:
@@ -268,8 +281,8 @@ def select(
     skip_moderators : bool, optional
         The moderator rule; default the project's ``[coding] skip_moderators`` (true),
         or false when ``segments`` are given (the caller chose them).
-    embedding_model : str, optional
-        For ranking by ``relevant_to``.
+    embedder : EmbeddingBackend or str, optional
+        For ranking by ``relevant_to`` (default: the project's model).
     **rules
         Switches of further :data:`CONTENT_RULES` by their keyword.
 
@@ -302,7 +315,7 @@ def select(
             excluded[name], segs = len(segs) - len(kept), kept
     scores: dict[int, float] = {}
     if sel.uses_relevance and segs:
-        kept, record["relevance"], scores = _filter_relevance(project, segs, sel, embedding_model=embedding_model,
+        kept, record["relevance"], scores = _filter_relevance(project, segs, sel, embedder=embedder,
                                                               show_progress=show_progress)
         excluded["relevance"], segs = len(segs) - len(kept), kept
     if segments is not None:

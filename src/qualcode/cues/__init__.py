@@ -8,7 +8,10 @@
 - :mod:`qualcode.cues.llm_cues`: optional LLM cue coding (tone shift, agreement,
   disagreement, emotional intensity) with verified verbatim quotes.
 
-Nothing here touches the store; :mod:`qualcode.cli.cues_cmds` turns cues into codings.
+- :mod:`qualcode.cues.step`: the cues step (:func:`~qualcode.cues.step.code_cues`): cues
+  stored as codings in one run; and the dynamics of the project's documents.
+
+Only :mod:`qualcode.cues.step` touches the store.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ import csv
 import io
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -166,12 +167,53 @@ def read_table(
     """
     where = str(path)
     if mode not in TABLE_MODES:
-        raise InputError(f"unknown table mode {mode!r}; expected one of {', '.join(TABLE_MODES)}")
+        raise InputError(f"unknown table mode {mode!r}: mode must be one of {', '.join(TABLE_MODES)}")
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
         raise InputError(f"delimiter must be a single character such as ',', ';' or '\\t', got {delimiter!r}")
     p = Path(path)
     text, encoding = read_text(p)
     delim = delimiter or sniff_delimiter(text)
+    records = _records(text, delim, where)
+    header = _header(records[0], where)
+    cols = _Columns.find(header, text_column, id_column, speaker_column, keep_columns, where)
+    names = SpeakerNames()
+    rows, skipped = _rows(records[1:], header, cols, delim, names, where)
+    common = {
+        "encoding": encoding,
+        "delimiter": delim,
+        "text_column": header[cols.text],
+        "text_column_inferred": cols.inferred,
+        "id_column": header[cols.id] if cols.id is not None else None,
+        "speaker_column": header[cols.speaker] if cols.speaker is not None else None,
+        "columns": header,
+        "keep_columns": cols.kept,
+    }
+    if mode == "documents":
+        return _row_documents(rows, common, p, name or p.stem, header[cols.id] if cols.id is not None else "row",
+                              where)
+    return [_one_document(rows, {**common, "rows": len(rows), "skipped_empty": skipped, "speakers": names.names()},
+                          name or p.name)]
+
+
+def _one_document(rows: list[dict[str, Any]], metadata: dict[str, Any], name: str) -> ParsedDocument:
+    """Segments mode: the responses joined by blank lines, one unit (and turn) each."""
+    parts, units, turns = [], [], []
+    pos = 0
+    for k, r in enumerate(rows):
+        if k:
+            parts.append("\n\n")
+            pos += 2
+        end = pos + len(r["text"])
+        units.append(Unit(pos, end, speaker=r["speaker"], key=r["key"], metadata=r["meta"]))
+        turns.append(Turn(k, r["speaker"], pos, end, raw_speaker=r["raw_speaker"], label_start=pos))
+        parts.append(r["text"])
+        pos = end
+    return ParsedDocument(text="".join(parts), format="csv", turns=tuple(turns), units=tuple(units),
+                          metadata=metadata, name=name)
+
+
+def _records(text: str, delim: str, where: str) -> list[tuple[int, list[str]]]:
+    """``(first line, cells)`` of every row with a non-blank cell (the header first)."""
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     try:
         records: list[tuple[int, list[str]]] = []
@@ -184,50 +226,74 @@ def read_table(
         raise InputError(f"malformed CSV: {exc}", path=where, line=reader.line_num) from exc
     if not records:
         raise InputError("the table has no rows", path=where)
-    header_line, raw_header = records[0]
+    return records
+
+
+def _header(record: tuple[int, list[str]], where: str) -> list[str]:
+    header_line, raw_header = record
     if len(raw_header) > MAX_TABLE_COLUMNS:
         raise InputError(
             f"the header has {len(raw_header)} columns; at most {MAX_TABLE_COLUMNS} are accepted "
             "(MAX_TABLE_COLUMNS)", path=where, line=header_line,
             hint="keep the id, text and metadata columns you need, or check the delimiter")
-    header = unique_header(raw_header)
+    return unique_header(raw_header)
 
-    inferred = False
-    if text_column is None:
-        folded = [h.casefold() for h in header]
-        found = next((c for c in TEXT_COLUMN_NAMES if c in folded), None)
-        if found is None:
-            raise InputError(
-                f"no text column given and none named {', '.join(TEXT_COLUMN_NAMES)}; "
-                f"columns present: {_shown(header)}",
-                path=where,
-                hint="pass --text-column (Python: text_column=) the column holding the responses",
-            )
-        ti, inferred = folded.index(found), True
-        log.info("%s: using column %r as the text column", where, header[ti])
-    else:
-        ti = _find_column(header, text_column, "text_column", where)
-    ii = _find_column(header, id_column, "id_column", where) if id_column is not None else None
-    si = _find_column(header, speaker_column, "speaker_column", where) if speaker_column is not None else None
-    meta_cols = [i for i in range(len(header)) if i not in (ti, ii, si)]
-    if isinstance(keep_columns, str):
-        keep_columns = [c for c in keep_columns.split(",")]
-    kept: list[str] = []
-    for c in keep_columns or ():
-        c = str(c).strip()
-        if not c:
-            continue
-        k = _find_column(header, c, "keep_columns", where)
-        if k in (ti, ii):
-            raise InputError(f"keep_columns: {header[k]!r} is the {'text' if k == ti else 'id'} column, "
-                             "which exports carry already", path=where)
-        if header[k] not in kept:
-            kept.append(header[k])
 
-    names = SpeakerNames()
+@dataclass(frozen=True)
+class _Columns:
+    """Where the text, id and speaker are (column indexes), and the kept columns."""
+
+    text: int
+    inferred: bool  # the text column was found by name, not given
+    id: int | None
+    speaker: int | None
+    kept: list[str]
+
+    @classmethod
+    def find(cls, header: list[str], text_column: str | None, id_column: str | None, speaker_column: str | None,
+             keep_columns: "list[str] | tuple[str, ...] | str | None", where: str) -> "_Columns":
+        inferred = False
+        if text_column is None:
+            folded = [h.casefold() for h in header]
+            found = next((c for c in TEXT_COLUMN_NAMES if c in folded), None)
+            if found is None:
+                raise InputError(
+                    f"no text column given and none named {', '.join(TEXT_COLUMN_NAMES)}; "
+                    f"columns present: {_shown(header)}",
+                    path=where,
+                    hint="pass --text-column (Python: text_column=) the column holding the responses",
+                )
+            ti, inferred = folded.index(found), True
+            log.info("%s: using column %r as the text column", where, header[ti])
+        else:
+            ti = _find_column(header, text_column, "text_column", where)
+        ii = _find_column(header, id_column, "id_column", where) if id_column is not None else None
+        si = _find_column(header, speaker_column, "speaker_column", where) if speaker_column is not None else None
+        if isinstance(keep_columns, str):
+            keep_columns = [c for c in keep_columns.split(",")]
+        kept: list[str] = []
+        for c in keep_columns or ():
+            c = str(c).strip()
+            if not c:
+                continue
+            k = _find_column(header, c, "keep_columns", where)
+            if k in (ti, ii):
+                raise InputError(f"keep_columns: {header[k]!r} is the {'text' if k == ti else 'id'} column, "
+                                 "which exports carry already", path=where)
+            if header[k] not in kept:
+                kept.append(header[k])
+        return cls(ti, inferred, ii, si, kept)
+
+
+def _rows(records: list[tuple[int, list[str]]], header: list[str], cols: _Columns, delim: str,
+          names: SpeakerNames, where: str) -> tuple[list[dict[str, Any]], int]:
+    """The non-empty responses (line, text, key, speaker, the other columns as
+    metadata) and how many rows had an empty text cell."""
+    meta_cols = [i for i in range(len(header)) if i not in (cols.text, cols.id, cols.speaker)]
+    ti, ii, si = cols.text, cols.id, cols.speaker
     rows: list[dict[str, Any]] = []
     skipped = 0
-    for n, (line, row) in enumerate(records[1:], start=1):
+    for n, (line, row) in enumerate(records, start=1):
         if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
             raise InputError(
                 f"row has {len(row)} fields but the header has {len(header)} "
@@ -253,57 +319,30 @@ def read_table(
         log.info("%s: skipped %d row(s) with an empty %r cell", where, skipped, header[ti])
     if not rows:
         raise InputError(f"no non-empty responses in column {header[ti]!r}", path=where)
+    return rows, skipped
 
-    common = {
-        "encoding": encoding,
-        "delimiter": delim,
-        "text_column": header[ti],
-        "text_column_inferred": inferred,
-        "id_column": header[ii] if ii is not None else None,
-        "speaker_column": header[si] if si is not None else None,
-        "columns": header,
-        "keep_columns": kept,
-    }
-    if mode == "documents":
-        seen: dict[str, int] = {}
-        docs = []
-        prefix = name or p.stem
-        for r in rows:
-            if r["key"] in seen:
-                raise InputError(
-                    f"duplicate id {r['key']!r} in column {header[ii] if ii is not None else 'row'!r} "
-                    f"(also on line {seen[r['key']]}); documents mode needs unique ids",
-                    path=where, line=r["line"],
-                )
-            seen[r["key"]] = r["line"]
-            n_chars = len(r["text"])
-            docs.append(ParsedDocument(
-                text=r["text"],
-                format="csv",
-                turns=(Turn(0, r["speaker"], 0, n_chars, raw_speaker=r["raw_speaker"], label_start=0),),
-                units=(Unit(0, n_chars, speaker=r["speaker"], key=r["key"], metadata=r["meta"]),),
-                metadata={**common, **r["meta"], "id": r["key"], "source": p.name,
-                          "speakers": [r["speaker"]] if r["speaker"] else []},
-                name=f"{prefix}#{r['key']}",
-            ))
-        return docs
 
-    parts, units, turns = [], [], []
-    pos = 0
-    for k, r in enumerate(rows):
-        if k:
-            parts.append("\n\n")
-            pos += 2
-        end = pos + len(r["text"])
-        units.append(Unit(pos, end, speaker=r["speaker"], key=r["key"], metadata=r["meta"]))
-        turns.append(Turn(k, r["speaker"], pos, end, raw_speaker=r["raw_speaker"], label_start=pos))
-        parts.append(r["text"])
-        pos = end
-    return [ParsedDocument(
-        text="".join(parts),
-        format="csv",
-        turns=tuple(turns),
-        units=tuple(units),
-        metadata={**common, "rows": len(rows), "skipped_empty": skipped, "speakers": names.names()},
-        name=name or p.name,
-    )]
+def _row_documents(rows: list[dict[str, Any]], common: dict[str, Any], p: Path, prefix: str,
+                   id_name: str, where: str) -> list[ParsedDocument]:
+    """Documents mode: one document per response, named ``prefix#id`` (ids unique)."""
+    seen: dict[str, int] = {}
+    docs = []
+    for r in rows:
+        if r["key"] in seen:
+            raise InputError(
+                f"duplicate id {r['key']!r} in column {id_name!r} "
+                f"(also on line {seen[r['key']]}); documents mode needs unique ids",
+                path=where, line=r["line"],
+            )
+        seen[r["key"]] = r["line"]
+        n_chars = len(r["text"])
+        docs.append(ParsedDocument(
+            text=r["text"],
+            format="csv",
+            turns=(Turn(0, r["speaker"], 0, n_chars, raw_speaker=r["raw_speaker"], label_start=0),),
+            units=(Unit(0, n_chars, speaker=r["speaker"], key=r["key"], metadata=r["meta"]),),
+            metadata={**common, **r["meta"], "id": r["key"], "source": p.name,
+                      "speakers": [r["speaker"]] if r["speaker"] else []},
+            name=f"{prefix}#{r['key']}",
+        ))
+    return docs

@@ -180,14 +180,38 @@ def find_turns(text: str) -> tuple[tuple[Turn, ...], list[str]]:
     >>> text[turns[1].start:turns[1].end]
     'Hello\\nagain.'
     """
-    lines: list[tuple[int, int, str, _Marker | None]] = []  # (start, end, kind, marker)
+    lines = _classified_lines(text)
+    b = _TurnBuilder(text)
+    last_content = max((i for i, (_, _, k, _) in enumerate(lines) if k == "content"), default=-1)
+    prev_content = max((i for i, (_, _, k, _) in enumerate(lines[:last_content]) if k != "blank"), default=-1)
+    for i, (s, e, kind, mk) in enumerate(lines):
+        if kind == "content" and b.cur is not None and b.cur.speaker is not None and (
+                _is_note_line(text[s:e]) or (i == last_content and prev_content >= 0 and _is_final_note(
+                    text[s:e], text[lines[prev_content][0]:lines[prev_content][1]]))):
+            b.note(s, e)
+        elif kind == "blank":
+            if b.cur is not None and not b.cur.marked:
+                b.close()
+        elif kind == "heading":
+            b.close()
+        elif kind == "marker":
+            assert mk is not None
+            b.marker(s, e, mk)
+        else:  # content
+            b.content(s, e)
+    b.close()
+    return tuple(b.turns), b.names.names()
+
+
+def _classified_lines(text: str) -> list[tuple[int, int, str, _Marker | None]]:
+    """``(start, end, kind, marker)`` per line; Otter headers count as markers only
+    with text on the next line, ``;`` labels only for speakers also labelled with ``:``."""
+    lines: list[tuple[int, int, str, _Marker | None]] = []
     pos = 0
     for line in text.split("\n"):
         kind, marker = _classify(line, pos)
         lines.append((pos, pos + len(line), kind, marker))
         pos += len(line) + 1
-
-    # Otter headers need text on the next line; ';' labels need a ':' label elsewhere.
     colon_keys = {
         speaker_key(mk.raw) for _, _, k, mk in lines if k == "marker" and mk and mk.raw and not mk.semicolon
     }
@@ -198,71 +222,60 @@ def find_turns(text: str) -> tuple[tuple[Turn, ...], list[str]]:
             lines[i] = (s, e, "marker" if nxt == "content" else "content", mk)
         elif kind == "marker" and mk is not None and mk.semicolon and speaker_key(mk.raw or "") not in colon_keys:
             lines[i] = (s, e, "content", None)
+    return lines
 
-    names = SpeakerNames()
-    turns: list[Turn] = []
-    cur: _Open | None = None
-    last_speaker: tuple[str | None, str | None] = (None, None)
 
-    def close() -> None:
-        nonlocal cur
+class _TurnBuilder:
+    """The turns found so far and the one still open, line by line."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.names = SpeakerNames()
+        self.turns: list[Turn] = []
+        self.cur: _Open | None = None
+        self.last_speaker: tuple[str | None, str | None] = (None, None)
+
+    def close(self) -> None:
+        cur = self.cur
         if cur is not None and cur.start is not None and cur.end is not None:
-            turns.append(
-                Turn(
-                    index=len(turns),
-                    speaker=cur.speaker,
-                    start=cur.start,
-                    end=cur.end,
-                    raw_speaker=cur.raw,
-                    label_start=cur.label_start,
-                    time_start=cur.time_start,
-                )
-            )
-        cur = None
+            self.turns.append(Turn(index=len(self.turns), speaker=cur.speaker, start=cur.start, end=cur.end,
+                                   raw_speaker=cur.raw, label_start=cur.label_start, time_start=cur.time_start))
+        self.cur = None
 
-    last_content = max((i for i, (_, _, k, _) in enumerate(lines) if k == "content"), default=-1)
-    prev_content = max((i for i, (_, _, k, _) in enumerate(lines[:last_content]) if k != "blank"), default=-1)
-    for i, (s, e, kind, mk) in enumerate(lines):
-        if kind == "content" and cur is not None and cur.speaker is not None and (
-                _is_note_line(text[s:e]) or (i == last_content and prev_content >= 0 and _is_final_note(
-                    text[s:e], text[lines[prev_content][0]:lines[prev_content][1]]))):
-            # a note inside a speaker's turn: its own unattributed turn; the speaker goes on after it
-            b = _content_bounds(text, s, e)
-            assert b is not None
-            resume = _Open(cur.speaker, cur.raw, min(e + 1, len(text)), None, marked=cur.marked)
-            close()
-            cur = _Open(None, None, b[0], None, marked=False)
-            cur.add(*b)
-            close()
-            cur = resume
-            continue
-        if kind == "blank":
-            if cur is not None and not cur.marked:
-                close()
-        elif kind == "heading":
-            close()
-        elif kind == "marker":
-            assert mk is not None
-            close()
-            if mk.raw is not None:
-                speaker, raw = names.canonical(mk.raw), mk.raw
-            else:
-                speaker, raw = last_speaker
-            last_speaker = (speaker, raw)
-            cur = _Open(speaker, raw, s, parse_timestamp(mk.ts) if mk.ts else None, marked=True)
-            if mk.text_start is not None:
-                b = _content_bounds(text, mk.text_start, e)
-                if b:
-                    cur.add(*b)
-        else:  # content
-            b = _content_bounds(text, s, e)
-            assert b is not None
-            if cur is None:
-                cur = _Open(None, None, b[0], None, marked=False)
-                last_speaker = (None, None)
-            cur.add(*b)
-    close()
-    return tuple(turns), names.names()
+    def note(self, s: int, e: int) -> None:
+        """A note inside a speaker's turn: its own unattributed turn; the speaker goes
+        on after it."""
+        assert self.cur is not None
+        b = _content_bounds(self.text, s, e)
+        assert b is not None
+        resume = _Open(self.cur.speaker, self.cur.raw, min(e + 1, len(self.text)), None, marked=self.cur.marked)
+        self.close()
+        self.cur = _Open(None, None, b[0], None, marked=False)
+        self.cur.add(*b)
+        self.close()
+        self.cur = resume
+
+    def marker(self, s: int, e: int, mk: _Marker) -> None:
+        """A speaker label (or a bare timestamp: the last speaker goes on) opens a turn."""
+        self.close()
+        if mk.raw is not None:
+            speaker, raw = self.names.canonical(mk.raw), mk.raw
+        else:
+            speaker, raw = self.last_speaker
+        self.last_speaker = (speaker, raw)
+        self.cur = _Open(speaker, raw, s, parse_timestamp(mk.ts) if mk.ts else None, marked=True)
+        if mk.text_start is not None:
+            b = _content_bounds(self.text, mk.text_start, e)
+            if b:
+                self.cur.add(*b)
+
+    def content(self, s: int, e: int) -> None:
+        b = _content_bounds(self.text, s, e)
+        assert b is not None
+        if self.cur is None:
+            self.cur = _Open(None, None, b[0], None, marked=False)
+            self.last_speaker = (None, None)
+        self.cur.add(*b)
 
 
 def parse_transcript(

@@ -6,20 +6,18 @@ de-identify transcripts, and keep an audit trail.
 - :func:`check_outbound` (``guard``): call before sending texts to any backend; raises
   :class:`qualcode.errors.PrivacyError` before a connection is made.
 - :func:`record_outbound` (``audit``): one audit row per batch sent.
-- :class:`Deidentifier`, :func:`load_names`, :class:`PseudonymMap` (``deidentify``);
+- :class:`Deidentifier` (``deidentify``: the matcher), :func:`load_names` (``names``),
+  :class:`PseudonymMap` (``pseudonyms``), :class:`OffsetMap` (``offsets``), patterns and
+  NER (``recognisers``), the redaction report (``redaction``);
   :func:`deidentify_project`, :func:`set_classification`, :func:`original_span` (``steps``).
 - :func:`scrub`, :func:`read_api_key` (:mod:`qualcode.secrets`).
 """
 
 from qualcode.privacy.audit import audit_trail, record_outbound, segment_hash
-from qualcode.privacy.deidentify import (
-    Deidentifier,
-    DeidResult,
-    KnownName,
-    OffsetMap,
-    PseudonymMap,
-    load_names,
-)
+from qualcode.privacy.deidentify import Deidentifier
+from qualcode.privacy.names import KnownName, load_names
+from qualcode.privacy.offsets import DeidResult, OffsetMap
+from qualcode.privacy.pseudonyms import PseudonymMap
 from qualcode.privacy.guard import Approval, check_outbound
 from qualcode.locality import backend_locality, classify_endpoint
 from qualcode.secrets import check_secret_config, read_api_key, scrub, scrub_obj

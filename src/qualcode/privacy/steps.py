@@ -39,30 +39,32 @@ from typing import Any, Mapping, Sequence
 
 from qualcode.config import CONFIG_FILE, default_config_text, load_settings
 from qualcode.errors import ConfigError, InputError
-from qualcode.privacy.deidentify import (
-    PATTERN_TYPES,
-    DeidResult,
-    Deidentifier,
-    KnownName,
-    PseudonymMap,
-    load_names,
-    report_csv,
-    report_markdown,
-)
+from qualcode.privacy.deidentify import PATTERN_TYPES, Deidentifier
+from qualcode.privacy.names import KnownName, load_names
+from qualcode.privacy.offsets import DeidResult, OffsetMap
+from qualcode.privacy.pseudonyms import PseudonymMap
+from qualcode.privacy.redaction import report_csv, report_markdown
 from qualcode.privacy.guard import CLASSIFICATIONS
 from qualcode.secrets import scrub
 from qualcode.provenance import hash_obj
-from qualcode.types import ParsedDocument, SegmentSpan, Turn, Unit
+from qualcode.types import ParsedDocument, Run, SegmentSpan, StepResult, Turn, Unit
 
 __all__ = ["DeidentifyReport", "deidentify_project", "set_classification", "write_classification",
            "original_span", "load_mapping"]
 
 
 @dataclass
-class DeidentifyReport:
+class DeidentifyReport(StepResult):
+    """What :func:`deidentify_project` did (or would do, ``dry_run``): per document the
+    status and counts, the settings, and (kept out of :meth:`to_dict`, confidential) the
+    per-document results with the original values for the redaction report.
+
+    A dry run records no run: ``run`` and ``run_id`` are then ``None``.
+    """
+
     documents: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    run_id: str | None = None
+    run: Run | None = None
     mapping_id: int | None = None
     encrypted: bool = False
     dry_run: bool = False
@@ -72,14 +74,27 @@ class DeidentifyReport:
     results: list[tuple[str, str, DeidResult]] = field(default_factory=list, repr=False)
 
     @property
+    def run_id(self) -> str | None:  # type: ignore[override]
+        return self.run.id if self.run is not None else None
+
+    @property
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def summary(self) -> dict[str, Any]:
+        if self.run is not None:
+            return dict(self.run.summary)
+        return {"counts": self.counts, "documents": len(self.documents)}
+
+    def to_dict(self) -> dict[str, Any]:
         """Counts and statuses only: no original values (safe to print or log)."""
-        return {"documents": self.documents, "counts": self.counts, "total": self.total, "run_id": self.run_id,
-                "mapping_id": self.mapping_id, "encrypted": self.encrypted, "dry_run": self.dry_run,
-                "settings": self.settings, "warnings": len(self.warnings), "unmatched_names": len(self.unmatched)}
+        return {"run": self.run_id, "documents": self.documents, "counts": self.counts, "total": self.total,
+                "run_id": self.run_id, "mapping_id": self.mapping_id, "encrypted": self.encrypted,
+                "dry_run": self.dry_run, "settings": self.settings, "warnings": len(self.warnings),
+                "unmatched_names": len(self.unmatched)}
+
+    as_dict = to_dict  # the name the CLI has used
 
     def markdown(self) -> str:
         return report_markdown(self.results, settings=self.settings, warnings=self.warnings,
@@ -158,78 +173,22 @@ def deidentify_project(
 
     known = list(names) if not isinstance(names, (str, os.PathLike)) else load_names(names)
     if not known:
-        raise InputError("the names list is empty")
+        raise InputError("the names list is empty (parameter names)")
     store = project.store
     mapping = load_mapping(store, passphrase)
     deid = Deidentifier(known, patterns=patterns, fuzzy=fuzzy, name_parts=name_parts, ner=ner, mapping=mapping)
-    docs = store.documents()
-    if documents:
-        wanted = set(documents)
-        missing = wanted - {d.name for d in docs}
-        if missing:
-            raise InputError(f"no such document(s): {', '.join(sorted(missing))}",
-                             hint="`qualcode status` lists documents")
-        docs = [d for d in docs if d.name in wanted]
-    if not docs:
-        raise InputError("the project holds no documents to de-identify", hint="ingest transcripts first: "
-                         "`qualcode ingest FILE...`")
+    docs = _target_documents(store, documents)
     report = DeidentifyReport(dry_run=dry_run, encrypted=bool(passphrase), warnings=list(deid.warnings))
     report.settings = {**deid.describe(), "encrypted": bool(passphrase)}
-    planned: list[tuple[Any, Any, ParsedDocument, Any, DeidResult]] = []
-    seen_keys: set[str] = set()
-    for doc in docs:
-        src_id = sql.deid_source_of(store, doc.id)
-        source = store.document(src_id) if src_id is not None and src_id != doc.id else doc
-        res = deid.deidentify(source.text)
-        seen_keys.update(r.key for r in res.replacements)
-        omap = res.offset_map
-        parsed = store.parsed_document(source)
-        turns = []
-        for t in parsed.turns:
-            s, e = omap.map_span_forward(t.start, t.end)
-            ls = omap.map_span_forward(t.label_start, t.label_start)[0] if t.label_start is not None else None
-            turns.append(Turn(index=t.index, speaker=deid.deidentify_string(t.speaker), start=s, end=e,
-                              raw_speaker=deid.deidentify_string(t.raw_speaker), label_start=ls,
-                              time_start=t.time_start, time_end=t.time_end))
-        units = []
-        for u in parsed.units:
-            s, e = omap.map_span_forward(u.start, u.end)
-            units.append(Unit(start=s, end=e, speaker=deid.deidentify_string(u.speaker), key=u.key,
-                              metadata=_deid_meta(deid, u.metadata)))
-        meta = _deid_meta(deid, {k: v for k, v in source.metadata.items() if k != "deidentified"})
-        meta["deidentified"] = {"from_document_id": source.id, "from_version": source.version,
-                                "replacements": len(res.replacements)}
-        new_parsed = ParsedDocument(text=res.text, format=source.format, turns=tuple(turns), units=tuple(units),
-                                    metadata=meta, name=source.name)
-        seg = sql.current_segmentation_rows(store, source.id)
-        segplan = None
-        if seg is not None:
-            strategy, params, rows = seg
-            spans = []
-            for r in rows:
-                s, e = omap.map_span_forward(r["start"], r["end"])
-                if e <= s:
-                    continue
-                spans.append(SegmentSpan(index=r["idx"], start=s, end=e,
-                                         speakers=tuple(deid.deidentify_string(x) for x in r["speakers"]),
-                                         turn_start=r["turn_start"], turn_end=r["turn_end"],
-                                         time_start=r["time_start"], time_end=r["time_end"], key=r["key"],
-                                         metadata=_deid_meta(deid, r["metadata"])))
-            segplan = (strategy, params, spans)
-        if deid.deidentify(doc.name).replacements:
-            report.warnings.append(f"the document name {doc.name!r} contains identifying text; it is kept as the "
-                                   "name (rename the file and ingest it again to change it)")
-        planned.append((doc, source, new_parsed, segplan, res))
-        report.results.append((doc.name, source.text, res))
-        for t, n in res.counts().items():
-            report.counts[t] = report.counts.get(t, 0) + n
+    planned = [_plan_document(store, deid, doc, report) for doc in docs]
     report.counts = dict(sorted(report.counts.items()))
+    seen_keys = {r.key for p in planned for r in p.result.replacements}
     report.unmatched = [k.name for k in known if k.key not in seen_keys]
     if dry_run:
-        for doc, source, _p, _s, res in planned:
-            report.documents.append({"name": doc.name, "original_document_id": source.id, "document_id": None,
-                                     "status": "dry-run", "replacements": len(res.replacements),
-                                     "counts": res.counts()})
+        for p in planned:
+            report.documents.append({"name": p.doc.name, "original_document_id": p.source.id, "document_id": None,
+                                     "status": "dry-run", "replacements": len(p.result.replacements),
+                                     "counts": p.result.counts()})
         return report
 
     names_hash = hash_obj([[k.name, k.type, list(k.variants)] for k in known])
@@ -240,33 +199,126 @@ def deidentify_project(
     })
 
     def write(st: Any) -> None:
-        mapping_id = sql.insert_mapping(st, payload=mapping.to_bytes(passphrase), encrypted=bool(passphrase),
-                                        n_entities=len(mapping), names_hash=names_hash, run_id=rec.id)
-        report.mapping_id = mapping_id
-        for doc, source, new_parsed, segplan, res in planned:
-            new_id, status = st.add_document(new_parsed, name=doc.name, source_path=source.source_path)
-            if status in ("new", "new-version") and segplan is not None:
-                strategy, params, spans = segplan
-                if spans:
-                    st.add_segmentation(st.document(new_id), strategy, params, spans)
-            sql.insert_deid_document(st, document_id=new_id, original_document_id=source.id, mapping_id=mapping_id,
-                                     run_id=rec.id, replacements=[r.as_row() for r in res.replacements])
-            report.documents.append({"name": doc.name, "original_document_id": source.id, "document_id": new_id,
-                                     "status": "new-version" if status in ("new", "new-version") else "unchanged",
-                                     "replacements": len(res.replacements), "counts": res.counts()})
+        report.mapping_id = sql.insert_mapping(st, payload=mapping.to_bytes(passphrase), encrypted=bool(passphrase),
+                                               n_entities=len(mapping), names_hash=names_hash, run_id=rec.id)
+        for p in planned:
+            report.documents.append(_write_document(st, p, report.mapping_id, rec.id))
 
-    run = rec.finish(summary={"counts": report.counts, "documents": len(planned), "entities": len(mapping)},
-                     extra=write)
-    report.run_id = run.id
+    report.run = rec.finish(summary={"counts": report.counts, "documents": len(planned), "entities": len(mapping)},
+                            extra=write)
     if mapping_out is not None:
         mapping.save(mapping_out, passphrase)
     return report
 
 
+def _target_documents(store: Any, documents: Sequence[str] | None) -> list[Any]:
+    """The current documents to de-identify (all, or the ones named in ``documents``)."""
+    docs = store.documents()
+    if documents:
+        wanted = set(documents)
+        missing = wanted - {d.name for d in docs}
+        if missing:
+            raise InputError(f"documents: no such document(s): {', '.join(sorted(missing))}",
+                             hint="`qualcode status` lists documents")
+        docs = [d for d in docs if d.name in wanted]
+    if not docs:
+        raise InputError("the project holds no documents to de-identify", hint="ingest transcripts first: "
+                         "`qualcode ingest FILE...`")
+    return docs
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One document's de-identified version, computed before anything is written."""
+
+    doc: Any  # the current version
+    source: Any  # the original it is de-identified from
+    parsed: ParsedDocument
+    segmentation: tuple[str, Any, list[SegmentSpan]] | None
+    result: DeidResult
+
+
+def _plan_document(store: Any, deid: Deidentifier, doc: Any, report: DeidentifyReport) -> _Planned:
+    """De-identify ``doc`` from its original version (a re-run starts from the original
+    again); adds the counts, results and warnings to ``report``."""
+    from qualcode.store import privacy as sql
+
+    src_id = sql.deid_source_of(store, doc.id)
+    source = store.document(src_id) if src_id is not None and src_id != doc.id else doc
+    res = deid.deidentify(source.text)
+    parsed = _deid_parsed(deid, source, store.parsed_document(source), res)
+    seg = sql.current_segmentation_rows(store, source.id)
+    segplan = None
+    if seg is not None:
+        strategy, params, rows = seg
+        segplan = (strategy, params, _deid_segments(deid, res.offset_map, rows))
+    if deid.deidentify(doc.name).replacements:
+        report.warnings.append(f"the document name {doc.name!r} contains identifying text; it is kept as the "
+                               "name (rename the file and ingest it again to change it)")
+    report.results.append((doc.name, source.text, res))
+    for t, n in res.counts().items():
+        report.counts[t] = report.counts.get(t, 0) + n
+    return _Planned(doc, source, parsed, segplan, res)
+
+
+def _deid_parsed(deid: Deidentifier, source: Any, parsed: ParsedDocument, res: DeidResult) -> ParsedDocument:
+    """The de-identified document: turns and units mapped through the offset map,
+    speaker names and metadata values de-identified with the same pseudonyms."""
+    omap = res.offset_map
+    turns = []
+    for t in parsed.turns:
+        s, e = omap.map_span_forward(t.start, t.end)
+        ls = omap.map_span_forward(t.label_start, t.label_start)[0] if t.label_start is not None else None
+        turns.append(Turn(index=t.index, speaker=deid.deidentify_string(t.speaker), start=s, end=e,
+                          raw_speaker=deid.deidentify_string(t.raw_speaker), label_start=ls,
+                          time_start=t.time_start, time_end=t.time_end))
+    units = []
+    for u in parsed.units:
+        s, e = omap.map_span_forward(u.start, u.end)
+        units.append(Unit(start=s, end=e, speaker=deid.deidentify_string(u.speaker), key=u.key,
+                          metadata=_deid_meta(deid, u.metadata)))
+    meta = _deid_meta(deid, {k: v for k, v in source.metadata.items() if k != "deidentified"})
+    meta["deidentified"] = {"from_document_id": source.id, "from_version": source.version,
+                            "replacements": len(res.replacements)}
+    return ParsedDocument(text=res.text, format=source.format, turns=tuple(turns), units=tuple(units),
+                          metadata=meta, name=source.name)
+
+
+def _deid_segments(deid: Deidentifier, omap: OffsetMap, rows: Sequence[Mapping[str, Any]]) -> list[SegmentSpan]:
+    """The original's segmentation mapped onto the de-identified text (segment *i* of
+    both versions covers the same passage)."""
+    spans = []
+    for r in rows:
+        s, e = omap.map_span_forward(r["start"], r["end"])
+        if e <= s:
+            continue
+        spans.append(SegmentSpan(index=r["idx"], start=s, end=e,
+                                 speakers=tuple(deid.deidentify_string(x) for x in r["speakers"]),
+                                 turn_start=r["turn_start"], turn_end=r["turn_end"],
+                                 time_start=r["time_start"], time_end=r["time_end"], key=r["key"],
+                                 metadata=_deid_meta(deid, r["metadata"])))
+    return spans
+
+
+def _write_document(st: Any, p: _Planned, mapping_id: int, run_id: str) -> dict[str, Any]:
+    """Store one planned document version (inside the step's transaction)."""
+    from qualcode.store import privacy as sql
+
+    new_id, status = st.add_document(p.parsed, name=p.doc.name, source_path=p.source.source_path)
+    if status in ("new", "new-version") and p.segmentation is not None:
+        strategy, params, spans = p.segmentation
+        if spans:
+            st.add_segmentation(st.document(new_id), strategy, params, spans)
+    sql.insert_deid_document(st, document_id=new_id, original_document_id=p.source.id, mapping_id=mapping_id,
+                             run_id=run_id, replacements=[r.as_row() for r in p.result.replacements])
+    return {"name": p.doc.name, "original_document_id": p.source.id, "document_id": new_id,
+            "status": "new-version" if status in ("new", "new-version") else "unchanged",
+            "replacements": len(p.result.replacements), "counts": p.result.counts()}
+
+
 def original_span(store: Any, document_id: int, start: int, end: int) -> tuple[int, int, int]:
     """``(original_document_id, start, end)`` for a span of a (possibly de-identified)
     document version; unchanged when the version is not a de-identified one."""
-    from qualcode.privacy.deidentify import OffsetMap
     from qualcode.store import privacy as sql
 
     rec = sql.deid_document(store, document_id)
@@ -356,7 +408,7 @@ def set_classification(project: Any, classification: str, *, approve: str | None
     if classification != "confidential" and not approve:
         raise InputError(
             f"classifying the data as {classification!r} allows sending it to external services, so it needs an "
-            "explicit approval: who approved it and why",
+            "explicit approval: who approved it and why (parameter approve)",
             hint=f"qualcode classify {classification} --approve \"Name, role: reason (e.g. IRB approval ref.)\"",
         )
     store = project.store

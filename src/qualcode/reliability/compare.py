@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from qualcode.errors import BackendNotConfigured, InputError
+from qualcode.errors import InputError
 from qualcode.reliability.units import CodingSource, resolve_source
 from qualcode.stats.bands import LOW_AGREEMENT, is_low_agreement
 
@@ -135,42 +135,50 @@ def compare(
         raise InputError(f"low_kappa must be between 0 and 1; got {low_kappa!r}")
     sa = a if isinstance(a, CodingSource) else resolve_source(a, project, statuses=statuses)
     sb = b if isinstance(b, CodingSource) else resolve_source(b, project, statuses=statuses)
-    if codes is None:
-        pool = sa.used_codes() | sb.used_codes() | set(sa.codes) | set(sb.codes)
-        order = [c for c in (*sa.codes, *sb.codes) if c in pool]
-        code_list = list(dict.fromkeys(order + sorted(pool - set(order))))
-    else:
-        code_list = list(dict.fromkeys(codes))
-    report = agreement_report(dict(sa.units), dict(sb.units), code_list, n_boot=n_boot, seed=seed, level=level)
+    report = agreement_report(dict(sa.units), dict(sb.units), _code_list(sa, sb, codes), n_boot=n_boot, seed=seed,
+                              level=level)
     notes = list(sa.notes) + list(sb.notes) + list(report.notes)
     if n_boot:
         notes.append(f"bootstrap: {n_boot} resamples of units, seed {seed}, level {level}")
-    rows, flagged = [], []
-    for code in report.codes:
-        res = report.per_code[code]
-        d = res.to_dict()
-        row = {"code": code, "n_units": d["n_units"], "positives_a": d["positives_a"],
-               "positives_b": d["positives_b"]}
-        for s in CODE_STATS:
-            row[s] = d[s]
-        row["pabak"] = d["pabak"]
-        row["prevalence_index"] = d["prevalence_index"]
-        row["bias_index"] = d["bias_index"]
-        row["landis_koch"] = d["landis_koch"]
-        row["confusion"] = d["confusion"]
-        row["ci"] = {s: d["confidence_intervals"].get(s) for s in CODE_STATS if s in d["confidence_intervals"]}
-        row["notes"] = d["notes"]
-        kappa = d["cohen_kappa"]
-        advice = None
-        if is_low_agreement(kappa, low_kappa):
-            advice = ADVICE_LOW
-            if d["positives_a"] + d["positives_b"] < FEW_POSITIVES:
-                advice += "; " + ADVICE_FEW
-        row["flag"] = advice is not None
-        row["advice"] = advice
-        rows.append(row)
-        if advice:
-            flagged.append({"code": code, "cohen_kappa": kappa, "landis_koch": d["landis_koch"], "advice": advice})
+    rows = [_code_row(code, report.per_code[code], low_kappa) for code in report.codes]
+    flagged = [{"code": r["code"], "cohen_kappa": r["cohen_kappa"], "landis_koch": r["landis_koch"],
+                "advice": r["advice"]} for r in rows if r["advice"]]
+    return Comparison(a=sa, b=sb, report=report, codes=rows, overall=_overall_row(report), flagged=flagged,
+                      disagreements=_disagreements(sa, sb, report, project), notes=notes, low_kappa=float(low_kappa),
+                      single_label=_single_label(sa, sb, report, n_boot, seed, level))
+
+
+def _code_list(sa: CodingSource, sb: CodingSource, codes: Sequence[str] | None) -> list[str]:
+    """``codes`` (deduplicated), or every code either side used or has in its codebook
+    (codebook order first)."""
+    if codes is not None:
+        return list(dict.fromkeys(codes))
+    pool = sa.used_codes() | sb.used_codes() | set(sa.codes) | set(sb.codes)
+    order = [c for c in (*sa.codes, *sb.codes) if c in pool]
+    return list(dict.fromkeys(order + sorted(pool - set(order))))
+
+
+def _code_row(code: str, res: Any, low_kappa: float) -> dict[str, Any]:
+    """A code's JSON-ready row, flagged (with advice) when its kappa is low."""
+    d = res.to_dict()
+    row = {"code": code, "n_units": d["n_units"], "positives_a": d["positives_a"], "positives_b": d["positives_b"]}
+    for s in CODE_STATS:
+        row[s] = d[s]
+    for s in ("pabak", "prevalence_index", "bias_index", "landis_koch", "confusion"):
+        row[s] = d[s]
+    row["ci"] = {s: d["confidence_intervals"].get(s) for s in CODE_STATS if s in d["confidence_intervals"]}
+    row["notes"] = d["notes"]
+    advice = None
+    if is_low_agreement(d["cohen_kappa"], low_kappa):
+        advice = ADVICE_LOW
+        if d["positives_a"] + d["positives_b"] < FEW_POSITIVES:
+            advice += "; " + ADVICE_FEW
+    row["flag"] = advice is not None
+    row["advice"] = advice
+    return row
+
+
+def _overall_row(report: Any) -> dict[str, Any]:
     od = report.overall.to_dict()
     overall = {"n_units": len(report.units), "n_decisions": od["n_units"], "n_codes": len(report.codes),
                "positives_a": od["positives_a"], "positives_b": od["positives_b"]}
@@ -180,10 +188,7 @@ def compare(
                     "ci": {s: od["confidence_intervals"].get(s) for s in CODE_STATS if s in od["confidence_intervals"]},
                     "mean_cohen_kappa": report.mean_cohen_kappa, "n_codes_with_kappa": report.n_codes_with_kappa,
                     "notes": od["notes"]})
-    disagreements = _disagreements(sa, sb, report, project)
-    return Comparison(a=sa, b=sb, report=report, codes=rows, overall=overall, flagged=flagged,
-                      disagreements=disagreements, notes=notes, low_kappa=float(low_kappa),
-                      single_label=_single_label(sa, sb, report, n_boot, seed, level))
+    return overall
 
 
 def _single_label(sa: CodingSource, sb: CodingSource, report: Any, n_boot: int, seed: int | None,
@@ -351,7 +356,7 @@ def compare_models(
     """Code the same segments with two specs and compare them.
 
     Each side is an embedding model (similarity coding with
-    :func:`qualcode.coding.deductive.code_segments`, ``embedding_model=SPEC``) or an
+    :func:`qualcode.coding.deductive.code_segments`, ``embedder=SPEC``) or an
     LLM (``llm:SPEC``, via :func:`qualcode.coding.llm_coder.llm_code`). Both code the
     same current segments (moderator-only turns left out by default, as in
     ``qualcode code``). Cost per side: wall time of its run, texts embedded now
@@ -369,9 +374,11 @@ def compare_models(
     Raises
     ------
     BackendNotConfigured
-        When a side is an LLM and LLM coding is not available or no LLM is configured.
+        When a side is an LLM and no LLM is configured.
     """
-    from qualcode.coding.deductive import _nothing_to_code, code_segments, resolve_codebook
+    from functools import partial
+
+    from qualcode.coding.deductive import _nothing_to_code, resolve_codebook
     from qualcode.coding.select import select
 
     kinds = [spec_kind(spec_a), spec_kind(spec_b)]
@@ -381,52 +388,53 @@ def compare_models(
     segments = chosen.segments
     if not segments:
         raise _nothing_to_code(chosen)
-    filtered = bool(chosen.record)
     cb = resolve_codebook(project, codebook)
-    if "llm" in {k for k, _ in kinds}:
-        try:
-            from qualcode.coding.llm_coder import llm_code  # noqa: F401
-        except ImportError as exc:
-            raise BackendNotConfigured(
-                "LLM coding is not available in this installation (qualcode.coding.llm_coder is missing)",
-                hint="compare two embedding models instead, e.g. --a local --b st:/path/to/model") from exc
-
-    def side(orig: str, kind: str, spec: str, proj: Any) -> ModelSide:
-        if kind == "embedding":
-            if filtered:  # the segments chosen once, for both sides
-                res = code_segments(proj, cb, embedding_model=spec, segments=segments, show_progress=show_progress,
-                                    **coding_options)
-            else:
-                res = code_segments(proj, cb, embedding_model=spec, skip_moderators=skip_moderators,
-                                    show_progress=show_progress, **coding_options)
-            run = res.run
-            return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
-                             texts_embedded=res.embedded, model=run.model)
-        from qualcode.coding.llm_coder import llm_code
-
-        run = llm_code(proj, cb, per=llm_per, llm=spec, segments=segments, show_progress=show_progress)
-        return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
-                         tokens_in=run.tokens_in, tokens_out=run.tokens_out, model=run.model_version or run.model)
-
+    side = partial(_code_side, cb=cb, segments=segments, filtered=bool(chosen.record),
+                   skip_moderators=skip_moderators, show_progress=show_progress, llm_per=llm_per,
+                   coding_options=coding_options)
     jobs = [(orig, kind, spec) for orig, (kind, spec) in zip((spec_a, spec_b), kinds)]
     if concurrent:
         sides = _run_sides_concurrently(project, side, jobs)
     else:
         sides = [side(orig, kind, spec, project) for orig, kind, spec in jobs]
     universe = [str(s.id) for s in segments]
-    srcs = []
-    for side in sides:
-        rows = project.store.codings(run_id=side.run_id)
-        units: dict[str, set[str]] = {u: set() for u in universe}
-        for r in rows:
-            if r["segment_id"] is not None and str(r["segment_id"]) in units:
-                units[str(r["segment_id"])].add(r["code"])
-        srcs.append(CodingSource(label=f"{side.spec} (run {side.run_id})", kind="run", ref=side.run_id,
-                                 units={u: frozenset(c) for u, c in units.items()}, run_id=side.run_id,
-                                 codes=tuple(cb.names())))
+    srcs = [_side_source(project, s, universe, cb.names()) for s in sides]
     comp = compare(srcs[0], srcs[1], project=project, codes=cb.names(), n_boot=n_boot, seed=seed,
                    low_kappa=low_kappa)
     return ModelComparison(a=sides[0], b=sides[1], comparison=comp, n_segments=len(segments))
+
+
+def _code_side(orig: str, kind: str, spec: str, proj: Any, *, cb: Any, segments: Sequence[Any], filtered: bool,
+               skip_moderators: bool, show_progress: bool, llm_per: str,
+               coding_options: dict[str, Any]) -> ModelSide:
+    """Code the segments with one side's spec (a run), and say what it cost."""
+    if kind == "embedding":
+        from qualcode.coding.deductive import code_segments
+
+        if filtered:  # the segments chosen once, for both sides
+            res = code_segments(proj, cb, embedder=spec, segments=segments, show_progress=show_progress,
+                                **coding_options)
+        else:
+            res = code_segments(proj, cb, embedder=spec, skip_moderators=skip_moderators,
+                                show_progress=show_progress, **coding_options)
+        run = res.run
+        return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
+                         texts_embedded=res.embedded, model=run.model)
+    from qualcode.coding.llm_coder import llm_code
+
+    run = llm_code(proj, cb, per=llm_per, llm=spec, segments=segments, show_progress=show_progress).run
+    return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
+                     tokens_in=run.tokens_in, tokens_out=run.tokens_out, model=run.model_version or run.model)
+
+
+def _side_source(project: Any, side: ModelSide, universe: Sequence[str], codes: Sequence[str]) -> CodingSource:
+    """A side's run as a coding source over the segments both sides coded."""
+    units: dict[str, set[str]] = {u: set() for u in universe}
+    for r in project.store.codings(run_id=side.run_id):
+        if r["segment_id"] is not None and str(r["segment_id"]) in units:
+            units[str(r["segment_id"])].add(r["code"])
+    return CodingSource(label=f"{side.spec} (run {side.run_id})", kind="run", ref=side.run_id,
+                        units={u: frozenset(c) for u, c in units.items()}, run_id=side.run_id, codes=tuple(codes))
 
 
 def _run_sides_concurrently(project: Any, side: Any, jobs: Sequence[tuple[str, str, str]]) -> list[ModelSide]:

@@ -18,8 +18,8 @@ give the same sample. Even allocation over-represents rare codes and extreme sco
 on purpose: a validation sample must see every code, not mostly the common ones.
 A ``sample`` run records the parameters and the segments drawn.
 
-The sheet
----------
+The sheet (:mod:`qualcode.reliability.sheet`)
+---------------------------------------------
 One row per (segment, code the run gave it), one row for an uncoded segment; the
 coder fills ``decision``:
 
@@ -31,8 +31,8 @@ and may list codes the run missed in ``add_codes`` (``;``-separated). A segment
 counts as reviewed when one of its rows has a decision or added codes, and then
 every one of its rows needs a decision. Rows left blank are not reviewed.
 
-Reading back (:func:`import_review`)
-------------------------------------
+Reading back (:func:`qualcode.reliability.review_import.import_review`)
+-------------------------------------------------------------------------
 In one transaction: the run's codings get status ``accepted`` (accepted) or
 ``rejected`` (rejected, changed); the reviewer's codes (accepted codes, ``changed_to``
 and ``add_codes``) are stored as human codings (``coder`` = the reviewer, status
@@ -52,37 +52,22 @@ from typing import Any, Sequence
 import numpy as np
 
 from qualcode.errors import InputError
-from qualcode.provenance import sha256_bytes
-from qualcode.reliability.units import _read_csv_rows, _run_codes, run_universe
+from qualcode.reliability.sheet import check_sheet_path, write_sheet
+from qualcode.reliability.units import run_universe
 
 STEP_SAMPLE = "sample"
-STEP_REVIEW = "import-review"
 NO_CODE = "(no code)"
-SHEET_COLUMNS = ["sample", "row", "segment_id", "coding_id", "document", "segment", "speaker", "stratum",
-                 "ai_code", "score", "text", "decision", "changed_to", "add_codes", "notes"]
-REQUIRED_COLUMNS = ("sample", "segment_id", "coding_id", "ai_code", "decision", "changed_to", "add_codes")
-DECISIONS = {
-    "accepted": ("accepted", "accept", "a", "yes", "y", "ok", "correct", "true", "1", "✓"),
-    "rejected": ("rejected", "reject", "r", "no", "n", "wrong", "false", "0", "x", "✗"),
-    "changed": ("changed", "change", "c"),
-}
-_DECISION_OF = {w: k for k, ws in DECISIONS.items() for w in ws}
 CODING_STEPS = ("code", "llm-code", "train")
-INSTRUCTIONS = [
-    "How to review",
-    "Each row is one code the model gave a segment (rows with no ai_code: the model gave that segment no code).",
-    "decision: accepted = the code applies (no-code row: rightly no code); rejected = it does not apply;",
-    "          changed = it does not apply but the code(s) in changed_to do.",
-    "add_codes: codes the model missed for this segment, separated by ';' (on any row of the segment).",
-    "A segment is reviewed when any of its rows has a decision or add_codes; then decide all of its rows.",
-    "Leave every row of a segment blank to skip it. Do not edit sample, segment_id or coding_id.",
-    "Read it back with: qualcode import-review THIS_FILE --coder YOUR_NAME",
-]
 
 
 @dataclass
 class Sample:
-    """A drawn validation sample (see module docstring)."""
+    """A drawn validation sample (see module docstring); ``id`` is its ``sample`` run.
+
+    Not a :class:`~qualcode.types.StepResult`: its ``to_dict()`` (the CLI's ``--json``)
+    has long used ``run`` for the *sampled* run, which the contract reserves for the
+    result's own run.
+    """
 
     id: str
     source_run: str
@@ -168,13 +153,35 @@ def draw_sample(
     from qualcode.runs import RunRecorder
 
     if int(n) < 1:
-        raise InputError(f"n must be a positive integer; got {n!r}")
+        raise InputError(f"n must be a positive integer; got {n!r}", param="n")
     if not 1 <= int(bands) <= 10:
-        raise InputError(f"bands must be between 1 and 10; got {bands!r}")
+        raise InputError(f"bands must be between 1 and 10; got {bands!r}", param="bands")
     if out is not None:
-        _check_sheet_path(out, writing=True)
+        check_sheet_path(out, writing=True)
     store = project.store
     run = resolve_coding_run(store, run_id)
+    codings, segs, by_seg = _run_segments(project, run)
+    strata, seg_stratum = _strata(codings, segs, by_seg, int(bands), include_uncoded)
+    if not strata:
+        raise InputError(f"run {run.id} has no segments to sample")
+    drawn, summary = _draw(strata, int(n), np.random.default_rng(seed))
+    drawn_segs = sorted((segs[i] for i in drawn), key=lambda s: (s.document, s.index, s.id))
+    params = {"source_run": run.id, "n": int(n), "seed": seed, "bands": int(bands),
+              "include_uncoded": bool(include_uncoded), "allocation": "even over codes, then over score bands within a code",
+              "segment_ids": [s.id for s in drawn_segs]}
+    rec = RunRecorder(store, STEP_SAMPLE, params=params, seed=seed)
+    rows = _sheet_rows(rec.id, drawn_segs, by_seg, seg_stratum)
+    paths = write_sheet(rows, out) if out is not None else []
+    rec.finish(summary={"strata": summary, "rows": len(rows), "segments": len(drawn_segs),
+                        "files": [str(p) for p in paths]})
+    return Sample(id=rec.id, source_run=run.id, n=int(n), seed=seed, segment_ids=[s.id for s in drawn_segs],
+                  strata=summary, rows=rows, paths=paths)
+
+
+def _run_segments(project: Any, run: Any) -> tuple[list[dict[str, Any]], dict[int, Any], dict[int, list]]:
+    """The run's codings, the segments it looked at (id -> segment) and their codings;
+    an error when those segments were replaced since (re-segmented documents)."""
+    store = project.store
     codings = store.codings(run_id=run.id)
     universe, notes = run_universe(project, run, [c["segment_id"] for c in codings if c["segment_id"] is not None])
     current = {s.id for s in store.segments()}
@@ -190,15 +197,21 @@ def draw_sample(
     for c in codings:
         if c["segment_id"] in segs:
             by_seg[c["segment_id"]].append(c)
-    # per-code score bands
-    names = _band_names(int(bands))
+    return codings, segs, by_seg
+
+
+def _strata(codings: Sequence[dict[str, Any]], segs: dict[int, Any], by_seg: dict[int, list], bands: int,
+            include_uncoded: bool) -> tuple[dict[tuple[str, str], list[int]], dict[int, str]]:
+    """Segments by stratum ``(top code, its score band)`` (``(NO_CODE, "-")`` for
+    uncoded ones), and each segment's stratum label for the sheet."""
+    names = _band_names(bands)
     edges: dict[str, np.ndarray] = {}
     per_code_scores: dict[str, list[float]] = defaultdict(list)
     for c in codings:
         if c["score"] is not None:
             per_code_scores[c["code"]].append(float(c["score"]))
     for code, sc in per_code_scores.items():
-        edges[code] = np.quantile(np.asarray(sc), np.linspace(0, 1, int(bands) + 1)[1:-1]) if bands > 1 else np.zeros(0)
+        edges[code] = np.quantile(np.asarray(sc), np.linspace(0, 1, bands + 1)[1:-1]) if bands > 1 else np.zeros(0)
 
     def band(code: str, score: float | None) -> str:
         if score is None or code not in edges:
@@ -218,330 +231,44 @@ def draw_sample(
             key = (top["code"], band(top["code"], top["score"]))
         strata[key].append(sid)
         seg_stratum[sid] = key[0] if key[1] == "-" else f"{key[0]} / {key[1]}"
-    if not strata:
-        raise InputError(f"run {run.id} has no segments to sample")
+    return strata, seg_stratum
+
+
+def _draw(strata: dict[tuple[str, str], list[int]], n: int, rng: np.random.Generator
+          ) -> tuple[list[int], dict[str, dict[str, int]]]:
+    """Segment ids drawn (``n`` spread evenly over codes, then over the score bands
+    within a code) and, per stratum label, its size and draws."""
     keys = sorted(strata)
-    rng = np.random.default_rng(seed)
     groups = sorted({k[0] for k in keys})
-    group_take = allocate([sum(len(strata[k]) for k in keys if k[0] == g) for g in groups], int(n), rng)
+    group_take = allocate([sum(len(strata[k]) for k in keys if k[0] == g) for g in groups], n, rng)
     take_of: dict[tuple[str, str], int] = {}
     for g, gt in zip(groups, group_take):
         members = [k for k in keys if k[0] == g]
         for k, t in zip(members, allocate([len(strata[k]) for k in members], gt, rng)):
             take_of[k] = t
-    take = [take_of[k] for k in keys]
     drawn: list[int] = []
     summary: dict[str, dict[str, int]] = {}
-    for k, t in zip(keys, take):
-        pool = strata[k]
+    for k in keys:
+        pool, t = strata[k], take_of[k]
         pick = sorted(rng.choice(len(pool), size=t, replace=False).tolist()) if t else []
         drawn.extend(pool[i] for i in pick)
         summary[k[0] if k[1] == "-" else f"{k[0]} / {k[1]}"] = {"segments": len(pool), "drawn": t}
-    drawn_segs = sorted((segs[i] for i in drawn), key=lambda s: (s.document, s.index, s.id))
-    params = {"source_run": run.id, "n": int(n), "seed": seed, "bands": int(bands),
-              "include_uncoded": bool(include_uncoded), "allocation": "even over codes, then over score bands within a code",
-              "segment_ids": [s.id for s in drawn_segs]}
-    rec = RunRecorder(store, STEP_SAMPLE, params=params, seed=seed)
+    return drawn, summary
+
+
+def _sheet_rows(sample_id: str, drawn_segs: Sequence[Any], by_seg: dict[int, list],
+                seg_stratum: dict[int, str]) -> list[dict[str, Any]]:
+    """The coding sheet: one row per AI coding of a drawn segment (best score first),
+    one row with no ``ai_code`` for a segment the run gave no code."""
     rows: list[dict[str, Any]] = []
     for s in drawn_segs:
         cs = sorted(by_seg.get(s.id, []), key=lambda c: (-(c["score"] or 0.0), c["code"]))
         for c in cs or [None]:
-            rows.append({"sample": rec.id, "row": len(rows) + 1, "segment_id": s.id,
+            rows.append({"sample": sample_id, "row": len(rows) + 1, "segment_id": s.id,
                          "coding_id": c["id"] if c else "", "document": s.document, "segment": s.index,
                          "speaker": s.speaker, "stratum": seg_stratum[s.id], "ai_code": c["code"] if c else "",
                          "score": round(float(c["score"]), 4) if c and c["score"] is not None else "",
                          "text": s.text, "decision": "", "changed_to": "", "add_codes": "", "notes": ""})
-    paths = write_sheet(rows, out) if out is not None else []
-    rec.finish(summary={"strata": summary, "rows": len(rows), "segments": len(drawn_segs),
-                        "files": [str(p) for p in paths]})
-    return Sample(id=rec.id, source_run=run.id, n=int(n), seed=seed, segment_ids=[s.id for s in drawn_segs],
-                  strata=summary, rows=rows, paths=paths)
+    return rows
 
 
-def _check_sheet_path(path: str | os.PathLike[str], *, writing: bool) -> Path:
-    p = Path(path)
-    if p.suffix.lower() not in (".xlsx", ".csv"):
-        raise InputError(f"the coding sheet must end in .xlsx or .csv; got {str(path)!r}")
-    if p.is_dir():
-        raise InputError(f"{str(path)!r} is a directory; expected a file name")
-    if not writing and not p.exists():
-        raise InputError("file not found", path=str(p), hint="give the coding sheet written by `qualcode sample --n N --out sheet.xlsx`")
-    return p
-
-
-def write_sheet(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str]) -> list[Path]:
-    """Write the coding sheet as XLSX and CSV (same stem); returns both paths.
-
-    Cells follow :mod:`qualcode.cells` (no formulas; text a spreadsheet could
-    evaluate gets a leading ``'``, removed again by :func:`read_sheet`)."""
-    from qualcode.cells import write_csv
-
-    p = _check_sheet_path(out, writing=True)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    xlsx, csvp = p.with_suffix(".xlsx"), p.with_suffix(".csv")
-    _write_xlsx(rows, xlsx)
-    tmp = csvp.with_name(csvp.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
-        write_csv(fh, SHEET_COLUMNS, ([r.get(c, "") for c in SHEET_COLUMNS] for r in rows))
-    os.replace(tmp, csvp)
-    return [xlsx, csvp] if p.suffix.lower() == ".xlsx" else [csvp, xlsx]
-
-
-def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "review"
-    from qualcode.cells import write_xlsx_sheet
-
-    write_xlsx_sheet(ws, SHEET_COLUMNS, ([r.get(c, "") for c in SHEET_COLUMNS] for r in rows))
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="FFF2CC")
-    widths = {"text": 80, "ai_code": 22, "stratum": 24, "changed_to": 22, "add_codes": 22, "notes": 30,
-              "document": 22, "decision": 12}
-    for j, name in enumerate(SHEET_COLUMNS, start=1):
-        cell = ws.cell(row=1, column=j)
-        cell.font = bold
-        ws.column_dimensions[get_column_letter(j)].width = widths.get(name, 10)
-        if name in ("decision", "changed_to", "add_codes", "notes"):
-            cell.fill = fill
-    text_col = SHEET_COLUMNS.index("text") + 1
-    for i in range(2, len(rows) + 2):
-        ws.cell(row=i, column=text_col).alignment = Alignment(wrap_text=True, vertical="top")
-    dec = get_column_letter(SHEET_COLUMNS.index("decision") + 1)
-    dv = DataValidation(type="list", formula1='"accepted,rejected,changed"', allow_blank=True,
-                        showErrorMessage=True, errorTitle="decision",
-                        error="Choose accepted, rejected or changed (or leave blank).")
-    ws.add_data_validation(dv)
-    if rows:
-        dv.add(f"{dec}2:{dec}{len(rows) + 1}")
-    ws.freeze_panes = "A2"
-    info = wb.create_sheet("instructions")
-    for line in INSTRUCTIONS:
-        info.append([line])
-    info["A1"].font = bold
-    info.column_dimensions["A"].width = 110
-    tmp = path.with_name(path.name + ".tmp")
-    wb.save(tmp)
-    os.replace(tmp, path)
-
-
-def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]:
-    """``(line, row)`` pairs of a coding sheet (.xlsx: sheet ``review``; or .csv)."""
-    from qualcode.cells import restore
-
-    p = _check_sheet_path(path, writing=False)
-    if p.suffix.lower() == ".csv":
-        header, rows = _read_csv_rows(p)
-        return [(line, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)})
-                for line, cells in rows]
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(p, read_only=True, data_only=True)
-    except Exception as exc:
-        raise InputError(f"cannot read the workbook: {exc}", path=str(p)) from exc
-    try:
-        ws = wb["review"] if "review" in wb.sheetnames else wb.worksheets[0]
-        out: list[tuple[int, dict[str, str]]] = []
-        header: list[str] | None = None
-        for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [restore("" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
-                                                   else str(v)).strip()) for v in values]
-            if header is None:
-                if any(cells):
-                    header = [c.lower() for c in cells]
-                continue
-            if any(cells):
-                out.append((i, {h: (cells[j] if j < len(cells) else "") for j, h in enumerate(header)}))
-    finally:
-        wb.close()
-    if header is None:
-        raise InputError("the sheet is empty; expected the header written by `qualcode sample --n N --out sheet.xlsx`", path=str(p))
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}", path=str(p), line=1,
-                         hint="use the sheet written by `qualcode sample --n N --out sheet.xlsx` and keep its columns")
-    return out
-
-
-def _split_codes(value: str) -> list[str]:
-    return [c.strip() for c in value.replace(",", ";").split(";") if c.strip()]
-
-
-@dataclass
-class ReviewImport:
-    """What :func:`import_review` stored, and the agreement it found."""
-
-    coder: str
-    run_id: str
-    sample: str
-    source_run: str
-    reviewed_segments: int
-    unreviewed_segments: int
-    decisions: dict[str, int]
-    added_codes: int
-    human_codings: int
-    comparison: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"coder": self.coder, "run": self.run_id, "sample": self.sample, "source_run": self.source_run,
-                "reviewed_segments": self.reviewed_segments, "unreviewed_segments": self.unreviewed_segments,
-                "decisions": self.decisions, "added_codes": self.added_codes, "human_codings": self.human_codings,
-                "agreement": self.comparison.to_dict() if self.comparison is not None else None}
-
-
-def import_review(
-    project: Any,
-    path: str | os.PathLike[str],
-    coder: str,
-    *,
-    force: bool = False,
-    n_boot: int = 1000,
-    seed: int | None = 0,
-) -> ReviewImport:
-    """Read a filled coding sheet back (see module docstring); one transaction.
-
-    Returns the counts and the agreement between the run's proposals and the
-    reviewer's decisions on the reviewed segments.
-    """
-    from qualcode.reliability.compare import compare
-    from qualcode.reliability.human import _check_coder_name
-    from qualcode.reliability.units import CodingSource
-    from qualcode.runs import RunRecorder
-    from qualcode.types import Coding
-
-    _check_coder_name(coder)
-    p = Path(path)
-    rows = read_sheet(p)
-    if not rows:
-        raise InputError("the sheet has no rows", path=str(p))
-    store = project.store
-    samples = {r["sample"] for _, r in rows}
-    if len(samples) != 1 or "" in samples:
-        raise InputError(f"the sample column must hold one sample id on every row; found {sorted(samples)!r}",
-                         path=str(p), hint="do not edit the sample column; review one sheet at a time")
-    sample_id = samples.pop()
-    sample_run = store.run(sample_id)
-    if sample_run.step != STEP_SAMPLE:
-        raise InputError(f"{sample_id!r} is a {sample_run.step} run, not a sample", path=str(p))
-    source = store.run(sample_run.params["source_run"])
-    sheet_hash = sha256_bytes(p.read_bytes())
-    if not force:
-        for r in store.runs(STEP_REVIEW):
-            if r.params.get("coder") == coder and r.params.get("sheet_hash") == sheet_hash:
-                raise InputError(f"this sheet was already imported for {coder!r} (run {r.id})", path=str(p),
-                                 hint="pass --force to import it again")
-    run_codings = {c["id"]: c for c in store.codings(run_id=source.id)}
-    known = set(_run_codes(store, source)) | {c["code"] for c in run_codings.values()}
-    sampled = set(int(i) for i in sample_run.params.get("segment_ids") or [])
-
-    by_seg: dict[int, list[tuple[int, dict[str, str]]]] = defaultdict(list)
-    for line, r in rows:
-        try:
-            sid = int(float(r["segment_id"]))
-        except ValueError:
-            raise InputError(f"segment_id must be a number; got {r['segment_id']!r}", path=str(p), line=line) from None
-        if sid not in sampled:
-            raise InputError(f"segment {sid} is not in sample {sample_id}", path=str(p), line=line)
-        by_seg[sid].append((line, r))
-
-    decisions = {"accepted": 0, "rejected": 0, "changed": 0}
-    status_updates: list[tuple[int, str]] = []
-    human: dict[int, dict[str, dict[str, Any]]] = {}
-    added = 0
-    for sid, items in by_seg.items():
-        parsed = []
-        reviewed = False
-        for line, r in items:
-            raw = r.get("decision", "").strip().lower()
-            dec = _DECISION_OF.get(raw) if raw else None
-            if raw and dec is None:
-                raise InputError(f"decision {r['decision']!r} not understood; use accepted, rejected or changed "
-                                 "(or leave blank)", path=str(p), line=line)
-            changed_to = _split_codes(r.get("changed_to", ""))
-            adds = _split_codes(r.get("add_codes", ""))
-            for c in changed_to + adds:
-                if c not in known:
-                    raise InputError(f"unknown code {c!r}; codes of run {source.id}: {', '.join(sorted(known))}",
-                                     path=str(p), line=line)
-            if dec == "changed" and not changed_to:
-                raise InputError("decision 'changed' needs the right code(s) in changed_to", path=str(p), line=line)
-            cid = r.get("coding_id", "").strip()
-            coding = None
-            if cid:
-                try:
-                    coding = run_codings.get(int(float(cid)))
-                except ValueError:
-                    coding = None
-                if coding is None or coding["segment_id"] != sid or coding["code"] != r.get("ai_code", "").strip():
-                    raise InputError(f"coding_id {cid} is not the run's {r.get('ai_code')!r} coding of segment {sid}",
-                                     path=str(p), line=line, hint="do not edit segment_id, coding_id or ai_code")
-            elif dec == "rejected" and not (adds or changed_to):
-                raise InputError("a no-code row marked rejected needs the code(s) that apply in changed_to or "
-                                 "add_codes", path=str(p), line=line)
-            reviewed = reviewed or dec is not None or bool(adds)
-            parsed.append((line, r, dec, changed_to, adds, coding))
-        if not reviewed:
-            continue
-        undecided = [line for line, _, dec, _, _, coding in parsed if dec is None and coding is not None]
-        if undecided:
-            raise InputError(f"segment {sid} is reviewed on other rows but this row has no decision",
-                             path=str(p), line=undecided[0], hint="decide every row of a segment, or none")
-        codes: dict[str, dict[str, Any]] = {}
-        for line, r, dec, changed_to, adds, coding in parsed:
-            if dec is not None:
-                decisions[dec] += 1
-            if coding is not None and dec is not None:
-                status_updates.append((coding["id"], "accepted" if dec == "accepted" else "rejected"))
-                if dec == "accepted":
-                    codes.setdefault(coding["code"], {"line": line, "decision": "accepted"})
-            for c in changed_to:
-                codes.setdefault(c, {"line": line, "decision": "changed"})
-            for c in adds:
-                added += 1
-                codes.setdefault(c, {"line": line, "decision": "added"})
-            note = r.get("notes", "").strip()
-            if note:
-                for v in codes.values():
-                    v.setdefault("notes", note)
-        human[sid] = codes
-    if not human:
-        raise InputError("no row has a decision; nothing was reviewed", path=str(p),
-                         hint="fill the decision column (accepted / rejected / changed)")
-    segs = store.segments_by_id(list(human))
-    params = {"coder": coder, "sheet": str(p.resolve()), "sheet_hash": sheet_hash, "sample": sample_id,
-              "source_run": source.id, "segment_ids": sorted(human)}
-    rec = RunRecorder(store, STEP_REVIEW, params=params, backend="human", model=coder, input_hash=sheet_hash)
-    new = []
-    for sid, codes in human.items():
-        s = segs[sid]
-        for code, ev in codes.items():
-            new.append(Coding(code=code, segment_id=sid, document_id=s.document_id, start=s.start, end=s.end,
-                              evidence={"method": "review", "sheet": p.name, "sample": sample_id,
-                                        "review_run": rec.id, **ev},
-                              coder=coder, run_id=None, status="accepted"))
-    ai_units = {str(sid): frozenset(c["code"] for c in run_codings.values() if c["segment_id"] == sid)
-                for sid in human}
-    hu_units = {str(sid): frozenset(codes) for sid, codes in human.items()}
-    code_order = list(dict.fromkeys(_run_codes(store, source) + sorted(known)))
-    comp = compare(
-        CodingSource(f"{source.step} run {source.id}", "run", source.id, ai_units, run_id=source.id),
-        CodingSource(f"coder {coder}", "coder", coder, hu_units),
-        project=project, codes=code_order, n_boot=n_boot, seed=seed)
-    agreement = {k: comp.overall[k] for k in ("n_units", "cohen_kappa", "krippendorff_alpha", "gwet_ac1",
-                                              "percent_agreement", "mean_cohen_kappa")}
-    with store.transaction():
-        for cid, status in status_updates:
-            store.set_coding_status(cid, status)
-        run = rec.finish(codings=new, summary={"reviewed_segments": len(human), "decisions": decisions,
-                                               "added_codes": added, "human_codings": len(new),
-                                               "agreement": agreement,
-                                               "flagged": [f["code"] for f in comp.flagged]})
-    return ReviewImport(coder=coder, run_id=run.id, sample=sample_id, source_run=source.id,
-                        reviewed_segments=len(human), unreviewed_segments=len(by_seg) - len(human),
-                        decisions=decisions, added_codes=added, human_codings=len(new), comparison=comp)

@@ -398,3 +398,14 @@ def resolve_source(spec: str, project: Any | None = None, *, statuses: Sequence[
         f"no run, human coder or CSV file named {spec!r}",
         hint="`qualcode runs` lists runs" + (f"; human coders: {', '.join(known)}" if known else "")
         + "; a CSV file needs the .csv extension")
+
+
+def check_coder_name(name: str, path: str | None = None, line: int | None = None) -> None:
+    """A human coder's name: not empty, not a reserved ``run:``/``coder:`` source prefix.
+    Without ``path`` the name is the ``coder`` parameter (errors name it)."""
+    param = "coder" if path is None else None
+    if not name or not name.strip():
+        raise InputError("the coder name is empty", path=path, line=line, param=param)
+    if name.startswith(("run:", "coder:")):
+        raise InputError(f"coder name {name!r} is reserved (run:/coder: prefixes name sources)", path=path, line=line,
+                         param=param)

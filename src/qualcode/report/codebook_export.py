@@ -31,7 +31,8 @@ def codebook_to_csv(codebook: Codebook) -> str:
 
 def codebook_to_qdc(codebook: Codebook) -> bytes:
     """A REFI-QDA codebook (``.qdc``) with hierarchy, colours and descriptions."""
-    from qualcode.report.qdpx import CODEBOOK_NS, _code_elements, guid
+    from qualcode.exchange.refi_qda.codes import code_elements
+    from qualcode.exchange.refi_qda.xml import CODEBOOK_NS, guid
 
     ET.register_namespace("", CODEBOOK_NS)
 
@@ -40,7 +41,7 @@ def codebook_to_qdc(codebook: Codebook) -> bytes:
 
     root = ET.Element(tag("CodeBook"), {"origin": "qualcode"})
     codes_el = ET.SubElement(root, tag("Codes"))
-    _code_elements(codes_el, codebook.codes, {c.name: guid("code", c.name) for c in codebook.codes}, tag)
+    code_elements(codes_el, codebook.codes, {c.name: guid("code", c.name) for c in codebook.codes}, tag)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 

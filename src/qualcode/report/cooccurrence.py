@@ -128,12 +128,11 @@ def export_cooccurrence(store: Store, out: str | os.PathLike[str], *, run_id: st
     one row per co-occurring pair with every count. Default source: the latest coding
     run; ``coder`` picks a human coder; ``raw`` skips the safe-cell rule (see
     :mod:`qualcode.cells`). Returns the rows written."""
+    from qualcode.params import check_choice
     from qualcode.report.tables import _check_out, _write_rows, resolve_run
 
-    if by not in BY:
-        raise InputError(f"--by must be one of {', '.join(BY)}; got {by!r}")
-    if values not in VALUES:
-        raise InputError(f"--values must be one of {', '.join(VALUES)}; got {values!r}")
+    check_choice("by", by, BY)
+    check_choice("values", values, VALUES)
     p = _check_out(out)
     source = f"coder:{coder}" if coder else resolve_run(store, run_id)
     co = cooccurrence(store, source, moderators=moderators)

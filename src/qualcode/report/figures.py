@@ -304,7 +304,7 @@ def write_figures(store: Store, out_dir: str | os.PathLike[str], *, source: str 
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise InputError(f"--out {str(out_dir)!r} is a file; expected a directory")
+        raise InputError(f"out_dir {str(out_dir)!r} is a file; expected a directory", param="out_dir")
     out.mkdir(parents=True, exist_ok=True)
     res = FiguresResult(out_dir=out)
     srcs = rdata.sources(store)

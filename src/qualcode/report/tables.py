@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from qualcode.errors import InputError
 from qualcode.store import Store
@@ -16,9 +16,6 @@ from qualcode.store import report_queries as rq
 SEGMENT_COLUMNS = ["document", "segment", "start", "end", "speaker", "text"]
 CODING_COLUMNS = ["document", "segment", "start", "end", "speaker", "text", "code", "score", "score_calibrated",
                   "rank", "run"]
-#: the respondent id (CSV ``--id-column``) every export carries after its own columns,
-#: followed by the columns kept at ingest (``--keep-columns``)
-SOURCE_ID = "source_id"
 
 
 def _write_rows(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, raw: bool = False) -> int:
@@ -47,25 +44,10 @@ def _write_rows(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]
 def _check_out(out: str | os.PathLike[str]) -> Path:
     p = Path(out)
     if p.suffix.lower() not in (".csv", ".xlsx"):
-        raise InputError(f"--out must end in .csv or .xlsx; got {str(out)!r}")
+        raise InputError(f"out must end in .csv or .xlsx; got {str(out)!r}", param="out")
     if p.exists() and p.is_dir():
-        raise InputError(f"--out {str(out)!r} is a directory; expected a file name")
+        raise InputError(f"out {str(out)!r} is a directory; expected a file name", param="out")
     return p
-
-
-def source_columns(store: Store) -> tuple[list[str], Callable[[int | None], list[Any]]]:
-    """The columns exports add after their own (``source_id`` and the kept CSV columns;
-    none when no document came from a CSV with ids) and a function giving their values
-    for a segment id (empty for other segments)."""
-    kept, by_seg = rq.segment_sources(store)
-    if not by_seg:
-        return [], lambda segment_id: []
-    blank = [None] * (1 + len(kept))
-
-    def values(segment_id: int | None) -> list[Any]:
-        return by_seg.get(segment_id, blank) if segment_id is not None else blank
-
-    return [SOURCE_ID, *kept], values
 
 
 def export_segments(store: Store, out: str | os.PathLike[str], *, raw: bool = False) -> int:
@@ -73,7 +55,7 @@ def export_segments(store: Store, out: str | os.PathLike[str], *, raw: bool = Fa
     ``source_id`` (the respondent id of a CSV response) and the kept CSV columns.
     ``segment`` is the 0-based position in the document (what ``import-codes`` reads)."""
     p = _check_out(out)
-    extra, values = source_columns(store)
+    extra, values = rq.source_columns(store)
     rows = ((s.document, s.index, s.start, s.end, s.speaker, s.text, *values(s.id)) for s in store.segments())
     return _write_rows(p, [*SEGMENT_COLUMNS, *extra], rows, raw=raw)
 
@@ -117,7 +99,7 @@ def export_codings(store: Store, out: str | os.PathLike[str], *, run_id: str | N
         run_id = resolve_run(store, run_id)
     rows_src = store.codings(run_id=run_id, coder=coder)
     ranks = coding_ranks(rows_src)
-    extra, values = source_columns(store)
+    extra, values = rq.source_columns(store)
 
     def r4(v: Any) -> Any:
         return None if v is None else round(float(v), 4)

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from qualcode.errors import InputError
-from qualcode.report.tables import _check_out, _write_rows, resolve_run, source_columns
+from qualcode.report.tables import _check_out, _write_rows, resolve_run
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
 
@@ -29,7 +29,7 @@ def export_codings_wide(store: Store, out: str | os.PathLike[str], *, run_id: st
     source = f"coder:{coder}" if coder else resolve_run(store, run_id)
     codes, rows = rq.wide_rows(store, source, include_rejected=include_rejected)
     order = _code_order(store, codes)
-    extra, source_values = source_columns(store)
+    extra, source_values = rq.source_columns(store)
     cols = ["document", "segment", "start", "end", "speaker", "text", *order, "n_codes", *extra]
 
     def gen() -> Any:

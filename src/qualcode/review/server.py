@@ -25,7 +25,7 @@ class Served:
 def bind(port: int) -> socket.socket:
     """A listening socket on 127.0.0.1:``port`` (0: any free port); a clear error if taken."""
     if not 0 <= int(port) <= 65535:
-        raise InputError(f"--port must be 0-65535; got {port}")
+        raise InputError(f"port must be 0-65535 (--port); got {port}")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

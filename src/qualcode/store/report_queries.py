@@ -1,26 +1,16 @@
 """Read-only queries behind the report, the figures, the methods statement and exports.
 
-Nothing here writes. Tables that other parts of qualcode add in later migrations
-(themes, LLM call log, ...) are looked up in ``sqlite_master`` first, so every query
-works on a store that lacks them and simply returns nothing.
+Nothing here writes. Every table they read exists: :meth:`Store.open` applies all
+migrations before anything reads the store.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from qualcode.store.db import Store
-
-
-def table_names(store: Store) -> set[str]:
-    return {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
-def has_tables(store: Store, *names: str) -> bool:
-    have = table_names(store)
-    return all(n in have for n in names)
 
 
 def _rows(store: Store, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -314,8 +304,6 @@ def relevance_top(store: Store, run_id: str, *, limit: int = 50) -> list[dict[st
 
 # --------------------------------------------------------------------------- themes
 def theme_runs(store: Store) -> list[dict[str, Any]]:
-    if not has_tables(store, "themes"):
-        return []
     rows = _rows(store, (
         "SELECT r.id AS run_id, r.step, r.started_at, r.model, r.params, COUNT(t.name) AS n_themes FROM runs r"
         " JOIN themes t ON t.run_id = r.id GROUP BY r.id ORDER BY r.started_at, r.id"))
@@ -325,33 +313,26 @@ def theme_runs(store: Store) -> list[dict[str, Any]]:
 
 
 def themes(store: Store, run_id: str, *, exemplars_per_theme: int = 3) -> list[dict[str, Any]]:
-    if not has_tables(store, "themes"):
-        return []
     out = _rows(store, "SELECT * FROM themes WHERE run_id = ? ORDER BY ordinal", (run_id,))
-    if has_tables(store, "theme_exemplars"):
-        for t in out:
-            t["exemplars"] = _rows(store, (
-                "SELECT e.quote, e.match, d.name AS document FROM theme_exemplars e"
-                " LEFT JOIN documents d ON d.id = e.document_id WHERE e.run_id = ? AND e.theme = ?"
-                " ORDER BY e.ordinal LIMIT ?"), (run_id, t["name"], exemplars_per_theme))
+    for t in out:
+        t["exemplars"] = _rows(store, (
+            "SELECT e.quote, e.match, d.name AS document FROM theme_exemplars e"
+            " LEFT JOIN documents d ON d.id = e.document_id WHERE e.run_id = ? AND e.theme = ?"
+            " ORDER BY e.ordinal LIMIT ?"), (run_id, t["name"], exemplars_per_theme))
     return out
 
 
 def theme_iterations(store: Store, run_id: str, *, max_members: int = 12) -> list[dict[str, Any]]:
     """Clustering iterations with each theme's size and a few member labels."""
-    if not has_tables(store, "theme_iterations"):
-        return []
     its = _rows(store, "SELECT * FROM theme_iterations WHERE run_id = ? ORDER BY iteration", (run_id,))
-    have_members = has_tables(store, "theme_members")
     for it in its:
         it["stats"] = json.loads(it["stats"] or "{}")
         groups: dict[str, list[str]] = defaultdict(list)
-        if have_members:
-            for th, member in store.conn.execute(
-                "SELECT theme, member FROM theme_members WHERE run_id = ? AND iteration = ? ORDER BY rowid",
-                (run_id, it["iteration"]),
-            ):
-                groups[th].append(member)
+        for th, member in store.conn.execute(
+            "SELECT theme, member FROM theme_members WHERE run_id = ? AND iteration = ? ORDER BY rowid",
+            (run_id, it["iteration"]),
+        ):
+            groups[th].append(member)
         it["themes"] = sorted(({"theme": k, "n": len(v), "members": v[:max_members]} for k, v in groups.items()),
                               key=lambda g: -g["n"])
     return its
@@ -458,8 +439,6 @@ def agreement_runs(store: Store) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- LLM log
 def llm_usage(store: Store) -> list[dict[str, Any]]:
     """Calls grouped by step, template, template hash and model (when logged)."""
-    if not has_tables(store, "llm_calls"):
-        return []
     return _rows(store, (
         "SELECT step, template, template_hash, model, resolved_model, COUNT(*) AS calls,"
         " SUM(status = 'ok') AS ok, SUM(COALESCE(tokens_in, 0)) AS tokens_in, SUM(COALESCE(tokens_out, 0)) AS tokens_out"
@@ -468,8 +447,6 @@ def llm_usage(store: Store) -> list[dict[str, Any]]:
 
 def llm_prompt_examples(store: Store) -> list[dict[str, Any]]:
     """One logged request per (template, template hash), for the prompts appendix."""
-    if not has_tables(store, "llm_calls"):
-        return []
     rows = _rows(store, (
         "SELECT template, template_hash, request FROM llm_calls WHERE id IN"
         " (SELECT MIN(id) FROM llm_calls WHERE request IS NOT NULL GROUP BY template, template_hash) ORDER BY id"))
@@ -562,6 +539,26 @@ def wide_rows(store: Store, source: str, *, include_rejected: bool = False) -> t
                      "speakers": json.loads(r[5] or "[]"), "text": r[6], "codes": by_seg.get(int(r[0]), {})})
     store.verify_documents(doc_ids)
     return list(codes), rows
+
+
+#: the respondent id (CSV ``--id-column``) every export carries after its own columns,
+#: followed by the columns kept at ingest (``--keep-columns``)
+SOURCE_ID = "source_id"
+
+
+def source_columns(store: Store) -> tuple[list[str], Callable[[int | None], list[Any]]]:
+    """The columns exports add after their own (``source_id`` and the kept CSV columns;
+    none when no document came from a CSV with ids) and a function giving their values
+    for a segment id (empty for other segments)."""
+    kept, by_seg = segment_sources(store)
+    if not by_seg:
+        return [], lambda segment_id: []
+    blank = [None] * (1 + len(kept))
+
+    def values(segment_id: int | None) -> list[Any]:
+        return by_seg.get(segment_id, blank) if segment_id is not None else blank
+
+    return [SOURCE_ID, *kept], values
 
 
 def segment_sources(store: Store) -> tuple[list[str], dict[int, list[Any]]]:

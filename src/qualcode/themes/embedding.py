@@ -53,7 +53,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from qualcode.errors import InputError
-from qualcode.types import Code, Codebook, Coding, Run, Segment
+from qualcode.types import Code, Codebook, Coding, Run, Segment, StepResult
 
 STEP = "themes-embedding"
 BRIEF_NAME = "brief responses"
@@ -89,7 +89,7 @@ def _check_int(name: str, value: Any, *, low: int, allow_none: bool = False) -> 
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         what = f"an integer >= {low}" + (" or None" if allow_none else "")
-        raise InputError(f"{name} must be {what}; got {value!r}")
+        raise InputError(f"{name} must be {what}; got {value!r}", param=name)
     return int(value)
 
 
@@ -467,17 +467,13 @@ class DiscoveredTheme:
 
 
 @dataclass(frozen=True)
-class ThemeResult:
+class ThemeResult(StepResult):
     """What :func:`discover_themes` returns."""
 
     run: Run
     themes: tuple[DiscoveredTheme, ...]
     n_segments: int
     clustering: ConsensusClustering = field(repr=False)  # of the segments clustered (not brief ones)
-
-    @property
-    def run_id(self) -> str:
-        return self.run.id
 
     def to_codebook(self, name: str | None = None) -> Codebook:
         """The themes as a codebook: name, generated definition, exemplar quotes as
@@ -628,7 +624,7 @@ def discover_themes(
     if skip_moderators is None:
         skip_moderators = segments is None and bool(project.settings.get("coding", "skip_moderators", True))
     chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
-                    skip_unattributed=skip_unattributed, embedding_model=embedding_model,
+                    skip_unattributed=skip_unattributed, embedder=embedding_model,
                     show_progress=show_progress)
     segments, n_skipped = chosen.segments, chosen.skipped("moderator")
     n_unattributed = chosen.skipped("unattributed")

@@ -41,7 +41,7 @@ Reference CSV: a ``label`` column (``code``, ``theme`` and ``topic`` are accepte
 and, per row, where the label applies: ``unit`` (a segment id; ``segment_id`` also
 works), or ``document,start,end`` (a character span), or ``quote`` (``document``
 optional). Spans and quotes are mapped onto segments by the rule of ``qualcode
-import-codes`` (:mod:`qualcode.reliability.human`). A unit may have several rows
+import-codes`` (:mod:`qualcode.exchange.human_codes`). A unit may have several rows
 (several labels); an empty label marks a segment that no reference theme applies to.
 
 For ARI, NMI and harmonic purity each segment needs one label per side: the reference
@@ -369,7 +369,7 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
         an unknown segment id or document, a span outside its document, a quote not
         found or found more than once.
     """
-    from qualcode.reliability.human import _Index, _locate, _Unmapped
+    from qualcode.exchange.human_codes import _Index, _locate, _Unmapped
     from qualcode.reliability.units import _column, _read_csv_rows
 
     p = Path(path)

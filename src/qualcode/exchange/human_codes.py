@@ -1,4 +1,4 @@
-"""Import human codes from CSV and map them onto the current segments.
+"""Import a person's codes from CSV (``import-codes``) and map them onto the current segments.
 
 The CSV has a ``code`` column, a ``coder`` column (or ``--coder NAME`` for the whole
 file) and, on each row, one way to say *where* the code applies:
@@ -49,12 +49,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from qualcode.errors import InputError
 from qualcode.provenance import sha256_bytes
-from qualcode.reliability.units import CODER_ALIASES, _column, _read_csv_rows
-from qualcode.types import Coding, Document, Segment
+from qualcode.reliability.units import CODER_ALIASES, _column, _read_csv_rows, check_coder_name
+from qualcode.types import Coding, Document, Run, Segment, StepResult
 
 #: a span goes to every segment it overlaps by at least this share of the shorter one
 MIN_OVERLAP = 0.5
@@ -124,12 +124,12 @@ def find_quote(text: str, quote: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
 
 
-@dataclass
-class HumanImport:
-    """What :func:`import_codes` did, per coder."""
+@dataclass(frozen=True)
+class HumanImport(StepResult):
+    """What :func:`import_codes` did, per coder (``run``: its ``import-codes`` run)."""
 
     coder: str
-    run_id: str
+    run: Run
     n_rows: int
     n_codings: int
     segments: int  # segments the coder looked at (the universe recorded)
@@ -192,51 +192,81 @@ def import_codes(
     list of HumanImport
         One per coder imported.
     """
-    from qualcode.runs import RunRecorder
-
-    if scope not in SCOPES:
-        raise InputError(f"scope must be one of {', '.join(SCOPES)}; got {scope!r}")
-    if on_unmapped not in ("error", "skip"):
-        raise InputError(f"on_unmapped must be 'error' or 'skip'; got {on_unmapped!r}")
-    if not 0 < float(min_overlap) <= 1:
-        raise InputError(f"min_overlap must be in (0, 1]; got {min_overlap!r}")
-    if by not in LOCATORS:
-        raise InputError(f"by must be one of {', '.join(LOCATORS)}; got {by!r}")
-    if coder is not None:
-        _check_coder_name(coder)
+    _check_params(scope=scope, on_unmapped=on_unmapped, min_overlap=min_overlap, by=by, coder=coder)
     p = Path(path)
     header, rows = _read_csv_rows(p)
     store = project.store
     docs = store.documents()
+    col = _columns(header, docs, p, by=by, coder=coder)
+    file_hash = sha256_bytes(p.read_bytes())
+    index = _Index(store.segments(), docs)
+    per_coder = _map_rows(rows, col, index, p, coder=coder, min_overlap=min_overlap, by=by, on_unmapped=on_unmapped)
+    if coder is not None and coder not in per_coder:
+        raise InputError(f"no rows for coder {coder!r}", path=str(p))
+    if not per_coder:
+        raise InputError("no rows to import", path=str(p))
+    if not force:
+        for who in per_coder:
+            for run in store.runs(STEP):
+                if run.params.get("coder") == who and run.params.get("file_hash") == file_hash:
+                    raise InputError(f"this file was already imported for coder {who!r} (run {run.id})",
+                                     path=str(p), hint="pass --force to import it again")
+    params = {"file": str(p.resolve()), "file_hash": file_hash, "scope": scope, "rule": OVERLAP_RULE,
+              "min_overlap": float(min_overlap), "on_unmapped": on_unmapped, "by": by}
+    with store.transaction():
+        return [_store_coder(store, p, who, acc, index, params) for who, acc in per_coder.items()]
+
+
+def _check_params(*, scope: str, on_unmapped: str, min_overlap: float, by: str, coder: str | None) -> None:
+    if scope not in SCOPES:
+        raise InputError(f"scope must be one of {', '.join(SCOPES)}; got {scope!r}", param="scope")
+    if on_unmapped not in ("error", "skip"):
+        raise InputError(f"on_unmapped must be 'error' or 'skip'; got {on_unmapped!r}", param="on_unmapped")
+    if not 0 < float(min_overlap) <= 1:
+        raise InputError(f"min_overlap must be in (0, 1]; got {min_overlap!r}", param="min_overlap")
+    if by not in LOCATORS:
+        raise InputError(f"by must be one of {', '.join(LOCATORS)}; got {by!r}", param="by")
+    if coder is not None:
+        check_coder_name(coder)
+
+
+#: the columns a row may use, by role (the respondent id column of CSV documents too)
+_COLUMNS = {"code": ("code", "label"), "coder": CODER_ALIASES, "segment_id": ("segment_id",),
+            "segment": ("segment", "segment_index"), "document": ("document", "doc", "file"), "start": ("start",),
+            "end": ("end",), "quote": ("quote", "text_quote", "excerpt"), "source_id": ("source_id", "source-id")}
+#: the columns each locator needs
+_NEEDS = {"segment-id": ("segment_id",), "segment": ("document", "segment"), "span": ("document", "start", "end"),
+          "quote": ("quote",), "source-id": ("source_id",)}
+
+
+def _columns(header: Sequence[str], docs: Sequence[Document], p: Path, *, by: str,
+             coder: str | None) -> dict[str, int | None]:
+    """Role -> column index; errors (line 1) when the header cannot say where codes go."""
     id_columns = [str(d.metadata["id_column"]).casefold() for d in docs if d.metadata.get("id_column")]
-    col = {name: _column(header, aliases) for name, aliases in {
-        "code": ("code", "label"), "coder": CODER_ALIASES, "segment_id": ("segment_id",),
-        "segment": ("segment", "segment_index"),
-        "document": ("document", "doc", "file"), "start": ("start",), "end": ("end",),
-        "quote": ("quote", "text_quote", "excerpt"),
-        "source_id": ("source_id", "source-id", *dict.fromkeys(id_columns)),
-    }.items()}
+    aliases = {**_COLUMNS, "source_id": (*_COLUMNS["source_id"], *dict.fromkeys(id_columns))}
+    col = {name: _column(header, names) for name, names in aliases.items()}
     if col["code"] is None:
         raise InputError(f"missing column code; the header has {', '.join(header)}", path=str(p), line=1,
                          hint="columns: code, coder, and document,segment | segment_id | document,start,end | "
                               "quote | source_id")
-    needs = {"segment-id": ("segment_id",), "segment": ("document", "segment"), "span": ("document", "start", "end"),
-             "quote": ("quote",), "source-id": ("source_id",)}
     if by != "auto":
-        missing = [c for c in needs[by] if col[c] is None]
+        missing = [c for c in _NEEDS[by] if col[c] is None]
         if missing:
-            raise InputError(f"--by {by} needs the column(s) {', '.join(missing)}; the header has {', '.join(header)}",
-                             path=str(p), line=1)
-    elif not any(all(col[c] is not None for c in cols) for cols in needs.values()):
+            raise InputError(f"by {by} needs the column(s) {', '.join(missing)}; the header has "
+                             f"{', '.join(header)}", path=str(p), line=1, param="by")
+    elif not any(all(col[c] is not None for c in cols) for cols in _NEEDS.values()):
         raise InputError("no column says where a code applies; expected document+segment (as `export segments` "
                          "writes), segment_id, document+start+end, quote, or source_id", path=str(p), line=1)
     if col["coder"] is None and coder is None:
         raise InputError("the file has no coder column; say whose codes these are", path=str(p),
                          hint="pass --coder NAME (coder=NAME)")
-    file_hash = sha256_bytes(p.read_bytes())
-    segments = store.segments()
-    index = _Index(segments, docs)
+    return col
 
+
+def _map_rows(rows: Sequence[tuple[int, list[str]]], col: Mapping[str, int | None], index: "_Index", p: Path, *,
+              coder: str | None, min_overlap: float, by: str, on_unmapped: str) -> dict[str, dict[str, Any]]:
+    """Per coder: rows read, (segment, code) hits with their evidence, documents and
+    segments touched, rules used and rows skipped."""
     per_coder: dict[str, dict[str, Any]] = {}
     for line, cells in rows:
         def cell(name: str) -> str:
@@ -249,11 +279,10 @@ def import_codes(
         if coder is not None and who is not None and who != coder:
             continue  # another coder's row
         who = coder if who is None else who
-        _check_coder_name(who, path=str(p), line=line)
+        check_coder_name(who, path=str(p), line=line)
         acc = per_coder.setdefault(who, {"rows": 0, "hits": {}, "docs": set(), "segs": set(), "rules": Counter(),
                                          "skipped": []})
         acc["rows"] += 1
-        code = cell("code")
         try:
             rule, hits, doc = _locate(cell, index, min_overlap, by)
         except _Unmapped as exc:
@@ -262,50 +291,47 @@ def import_codes(
                 continue
             raise InputError(str(exc), path=str(p), line=line,
                              hint="fix the row, or pass --skip-unmapped to import the others") from None
-        acc["rules"][rule] += 1
-        acc["docs"].add(doc.id)
-        for seg, ov, share, span in hits:
-            acc["segs"].add(seg.id)
-            if not code:
-                continue
-            key = (seg.id, code)
-            if key not in acc["hits"]:
-                acc["hits"][key] = (seg, span, {"line": line, "rule": rule, "overlap": round(share, 4)})
-    if coder is not None and coder not in per_coder:
-        raise InputError(f"no rows for coder {coder!r}", path=str(p))
-    if not per_coder:
-        raise InputError("no rows to import", path=str(p))
-    if not force:
-        for who in per_coder:
-            for run in store.runs(STEP):
-                if run.params.get("coder") == who and run.params.get("file_hash") == file_hash:
-                    raise InputError(f"this file was already imported for coder {who!r} (run {run.id})",
-                                     path=str(p), hint="pass --force to import it again")
+        _add_hits(acc, cell("code"), line, rule, hits, doc)
+    return per_coder
 
-    results = []
-    with store.transaction():
-        for who, acc in per_coder.items():
-            if scope == "documents":
-                universe = sorted(s.id for d in acc["docs"] for s in index.by_doc.get(d, []))
-            else:
-                universe = sorted(acc["segs"])
-            params = {"coder": who, "file": str(p.resolve()), "file_hash": file_hash, "scope": scope,
-                      "rule": OVERLAP_RULE, "min_overlap": float(min_overlap), "on_unmapped": on_unmapped, "by": by,
-                      "segment_ids": universe}
-            rec = RunRecorder(store, STEP, params=params, backend="human", model=who, input_hash=file_hash)
-            codings = []
-            for (sid, code), (seg, span, ev) in acc["hits"].items():
-                start, end = max(span[0], seg.start), min(span[1], seg.end)
-                codings.append(Coding(code=code, segment_id=sid, document_id=seg.document_id, start=start, end=end,
-                                      evidence={"method": "human", "source": p.name, **ev, "import_run": rec.id,
-                                                "span": [span[0], span[1]]},
-                                      coder=who, run_id=None, status="accepted"))
-            summary = {"rows": acc["rows"], "codings": len(codings), "segments": len(universe),
-                       "by_rule": dict(acc["rules"]), "skipped": len(acc["skipped"])}
-            run = rec.finish(codings=codings, summary=summary)
-            results.append(HumanImport(coder=who, run_id=run.id, n_rows=acc["rows"], n_codings=len(codings),
-                                       segments=len(universe), by_rule=dict(acc["rules"]), skipped=acc["skipped"]))
-    return results
+
+def _add_hits(acc: dict[str, Any], code: str, line: int, rule: str, hits: Sequence[tuple], doc: Document) -> None:
+    acc["rules"][rule] += 1
+    acc["docs"].add(doc.id)
+    for seg, ov, share, span in hits:
+        acc["segs"].add(seg.id)
+        if not code:
+            continue
+        key = (seg.id, code)
+        if key not in acc["hits"]:
+            acc["hits"][key] = (seg, span, {"line": line, "rule": rule, "overlap": round(share, 4)})
+
+
+def _store_coder(store: Any, p: Path, who: str, acc: Mapping[str, Any], index: "_Index",
+                 params: Mapping[str, Any]) -> HumanImport:
+    """One coder's codings and ``import-codes`` run (inside the caller's transaction)."""
+    from qualcode.runs import RunRecorder
+
+    if params["scope"] == "documents":
+        universe = sorted(s.id for d in acc["docs"] for s in index.by_doc.get(d, []))
+    else:
+        universe = sorted(acc["segs"])
+    run_params = {"coder": who, "file": params["file"], "file_hash": params["file_hash"], "scope": params["scope"],
+                  "rule": params["rule"], "min_overlap": params["min_overlap"], "on_unmapped": params["on_unmapped"],
+                  "by": params["by"], "segment_ids": universe}
+    rec = RunRecorder(store, STEP, params=run_params, backend="human", model=who, input_hash=params["file_hash"])
+    codings = []
+    for (sid, code), (seg, span, ev) in acc["hits"].items():
+        start, end = max(span[0], seg.start), min(span[1], seg.end)
+        codings.append(Coding(code=code, segment_id=sid, document_id=seg.document_id, start=start, end=end,
+                              evidence={"method": "human", "source": p.name, **ev, "import_run": rec.id,
+                                        "span": [span[0], span[1]]},
+                              coder=who, run_id=None, status="accepted"))
+    summary = {"rows": acc["rows"], "codings": len(codings), "segments": len(universe),
+               "by_rule": dict(acc["rules"]), "skipped": len(acc["skipped"])}
+    run = rec.finish(codings=codings, summary=summary)
+    return HumanImport(coder=who, run=run, n_rows=acc["rows"], n_codings=len(codings), segments=len(universe),
+                       by_rule=dict(acc["rules"]), skipped=acc["skipped"])
 
 
 class _Unmapped(Exception):
@@ -336,11 +362,12 @@ class _Index:
         self.doc_by_id = {d.id: d for d in docs}
 
 
-def _locate(cell, ix: _Index, min_overlap: float, by: str = "auto"):
-    """(rule, [(segment, overlap, share, span)], document) for one row."""
+def _locate(cell: Callable[[str], str], ix: _Index, min_overlap: float, by: str = "auto"):
+    """(rule, [(segment, overlap, share, span)], document) for one row: by segment
+    position, respondent id, segment id, span or quote, the first the row fills (only
+    the columns of ``by`` unless it is ``auto``)."""
     sid, docname, quote = cell("segment_id"), cell("document"), cell("quote")
     start, end, pos, key = cell("start"), cell("end"), cell("segment"), cell("source_id").strip()
-    by_id, by_doc, doc_by_id = ix.by_id, ix.by_doc, ix.doc_by_id
     doc = None
     if docname:
         doc = ix.doc_idx.get(docname) or ix.doc_idx.get(Path(docname).stem)
@@ -350,61 +377,70 @@ def _locate(cell, ix: _Index, min_overlap: float, by: str = "auto"):
         sid, pos, quote, key = (sid if by == "segment-id" else ""), (pos if by == "segment" else ""), \
             (quote if by == "quote" else ""), (key if by == "source-id" else "")
         start, end = (start, end) if by == "span" else ("", "")
-    if not sid and pos and doc is None:
-        raise _Unmapped("a segment position needs its document (the document column of `export segments`)")
     if not sid and pos:
-        seg = ix.by_pos.get((doc.id, _int(pos, "segment")))
-        if seg is None:
-            raise _Unmapped(f"document {doc.name!r} has no segment {pos} (it has {len(by_doc.get(doc.id, []))}, "
-                            "numbered from 0 as `export segments` shows them)")
-        return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc
+        return _by_position(ix, doc, pos)
     if not sid and not (start or end) and not quote and key:
-        segs = [s for s in ix.by_key.get(key, []) if doc is None or s.document_id == doc.id]
-        if not segs:
-            raise _Unmapped(f"no current segment has the respondent id {key!r}"
-                            + (f" in {doc.name!r}" if doc is not None else ""))
-        if len({s.document_id for s in segs}) > 1:
-            names = ", ".join(sorted({doc_by_id[s.document_id].name for s in segs}))
-            raise _Unmapped(f"respondent id {key!r} is in several documents ({names}); add the document column")
-        return "source-id", [(s, s.end - s.start, 1.0, (s.start, s.end)) for s in segs], doc_by_id[segs[0].document_id]
+        return _by_source_id(ix, doc, key)
     if sid:
-        seg = by_id.get(_int(sid, "segment_id"))
+        seg = ix.by_id.get(_int(sid, "segment_id"))
         if seg is None:
             raise _Unmapped(f"no current segment {sid} (segment_id is the project-wide id of "
                             "`qualcode relevance QUESTION --json`; the segment column of `qualcode export segments "
                             "--out segments.csv` is a position in its document: give it as document + segment)")
-        return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc_by_id[seg.document_id]
+        return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], ix.doc_by_id[seg.document_id]
     if start or end:
-        if doc is None:
-            raise _Unmapped("a start/end span needs a document")
-        s, e = _int(start, "start"), _int(end, "end")
-        if not (0 <= s < e <= len(doc.text)):
-            raise _Unmapped(f"span {s}:{e} is outside document {doc.name!r} (0:{len(doc.text)}) or empty")
-        hits = map_span(by_doc.get(doc.id, []), s, e, min_overlap=min_overlap)
-        if not hits:
-            raise _Unmapped(f"span {s}:{e} of {doc.name!r} overlaps no segment")
-        return "span", [(h[0], h[1], h[2], (s, e)) for h in hits], doc
+        return _by_span(ix, doc, start, end, min_overlap)
     if quote:
-        cands = [doc] if doc is not None else [doc_by_id[d] for d in sorted(by_doc)]
-        found = [(d, span) for d in cands for span in find_quote(d.text, quote)]
-        short = quote if len(quote) <= 60 else quote[:57] + "..."
-        if not found:
-            where = f"document {doc.name!r}" if doc is not None else "any current document"
-            raise _Unmapped(f"quote {short!r} not found in {where}")
-        if len(found) > 1:
-            where = ", ".join(sorted({d.name for d, _ in found}))
-            raise _Unmapped(f"quote {short!r} occurs {len(found)} times ({where}); add the document or a longer quote")
-        d, (s, e) = found[0]
-        hits = map_span(by_doc.get(d.id, []), s, e, min_overlap=min_overlap)
-        if not hits:
-            raise _Unmapped(f"quote {short!r} overlaps no segment of {d.name!r}")
-        return "quote", [(h[0], h[1], h[2], (s, e)) for h in hits], d
+        return _by_quote(ix, doc, quote, min_overlap)
     raise _Unmapped("the row says nowhere the code applies; fill document+segment, segment_id, "
                     "document+start+end, quote or source_id")
 
 
-def _check_coder_name(name: str, path: str | None = None, line: int | None = None) -> None:
-    if not name or not name.strip():
-        raise InputError("the coder name is empty", path=path, line=line)
-    if name.startswith(("run:", "coder:")):
-        raise InputError(f"coder name {name!r} is reserved (run:/coder: prefixes name sources)", path=path, line=line)
+def _by_position(ix: _Index, doc: Document | None, pos: str):
+    if doc is None:
+        raise _Unmapped("a segment position needs its document (the document column of `export segments`)")
+    seg = ix.by_pos.get((doc.id, _int(pos, "segment")))
+    if seg is None:
+        raise _Unmapped(f"document {doc.name!r} has no segment {pos} (it has {len(ix.by_doc.get(doc.id, []))}, "
+                        "numbered from 0 as `export segments` shows them)")
+    return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc
+
+
+def _by_source_id(ix: _Index, doc: Document | None, key: str):
+    segs = [s for s in ix.by_key.get(key, []) if doc is None or s.document_id == doc.id]
+    if not segs:
+        raise _Unmapped(f"no current segment has the respondent id {key!r}"
+                        + (f" in {doc.name!r}" if doc is not None else ""))
+    if len({s.document_id for s in segs}) > 1:
+        names = ", ".join(sorted({ix.doc_by_id[s.document_id].name for s in segs}))
+        raise _Unmapped(f"respondent id {key!r} is in several documents ({names}); add the document column")
+    return "source-id", [(s, s.end - s.start, 1.0, (s.start, s.end)) for s in segs], ix.doc_by_id[segs[0].document_id]
+
+
+def _by_span(ix: _Index, doc: Document | None, start: str, end: str, min_overlap: float):
+    if doc is None:
+        raise _Unmapped("a start/end span needs a document")
+    s, e = _int(start, "start"), _int(end, "end")
+    if not (0 <= s < e <= len(doc.text)):
+        raise _Unmapped(f"span {s}:{e} is outside document {doc.name!r} (0:{len(doc.text)}) or empty")
+    hits = map_span(ix.by_doc.get(doc.id, []), s, e, min_overlap=min_overlap)
+    if not hits:
+        raise _Unmapped(f"span {s}:{e} of {doc.name!r} overlaps no segment")
+    return "span", [(h[0], h[1], h[2], (s, e)) for h in hits], doc
+
+
+def _by_quote(ix: _Index, doc: Document | None, quote: str, min_overlap: float):
+    cands = [doc] if doc is not None else [ix.doc_by_id[d] for d in sorted(ix.by_doc)]
+    found = [(d, span) for d in cands for span in find_quote(d.text, quote)]
+    short = quote if len(quote) <= 60 else quote[:57] + "..."
+    if not found:
+        where = f"document {doc.name!r}" if doc is not None else "any current document"
+        raise _Unmapped(f"quote {short!r} not found in {where}")
+    if len(found) > 1:
+        where = ", ".join(sorted({d.name for d, _ in found}))
+        raise _Unmapped(f"quote {short!r} occurs {len(found)} times ({where}); add the document or a longer quote")
+    d, (s, e) = found[0]
+    hits = map_span(ix.by_doc.get(d.id, []), s, e, min_overlap=min_overlap)
+    if not hits:
+        raise _Unmapped(f"quote {short!r} overlaps no segment of {d.name!r}")
+    return "quote", [(h[0], h[1], h[2], (s, e)) for h in hits], d
