@@ -4,7 +4,13 @@ stress test), while the bias correction centring brought is kept."""
 import numpy as np
 import pytest
 
-from qualcode.coding.similarity import assign, calibrate_scores, code_mixtures, code_offsets, null_scale
+from qualcode.coding.similarity import (
+    assign,
+    calibrate_scores,
+    code_mixtures,
+    code_offsets,
+    null_scale,
+)
 
 
 def _prevalent_corpus(n=300, k=8, prevalent_share=0.9, seed=0):

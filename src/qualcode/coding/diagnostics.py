@@ -29,7 +29,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from qualcode.coding.similarity import MIN_SEGMENTS_TO_CENTER, Assignment, code_mixtures, code_offsets, null_scale
+from qualcode.coding.similarity import (
+    MIN_SEGMENTS_TO_CENTER,
+    Assignment,
+    code_mixtures,
+    code_offsets,
+    null_scale,
+)
 
 TIE = 0.1
 AT_NULL = 1.0

@@ -120,7 +120,7 @@ def code_offsets(scores: np.ndarray, method: str = "null") -> np.ndarray | None:
     return _calibration(scores, method)[0]
 
 
-def _calibration(scores: np.ndarray, method: str) -> tuple[np.ndarray | None, "Mixtures | None"]:
+def _calibration(scores: np.ndarray, method: str) -> tuple[np.ndarray | None, Mixtures | None]:
     """(offsets, the mixtures of ``calibrate="null"`` or None)."""
     if method not in CALIBRATIONS:
         raise InputError(f"calibrate must be one of {', '.join(CALIBRATIONS)}; got {method!r}")
@@ -350,7 +350,7 @@ def _choose(scores: np.ndarray, cal: np.ndarray, floors: np.ndarray, mode: str, 
 
 def code_vectors(
     codes: Sequence[Code],
-    embed: "callable",
+    embed: callable,
     represent: Sequence[str],
     extra_examples: Mapping[str, Sequence[str]] | None = None,
 ) -> np.ndarray:

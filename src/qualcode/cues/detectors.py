@@ -405,7 +405,7 @@ class CueDetector:
             out.append(Cue(code, s, e, text[s:e], rule, spk, ti, dur, None, detail or {}))
         return out
 
-    def _ellipsis_cues(self, text: str, turn_at, raw: list["_Raw"]) -> None:
+    def _ellipsis_cues(self, text: str, turn_at, raw: list[_Raw]) -> None:
         """Trailing ellipses are pauses; "este…" is a Spanish filler."""
         n = len(text)
         for rx in _ELLIPSIS_RES:
@@ -426,7 +426,7 @@ class CueDetector:
                 if trailing:
                     raw.append((m.start(), m.end(), "pause", "trailing_ellipsis", None, None))
 
-    def _word_cues(self, text: str, raw: list["_Raw"]) -> None:
+    def _word_cues(self, text: str, raw: list[_Raw]) -> None:
         """Fillers and laugh tokens (one scan for candidate words), "este," and false starts."""
         for m in _CANDIDATE_RE.finditer(text):
             word = m.group(0)

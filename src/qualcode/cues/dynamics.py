@@ -338,7 +338,7 @@ class _Extent:
     d1: float
 
     @classmethod
-    def of(cls, labelled: Sequence[Turn]) -> "_Extent":
+    def of(cls, labelled: Sequence[Turn]) -> _Extent:
         timed = bool(labelled) and all(t.time_start is not None for t in labelled)
         if timed:
             return cls(True, min(t.time_start for t in labelled),  # type: ignore[type-var]
