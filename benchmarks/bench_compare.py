@@ -18,40 +18,27 @@ A script, not a test: nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table  # noqa: E402
+from _common import REPO, table  # noqa: E402
 
+sys.path.insert(0, str(REPO))  # the test doubles, shared with the tests
 from qualcode.backends import registry  # noqa: E402
-from qualcode.backends.base import EmbeddingBackend  # noqa: E402
+from tests.fakes.embedder import FakeEmbedder  # noqa: E402
 
 
-class SlowBow(EmbeddingBackend):
+class SlowBow(FakeEmbedder):
+    """The tests' bag-of-words embedder, ``delay`` seconds per batch (a slow model)."""
+
     name = "slow-bow-64"
-    version = "1"
 
     def __init__(self, delay: float) -> None:
-        self.delay = delay
-
-    def embed_batch(self, texts):
-        time.sleep(self.delay)
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in re.findall(r"[a-z]+", t.lower()):
-                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % 64] += 1.0
-            n = np.linalg.norm(out[i])
-            out[i] = out[i] / n if n else out[i]
-            if not n:
-                out[i, 0] = 1.0
-        return out
+        super().__init__(64, delay=delay)
 
 
 def trial(concurrent: bool, args: argparse.Namespace) -> dict:

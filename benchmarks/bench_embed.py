@@ -38,7 +38,7 @@ def through_qualcode(backend, texts) -> float:
 
 
 def main() -> None:
-    rows = [json.loads(l) for l in open(shared_or_exit("bills", "bills_subset.jsonl"))]
+    rows = [json.loads(line) for line in open(shared_or_exit("bills", "bills_subset.jsonl"))]
     texts = [r["summary"][:600] for r in rows][:300]
     numpy_b = BertNumpyBackend("local", batch_size=32)
     numpy_b.embed_batch(texts[:64])  # load + warm-up

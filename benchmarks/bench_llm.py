@@ -1,7 +1,7 @@
 """The LLM call layer and HICode's call budget (issue 3's benchmarks).
 
-(a) Throughput: a local OpenAI-compatible chat-completions server on 127.0.0.1 (a small
-    ``http.server`` in a thread, written here) answers every request after 200 ms.
+(a) Throughput: a local OpenAI-compatible chat-completions server on 127.0.0.1 (the tests'
+    fake server, ``tests/fakes/llm_server.py``, in a thread) answers every request after 200 ms.
     1,000 HICode-label-shaped requests (the real ``hicode_labels`` template, schema and
     validator) go through :class:`qualcode.llm.LLMClient` at concurrency 16, logged to
     a project store. Printed: wall time, the ideal (1000 / 16 x 0.2 s = 12.5 s) and
@@ -17,7 +17,7 @@
     few fake behaviours: how many labels it groups per theme (``group``), and whether
     it leaves labels out (``drop``) and answers re-asks (``reassign``). Labels still
     left out after re-asking go to the nearest theme by embedding similarity; that uses
-    a tiny bag-of-words hashing embedder (named in the output), not the MiniLM model.
+    the tests' bag-of-words hashing embedder (named in the output), not the MiniLM model.
 
 Run from the repository root::
 
@@ -30,22 +30,21 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import re
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED, table  # noqa: E402
+from _common import REPO, SHARED, table  # noqa: E402
 
-from qualcode.backends.base import EmbeddingBackend  # noqa: E402
+sys.path.insert(0, str(REPO))  # the test doubles, shared with the tests
+from tests.fakes.embedder import FakeEmbedder  # noqa: E402
+from tests.fakes.llm_server import FakeOpenAIServer, completion  # noqa: E402
 
 BARS = {"ratio": 1.2}
 BACKGROUND = "Summaries of bills introduced in the US Congress."
@@ -53,69 +52,20 @@ GOAL = "What policy problem does the bill address?"
 
 
 # ---------------------------------------------------------------------- (a) the server
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # the default backlog (5) would refuse bursts of 16 connects
+def hicode_label_answer(payload: dict, headers: dict):
+    """What the fake server answers: a HICode label answer (structured output) naming the
+    segment's first words of four letters or more."""
+    text = payload["messages"][-1]["content"]
+    seg = re.search(r"<segment>\n?(.*?)\n?</segment>", text, re.S)
+    words = re.findall(r"[a-z]{4,}", (seg.group(1) if seg else text).lower())[:3] or ["nothing"]
+    content = json.dumps({"irrelevant": False, "labels": [f"{w} mentioned" for w in words]})
+    return 200, {"Content-Type": "application/json"}, completion(
+        content, model="bench-served-1", tokens_in=len(text) // 4, tokens_out=len(content) // 4)
 
 
-class DelayedOpenAIServer:
-    """An OpenAI-compatible ``/v1/chat/completions`` server on 127.0.0.1 that answers each
-    request after ``delay`` seconds with a HICode label answer (as structured output)."""
-
-    def __init__(self, delay: float = 0.2) -> None:
-        self.delay = delay
-        self.requests = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):  # quiet
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                payload = json.loads(body)
-                with server.lock:
-                    server.requests += 1
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                try:
-                    time.sleep(server.delay)
-                    text = payload["messages"][-1]["content"]
-                    seg = re.search(r"<segment>\n?(.*?)\n?</segment>", text, re.S)
-                    words = re.findall(r"[a-z]{4,}", (seg.group(1) if seg else text).lower())[:3] or ["nothing"]
-                    content = json.dumps({"irrelevant": False, "labels": [f"{w} mentioned" for w in words]})
-                    data = json.dumps({
-                        "id": "x", "model": "bench-served-1", "choices": [
-                            {"index": 0, "message": {"role": "assistant", "content": content},
-                             "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": len(text) // 4, "completion_tokens": len(content) // 4},
-                    }).encode()
-                finally:
-                    with server.lock:
-                        server.in_flight -= 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def spec(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1#bench-model"
-
-    def __enter__(self) -> "DelayedOpenAIServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def DelayedOpenAIServer(delay: float = 0.2) -> FakeOpenAIServer:
+    """The fake OpenAI-compatible server on 127.0.0.1, answering each request after ``delay`` seconds."""
+    return FakeOpenAIServer(answer=hicode_label_answer, delay=delay, model_name="bench-model")
 
 
 def label_requests(texts: list[str], k: int = 5) -> list:
@@ -153,38 +103,22 @@ def throughput(n: int, concurrency: int, delay: float, tmp: Path) -> None:
                   f"(OpenAI-compatible HTTP on 127.0.0.1)")
             print(f"    wall {wall:.2f} s; ideal {n}/{concurrency} x {delay:g} s = {ideal:.2f} s; ratio {ratio:.3f}x "
                   f"({'within' if ratio <= BARS['ratio'] else 'OVER'} the {BARS['ratio']}x bar)")
-            print(f"    {ok}/{n} answered and valid; calls made {client.stats.calls}; server saw {server.requests} "
+            print(f"    {ok}/{n} answered and valid; calls made {client.stats.calls}; server saw {len(server.requests)} "
                   f"requests, at most {server.max_in_flight} in flight; {llm_log.count_calls(store)} rows in the call "
                   f"log")
-            before = server.requests
+            before = len(server.requests)
             client2 = LLMClient(backend, store, concurrency=concurrency, show_progress=False, step="bench")
             t0 = time.perf_counter()
             again = client2.run(reqs, desc="labels again")
             wall2 = time.perf_counter() - t0
             print(f"(b) the same {n} requests again (fresh client, same store): {client2.stats.calls} calls, "
-                  f"{server.requests - before} requests reached the server, {client2.stats.cached} answered from "
+                  f"{len(server.requests) - before} requests reached the server, {client2.stats.cached} answered from "
                   f"the log, all equal: {[r.data for r in again] == [r.data for r in results]} ({wall2:.2f} s)")
     finally:
         store.close()
 
 
 # ---------------------------------------------------------------------- (c) HICode calls
-class HashEmbedder(EmbeddingBackend):
-    """Tiny bag-of-words hashing embedder (64 dimensions): instant and deterministic."""
-
-    name = "bench-hash-bow-64"
-    version = "1"
-
-    def embed_batch(self, texts):
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in re.findall(r"[a-z]+", t.lower()):
-                out[i, int(hashlib.md5(w.encode()).hexdigest()[:8], 16) % 64] += 1.0
-            n = np.linalg.norm(out[i])
-            out[i] = out[i] / n if n else np.eye(64, dtype=np.float32)[0]
-        return out
-
-
 def load_texts(n: int, synthetic: bool) -> tuple[list[str], str]:
     if synthetic:
         rng = np.random.default_rng(0)
@@ -221,7 +155,7 @@ def hicode_calls(texts: list[str], source: str, tmp: Path, concurrency: int) -> 
     from qualcode.llm import LLMClient
     from qualcode.themes.hicode import run_hicode
 
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder(64)
     specs = ["fake:", "fake:group=10", "fake:group=10,drop=10", "fake:group=10,drop=10,reassign=0"]
     print(f"\n(c) HICode calls per 1,000 segments: run_hicode with the deterministic fake LLM on {source}; "
           f"batch 100, k 5, no target, seed 0; nearest-theme fallback embeds with {embedder.name} "

@@ -32,76 +32,31 @@ import multiprocessing as mp
 import sys
 import urllib.request
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table  # noqa: E402
+from _common import REPO, table  # noqa: E402
 from bench_llm import label_requests  # noqa: E402
+
+sys.path.insert(0, str(REPO))  # the test doubles, shared with the tests
+from tests.fakes.llm_server import FakeOpenAIServer, completion  # noqa: E402
 
 BAR = 3.5
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
+def last_words_answer(payload: dict, headers: dict):
+    """What each fake server answers: labels naming the last three words of the prompt."""
+    text = payload["messages"][-1]["content"]
+    words = [w for w in text.lower().split() if w.isalpha() and len(w) > 3][-3:] or ["nothing"]
+    content = json.dumps({"irrelevant": False, "labels": [f"{w} mentioned" for w in words]})
+    return 200, {"Content-Type": "application/json"}, completion(
+        content, model="bench-served-1", tokens_in=len(text) // 4, tokens_out=len(content) // 4)
 
 
-class SlottedServer:
+def SlottedServer(delay: float, slots: int) -> FakeOpenAIServer:
     """A fake model server with ``slots`` parallel workers and ``delay`` s per request."""
-
-    def __init__(self, delay: float, slots: int) -> None:
-        self.delay = delay
-        self.slots = threading.BoundedSemaphore(slots)
-        self.requests = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):  # quiet
-                pass
-
-            def do_GET(self):  # the counters, read by the benchmark process; ?reset=1 zeroes them
-                with server.lock:
-                    data = json.dumps({"requests": server.requests, "max_in_flight": server.max_in_flight}).encode()
-                    if "reset" in self.path:
-                        server.requests = server.max_in_flight = 0
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):
-                payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                with server.slots:  # the model works on `slots` requests at once
-                    with server.lock:
-                        server.requests += 1
-                        server.in_flight += 1
-                        server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                    time.sleep(server.delay)
-                    with server.lock:
-                        server.in_flight -= 1
-                text = payload["messages"][-1]["content"]
-                words = [w for w in text.lower().split() if w.isalpha() and len(w) > 3][-3:] or ["nothing"]
-                content = json.dumps({"irrelevant": False, "labels": [f"{w} mentioned" for w in words]})
-                data = json.dumps({"id": "x", "model": "bench-served-1", "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": len(text) // 4, "completion_tokens": len(content) // 4}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
-
-    @property
-    def port(self) -> int:
-        return self.httpd.server_address[1]
+    return FakeOpenAIServer(answer=last_words_answer, delay=delay, slots=slots, model_name="bench-model")
 
 
 def _serve(delay: float, slots: int, ports: "mp.Queue") -> None:

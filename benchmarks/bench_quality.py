@@ -36,7 +36,8 @@ D = DEFAULTS["coding"]
 def single_metrics(y, p, k):
     from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
-    return {"accuracy": round(accuracy_score(y, p), 3), "macro_f1": round(f1_score(y, p, average="macro", labels=list(range(k)), zero_division=0), 3),
+    return {"accuracy": round(accuracy_score(y, p), 3),
+            "macro_f1": round(f1_score(y, p, average="macro", labels=list(range(k)), zero_division=0), 3),
             "kappa": round(cohen_kappa_score(y, p), 3)}
 
 
@@ -50,7 +51,7 @@ def multi_metrics(G, P):
 
 
 def main() -> None:
-    rows = [json.loads(l) for l in open(shared_or_exit("bills", "bills_subset.jsonl"))]
+    rows = [json.loads(line) for line in open(shared_or_exit("bills", "bills_subset.jsonl"))]
     topics = sorted({r["topic"] for r in rows})
     y = [topics.index(r["topic"]) for r in rows]
     backend = embedding_backend(ENGLISH_SETUP)  # what the default ("auto") uses on English text

@@ -76,7 +76,7 @@ def main() -> None:
         t_whole = time.perf_counter() - t0
 
         csrf = c.get("/").text.split('name="qc-csrf" content="', 1)[1].split('"', 1)[0]
-        items = c.get(f"/api/queue?size=500").json()["items"]
+        items = c.get("/api/queue?size=500").json()["items"]
         items = [i for i in items if i["coding_id"] is not None][:N_DECISIONS]
         lat = []
         for i, it in enumerate(items):

@@ -31,7 +31,8 @@ def sentences() -> list[str]:
     out = []
     for f in EXAMPLE_FILES:
         txt = (examples_dir() / f).read_text(encoding="utf-8")
-        out += [s.strip() for s in re.split(r"(?<=[.?!])\s+", re.sub(r"^[^:\n]{1,30}:", "", txt, flags=re.M)) if 30 < len(s.strip()) < 300 and "-->" not in s]
+        out += [s.strip() for s in re.split(r"(?<=[.?!])\s+", re.sub(r"^[^:\n]{1,30}:", "", txt, flags=re.M))
+                if 30 < len(s.strip()) < 300 and "-->" not in s]
     bills = SHARED / "bills" / "bills_subset.jsonl"
     if bills.exists():
         for line in open(bills):
@@ -78,7 +79,7 @@ def main() -> None:
         files = make_corpus(tmp)
         project = init_project(tmp / "proj")
         t = time.perf_counter()
-        rep = ingest_files(project, files)
+        ingest_files(project, files)
         times["ingest + segment"] = time.perf_counter() - t
         segs = project.store.segments()
         backend = project.embedder()

@@ -1,22 +1,27 @@
-"""Embedding-only theme discovery against human topics, side by side with k-means.
+"""Embedding-only theme discovery against human topics: old default vs new, side by side.
 
 Data: ``../shared/data/bills/bills_subset.jsonl`` (1,000 US bill summaries, 21 human
-``topic`` labels), embedded once with the setup the default model uses on English text
-(MiniLM + USE ensemble; ``--model local`` for MiniLM alone; the matrix is cached in the
-temp directory). Every method clusters the same matrix; each is run with seeds
-0..S-1 and the table shows mean (and standard deviation) per metric:
+``topic`` labels). Embedding setups, each clustered with seeds 0..S-1 (mean and
+standard deviation per metric):
 
-- ours, auto k: :func:`qualcode.themes.embedding.cluster_embeddings` (number of themes
-  chosen automatically), and ours told k=21;
-- baseline: scikit-learn ``KMeans(n_clusters=21, random_state=seed)`` with defaults;
-- references: k-means with k=8, and k-means with k chosen by cosine silhouette (2..40).
+- old default: all-MiniLM-L6-v2 alone;
+- new default as coding uses it: ``auto`` on English = the MiniLM + USE ensemble, 0.5 / 0.5;
+- new default as themes use it: the same ensemble re-weighted by
+  :data:`qualcode.themes.embedding.ENGLISH_THEME_WEIGHTS` (0.7 / 0.3);
+- ``--model SPEC``: one setup of your choice instead.
+
+Methods on each setup: ours with the number of themes chosen automatically
+(:func:`qualcode.themes.consensus.consensus_clustering`, what ``qualcode themes``
+does), ours told k=21, and scikit-learn ``KMeans(n_clusters=21)``; with
+``--references`` also k-means k=8 and k-means with k chosen by cosine silhouette.
+Member vectors are cached in the temp directory (``_common.embed_cached``), so each
+model embeds the corpus once.
 
 Metrics against ``topic``: ARI, NMI, harmonic purity = clustering F-measure (for each
-human topic, the best F1 of any cluster, weighted by topic size; the figure the issue's
-baselines use), and PIP-F, the harmonic mean of purity and inverse purity. Ratios are
-ours / baseline. Run from the repository root::
+human topic, the best F1 of any cluster, weighted by topic size), and PIP-F, the
+harmonic mean of purity and inverse purity. Run from the repository root::
 
-    python benchmarks/bench_themes.py [--seeds 5] [--show-themes]
+    python benchmarks/bench_themes.py [--seeds 5] [--references] [--show-themes]
 
 A script, not a test: nothing is asserted.
 """
@@ -81,15 +86,28 @@ def load() -> tuple[list[str], list[str]]:
     return [r["summary"] for r in rows], [r["topic"] for r in rows]
 
 
-def embeddings(texts: list[str], spec: str) -> tuple[np.ndarray, str]:
+def setups(texts: list[str], model: str | None) -> dict[str, tuple[np.ndarray, str]]:
+    """label -> (matrix, description). Ensembles are combined from their members' cached
+    matrices, as the backend does."""
     from _common import embed_cached
 
+    from qualcode.backends._ensemble import combine
     from qualcode.backends.registry import embedding_backend
+    from qualcode.backends.routing import ENGLISH_SETUP
+    from qualcode.themes.embedding import ENGLISH_THEME_WEIGHTS
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    backend = embedding_backend(spec)
-    X, dt = embed_cached("", texts, backend=backend)
-    return X, f"{backend.name} ({'cached' if not dt else f'embedded in {dt:.0f} s'})"
+    if model:
+        b = embedding_backend(model)
+        return {model: (embed_cached("", texts, backend=b)[0], b.name)}
+    ens = embedding_backend(ENGLISH_SETUP)
+    members = [embed_cached("", texts, backend=m)[0] for m in ens.members]
+    w = ", ".join(f"{x:g}" for x in ENGLISH_THEME_WEIGHTS)
+    return {
+        "old default (MiniLM)": (members[0], ens.members[0].name),
+        "new, coding weights": (combine(members, ens.weights), ens.name),
+        "new, theme weights": (combine(members, ENGLISH_THEME_WEIGHTS), f"{ens.name} re-weighted {w}"),
+    }
 
 
 # ---------------------------------------------------------------------- methods
@@ -114,71 +132,73 @@ def kmeans_silhouette(X: np.ndarray, seed: int, kmax: int = 40) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 per method (5)")
+    ap.add_argument("--references", action="store_true", help="also k-means k=8 and k-means with k by silhouette")
     ap.add_argument("--show-themes", action="store_true", help="print the auto-k themes of seed 0 with their terms")
-    ap.add_argument("--model", default=None,
-                    help="embedding spec (default: what the default model 'auto' uses on English text)")
+    ap.add_argument("--model", default=None, help="one embedding spec instead of the old/new default setups")
     args = ap.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
 
-    from qualcode.themes.embedding import consensus_clustering
+    from qualcode.themes.consensus import consensus_clustering
 
     texts, topics = load()
-    from qualcode.backends.routing import ENGLISH_SETUP
-
-    X, model = embeddings(texts, args.model or ENGLISH_SETUP)
-    print(f"bills: {len(texts)} summaries, {len(set(topics))} human topics; embeddings: {model}")
+    mats = setups(texts, args.model)
+    print(f"bills: {len(texts)} summaries, {len(set(topics))} human topics")
+    for label, (_, desc) in mats.items():
+        print(f"  {label}: {desc}")
     methods = {
-        "ours, auto k": lambda s: consensus_clustering(X, seed=s).labels,
-        "ours, k=21": lambda s: consensus_clustering(X, 21, seed=s).labels,
-        "k-means k=21 (baseline)": lambda s: kmeans(X, 21, s),
-        "k-means k=8": lambda s: kmeans(X, 8, s),
-        "k-means, k by silhouette": lambda s: kmeans_silhouette(X, s),
+        "auto k": lambda X, s: consensus_clustering(X, seed=s).labels,
+        "k=21": lambda X, s: consensus_clustering(X, 21, seed=s).labels,
+        "k-means k=21": lambda X, s: kmeans(X, 21, s),
     }
-    assigned = len(texts)
+    if args.references:
+        methods.update({"k-means k=8": lambda X, s: kmeans(X, 8, s),
+                        "k-means, k by silhouette": lambda X, s: kmeans_silhouette(X, s)})
     results: dict[str, dict[str, tuple[float, float]]] = {}
     timing: dict[str, float] = {}
     with threadpool_limits(limits=1, user_api="blas"):  # same footing for every method
-        for name, fn in methods.items():
-            runs, t0 = [], time.perf_counter()
-            for s in range(args.seeds):
-                labels = np.asarray(fn(s))
-                if name == "ours, auto k":
-                    assigned = min(assigned, int((labels >= 0).sum()) if len(labels) == len(texts) else 0)
-                runs.append(scores(topics, labels))
-            timing[name] = (time.perf_counter() - t0) / args.seeds
-            results[name] = {m: (float(np.mean([r[m] for r in runs])), float(np.std([r[m] for r in runs])))
-                             for m in runs[0]}
+        for label, (X, _) in mats.items():
+            for mname, fn in methods.items():
+                runs, t0 = [], time.perf_counter()
+                for s in range(args.seeds):
+                    runs.append(scores(topics, np.asarray(fn(X, s))))
+                name = f"{label}: {mname}"
+                timing[name] = (time.perf_counter() - t0) / args.seeds
+                results[name] = {m: (float(np.mean([r[m] for r in runs])), float(np.std([r[m] for r in runs])))
+                                 for m in runs[0]}
+                print(f"  done {name}", file=sys.stderr, flush=True)
 
     cols = [("k", "k"), ("ari", "ARI"), ("nmi", "NMI"), ("f", "harm. purity (F)"), ("pipf", "PIP-F")]
-    title = f"method (mean ± sd over seeds 0..{args.seeds - 1})"
-    head = f"{title:44}" + "".join(f"{h:>18}" for _, h in cols) + f"{'s/run':>8}"
+    title = f"setup: method (mean ± sd over seeds 0..{args.seeds - 1})"
+    head = f"{title:50}" + "".join(f"{h:>18}" for _, h in cols) + f"{'s/run':>8}"
     print("\n" + head)
     print("-" * len(head))
     for name, r in results.items():
         cells = "".join(f"{r[m][0]:>11.1f} ± {r[m][1]:<4.1f}" if m == "k" else f"{r[m][0]:>11.3f} ± {r[m][1]:.3f}"
                         for m, _ in cols)
-        print(f"{name:44}{cells}{timing[name]:>8.1f}")
-    base = results["k-means k=21 (baseline)"]
-    for name in ("ours, auto k", "ours, k=21"):
-        cells = "".join(f"{'':>18}" if m == "k" else f"{results[name][m][0] / base[m][0]:>17.2f}x" for m, _ in cols)
-        print(f"{'ratio ' + name + ' / baseline':44}{cells}")
-    ours = results["ours, auto k"]
-    bar = ", ".join(f"{'harm. purity' if m == 'f' else m.upper()} {ours[m][0]:.3f} "
-                    f"{'>=' if ours[m][0] >= v else '<'} {v}" for m, v in ISSUE_BAR.items())
-    bar += f", documents assigned {assigned}/{len(texts)} in every run"
-    print(f"\nissue 3 bar for auto k (ARI >= 0.30, NMI >= 0.50, harmonic purity >= 0.50, all assigned): {bar}")
-    print("issue 3 reference on the same embeddings: k-means k=8 ARI .262 NMI .418 F .434; k=21 ARI .286 NMI .489 "
-          "F .473; BERTopic defaults ARI .265 NMI .493 F .458 (123 outliers)")
+        print(f"{name:50}{cells}{timing[name]:>8.1f}")
+    labels = list(mats)
+    if len(labels) > 1:
+        old = results[f"{labels[0]}: auto k"]
+        for label in labels[1:]:
+            new = results[f"{label}: auto k"]
+            cells = "".join(f"{'':>18}" if m == "k" else f"{new[m][0] / old[m][0]:>17.3f}x" for m, _ in cols)
+            print(f"{'ratio auto k, ' + label + ' / old':50}{cells}")
+    for label in labels:
+        ours = results[f"{label}: auto k"]
+        bar = ", ".join(f"{'F' if m == 'f' else m.upper()} {ours[m][0]:.3f} {'>=' if ours[m][0] >= v else '<'} {v}"
+                        for m, v in ISSUE_BAR.items())
+        print(f"issue 3 bar (auto k; ARI >= 0.30, NMI >= 0.50, F >= 0.50), {label}: {bar}")
 
     if args.show_themes:
         from qualcode.themes.ctfidf import ctfidf_terms
-        from qualcode.themes.embedding import theme_name
+        from qualcode.themes.naming import theme_name
 
+        X = mats[labels[-1]][0]
         lab = consensus_clustering(X, seed=0).labels
         groups = [[texts[i] for i in np.flatnonzero(lab == c)] for c in range(int(lab.max()) + 1)]
         terms = ctfidf_terms(groups, 6)
-        print("\nthemes (auto k, seed 0): size, name, further terms, most common human topic")
+        print(f"\nthemes ({labels[-1]}, auto k, seed 0): size, name, further terms, most common human topic")
         for c, g in enumerate(groups):
             idx = np.flatnonzero(lab == c)
             vals, counts = np.unique([topics[i] for i in idx], return_counts=True)

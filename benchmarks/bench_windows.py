@@ -30,7 +30,6 @@ from qualcode.demo import EXAMPLE_FILES, _micro_f1, examples_dir, load_gold
 from qualcode.embeddings import SCORINGS, embed_texts, embed_windows
 from qualcode.project import init_project
 from qualcode.speakers import is_moderator_segment, moderator_names
-from qualcode.types import Code
 
 METHODS = ("truncate", *SCORINGS)
 

@@ -102,3 +102,7 @@ class StoreError(QualcodeError):
 
 class NotFoundError(StoreError):
     """A run, document, codebook or coder named by the user does not exist."""
+
+
+class PluginWarning(UserWarning):
+    """An installed backend plugin failed to load; qualcode goes on without it (``qualcode plugins``)."""

@@ -55,6 +55,11 @@ def endpoint_host(url_or_host: str) -> str | None:
     """The literal host of a URL or a ``host[:port]`` string (lower case, no brackets).
 
     Returns ``None`` when no host can be read unambiguously.
+
+    >>> endpoint_host("http://LocalHost:11434/v1"), endpoint_host("[::1]:8080")
+    ('localhost', '::1')
+    >>> endpoint_host("http://user@evil.example@127.0.0.1/") is None  # parsers disagree: no host
+    True
     """
     s = str(url_or_host).strip()
     if not s:
@@ -93,7 +98,11 @@ def endpoint_host(url_or_host: str) -> str | None:
 
 
 def has_userinfo(url: str) -> bool:
-    """True when the URL's authority holds user information (``user[:pass]@host``)."""
+    """True when the URL's authority holds user information (``user[:pass]@host``).
+
+    >>> has_userinfo("http://u:p@127.0.0.1:8080/v1"), has_userinfo("http://127.0.0.1:8080/v1?next=a@b")
+    (True, False)
+    """
     s = str(url)
     if "://" not in s:
         return False

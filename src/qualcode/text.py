@@ -30,7 +30,11 @@ _DASHES = {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014":
 
 
 def fold_char(c: str) -> str:
-    """One character case- and diacritics-folded (may give zero or several characters)."""
+    """One character case- and diacritics-folded (may give zero or several characters).
+
+    >>> fold_char("É"), fold_char("ß"), fold_char("’")
+    ('e', 'ss', "'")
+    """
     c = _APOSTROPHES.get(c) or _DASHES.get(c) or c
     if c.isascii():
         return c.lower()
@@ -40,7 +44,11 @@ def fold_char(c: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Case- and diacritics-insensitive form of ``text`` (``"Bogotá"`` -> ``"bogota"``)."""
+    """Case- and diacritics-insensitive form of ``text`` (``"Bogotá"`` -> ``"bogota"``).
+
+    >>> fold("São Tomé — ÇA")
+    'sao tome - ca'
+    """
     return "".join(fold_char(c) for c in text)
 
 

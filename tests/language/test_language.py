@@ -98,7 +98,6 @@ def test_multilingual_model_is_silent_on_spanish(tmp_path, capsys):
     p.close()
 
 
-@pytest.mark.slow
 def test_use_backend_reads_spanish_without_warning(tmp_path, capsys):
     p, _ = make(tmp_path, {"grupo.txt": SPANISH_FG, "cb.yaml": SPANISH_CODEBOOK})
     res = code_segments(p, tmp_path / "cb.yaml", embedder="use", strict=True, show_progress=False)
@@ -275,7 +274,6 @@ def test_clustering_ignores_the_direction_all_texts_share():
     assert a.n_clusters == 4 and np.array_equal(a.labels, b.labels)
 
 
-@pytest.mark.slow
 def test_multilingual_model_themes_do_not_swallow_the_focus_group(tmp_path, shared_data):
     """With USE multilingual, uncentred clustering put 112 of 123 turns of the IPA focus
     group in one theme."""

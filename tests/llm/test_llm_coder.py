@@ -9,8 +9,7 @@ from qualcode.cli.main import main
 from qualcode.coding.llm_coder import llm_code, quote_evidence
 from qualcode.errors import BackendNotConfigured, InputError
 from qualcode.llm import LLMClient
-from qualcode.project import init_project
-from qualcode.types import Code, Codebook, ParsedDocument, SegmentSpan
+from qualcode.types import Code, Codebook
 
 TEXT = ("MODERATOR: What gets in the way?\n"
         "P1: Transport is expensive and the clinic is far from the village.\n"
@@ -25,17 +24,8 @@ CODEBOOK = Codebook(name="barriers", codes=(
 
 
 @pytest.fixture
-def project(tmp_path):
-    p = init_project(tmp_path / "proj")
-    spans, pos = [], 0
-    for line in TEXT.split("\n"):
-        i = line.index(": ") + 2
-        spans.append(SegmentSpan(index=len(spans), start=pos + i, end=pos + len(line), speakers=(line[:i - 2],)))
-        pos += len(line) + 1
-    doc_id, _ = p.store.add_document(ParsedDocument(text=TEXT, format="txt"), name="fg", source_path=None)
-    p.store.add_segmentation(p.store.document(doc_id), "turn", {}, spans)
-    yield p
-    p.close()
+def project(make_project):
+    return make_project(turns={"fg": TEXT})
 
 
 def client_for(project, spec="fake:", **kw):

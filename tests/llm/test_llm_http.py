@@ -4,11 +4,6 @@ not JSON, slow answers (timeouts), and rejects response_format when told to."""
 
 from __future__ import annotations
 
-import collections
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,98 +11,9 @@ from qualcode.backends import registry
 from qualcode.backends.base import Message
 from qualcode.llm import FatalBackendError, LLMClient, LLMRequest
 from qualcode.store import Store, llm_log
+from tests.fakes.llm_server import FakeOpenAIServer
 
 SCHEMA = {"title": "answer", "type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}
-
-
-class FakeOpenAIServer:
-    """A scripted OpenAI-compatible chat-completions server.
-
-    ``script`` items are consumed one per request, in order: ``(status, headers, body)``,
-    ``("content", text)`` for a 200 answer with that message content, or
-    ``("sleep", seconds)`` to answer well but late. With an empty script it answers
-    ``{"n": <characters in the last user message>}``.
-    """
-
-    def __init__(self, *, schema_support: bool = True, delay: float = 0.0) -> None:
-        self.script: collections.deque = collections.deque()
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self.schema_support = schema_support
-        self.delay = delay
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):  # quiet
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                payload = json.loads(body)
-                with server.lock:
-                    server.requests.append(payload)
-                    server.headers.append(dict(self.headers))
-                    item = server.script.popleft() if server.script else None
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                self._counted_out = False
-                try:
-                    self._answer(payload, item)
-                finally:
-                    with server.lock:
-                        if not self._counted_out:
-                            server.in_flight -= 1
-
-            def _send(self, status, headers, body):
-                data = body.encode() if isinstance(body, str) else body
-                with server.lock:  # answered: no longer in flight once the client can read it
-                    server.in_flight -= 1
-                    self._counted_out = True
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def _answer(self, payload, item):
-                if server.delay:
-                    time.sleep(server.delay)
-                if item is not None and item[0] == "sleep":
-                    time.sleep(item[1])
-                    item = None
-                if item is not None and item[0] != "content":
-                    return self._send(*item)
-                if "response_format" in payload and not server.schema_support:
-                    return self._send(400, {}, json.dumps({"error": {"message": "response_format not supported"}}))
-                content = item[1] if item is not None else json.dumps({"n": len(payload["messages"][-1]["content"])})
-                self._send(200, {"Content-Type": "application/json"}, json.dumps({
-                    "id": "x", "model": "served-model-1", "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 11, "completion_tokens": 5},
-                }))
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def spec(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1#test-model"
-
-    def __enter__(self) -> "FakeOpenAIServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

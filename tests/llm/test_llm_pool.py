@@ -15,7 +15,8 @@ from qualcode.backends.pool import PoolBackend, parse_pool_spec
 from qualcode.config import load_settings
 from qualcode.errors import InputError, PrivacyError
 from qualcode.llm import LLMClient, LLMRequest, make_llm
-from tests.llm.test_llm_http import SCHEMA, FakeOpenAIServer
+from tests.fakes.llm_server import FakeOpenAIServer
+from tests.llm.test_llm_http import SCHEMA
 
 
 def _req(text: str) -> LLMRequest:
@@ -24,15 +25,6 @@ def _req(text: str) -> LLMRequest:
 
 def _reqs(n: int, tag: str = "") -> list[LLMRequest]:
     return [_req(f"{tag}q{i}" + "x" * i) for i in range(n)]
-
-
-@pytest.fixture
-def project(tmp_path):
-    from qualcode.project import init_project
-
-    p = init_project(tmp_path / "proj")
-    yield p
-    p.close()
 
 
 @pytest.fixture

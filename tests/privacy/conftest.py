@@ -6,11 +6,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.fakes.llm_server import FakeOpenAIServer, completion
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 SAMPLE = SHARED / "ipa-focus-group" / "sample_english.md"
@@ -70,65 +70,35 @@ def loopback_only(monkeypatch):
     return seen
 
 
-class LoopbackLLM:
-    """A tiny OpenAI-compatible /v1/chat/completions server on 127.0.0.1, answered by
-    qualcode's deterministic fake LLM. Records request headers and bodies."""
+class LoopbackLLM(FakeOpenAIServer):
+    """The fake OpenAI-compatible server on 127.0.0.1 (started), answered by qualcode's
+    deterministic fake LLM. Records request headers and bodies."""
 
     def __init__(self, echo_headers: bool = False, echo_key: bool = False) -> None:
         from qualcode.backends._fake import FakeLLM
-        from qualcode.backends.base import Message
 
         self.fake = FakeLLM("loopback")
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
         self.echo_headers = echo_headers
         self.echo_key = echo_key  # a hostile server: puts the bearer token into its 200 answers
-        srv = self
+        super().__init__(answer=self._answer)
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
+    def _answer(self, body: dict, headers: dict):
+        from qualcode.backends.base import Message
 
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                srv.requests.append(body)
-                srv.headers.append(dict(self.headers))
-                if srv.echo_headers:  # a misbehaving server that echoes the request in its error
-                    data = json.dumps({"error": {"message": f"bad request, headers were {dict(self.headers)}"}})
-                    self._send(400, data)
-                    return
-                schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
-                msgs = [Message(m["role"], m["content"]) for m in body.get("messages", [])]
-                comp = srv.fake.complete(msgs, json_schema=schema)
-                text, model = comp.text, body.get("model") or "loopback"
-                if srv.echo_key:
-                    token = str(self.headers.get("Authorization") or "").replace("Bearer ", "")
-                    model = f"{model}-{token}"
-                    text = _echo_into(text, token)
-                self._send(200, json.dumps({
-                    "id": "cmpl-1", "model": model,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                 "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": comp.tokens_in, "completion_tokens": comp.tokens_out},
-                }))
-
-            def _send(self, status, text):
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        if self.echo_headers:  # a misbehaving server that echoes the request in its error
+            return 400, {"Content-Type": "application/json"}, json.dumps(
+                {"error": {"message": f"bad request, headers were {headers}"}})
+        schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
+        msgs = [Message(m["role"], m["content"]) for m in body.get("messages", [])]
+        comp = self.fake.complete(msgs, json_schema=schema)
+        text, model = comp.text, body.get("model") or "loopback"
+        if self.echo_key:
+            token = str(headers.get("Authorization") or "").replace("Bearer ", "")
+            model = f"{model}-{token}"
+            text = _echo_into(text, token)
+        return 200, {"Content-Type": "application/json"}, completion(
+            text, model=model, tokens_in=comp.tokens_in, tokens_out=comp.tokens_out)
 
 
 def _echo_into(text: str, token: str) -> str:
@@ -186,15 +156,6 @@ def names_csv(tmp_path) -> Path:
     return p
 
 
-@pytest.fixture
-def project(tmp_path):
-    from qualcode.project import init_project
-
-    p = init_project(tmp_path / "proj")
-    yield p
-    p.close()
-
-
 def add_text_document(project, name: str, text: str) -> int:
     """Store a document with one segment per line (no reader needed)."""
     from qualcode.types import ParsedDocument, SegmentSpan
@@ -202,7 +163,7 @@ def add_text_document(project, name: str, text: str) -> int:
     doc_id, _ = project.store.add_document(ParsedDocument(text=text, format="txt"), name=name, source_path=None)
     doc = project.store.document(doc_id)
     spans, pos = [], 0
-    for i, line in enumerate(text.split("\n")):
+    for _i, line in enumerate(text.split("\n")):
         if line.strip():
             spans.append(SegmentSpan(index=len(spans), start=pos, end=pos + len(line)))
         pos += len(line) + 1

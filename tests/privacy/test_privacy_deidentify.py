@@ -101,7 +101,7 @@ def _check_offsets(original: str, r) -> None:
         assert om.map_span_back(x.new_start, x.new_end) == (x.orig_start, x.orig_end)
         assert om.map_span_forward(x.orig_start, x.orig_end) == (x.new_start, x.new_end)
     # every unchanged stretch maps back character for character
-    pos_new = pos_orig = 0
+    pos_new = 0
     for x in r.replacements + [None]:
         end_new = x.new_start if x else len(r.text)
         for a in range(pos_new, end_new + 1, max(1, (end_new - pos_new) // 7 or 1)):
@@ -111,7 +111,7 @@ def _check_offsets(original: str, r) -> None:
                     assert original[s:e] == r.text[a:b]
                     assert om.map_span_forward(s, e) == (a, b)
         if x:
-            pos_new, pos_orig = x.new_end, x.orig_end
+            pos_new, _pos_orig = x.new_end, x.orig_end
     # a span that cuts into a pseudonym widens to the whole original value
     for x in r.replacements:
         s, e = om.map_span_back(x.new_start + 1, x.new_end - 1)
@@ -248,7 +248,7 @@ def test_real_transcript_introductions(project, sample_path, names_csv):
     original = sample_path.read_text(encoding="utf-8")
     intro_names = ["Pinto", "Piedad Mosquera", "Lozano", "Neira"]
     for n in intro_names:
-        assert f"my name is Facilitator" in original and n in original
+        assert "my name is Facilitator" in original and n in original
     pdir = str(project.path)
     text_doc = add_text_document(project, "sample_english.md", original.replace("\r\n", "\n"))
     report = project.path / "redactions.md"

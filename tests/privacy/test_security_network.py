@@ -11,8 +11,6 @@ import json
 import secrets as pysecrets
 import socket
 import sqlite3
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,6 +19,8 @@ from qualcode.config import load_settings
 from qualcode.errors import FatalBackendError, InputError, PrivacyError
 from qualcode.llm import LLMClient, LLMRequest, is_loopback_host, make_llm
 from qualcode.privacy import classify_endpoint
+
+from tests.fakes.llm_server import FakeOpenAIServer
 
 from .conftest import LoopbackLLM, NetworkTouched, add_text_document
 
@@ -124,32 +124,9 @@ def test_endpoints_with_userinfo_are_refused(project, url, literal_loopback_only
 
 
 # ---------------------------------------------------------------- row 4: redirects
-class Redirector:
-    """Answers every POST with a 302 to ``location``."""
-
-    def __init__(self, location: str, status: int = 302) -> None:
-        self.hits = 0
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                outer.hits += 1
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(status)
-                self.send_header("Location", location)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def Redirector(location: str, status: int = 302) -> FakeOpenAIServer:
+    """Answers every POST with a redirect (``status``) to ``location``."""
+    return FakeOpenAIServer(answer=lambda payload, headers: (status, {"Location": location}, "")).start()
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
@@ -167,41 +144,19 @@ def test_redirects_are_never_followed(project, srv, literal_loopback_only, statu
     finally:
         red.close()
     assert target in str(ei.value)
-    assert red.hits == 1 and srv.requests == [] and srv.headers == []
+    assert len(red.requests) == 1 and srv.requests == [] and srv.headers == []
     rows = project.store.conn.execute("SELECT status FROM llm_calls").fetchall()
     assert [r[0] for r in rows] == ["error"]
 
 
 # ---------------------------------------------------------------- rows 5 and 6: secrets
-class EchoErrorServer:
+def EchoErrorServer(offset: int) -> FakeOpenAIServer:
     """Answers 401 with a body that echoes the bearer token at a chosen offset."""
+    def answer(payload, headers):
+        body = json.dumps({"error": {"message": "x" * offset + str(headers.get("Authorization")) + " is not valid"}})
+        return 401, {"Content-Type": "application/json"}, body
 
-    def __init__(self, offset: int) -> None:
-        outer = self
-        self.seen = []
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                auth = str(self.headers.get("Authorization"))
-                outer.seen.append(auth)
-                body = json.dumps({"error": {"message": "x" * offset + auth + " is not valid"}}).encode()
-                self.send_response(401)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    return FakeOpenAIServer(answer=answer).start()
 
 
 def test_key_in_an_error_body_is_scrubbed_before_printing_and_before_the_cut(tmp_path, monkeypatch, capsys,
@@ -230,7 +185,7 @@ def test_key_in_an_error_body_is_scrubbed_before_printing_and_before_the_cut(tmp
         printed = capsys.readouterr()
     finally:
         bad.close()
-    assert bad.seen and bad.seen[0] == f"Bearer {key}"
+    assert bad.headers and bad.headers[0]["Authorization"] == f"Bearer {key}"
     assert rc == 2 and "HTTP 401" in printed.err
     assert key[:13] not in printed.err + printed.out
     con = sqlite3.connect(str(pdir / "qualcode.db"))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qualcode.corpus import ingest_files
-from qualcode.project import init_project
-from tests.conftest import FakeEmbedder, use_embedder
+from tests.conftest import FakeEmbedder
 
 FG1 = """MODERATOR: What makes it hard to follow the feeding advice?
 ANA: The bus fare to the clinic costs too much money, transport money is the problem.
@@ -35,18 +33,13 @@ CODEBOOK = """codes:
 
 
 @pytest.fixture
-def project(tmp_path):
-    (tmp_path / "fg1.txt").write_text(FG1)
-    (tmp_path / "fg2.txt").write_text(FG2)
+def project(tmp_path, make_project):
     (tmp_path / "cb.yaml").write_text(CODEBOOK)
-    p = init_project(tmp_path / "proj")
     backend = FakeEmbedder()
-    use_embedder(p, backend)
-    ingest_files(p, [tmp_path / "fg1.txt", tmp_path / "fg2.txt"])
+    p = make_project(files={"fg1.txt": FG1, "fg2.txt": FG2}, embedder=backend)
     p.test_dir = tmp_path  # type: ignore[attr-defined]
     p.fake_backend = backend  # type: ignore[attr-defined]
-    yield p
-    p.close()
+    return p
 
 
 def seg_by_text(project, start: str):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import doctest
 import itertools
 import json
 import math
@@ -371,8 +370,3 @@ def test_cli_runs_and_human_coders_in_the_store(project, tmp_path, capsys):
     d = json.loads(out)
     assert len(d["sources"]) == 3 and d["n_units"] >= 2
     assert all(math.isfinite(v) for r in d["codes"] for v in r["positives"].values())
-
-
-def test_docstring_examples():
-    result = doctest.testmod(multi, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0

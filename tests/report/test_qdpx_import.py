@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import uuid
 import zipfile
 from pathlib import Path
@@ -130,7 +129,8 @@ def make_qdpx(path: Path, *, text: str, selections, folder: str = "sources", ns:
     return path
 
 
-TEXT = "Interviewer: How do you get to the clinic?\nMaria: By bus, it takes two hours.\nInterviewer: And the cost?\nMaria: Too much — 😀 money.\n"
+TEXT = ("Interviewer: How do you get to the clinic?\nMaria: By bus, it takes two hours.\n"
+        "Interviewer: And the cost?\nMaria: Too much — 😀 money.\n")
 
 
 def _span(text: str, quote: str) -> tuple[int, int]:

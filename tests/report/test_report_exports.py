@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
@@ -131,7 +130,6 @@ def test_methods_statement(module_project):
 
 def test_methods_with_llm_prompts(tmp_path):
     from qualcode.project import init_project
-    from qualcode.store import report_queries as rq
 
     with init_project(tmp_path / "p") as project:
         from qualcode.store.llm_log import CallRecord, log_calls

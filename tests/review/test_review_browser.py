@@ -31,7 +31,6 @@ from qualcode.demo import examples_dir  # noqa: E402
 from qualcode.project import open_project  # noqa: E402
 from qualcode.store import review as rstore  # noqa: E402
 
-pytestmark = pytest.mark.slow
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 HOSTILE = ('MODERATOR: Any comments on the clinic?\n'

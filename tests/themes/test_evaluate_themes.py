@@ -16,10 +16,8 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from qualcode.backends import registry
 from qualcode.backends.base import EmbeddingBackend
 from qualcode.cli.main import main
-from qualcode.corpus import ingest_files
 from qualcode.errors import InputError, NotFoundError
 from qualcode.llm import LLMClient
-from qualcode.project import init_project
 from qualcode.runs import RunRecorder
 from qualcode.store import llm_log
 from qualcode.themes.evaluate import (
@@ -199,13 +197,8 @@ class NameEmbedder(EmbeddingBackend):
 
 
 @pytest.fixture
-def project(tmp_path):
-    (tmp_path / "fg.txt").write_text(TRANSCRIPT, encoding="utf-8")
-    p = init_project(tmp_path / "proj")
-    p._embedder = (p.settings.embedding_model, NameEmbedder())
-    ingest_files(p, [tmp_path / "fg.txt"])
-    yield p
-    p.close()
+def project(make_project):
+    return make_project(files={"fg.txt": TRANSCRIPT}, embedder=NameEmbedder())
 
 
 def write_run(project, step="hicode"):

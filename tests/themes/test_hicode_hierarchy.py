@@ -5,22 +5,18 @@ registry) and a tiny bag-of-words embedder keep it fast and repeatable."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import zipfile
 import xml.etree.ElementTree as ET
 
-import numpy as np
 import pytest
 
 from qualcode.backends import registry
-from qualcode.backends.base import EmbeddingBackend
 from qualcode.cli.main import main
 from qualcode.codebook import load_codebook
 from qualcode.errors import InputError
 from qualcode.llm import LLMClient
-from qualcode.project import init_project
 from qualcode.exchange.refi_qda import NS, export_qdpx
 from qualcode.store import llm_log
 from qualcode.themes.hicode import (
@@ -30,7 +26,7 @@ from qualcode.themes.hicode import (
     theme_codebook,
     theme_hierarchy,
 )
-from qualcode.types import ParsedDocument, SegmentSpan
+from tests.fakes.embedder import FakeEmbedder
 
 BACKGROUND = "Focus groups with mothers about maternal and child health services."
 GOAL = "What stops families from using health services?"
@@ -45,46 +41,16 @@ P5: Money for transport and food, because advice alone does not fill the plate f
 P6: Trust grows when the health worker keeps secrets and does not gossip in the village market."""
 
 
-class TinyEmbedder(EmbeddingBackend):
-    """Hashed bag of words in 16 dimensions: deterministic and instant."""
-
-    name = "tiny-bow-16"
-    version = "1"
-
-    def embed_batch(self, texts):
-        out = np.zeros((len(texts), 16), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in re.findall(r"[a-z]+", t.lower()):
-                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % 16] += 1.0
-            n = np.linalg.norm(out[i])
-            out[i] = out[i] / n if n else np.eye(16, dtype=np.float32)[0]
-        return out
-
-
-def make_project(path, text=TRANSCRIPT):
-    project = init_project(path)
-    spans, pos = [], 0
-    for line in text.split("\n"):
-        m = re.match(r"([A-Z0-9]+): ", line)
-        spans.append(SegmentSpan(index=len(spans), start=pos + m.end(), end=pos + len(line), speakers=(m.group(1),)))
-        pos += len(line) + 1
-    doc_id, _ = project.store.add_document(ParsedDocument(text=text, format="txt"), name="group", source_path=None)
-    project.store.add_segmentation(project.store.document(doc_id), "turn", {}, spans)
-    return project
-
-
 @pytest.fixture
-def project(tmp_path):
-    p = make_project(tmp_path / "proj")
-    yield p
-    p.close()
+def project(make_project):
+    return make_project(turns={"group": TRANSCRIPT})
 
 
 def hicode(project, spec="fake:group=2", handler=None, **kw):
     fake = registry.llm_backend(spec, handler=handler) if handler else registry.llm_backend(spec)
     client = LLMClient(fake, project.store, concurrency=2, show_progress=False)
     kw.setdefault("batch_size", 5)
-    return run_hicode(project, background=BACKGROUND, goal=GOAL, client=client, embedder=TinyEmbedder(), **kw)
+    return run_hicode(project, background=BACKGROUND, goal=GOAL, client=client, embedder=FakeEmbedder(16), **kw)
 
 
 def assigned(store, rid):
@@ -130,11 +96,9 @@ def crafted_handler(title, messages, schema):
 
 
 @pytest.fixture
-def crafted(tmp_path):
-    p = make_project(tmp_path / "crafted", CRAFTED)
-    res = hicode(p, "fake:", handler=crafted_handler, target=1, batch_size=100)
-    yield p, res
-    p.close()
+def crafted(tmp_path, make_project):
+    p = make_project(path=tmp_path / "crafted", turns={"group": CRAFTED})
+    return p, hicode(p, "fake:", handler=crafted_handler, target=1, batch_size=100)
 
 
 def test_crafted_hierarchy_names_parents_and_merges(crafted, tmp_path):

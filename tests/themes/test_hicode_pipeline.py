@@ -4,7 +4,6 @@ quotes verbatim, codebook export loads, re-runs make zero calls, interrupted run
 
 from __future__ import annotations
 
-import re
 
 import pytest
 
@@ -13,10 +12,9 @@ from qualcode.cli.main import main
 from qualcode.codebook import load_codebook
 from qualcode.errors import BackendError, BackendNotConfigured, InputError
 from qualcode.llm import LLMClient
-from qualcode.project import init_project, open_project
+from qualcode.project import open_project
 from qualcode.store import llm_log
 from qualcode.themes.hicode import export_codebook, run_hicode, segment_theme_map
-from qualcode.types import ParsedDocument, SegmentSpan
 
 TRANSCRIPTS = {
     "group_a": """MODERATOR: What makes it hard to reach the clinic?
@@ -41,24 +39,9 @@ BACKGROUND = "Focus groups with mothers in a peri-urban district about maternal 
 GOAL = "What stops families from using health services?"
 
 
-def make_project(path):
-    project = init_project(path)
-    for name, text in TRANSCRIPTS.items():
-        spans, pos = [], 0
-        for line in text.split("\n"):
-            m = re.match(r"([A-Z0-9]+): ", line)
-            spans.append(SegmentSpan(index=len(spans), start=pos + m.end(), end=pos + len(line), speakers=(m.group(1),)))
-            pos += len(line) + 1
-        doc_id, _ = project.store.add_document(ParsedDocument(text=text, format="txt"), name=name, source_path=None)
-        project.store.add_segmentation(project.store.document(doc_id), "turn", {}, spans)
-    return project
-
-
 @pytest.fixture
-def project(tmp_path):
-    p = make_project(tmp_path / "proj")
-    yield p
-    p.close()
+def project(make_project):
+    return make_project(turns=TRANSCRIPTS)
 
 
 def hicode(project, spec="fake:", embedder=None, **kw):
@@ -150,7 +133,7 @@ def test_rerun_makes_zero_calls_and_same_themes(project):
     assert res2.run_id != res1.run_id
 
 
-def test_interrupted_run_resumes(project):
+def test_interrupted_run_resumes(project, make_project):
     with pytest.raises(BackendError, match="stopped after 6"):
         hicode(project, "fake:fail_after=6")
     # the failed step is listed as a failed run with its calls; nothing else of it is stored
@@ -160,7 +143,7 @@ def test_interrupted_run_resumes(project):
     assert llm_log.count_calls(project.store) >= 6
     res, fake, _ = hicode(project)
     assert res.summary["calls"]["cached"] >= 6
-    full = make_project(project.path.parent / "fresh")
+    full = make_project(path=project.path.parent / "fresh", turns=TRANSCRIPTS)
     _, fake_full, _ = hicode(full)
     assert fake.calls <= fake_full.calls - 6
     full.close()

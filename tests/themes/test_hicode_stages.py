@@ -12,14 +12,12 @@ from qualcode.llm import LLMClient
 from qualcode.report.methods import methods_statement
 from qualcode.store import llm_log
 from qualcode.themes.hicode import _validate_labels, run_hicode
-from tests.themes.test_hicode_pipeline import BACKGROUND, GOAL, make_project
+from tests.themes.test_hicode_pipeline import BACKGROUND, GOAL, TRANSCRIPTS
 
 
 @pytest.fixture
-def project(tmp_path):
-    p = make_project(tmp_path / "proj")
-    yield p
-    p.close()
+def project(make_project):
+    return make_project(turns=TRANSCRIPTS)
 
 
 def _client(project, spec):

@@ -122,10 +122,7 @@ class BertNumpyBackend(EmbeddingBackend):
         if pool_cfg.is_file() and not _read_json(pool_cfg).get("pooling_mode_mean_tokens", False):
             raise BackendError(f"{pool_cfg}: the numpy backend implements mean pooling only",
                                hint="use the sentence-transformers backend: st:PATH (pip install 'qualcode[torch]')")
-        try:
-            from safetensors.numpy import load_file
-        except ImportError as exc:  # pragma: no cover - a core dependency
-            raise BackendError("the safetensors package is not installed", hint="pip install safetensors") from exc
+        from safetensors.numpy import load_file  # a core dependency
         weights_file = self.path / "model.safetensors"
         if not weights_file.is_file():
             raise BackendError(f"{weights_file}: missing; the numpy backend reads safetensors weights")
@@ -148,7 +145,8 @@ class BertNumpyBackend(EmbeddingBackend):
             w[f"{i}.qkv_w"] = f32(np.concatenate([raw[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]).T)
             w[f"{i}.qkv_b"] = f32(np.concatenate([raw[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")]))
             w[f"{i}.ao_w"], w[f"{i}.ao_b"] = f32(raw[p + "attention.output.dense.weight"].T), f32(raw[p + "attention.output.dense.bias"])
-            w[f"{i}.ln1_w"], w[f"{i}.ln1_b"] = f32(raw[p + "attention.output.LayerNorm.weight"]), f32(raw[p + "attention.output.LayerNorm.bias"])
+            w[f"{i}.ln1_w"] = f32(raw[p + "attention.output.LayerNorm.weight"])
+            w[f"{i}.ln1_b"] = f32(raw[p + "attention.output.LayerNorm.bias"])
             w[f"{i}.in_w"], w[f"{i}.in_b"] = f32(raw[p + "intermediate.dense.weight"].T), f32(raw[p + "intermediate.dense.bias"])
             w[f"{i}.out_w"], w[f"{i}.out_b"] = f32(raw[p + "output.dense.weight"].T), f32(raw[p + "output.dense.bias"])
             w[f"{i}.ln2_w"], w[f"{i}.ln2_b"] = f32(raw[p + "output.LayerNorm.weight"]), f32(raw[p + "output.LayerNorm.bias"])
@@ -159,10 +157,7 @@ class BertNumpyBackend(EmbeddingBackend):
     def _load_tokenizers(self) -> None:
         if self._tok is not None:
             return
-        try:
-            from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - a core dependency
-            raise BackendError("the tokenizers package is not installed", hint="pip install tokenizers") from exc
+        from tokenizers import Tokenizer  # a core dependency
         tok_file = self.path / "tokenizer.json"
         if not tok_file.is_file():
             raise BackendError(f"{tok_file}: missing; the numpy backend reads the word-piece tokenizer from it")

@@ -43,8 +43,6 @@ def register_all() -> None:
     registry.register_embedding("use-multilingual-v3", _use)
     registry.register_embedding("ensemble", _ensemble)
     # LLM providers register here too (see _llm_builtin when present).
-    try:
-        from qualcode.backends import _llm_builtin
-    except ImportError:
-        return
+    from qualcode.backends import _llm_builtin
+
     _llm_builtin.register_all(registry)

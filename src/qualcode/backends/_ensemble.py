@@ -117,6 +117,25 @@ class EnsembleBackend(EmbeddingBackend):
             return np.zeros((0, sum(m.shape[1] if m.ndim == 2 else 0 for m in mats)), dtype=np.float32)
         return combine(mats, self.weights)
 
+    def member_dims(self) -> list[int]:
+        """Each member's vector width, in order (found once by embedding a probe text,
+        which loads the members)."""
+        if getattr(self, "_dims", None) is None:
+            self._dims = [int(np.asarray(b.embed_batch(["probe"])).shape[1]) for b in self.members]
+        return list(self._dims)
+
+    def reweight(self, X: np.ndarray, weights: Sequence[float]) -> np.ndarray:
+        """This ensemble's vectors ``X`` (also window means) with the members weighted by
+        ``weights`` instead: each member's block is re-normalised, then combined as
+        :func:`combine` does."""
+        X = np.asarray(X, dtype=np.float32)
+        dims = self.member_dims()
+        if len(weights) != len(self.members) or X.ndim != 2 or X.shape[1] != sum(dims):
+            raise InputError(f"reweight needs {len(self.members)} weights and vectors of width {sum(dims)}; "
+                             f"got {len(weights)} weights and shape {X.shape}")
+        starts = np.cumsum([0, *dims[:-1]])
+        return combine([X[:, a:a + d] for a, d in zip(starts, dims)], resolve_weights(list(weights)))
+
     def describe(self) -> dict[str, Any]:
         d = super().describe()
         d["members"] = [dict(b.describe(), weight=round(w, 4)) for b, w in zip(self.members, self.weights)]

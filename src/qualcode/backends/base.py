@@ -40,6 +40,7 @@ class EmbeddingBackend(ABC):
 
     def load(self) -> None:
         """Load the model now (steps call it to say so before a slow first batch)."""
+        return None  # a no-op for backends that load eagerly (or lazily on first use)
 
     def token_offsets(self, texts: Sequence[str]) -> list[list[tuple[int, int]]] | None:
         """Character spans of each text's tokens, untruncated, special tokens excluded;

@@ -2,7 +2,9 @@
 
 A third-party package registers through the ``qualcode.backends`` entry-point group,
 whose objects are callables ``register(registry)``; or by calling
-:func:`register_embedding` / :func:`register_llm` directly.
+:func:`register_embedding` / :func:`register_llm` directly. A plugin that fails to load
+does not stop qualcode: it is recorded with its error (:func:`plugins`, ``qualcode
+plugins``) and a :class:`PluginWarning` says so on stderr.
 
 Specs are strings: ``"local"`` or ``"st:/path/to/model"`` for embeddings;
 ``"openai:gpt-4o-mini"``, ``"ollama:qwen2.5:7b"``, ``"http://127.0.0.1:8080/v1#model"``,
@@ -12,25 +14,54 @@ Specs are strings: ``"local"`` or ``"st:/path/to/model"`` for embeddings;
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, Callable
 
 from qualcode.backends.base import EmbeddingBackend, LLMBackend
-from qualcode.errors import BackendNotConfigured, InputError
+from qualcode.errors import BackendNotConfigured, InputError, PluginWarning
 
 EmbeddingFactory = Callable[[str, dict[str, Any]], EmbeddingBackend]
 LLMFactory = Callable[[str, dict[str, Any]], LLMBackend]
+ENTRY_POINT_GROUP = "qualcode.backends"
 
 _EMBEDDING: dict[str, EmbeddingFactory] = {}
 _LLM: dict[str, LLMFactory] = {}
 _loaded = False
 
 
+@dataclass
+class PluginInfo:
+    """One ``qualcode.backends`` entry point: where it comes from, what it registered, its error."""
+
+    name: str
+    value: str  #: ``module:function`` as the entry point declares it
+    distribution: str | None = None
+    version: str | None = None
+    embedding: list[str] = field(default_factory=list)  #: embedding prefixes it registered
+    llm: list[str] = field(default_factory=list)  #: LLM prefixes it registered
+    error: str | None = None  #: why it failed to load (``None``: loaded)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "distribution": self.distribution, "version": self.version,
+                "embedding": list(self.embedding), "llm": list(self.llm), "error": self.error}
+
+
+_PLUGINS: list[PluginInfo] = []
+_recording: PluginInfo | None = None  # the plugin being loaded: what it registers is noted on it
+
+
 def register_embedding(prefix: str, factory: EmbeddingFactory) -> None:
     _EMBEDDING[prefix] = factory
+    if _recording is not None:
+        _recording.embedding.append(prefix)
 
 
 def register_llm(prefix: str, factory: LLMFactory) -> None:
     _LLM[prefix] = factory
+    if _recording is not None:
+        _recording.llm.append(prefix)
 
 
 def _load_builtins() -> None:
@@ -41,13 +72,35 @@ def _load_builtins() -> None:
     from qualcode.backends import _builtin
 
     _builtin.register_all()
-    try:
-        from importlib.metadata import entry_points
+    _load_plugins()
 
-        for ep in entry_points(group="qualcode.backends"):
-            ep.load()(__import__(__name__, fromlist=["x"]))
-    except Exception:  # a broken plugin must not break qualcode itself
-        pass
+
+def _load_plugins() -> None:
+    """Call every installed ``qualcode.backends`` entry point; record each, with its error if it fails."""
+    global _recording
+    import sys
+
+    this = sys.modules[__name__]
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(name=ep.name, value=ep.value, distribution=getattr(dist, "name", None),
+                          version=getattr(dist, "version", None))
+        _PLUGINS.append(info)
+        _recording = info
+        try:
+            ep.load()(this)
+        except Exception as exc:  # a broken plugin must not break qualcode itself: recorded and reported
+            info.error = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"qualcode plugin {ep.name!r} ({ep.value}) failed to load: {info.error}; "
+                          "see `qualcode plugins`", PluginWarning, stacklevel=2)
+        finally:
+            _recording = None
+
+
+def plugins() -> list[PluginInfo]:
+    """The installed ``qualcode.backends`` plugins, what each registered, and any load error."""
+    _load_builtins()
+    return list(_PLUGINS)
 
 
 def split_spec(spec: str) -> tuple[str, str]:

@@ -9,6 +9,15 @@ from qualcode.cli.common import add_project_arg, add_selection_args, print_json,
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _add_agree(sub)
+    _add_compare_models(sub)
+    _add_import_codes(sub)
+    _add_sample(sub)
+    _add_import_review(sub)
+    _add_train(sub)
+
+
+def _add_agree(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("agree", help="agreement between two or more coders (runs, human coders or CSV files)",
                        description="Agreement per code and overall between A and B (and C, D, ...). Each is a run "
                        "id (or run:ID), a human coder (or coder:NAME), or a long CSV file with columns "
@@ -34,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--show", type=int, default=15, help="disagreements listed in the text output (default 15)")
     p.set_defaults(func=cmd_agree)
 
+
+def _add_compare_models(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare-models", help="code the same segments with two models and compare them",
                        description="SPEC: an embedding model (local, st:/path/to/model, embed:SPEC) or an LLM "
                        "(llm:SPEC, e.g. llm:ollama:qwen2.5:7b). Reports agreement and the cost of each side.")
@@ -50,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_selection_args(p)
     p.set_defaults(func=cmd_compare_models)
 
+
+def _add_import_codes(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import-codes", help="import human codes from CSV onto the current segments",
                        description="Columns: code, coder (or --coder), and per row document+segment (as `export "
                        "segments` writes them), or segment_id, or source_id (a CSV respondent id), or document+start+end "
@@ -70,6 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_codes)
 
+
+def _add_sample(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="draw a stratified validation sample and write a coding sheet")
     add_project_arg(p)
     p.add_argument("--run", help="the coding run to validate (default: the latest)")
@@ -81,6 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sample)
 
+
+def _add_import_review(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import-review", help="read a filled coding sheet back: statuses, human codes, agreement")
     add_project_arg(p)
     p.add_argument("sheet", metavar="sheet.xlsx")
@@ -92,6 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_review)
 
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a coder on a human's codes; cross-validate; code the rest")
     add_project_arg(p)
     p.add_argument("--coder", required=True, help="the human coder to learn from")
@@ -100,7 +119,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=["auto", "multi", "single"], default="auto",
                    help="single: one code per segment; multi: any number (default: decided from the data)")
     p.add_argument("--codebook", help="codebook for code order and zero-shot features (default: code names)")
-    p.add_argument("--min-positives", type=int, help="leave out codes with fewer human positives (default: 2 single-label, --folds multi-label)")
+    p.add_argument("--min-positives", type=int,
+                   help="leave out codes with fewer human positives (default: 2 single-label, --folds multi-label)")
     p.add_argument("--no-apply", action="store_true", help="cross-validate only; do not code other segments")
     p.add_argument("--enrich", metavar="CODEBOOK",
                    help="instead of training, run similarity coding with CODEBOOK whose code vectors also pool "

@@ -11,10 +11,11 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from typing import Sequence
 
 from qualcode import __version__
-from qualcode.errors import QualcodeError
+from qualcode.errors import PluginWarning, QualcodeError
 
 COMMAND_MODULES = [
     "qualcode.cli.project_cmds",
@@ -22,9 +23,6 @@ COMMAND_MODULES = [
     "qualcode.cli.coding_cmds",
     "qualcode.cli.export_cmds",
     "qualcode.cli.demo_cmd",
-]
-# Optional command groups added by other parts of qualcode; a missing one is skipped.
-OPTIONAL_MODULES = [
     "qualcode.cli.llm_cmds",
     "qualcode.cli.themes_cmds",
     "qualcode.cli.cues_cmds",
@@ -32,6 +30,7 @@ OPTIONAL_MODULES = [
     "qualcode.cli.report_cmds",
     "qualcode.cli.privacy_cmds",
     "qualcode.cli.review_cmds",
+    "qualcode.cli.plugins_cmds",
 ]
 
 
@@ -46,16 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-p", "--project", dest="global_project", metavar="DIR", default=None,
                         help="project directory; accepted before or after the command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES:  # every one ships with qualcode: a missing one is a bug and fails loudly
         importlib.import_module(name).register(sub)
-    for name in OPTIONAL_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        mod.register(sub)
     return parser
 
 
@@ -71,12 +62,23 @@ def _merge_project(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     args.project = before
 
 
+_format_warning = warnings.formatwarning
+
+
+def _format_plainly(message, category, filename, lineno, line=None) -> str:
+    """A plugin that failed to load: one ``warning:`` line for the user, not a source location."""
+    if issubclass(category, PluginWarning):
+        return f"warning: {message}\n"
+    return _format_warning(message, category, filename, lineno, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.formatwarning = _format_plainly
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -161,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
         print_table([{"theme": t["name"], "labels": t["n_labels"], "segments": t["n_segments"],
                       "definition": t["definition"]} for t in out.themes],
                     ["theme", "labels", "segments", "definition"], max_width=70)
-        print(f"\nnext: `qualcode themes export-codebook --out themes.yaml`, then `qualcode code --codebook themes.yaml`")
+        print("\nnext: `qualcode themes export-codebook --out themes.yaml`, then `qualcode code --codebook themes.yaml`")
     return 0
 
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from qualcode.backends.base import LLMBackend, Message
 from qualcode.cues.detectors import Cue
-from qualcode.errors import InputError, PrivacyError
+from qualcode.errors import InputError
 from qualcode.provenance import hash_obj
 
 TEMPLATE_NAME = "cues_llm"

@@ -298,7 +298,7 @@ def _map_rows(rows: Sequence[tuple[int, list[str]]], col: Mapping[str, int | Non
 def _add_hits(acc: dict[str, Any], code: str, line: int, rule: str, hits: Sequence[tuple], doc: Document) -> None:
     acc["rules"][rule] += 1
     acc["docs"].add(doc.id)
-    for seg, ov, share, span in hits:
+    for seg, _ov, share, span in hits:
         acc["segs"].add(seg.id)
         if not code:
             continue

@@ -250,11 +250,8 @@ def read_docx(path: str | os.PathLike[str], *, name: str | None = None) -> Parse
         raise InputError("file not found", path=str(path))
     if p.is_dir():
         raise InputError("is a directory, expected a .docx file", path=str(path))
-    try:
-        import docx  # python-docx
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise InputError("reading .docx needs python-docx", path=str(path),
-                         hint="pip install python-docx") from exc
+    import docx  # python-docx, a core dependency (imported here: it is slow to import)
+
     try:
         document = docx.Document(str(p))
         blocks = list(_docx_blocks(document))

@@ -359,7 +359,7 @@ def _seg_question(parsed: ParsedDocument, sp: _Spanner, moderators: Any, split_o
     blocks: list[list[int]] = []
     preamble: list[int] = []
     has_participant = False
-    for i, t in enumerate(turns):
+    for i, _t in enumerate(turns):
         if not blocks:
             if is_mod[i]:
                 blocks.append([i])

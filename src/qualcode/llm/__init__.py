@@ -25,7 +25,7 @@ from qualcode.llm.quotes import QuoteMatch, verify_quote
 from qualcode.llm.replies import approx_tokens, check_schema, parse_json_reply
 
 __all__ = [
-    "CallStats", "FatalBackendError", "LLMClient", "LLMRequest", "LLMResult", "Message", "QuoteMatch",
+    "DEFAULT_KEY_ENV", "REPAIR_PROMPT", "CallStats", "FatalBackendError", "LLMClient", "LLMRequest", "LLMResult", "Message", "QuoteMatch",
     "RetryableError", "approx_tokens", "backend_locality", "check_schema", "is_loopback_host", "make_llm",
     "parse_json_reply", "verify_quote",
 ]

@@ -208,7 +208,7 @@ class Deidentifier:
                 cands.append(_Cand(s, e, hit[0], hit[1], hit[2]))
         if self._fuzzy:
             words = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"\w+", folded)]
-            for i, (ws, we, w) in enumerate(words):
+            for i, (_ws, _we, w) in enumerate(words):
                 seen: set[tuple[str, ...]] = set()
                 for k in (_deletes(w) if len(w) >= self.min_fuzzy_len - 1 else {w}):
                     for toks in self._fuzzy.get(k, ()):

@@ -24,7 +24,6 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from qualcode.errors import InputError
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
 

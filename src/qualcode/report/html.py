@@ -414,8 +414,9 @@ def _methods_section(store: Store, ag: list[dict[str, Any]]) -> str:
                        ("input_hash", "input hash"), ("params", "parameters"), ("started_at", "started")], rows,
                       num=("seed",))
         for r in runs[-40:]:
+            record = json.dumps({k: r[k] for k in r if k != 'n_codings'}, indent=2, ensure_ascii=False, default=str)
             body += (f"<details><summary>run {esc(r['id'])} ({esc(r['step'])}): full record</summary>"
-                     f"<pre class=qc-pre>{esc(json.dumps({k: r[k] for k in r if k != 'n_codings'}, indent=2, ensure_ascii=False, default=str)[:20000])}</pre></details>")
+                     f"<pre class=qc-pre>{esc(record[:20000])}</pre></details>")
     if m.prompts:
         body += "<h3>Appendix: prompts</h3>"
         for p in m.prompts:
@@ -427,28 +428,10 @@ def _methods_section(store: Store, ag: list[dict[str, Any]]) -> str:
 
 
 # --------------------------------------------------------------------------- build
-def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str = "qualcode project",
-                 moderators: Sequence[str] | None = None) -> ReportResult:
-    """Write the HTML report for ``store`` to ``out``.
-
-    Parameters
-    ----------
-    store : Store
-    out : path-like
-        File name ending in ``.html`` or ``.htm``.
-    project_name : str
-        Title shown in the header.
-    moderators : list of str, optional
-        Moderator speaker names for the group-dynamics tables.
-    """
-    t0 = time.perf_counter()
-    p = Path(out)
-    if p.suffix.lower() not in (".html", ".htm"):
-        raise InputError(f"--out must end in .html; got {str(out)!r}")
-    if p.exists() and p.is_dir():
-        raise InputError(f"--out {str(out)!r} is a directory; expected a file name")
+def _sections(store: Store, project_name: str, moderators: Sequence[str] | None
+              ) -> tuple[list[tuple[str, str, str]], dict[str, Any]]:
+    """The report's sections (id, nav title, HTML) and the JSON payload its script draws the charts from."""
     sections: list[tuple[str, str, str]] = []
-    store.verify_documents(d.id for d in store.documents(current_only=False))  # text vs stored hashes
     ov_html, _ = _overview(store, project_name)
     sections.append(("overview", "Overview", ov_html))
     srcs = rdata.sources(store)
@@ -484,12 +467,17 @@ def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str
     if ag or ag_runs:
         sections.append(("agreement", "Agreement", _agreement_section(ag, ag_runs)))
     sections.append(("methods", "Methods", _methods_section(store, ag)))
+    return sections, payload
+
+
+def _page(store: Store, project_name: str, sections: list[tuple[str, str, str]], payload: dict[str, Any]) -> str:
+    """The whole self-contained HTML document: header, navigation, sections, data and script."""
     nav = "".join(f'<a href="#{sid}">{esc(title)}</a>' for sid, title, _ in sections)
     counts = store.counts()
     generated = now_iso()
     from qualcode import __version__
 
-    doc = (
+    return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
@@ -507,6 +495,31 @@ def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str
         f"<script id=\"qc-data\" type=\"application/json\">{_json_script(payload)}</script>"
         f"<script>{_asset('report.js')}</script></body></html>\n"
     )
+
+
+def build_report(store: Store, out: str | os.PathLike[str], *, project_name: str = "qualcode project",
+                 moderators: Sequence[str] | None = None) -> ReportResult:
+    """Write the HTML report for ``store`` to ``out``.
+
+    Parameters
+    ----------
+    store : Store
+    out : path-like
+        File name ending in ``.html`` or ``.htm``.
+    project_name : str
+        Title shown in the header.
+    moderators : list of str, optional
+        Moderator speaker names for the group-dynamics tables.
+    """
+    t0 = time.perf_counter()
+    p = Path(out)
+    if p.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"--out must end in .html; got {str(out)!r}")
+    if p.exists() and p.is_dir():
+        raise InputError(f"--out {str(out)!r} is a directory; expected a file name")
+    store.verify_documents(d.id for d in store.documents(current_only=False))  # text vs stored hashes
+    sections, payload = _sections(store, project_name, moderators)
+    doc = _page(store, project_name, sections, payload)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_text(doc, encoding="utf-8")

@@ -18,7 +18,11 @@ from qualcode.errors import InputError
 
 
 def is_missing(value: Any) -> bool:
-    """True for the two missing-value markers: ``None`` and a float NaN."""
+    """True for the two missing-value markers: ``None`` and a float NaN.
+
+    >>> is_missing(None), is_missing(float("nan")), is_missing(0), is_missing("")
+    (True, True, False, False)
+    """
     if value is None:
         return True
     if isinstance(value, (float, np.floating)):
@@ -275,7 +279,11 @@ def to_float(value: Any) -> float | None:
 
 
 def sort_labels(labels: Iterable[Hashable]) -> list[Hashable]:
-    """Sorted when the labels are mutually comparable, else in the order given."""
+    """Sorted when the labels are mutually comparable, else in the order given.
+
+    >>> sort_labels(["b", "a", "c"]), sort_labels(["b", "a", 1])
+    (['a', 'b', 'c'], ['b', 'a', 1])
+    """
     labels = list(labels)
     try:
         return sorted(labels)

@@ -73,6 +73,9 @@ def resample_indices(n: int, n_boot: int, seed: int | None) -> Iterator[np.ndarr
     ``numpy.random.default_rng(seed)`` draws ``n`` indices with replacement per
     resample, in order, so every function that bootstraps ``n`` units with the same
     seed sees the same resamples.
+
+    >>> [ix.tolist() for ix in resample_indices(4, 2, seed=0)]
+    [[3, 2, 2, 1], [1, 0, 0, 0]]
     """
     rng = np.random.default_rng(seed)
     for _ in range(n_boot):
@@ -80,7 +83,12 @@ def resample_indices(n: int, n_boot: int, seed: int | None) -> Iterator[np.ndarr
 
 
 def percentile_interval(values: np.ndarray, n_boot: int, level: float) -> BootstrapCI:
-    """Percentile CI over the finite values; NaN entries count as skipped."""
+    """Percentile CI over the finite values; NaN entries count as skipped.
+
+    >>> ci = percentile_interval(np.array([0.1, 0.2, 0.3, 0.4, np.nan]), 5, 0.5)
+    >>> round(ci.low, 3), round(ci.high, 3), ci.n_skipped
+    (0.175, 0.325, 1)
+    """
     values = np.asarray(values, dtype=float)
     ok = values[~np.isnan(values)]
     skipped = n_boot - int(ok.size)

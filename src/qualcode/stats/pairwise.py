@@ -58,6 +58,14 @@ def confusion_stats(conf: np.ndarray, q: int | None = None) -> dict[str, np.ndar
         for two raters), ``krippendorff_alpha`` (nominal), ``gwet_ac1``, ``pabak``; NaN
         marks an undefined value. For ``k == 2`` also ``prevalence_index`` and
         ``bias_index`` with category 1 as the positive one.
+
+    Examples
+    --------
+    Eight units, coders agree on seven:
+
+    >>> s = confusion_stats(np.array([[3, 1], [0, 4]]))
+    >>> int(s["n"]), float(s["percent_agreement"]), float(s["cohen_kappa"]), round(float(s["gwet_ac1"]), 3)
+    (8, 0.875, 0.75, 0.754)
     """
     conf = np.asarray(conf, dtype=np.int64)
     k = conf.shape[-1]

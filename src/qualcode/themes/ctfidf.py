@@ -53,14 +53,56 @@ _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _PHRASE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"\u201c\u201d/\\|<>\n\r\t]+|\s-+\s|--+")
 
 
+# Transcriber notes are not what anyone said: "[laughter]", "[risas]", "[inaudible]", and
+# short parenthesised ones, "(laughs)", "(se ríe)", "(pause)" (at most three words, so a
+# longer aside in parentheses still counts). Left in, "laughs / laughter" and "ríe /
+# risas" named themes of the bundled examples.
+_NOTE_RE = re.compile(r"\[[^\[\]\n]{1,150}\]|\((?:\s*[^\W\d_][^\s()]*){1,3}\s*\)")
+
+
+def strip_notes(text: str) -> str:
+    """``text`` without transcriber notes ("[laughter]", "(se ríe)"; see ``_NOTE_RE``),
+    spaces collapsed; ``text`` itself when nothing else is left.
+
+    >>> strip_notes("(rit) D'accord, d'accord. [rires]")
+    "D'accord, d'accord."
+    """
+    if "[" not in text and "(" not in text:
+        return text
+    out = " ".join(_NOTE_RE.sub(" ", text).split())
+    return out or text
+
+
+def _prepare(text: str) -> str:
+    """Lower-cased, apostrophes folded, transcriber notes blanked out."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    return _NOTE_RE.sub(" . ", text) if ("[" in text or "(" in text) else text
+
+
+def _word(token: str, stops: frozenset[str]) -> str | None:
+    """``token`` as a content word, or None. Elided stop words are cut off the front
+    ("l'enfant" -> "enfant", "c'est" -> nothing, "dell'acqua" -> "acqua", "don't" ->
+    nothing) and an English possessive off the end ("woman's" -> "woman")."""
+    while "'" in token:
+        head, _, rest = token.partition("'")
+        if head not in stops:
+            break
+        token = rest
+    token = token.removesuffix("'s")
+    return token if len(token) > 1 and token not in stops else None
+
+
+def _words(text: str, stops: frozenset[str]) -> list[str]:
+    return [w for w in (_word(t, stops) for t in _TOKEN_RE.findall(text)) if w]
+
+
 def _analyzer(stops: frozenset[str], ngram_range: tuple[int, int]):
     lo, hi = ngram_range
 
     def analyze(text: str) -> list[str]:
-        text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
         out: list[str] = []
-        for phrase in _PHRASE_BREAK.split(text):
-            toks = [t for t in _TOKEN_RE.findall(phrase) if t not in stops]
+        for phrase in _PHRASE_BREAK.split(_prepare(text)):
+            toks = _words(phrase, stops)
             for n in range(lo, hi + 1):
                 out.extend(" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1))
         return out
@@ -77,10 +119,10 @@ def content_words(text: str, *, extra_stop_words: Sequence[str] = (),
     []
     >>> content_words("Sí, sí, estoy de acuerdo.", languages=["es"])
     []
+    >>> content_words("C'est l'enfant (rit) qu'on aime.", languages=["fr"])
+    ['enfant', 'aime']
     """
-    stops = stop_words(extra_stop_words, languages)
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    return [t for t in _TOKEN_RE.findall(text) if t not in stops]
+    return _words(_prepare(text), stop_words(extra_stop_words, languages))
 
 
 def stop_words(extra: Sequence[str] = (), languages: Sequence[str] | None = None) -> frozenset[str]:

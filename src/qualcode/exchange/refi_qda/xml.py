@@ -79,16 +79,10 @@ def parse_xml(data: bytes, where: str) -> ET.Element:
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise InputError("XML with a DTD or entity declarations is not accepted", path=where,
                          hint="REFI-QDA files never need a DTD; the file may be malicious or damaged")
+    from defusedxml.ElementTree import fromstring as safe_fromstring  # a core dependency
+
     try:
-        try:
-            from defusedxml.ElementTree import fromstring as safe_fromstring
-        except ImportError:  # pragma: no cover - defusedxml is optional
-            safe_fromstring = None
-        if safe_fromstring is not None:
-            return safe_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        parser = ET.XMLParser()
-        parser.feed(data)
-        return parser.close()
+        return safe_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except ET.ParseError as exc:
         line = getattr(exc, "position", (None,))[0]
         raise InputError(f"not well-formed XML: {exc}", path=where, line=line) from exc

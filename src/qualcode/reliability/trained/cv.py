@@ -48,7 +48,7 @@ class CVResult:
 def _as_label_matrix(labels: Sequence[Any], codes: Sequence[str] | None, mode: str
                      ) -> tuple[str, list[str], np.ndarray]:
     sets = []
-    for i, lab in enumerate(labels):
+    for _i, lab in enumerate(labels):
         if isinstance(lab, (set, frozenset, list, tuple)):
             sets.append(frozenset(lab))
         elif lab is None:
