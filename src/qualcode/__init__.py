@@ -55,7 +55,13 @@ _EXPORTS: dict[str, str] = {
     "train_coder": "qualcode.reliability.trained", "code_with_human_examples": "qualcode.reliability.trained",
     "TrainResult": "qualcode.reliability.trained",
     # themes
-    "run_hicode": "qualcode.themes.hicode", "HICodeResult": "qualcode.themes.hicode",
+    "run_hicode": "qualcode.themes.hicode", "estimate_hicode": "qualcode.themes.hicode",
+    "HICodeResult": "qualcode.themes.hicode",
+    "theme_runs": "qualcode.themes.hicode", "resolve_theme_run": "qualcode.themes.hicode",
+    "final_themes": "qualcode.themes.hicode", "theme_iterations": "qualcode.themes.hicode",
+    "iteration_themes": "qualcode.themes.hicode", "segment_theme_map": "qualcode.themes.hicode",
+    "theme_hierarchy": "qualcode.themes.hicode", "theme_codebook": "qualcode.themes.hicode",
+    "theme_method": "qualcode.themes",
     "discover_themes": "qualcode.themes.embedding",
     "ThemeResult": "qualcode.themes.embedding", "evaluate_themes": "qualcode.themes.evaluate",
     # cues

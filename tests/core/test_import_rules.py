@@ -139,7 +139,7 @@ def test_exchange_sits_between_the_store_and_the_report():
 #: environment and scrubbed from what is printed, at the edge)
 CLI_MAY_IMPORT = ("qualcode.cli", "qualcode.errors", "qualcode.types", "qualcode.config", "qualcode.secrets")
 #: command modules another helper is converting this session (the integrator removes them)
-CLI_NOT_YET = {"themes_cmds.py"}
+CLI_NOT_YET: set[str] = set()
 
 
 def modules_imported(path: Path) -> set[str]:

@@ -158,12 +158,12 @@ def test_codebook_csv_round_trip_keeps_names(tmp_path):
 def test_csv_exports_read_back_by_qualcode_lose_the_prefix(project, tmp_path):
     """import-codes, agree and evaluate-themes read CSVs through one reader, which removes
     the neutralising ' again (a file exported by qualcode round-trips)."""
-    from qualcode.reliability.units import _read_csv_rows
+    from qualcode.reliability.units import read_csv_rows
     from qualcode.report.tables import export_codings
 
     export_codings(project.store, tmp_path / "c.csv")
     assert "'" + CODE in _csv_cells(tmp_path / "c.csv")  # neutralised in the file ...
-    header, rows = _read_csv_rows(tmp_path / "c.csv")  # ... and exact again when qualcode reads it
+    header, rows = read_csv_rows(tmp_path / "c.csv")  # ... and exact again when qualcode reads it
     texts = {cells[header.index("text")] for _, cells in rows}
     codes = {cells[header.index("code")] for _, cells in rows}
     assert set(PAYLOADS) <= texts and CODE in codes

@@ -14,7 +14,7 @@ from qualcode.errors import BackendError, BackendNotConfigured, InputError
 from qualcode.llm import LLMClient
 from qualcode.project import open_project
 from qualcode.store import llm_log
-from qualcode.themes.hicode import export_codebook, run_hicode, segment_theme_map
+from qualcode.themes.hicode import estimate_hicode, export_codebook, run_hicode, segment_theme_map
 
 TRANSCRIPTS = {
     "group_a": """MODERATOR: What makes it hard to reach the clinic?
@@ -199,12 +199,21 @@ def test_parameters_and_no_llm(project):
     assert ei.value.hint == registry.LLM_HELP
 
 
-def test_dry_run_counts_calls_and_makes_none(project):
-    est, fake, _ = hicode(project, dry_run=True)
-    assert fake.calls == 0 and est["label_calls"] == 12 and est["calls_approx"] >= 12 and est["tokens_in_approx"] > 0
+def test_estimate_counts_calls_and_makes_none(project):
+    fake = registry.llm_backend("fake:")
+    client = LLMClient(fake, project.store, concurrency=3, show_progress=False)
+    est = estimate_hicode(project, background=BACKGROUND, goal=GOAL, client=client, batch_size=10)
+    assert fake.calls == 0 and est.details["label_calls"] == 12 and est.calls >= 12 and est.tokens_in_approx > 0
+    assert est.to_dict()["calls_approx"] == est.calls and est.step == "hicode" and est.requests >= 12
+    assert project.store.runs("hicode") == []  # nothing stored
     hicode(project)
-    est2, _, _ = hicode(project, dry_run=True)
-    assert est2["label_calls"] == 0 and est2["label_calls_cached"] == 12
+    est2 = estimate_hicode(project, background=BACKGROUND, goal=GOAL, client=client, batch_size=10)
+    assert est2.details["label_calls"] == 0 and est2.cached == est2.details["label_calls_cached"] == 12
+
+
+def test_run_hicode_has_no_dry_run_any_more(project):
+    with pytest.raises(TypeError, match="dry_run"):
+        hicode(project, dry_run=True)
 
 
 def test_cli_themes(project, tmp_path, capsys):
@@ -261,26 +270,20 @@ def test_bundled_example_ingested_then_hicode(tmp_path, capsys):
 
 
 def test_cli_embedding_method_dispatch(project, monkeypatch, capsys):
-    """`--method embedding` calls qualcode.themes.embedding.discover_themes(project, ...)
-    when that module exists, passing only the options it accepts."""
-    import sys
-    import types
+    """`--method embedding` calls qualcode.discover_themes(project, ...) with its own
+    parameters: --target is n_themes, --model the embedding model."""
+    import qualcode
 
     pdir = str(project.path)
     calls = []
-    mod = types.ModuleType("qualcode.themes.embedding")
 
-    def discover_themes(project, *, target=None, seed=0):
-        calls.append((project.path, target, seed))
-        return {"run": "embed-1", "themes": []}
+    def discover_themes(project, **kw):
+        calls.append((project.path, kw["n_themes"], kw["seed"], kw["embedding_model"], kw["skip_unattributed"]))
+        raise InputError("stop here")  # the call is what this test checks
 
-    mod.discover_themes = discover_themes
-    monkeypatch.setitem(sys.modules, "qualcode.themes.embedding", mod)
-    assert main(["themes", "-p", pdir, "--method", "embedding", "--target", "4", "--seed", "3", "--json"]) == 0
-    assert calls == [(project.path, 4, 3)]
-    assert main(["themes", "-p", pdir]) == 0  # auto: no LLM configured -> embedding
-    assert len(calls) == 2
-    capsys.readouterr()
-    monkeypatch.setitem(sys.modules, "qualcode.themes.embedding", None)  # module absent
-    assert main(["themes", "-p", pdir, "--method", "embedding"]) == 2
-    assert "not available" in capsys.readouterr().err
+    monkeypatch.setattr(qualcode, "discover_themes", discover_themes)
+    assert main(["themes", "-p", pdir, "--method", "embedding", "--target", "4", "--seed", "3", "--model", "m1",
+                 "--json"]) == 2
+    assert calls == [(project.path, 4, 3, "m1", None)]
+    assert main(["themes", "-p", pdir]) == 2  # auto: no LLM configured -> embedding
+    assert len(calls) == 2 and "stop here" in capsys.readouterr().err

@@ -62,7 +62,6 @@ def test_themes_cluster_the_words_not_the_notes(tmp_path):
     p.close()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["es", "fr"])
 def test_example_themes_are_content_words_of_the_transcripts_language(tmp_path, lang):
     """The bundled Spanish and French examples with the default multilingual model: no

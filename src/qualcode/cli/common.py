@@ -26,6 +26,8 @@ FLAGS: dict[str, str] = {
     "use_llm": "--llm",
     "embedding_model": "--model",
     "n_themes": "--target",
+    "batch_size": "--batch",  # themes (HICode)
+    "iteration": "ITER",  # themes show
 }
 
 

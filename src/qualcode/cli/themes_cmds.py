@@ -5,14 +5,19 @@ inspect clustering iterations, show the segment -> labels -> theme map, export a
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 from typing import Any
 
 from qualcode.cli.coding_cmds import add_content_args, content_kwargs
-from qualcode.cli.common import add_project_arg, add_selection_args, print_json, print_table, project_from, selection_from
+from qualcode.cli.common import (
+    add_project_arg,
+    add_selection_args,
+    print_json,
+    print_table,
+    project_from,
+    selection_from,
+)
 from qualcode.cli.llm_cmds import add_llm_args, llm_overrides, print_estimate
-from qualcode.errors import BackendNotConfigured, InputError
+from qualcode.errors import InputError
 
 ACTIONS = ("run", "list", "show", "map", "export-codebook")
 
@@ -86,7 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_themes(args: argparse.Namespace) -> int:
     if args.action == "run":
         if args.iteration is not None:
-            raise InputError(f"unexpected argument {args.iteration!r}; did you mean `qualcode themes show {args.iteration}`?")
+            raise InputError(f"unexpected argument {args.iteration!r}; "
+                             f"did you mean `qualcode themes show {args.iteration}`?")
         return _run(args)
     if args.tree and args.action != "show":
         raise InputError("--tree applies to `qualcode themes show [ITER] --tree`")
@@ -103,119 +109,90 @@ def cmd_themes(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- run
-def _embedding_module():
-    try:
-        return importlib.import_module("qualcode.themes.embedding")
-    except ModuleNotFoundError as exc:
-        if exc.name == "qualcode.themes.embedding":
-            return None
-        raise
-
-
 def _run(args: argparse.Namespace) -> int:
-    with project_from(args, overrides=llm_overrides(args)) as project:
-        method = args.method
-        if method == "auto":
-            has_llm = bool(str(project.settings.get("llm", "model", "") or "").strip()
-                           or args.label_llm or str(project.settings.get("themes", "label_llm", "") or "").strip())
-            method = "hicode" if has_llm or _embedding_module() is None else "embedding"
-        if method == "embedding":
-            return _run_embedding(project, args)
-        from qualcode.themes.hicode import run_hicode
+    from qualcode import estimate_hicode, run_hicode, theme_method
 
+    with project_from(args, overrides=llm_overrides(args)) as project:
+        if theme_method(project, args.method, label_llm=args.label_llm) == "embedding":
+            return _run_embedding(project, args)
         if not args.background or not args.goal:
             missing = " and ".join(n for n, v in (("--background", args.background), ("--goal", args.goal)) if not v)
             raise InputError(f"HICode needs {missing}",
                              hint='e.g. --background "Focus groups with community health workers in Kampala" '
                                   '--goal "barriers to home visits"')
-        out = run_hicode(project, background=args.background, goal=args.goal, k=args.k, target=args.target,
-                         batch_size=args.batch, seed=args.seed, max_iterations=args.max_iterations,
-                         moderator_context=not args.no_moderator_context,
-                         include_moderators=args.include_moderators, dry_run=args.dry_run,
-                         include_unattributed=True if args.include_unattributed else None,
-                         label_llm=args.label_llm, cluster_llm=args.cluster_llm,
-                         irrelevant_warn=args.irrelevant_warn, selection=selection_from(args))
+        params = dict(background=args.background, goal=args.goal, k=args.k, target=args.target,
+                      batch_size=args.batch, seed=args.seed, max_iterations=args.max_iterations,
+                      moderator_context=not args.no_moderator_context, include_moderators=args.include_moderators,
+                      include_unattributed=True if args.include_unattributed else None,
+                      label_llm=args.label_llm, cluster_llm=args.cluster_llm,
+                      irrelevant_warn=args.irrelevant_warn, selection=selection_from(args))
         if args.dry_run:
-            print_json(out) if args.json else print_estimate(out)
+            est = estimate_hicode(project, **params)
+            print_json(est.to_dict()) if args.json else print_estimate(est)
             return 0
+        out = run_hicode(project, **params)
         if args.json:
             print_json({"run": out.run_id, "summary": out.summary, "iterations": out.iterations,
                         "themes": [{k: t[k] for k in ("name", "definition", "n_labels", "n_segments", "exemplars")}
                                    for t in out.themes]})
             return 0
-        s = out.summary
-        print(f"run {out.run_id}: {s['themes']} themes from {s['unique_labels']} distinct labels on "
-              f"{s['labelled']} segments ({s['irrelevant']} marked irrelevant); {s['iterations']} iterations, "
-              f"stopped: {s['stop_reason']}")
-        par = out.run.params
-        if par.get("cluster_llm") and par["cluster_llm"] != par.get("label_llm"):
-            print(f"models: labels {par['label_llm'].get('model')}, clustering and definitions "
-                  f"{par['cluster_llm'].get('model')}")
-        for w in s.get("warnings", []):
-            print(f"warning: {w}")
-        print(f"labels the model dropped: {s['dropped']} ({s['reasked']} placed on re-asking, {s['nearest']} by "
-              f"embedding similarity); invented labels discarded: {s['invented_discarded']}")
-        c = s["calls"]
-        print(f"calls: {c['calls']} made, {c['cached']} answered from the log; exemplar quotes: {s['exemplars']} "
-              f"verified, {s['quotes_rejected']} rejected (not in the source)\n")
-        print_table([{"theme": t["name"], "labels": t["n_labels"], "segments": t["n_segments"],
-                      "definition": t["definition"]} for t in out.themes],
-                    ["theme", "labels", "segments", "definition"], max_width=70)
-        print("\nnext: `qualcode themes export-codebook --out themes.yaml`, then `qualcode code --codebook themes.yaml`")
+        _print_hicode(out)
     return 0
 
 
+def _print_hicode(out: Any) -> None:
+    s = out.summary
+    print(f"run {out.run_id}: {s['themes']} themes from {s['unique_labels']} distinct labels on "
+          f"{s['labelled']} segments ({s['irrelevant']} marked irrelevant); {s['iterations']} iterations, "
+          f"stopped: {s['stop_reason']}")
+    par = out.run.params
+    if par.get("cluster_llm") and par["cluster_llm"] != par.get("label_llm"):
+        print(f"models: labels {par['label_llm'].get('model')}, clustering and definitions "
+              f"{par['cluster_llm'].get('model')}")
+    for w in s.get("warnings", []):
+        print(f"warning: {w}")
+    print(f"labels the model dropped: {s['dropped']} ({s['reasked']} placed on re-asking, {s['nearest']} by "
+          f"embedding similarity); invented labels discarded: {s['invented_discarded']}")
+    c = s["calls"]
+    print(f"calls: {c['calls']} made, {c['cached']} answered from the log; exemplar quotes: {s['exemplars']} "
+          f"verified, {s['quotes_rejected']} rejected (not in the source)\n")
+    print_table([{"theme": t["name"], "labels": t["n_labels"], "segments": t["n_segments"],
+                  "definition": t["definition"]} for t in out.themes],
+                ["theme", "labels", "segments", "definition"], max_width=70)
+    print("\nnext: `qualcode themes export-codebook --out themes.yaml`, then `qualcode code --codebook themes.yaml`")
+
+
 def _run_embedding(project: Any, args: argparse.Namespace) -> int:
-    mod = _embedding_module()
-    if mod is None or not hasattr(mod, "discover_themes"):
-        raise BackendNotConfigured("embedding-only theme discovery is not available in this installation",
-                                   hint="use --method hicode with an LLM (--llm SPEC)")
+    from qualcode import discover_themes
+
     if args.dry_run:
         print("dry run: embedding-only theme discovery makes no LLM calls")
         return 0
-    fn = mod.discover_themes
-    wanted = {"target": args.target, "seed": args.seed, "n_themes": args.target, "embedding_model": args.model,
-              "selection": selection_from(args), **content_kwargs(args)}
-    try:
-        accepted = inspect.signature(fn).parameters
-        varkw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    except (TypeError, ValueError):
-        accepted, varkw = {}, False
-    kwargs = {k: v for k, v in wanted.items() if v is not None and (k in accepted or (varkw and k != "n_themes"))}
-    out = fn(project, **kwargs)
+    out = discover_themes(project, n_themes=args.target, seed=args.seed, embedding_model=args.model,
+                                   selection=selection_from(args), **content_kwargs(args))
     if args.json:
-        if hasattr(out, "to_dict"):
-            out = out.to_dict()
-        print_json(out if isinstance(out, (dict, list)) else getattr(out, "__dict__", str(out)))
+        print_json(out.to_dict())
         return 0
-    run = getattr(out, "run", None)
-    run_id = getattr(out, "run_id", None) or getattr(run, "id", None)
-    themes = getattr(out, "themes", None)
-    print(f"run {run_id}: embedding-only theme discovery" + (f", {len(themes)} themes" if themes is not None else ""))
-    unattributed = (getattr(run, "summary", None) or {}).get("unattributed_segments_skipped")
+    print(f"run {out.run_id}: embedding-only theme discovery, {len(out.themes)} themes")
+    unattributed = out.run.summary.get("unattributed_segments_skipped")
     if unattributed:
         print(f"{unattributed} lines without a speaker (titles, headers) left out (--include-unattributed to use them)")
-    if themes:
-        rows = []
-        for t in themes:
-            get = t.get if isinstance(t, dict) else (lambda k, _t=t: getattr(_t, k, None))
-            rows.append({"theme": get("name"), "segments": get("n_segments") or get("size"),
-                         "definition": get("definition") or get("description")})
-        print_table(rows, ["theme", "segments", "definition"], max_width=70)
+    if out.themes:
+        print_table([{"theme": t.name, "segments": t.n_segments, "definition": t.definition} for t in out.themes],
+                    ["theme", "segments", "definition"], max_width=70)
     return 0
 
 
 # ---------------------------------------------------------------------- inspect
 def _list(project: Any, args: argparse.Namespace) -> int:
-    from qualcode.store import llm_log
-    from qualcode.themes.hicode import resolve_theme_run
+    from qualcode import resolve_theme_run, theme_iterations, theme_runs
 
-    runs = llm_log.theme_runs(project.store)
+    runs = theme_runs(project)
     if not runs:
         print("no theme runs yet; run `qualcode themes --method hicode --background ... --goal ...`")
         return 0
-    rid = resolve_theme_run(project.store, args.run)
-    its = llm_log.iterations(project.store, rid)
+    rid = resolve_theme_run(project, args.run)
+    its = theme_iterations(project, rid)
     if args.json:
         print_json({"runs": runs, "run": rid, "iterations": its})
         return 0
@@ -229,20 +206,20 @@ def _list(project: Any, args: argparse.Namespace) -> int:
                   "reasked": i["stats"].get("reasked"), "nearest": i["stats"].get("nearest"),
                   "invented": i["stats"].get("invented"), "seed": i["seed"], "stop": i["stop_reason"]}
                  for i in its],
-                ["iteration", "inputs", "themes", "batches", "dropped", "reasked", "nearest", "invented", "seed", "stop"])
+                ["iteration", "inputs", "themes", "batches", "dropped", "reasked", "nearest", "invented", "seed",
+                 "stop"])
     print("\n`qualcode themes show ITER` shows an iteration's themes and members")
     return 0
 
 
 def _show(project: Any, args: argparse.Namespace) -> int:
-    from qualcode.store import llm_log
-    from qualcode.themes.hicode import resolve_theme_run
+    from qualcode import final_themes, iteration_themes, resolve_theme_run
 
-    rid = resolve_theme_run(project.store, args.run)
+    rid = resolve_theme_run(project, args.run)
     if args.tree or args.levels:
         return _show_tree(project, rid, args)
     if args.iteration is None or str(args.iteration).lower() in ("final", "themes"):
-        themes = llm_log.themes(project.store, rid)
+        themes = final_themes(project, rid)
         if args.json:
             print_json({"run": rid, "themes": themes})
             return 0
@@ -253,21 +230,12 @@ def _show(project: Any, args: argparse.Namespace) -> int:
                 print(f"   > \"{e['quote']}\"  [{e['match']}, document {e['document_id']} {e['start']}:{e['end']}]")
             print()
         return 0
-    try:
-        n = int(args.iteration)
-    except ValueError as exc:
-        raise InputError(f"ITER must be an iteration number or 'final'; got {args.iteration!r}") from exc
-    its = {i["iteration"]: i for i in llm_log.iterations(project.store, rid)}
-    if n not in its:
-        raise InputError(f"run {rid} has no iteration {n}; it has {', '.join(map(str, sorted(its))) or 'none'}",
-                         hint="`qualcode themes list` shows the iterations")
-    members = llm_log.iteration_members(project.store, rid, n)
+    it, members = iteration_themes(project, rid, args.iteration)
     if args.json:
-        print_json({"run": rid, "iteration": its[n], "themes": members})
+        print_json({"run": rid, "iteration": it, "themes": members})
         return 0
-    it = its[n]
-    print(f"iteration {n} of {rid}: {it['n_inputs']} inputs -> {it['n_themes']} themes in {it['n_batches']} "
-          f"batches (seed {it['seed']}); {it['stop_reason'] or 'continued'}")
+    print(f"iteration {it['iteration']} of {rid}: {it['n_inputs']} inputs -> {it['n_themes']} themes in "
+          f"{it['n_batches']} batches (seed {it['seed']}); {it['stop_reason'] or 'continued'}")
     for theme, ms in members.items():
         print(f"\n{theme} ({len(ms)})")
         for m in ms:
@@ -277,9 +245,9 @@ def _show(project: Any, args: argparse.Namespace) -> int:
 
 
 def _show_tree(project: Any, rid: str, args: argparse.Namespace) -> int:
-    from qualcode.themes.hicode import theme_hierarchy
+    from qualcode import theme_hierarchy
 
-    h = theme_hierarchy(project.store, rid, levels=args.levels or "labels", iteration=args.iteration)
+    h = theme_hierarchy(project, rid, levels=args.levels or "labels", iteration=args.iteration)
     if args.json:
         print_json(h.to_dict())
         return 0
@@ -297,9 +265,9 @@ def _show_tree(project: Any, rid: str, args: argparse.Namespace) -> int:
 
 
 def _map(project: Any, args: argparse.Namespace) -> int:
-    from qualcode.themes.hicode import segment_theme_map
+    from qualcode import segment_theme_map
 
-    rows = segment_theme_map(project.store, args.run)
+    rows = segment_theme_map(project, args.run)
     if args.json:
         print_json(rows)
         return 0
@@ -311,19 +279,17 @@ def _map(project: Any, args: argparse.Namespace) -> int:
 
 
 def _export(project: Any, args: argparse.Namespace) -> int:
-    from qualcode.themes.hicode import export_codebook
+    from qualcode import export_theme_codebook, theme_hierarchy
 
     if not args.out:
         raise InputError("export-codebook needs --out F.yaml")
     levels = args.levels or "final"
-    cb = export_codebook(project, args.out, run_id=args.run, name=args.name, levels=levels)
+    cb = export_theme_codebook(project, args.out, run_id=args.run, name=args.name, levels=levels)
     if levels == "final":
         print(f"wrote {len(cb.codes)} themes to {args.out} (codebook {cb.name!r}); apply it with "
               f"`qualcode code --codebook {args.out}` or `qualcode llm-code --codebook {args.out}`")
         return 0
-    from qualcode.themes.hicode import theme_hierarchy
-
-    h = theme_hierarchy(project.store, args.run, levels=levels)
+    h = theme_hierarchy(project, args.run, levels=levels)
     print(f"wrote {len(cb.codes)} codes to {args.out} (codebook {cb.name!r}): {len(h.roots)} final themes as "
           f"top-level codes, {len(cb.codes) - len(h.roots)} child codes from earlier iterations"
           + (" and the original labels" if levels == "labels" else "")
@@ -340,11 +306,10 @@ def _fmt(v: Any) -> str:
 
 
 def cmd_evaluate_themes(args: argparse.Namespace) -> int:
-    from qualcode.themes.evaluate import evaluate_themes, parse_thresholds
+    from qualcode import evaluate_themes
 
-    thresholds = parse_thresholds(args.thresholds)  # bad values fail before the project opens
     with project_from(args) as project:
-        ev = evaluate_themes(project, args.reference, run_id=args.run, thresholds=thresholds)
+        ev = evaluate_themes(project, args.reference, run_id=args.run, thresholds=args.thresholds)
     if args.json:
         print_json(ev.to_dict())
         return 0

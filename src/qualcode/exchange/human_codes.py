@@ -53,7 +53,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from qualcode.errors import InputError
 from qualcode.provenance import sha256_bytes
-from qualcode.reliability.units import CODER_ALIASES, _column, _read_csv_rows, check_coder_name
+from qualcode.reliability.units import CODER_ALIASES, find_column, read_csv_rows, check_coder_name
 from qualcode.types import Coding, Document, Run, Segment, StepResult
 
 #: a span goes to every segment it overlaps by at least this share of the shorter one
@@ -194,12 +194,12 @@ def import_codes(
     """
     _check_params(scope=scope, on_unmapped=on_unmapped, min_overlap=min_overlap, by=by, coder=coder)
     p = Path(path)
-    header, rows = _read_csv_rows(p)
+    header, rows = read_csv_rows(p)
     store = project.store
     docs = store.documents()
     col = _columns(header, docs, p, by=by, coder=coder)
     file_hash = sha256_bytes(p.read_bytes())
-    index = _Index(store.segments(), docs)
+    index = SegmentIndex(store.segments(), docs)
     per_coder = _map_rows(rows, col, index, p, coder=coder, min_overlap=min_overlap, by=by, on_unmapped=on_unmapped)
     if coder is not None and coder not in per_coder:
         raise InputError(f"no rows for coder {coder!r}", path=str(p))
@@ -244,7 +244,7 @@ def _columns(header: Sequence[str], docs: Sequence[Document], p: Path, *, by: st
     """Role -> column index; errors (line 1) when the header cannot say where codes go."""
     id_columns = [str(d.metadata["id_column"]).casefold() for d in docs if d.metadata.get("id_column")]
     aliases = {**_COLUMNS, "source_id": (*_COLUMNS["source_id"], *dict.fromkeys(id_columns))}
-    col = {name: _column(header, names) for name, names in aliases.items()}
+    col = {name: find_column(header, names) for name, names in aliases.items()}
     if col["code"] is None:
         raise InputError(f"missing column code; the header has {', '.join(header)}", path=str(p), line=1,
                          hint="columns: code, coder, and document,segment | segment_id | document,start,end | "
@@ -263,7 +263,7 @@ def _columns(header: Sequence[str], docs: Sequence[Document], p: Path, *, by: st
     return col
 
 
-def _map_rows(rows: Sequence[tuple[int, list[str]]], col: Mapping[str, int | None], index: "_Index", p: Path, *,
+def _map_rows(rows: Sequence[tuple[int, list[str]]], col: Mapping[str, int | None], index: "SegmentIndex", p: Path, *,
               coder: str | None, min_overlap: float, by: str, on_unmapped: str) -> dict[str, dict[str, Any]]:
     """Per coder: rows read, (segment, code) hits with their evidence, documents and
     segments touched, rules used and rows skipped."""
@@ -284,8 +284,8 @@ def _map_rows(rows: Sequence[tuple[int, list[str]]], col: Mapping[str, int | Non
                                          "skipped": []})
         acc["rows"] += 1
         try:
-            rule, hits, doc = _locate(cell, index, min_overlap, by)
-        except _Unmapped as exc:
+            rule, hits, doc = locate_row(cell, index, min_overlap, by)
+        except UnmappedRow as exc:
             if on_unmapped == "skip":
                 acc["skipped"].append((line, str(exc)))
                 continue
@@ -307,7 +307,7 @@ def _add_hits(acc: dict[str, Any], code: str, line: int, rule: str, hits: Sequen
             acc["hits"][key] = (seg, span, {"line": line, "rule": rule, "overlap": round(share, 4)})
 
 
-def _store_coder(store: Any, p: Path, who: str, acc: Mapping[str, Any], index: "_Index",
+def _store_coder(store: Any, p: Path, who: str, acc: Mapping[str, Any], index: "SegmentIndex",
                  params: Mapping[str, Any]) -> HumanImport:
     """One coder's codings and ``import-codes`` run (inside the caller's transaction)."""
     from qualcode.runs import RunRecorder
@@ -334,18 +334,19 @@ def _store_coder(store: Any, p: Path, who: str, acc: Mapping[str, Any], index: "
                        by_rule=dict(acc["rules"]), skipped=acc["skipped"])
 
 
-class _Unmapped(Exception):
-    pass
+class UnmappedRow(Exception):
+    """A CSV row that names no current segment; the message says why (the caller adds
+    the file and line). Raised by :func:`locate_row`."""
 
 
 def _int(value: str, name: str) -> int:
     try:
         return int(float(value))
     except ValueError:
-        raise _Unmapped(f"{name} must be a whole number; got {value!r}") from None
+        raise UnmappedRow(f"{name} must be a whole number; got {value!r}") from None
 
 
-class _Index:
+class SegmentIndex:
     """The current segments looked up every way a row can name one."""
 
     def __init__(self, segments: Sequence[Segment], docs: Sequence[Document]) -> None:
@@ -362,7 +363,7 @@ class _Index:
         self.doc_by_id = {d.id: d for d in docs}
 
 
-def _locate(cell: Callable[[str], str], ix: _Index, min_overlap: float, by: str = "auto"):
+def locate_row(cell: Callable[[str], str], ix: SegmentIndex, min_overlap: float, by: str = "auto"):
     """(rule, [(segment, overlap, share, span)], document) for one row: by segment
     position, respondent id, segment id, span or quote, the first the row fills (only
     the columns of ``by`` unless it is ``auto``)."""
@@ -372,7 +373,7 @@ def _locate(cell: Callable[[str], str], ix: _Index, min_overlap: float, by: str 
     if docname:
         doc = ix.doc_idx.get(docname) or ix.doc_idx.get(Path(docname).stem)
         if doc is None:
-            raise _Unmapped(f"no current document {docname!r} in the project")
+            raise UnmappedRow(f"no current document {docname!r} in the project")
     if by != "auto":  # only the columns asked for
         sid, pos, quote, key = (sid if by == "segment-id" else ""), (pos if by == "segment" else ""), \
             (quote if by == "quote" else ""), (key if by == "source-id" else "")
@@ -384,7 +385,7 @@ def _locate(cell: Callable[[str], str], ix: _Index, min_overlap: float, by: str 
     if sid:
         seg = ix.by_id.get(_int(sid, "segment_id"))
         if seg is None:
-            raise _Unmapped(f"no current segment {sid} (segment_id is the project-wide id of "
+            raise UnmappedRow(f"no current segment {sid} (segment_id is the project-wide id of "
                             "`qualcode relevance QUESTION --json`; the segment column of `qualcode export segments "
                             "--out segments.csv` is a position in its document: give it as document + segment)")
         return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], ix.doc_by_id[seg.document_id]
@@ -392,55 +393,55 @@ def _locate(cell: Callable[[str], str], ix: _Index, min_overlap: float, by: str 
         return _by_span(ix, doc, start, end, min_overlap)
     if quote:
         return _by_quote(ix, doc, quote, min_overlap)
-    raise _Unmapped("the row says nowhere the code applies; fill document+segment, segment_id, "
+    raise UnmappedRow("the row says nowhere the code applies; fill document+segment, segment_id, "
                     "document+start+end, quote or source_id")
 
 
-def _by_position(ix: _Index, doc: Document | None, pos: str):
+def _by_position(ix: SegmentIndex, doc: Document | None, pos: str):
     if doc is None:
-        raise _Unmapped("a segment position needs its document (the document column of `export segments`)")
+        raise UnmappedRow("a segment position needs its document (the document column of `export segments`)")
     seg = ix.by_pos.get((doc.id, _int(pos, "segment")))
     if seg is None:
-        raise _Unmapped(f"document {doc.name!r} has no segment {pos} (it has {len(ix.by_doc.get(doc.id, []))}, "
+        raise UnmappedRow(f"document {doc.name!r} has no segment {pos} (it has {len(ix.by_doc.get(doc.id, []))}, "
                         "numbered from 0 as `export segments` shows them)")
     return "segment", [(seg, seg.end - seg.start, 1.0, (seg.start, seg.end))], doc
 
 
-def _by_source_id(ix: _Index, doc: Document | None, key: str):
+def _by_source_id(ix: SegmentIndex, doc: Document | None, key: str):
     segs = [s for s in ix.by_key.get(key, []) if doc is None or s.document_id == doc.id]
     if not segs:
-        raise _Unmapped(f"no current segment has the respondent id {key!r}"
+        raise UnmappedRow(f"no current segment has the respondent id {key!r}"
                         + (f" in {doc.name!r}" if doc is not None else ""))
     if len({s.document_id for s in segs}) > 1:
         names = ", ".join(sorted({ix.doc_by_id[s.document_id].name for s in segs}))
-        raise _Unmapped(f"respondent id {key!r} is in several documents ({names}); add the document column")
+        raise UnmappedRow(f"respondent id {key!r} is in several documents ({names}); add the document column")
     return "source-id", [(s, s.end - s.start, 1.0, (s.start, s.end)) for s in segs], ix.doc_by_id[segs[0].document_id]
 
 
-def _by_span(ix: _Index, doc: Document | None, start: str, end: str, min_overlap: float):
+def _by_span(ix: SegmentIndex, doc: Document | None, start: str, end: str, min_overlap: float):
     if doc is None:
-        raise _Unmapped("a start/end span needs a document")
+        raise UnmappedRow("a start/end span needs a document")
     s, e = _int(start, "start"), _int(end, "end")
     if not (0 <= s < e <= len(doc.text)):
-        raise _Unmapped(f"span {s}:{e} is outside document {doc.name!r} (0:{len(doc.text)}) or empty")
+        raise UnmappedRow(f"span {s}:{e} is outside document {doc.name!r} (0:{len(doc.text)}) or empty")
     hits = map_span(ix.by_doc.get(doc.id, []), s, e, min_overlap=min_overlap)
     if not hits:
-        raise _Unmapped(f"span {s}:{e} of {doc.name!r} overlaps no segment")
+        raise UnmappedRow(f"span {s}:{e} of {doc.name!r} overlaps no segment")
     return "span", [(h[0], h[1], h[2], (s, e)) for h in hits], doc
 
 
-def _by_quote(ix: _Index, doc: Document | None, quote: str, min_overlap: float):
+def _by_quote(ix: SegmentIndex, doc: Document | None, quote: str, min_overlap: float):
     cands = [doc] if doc is not None else [ix.doc_by_id[d] for d in sorted(ix.by_doc)]
     found = [(d, span) for d in cands for span in find_quote(d.text, quote)]
     short = quote if len(quote) <= 60 else quote[:57] + "..."
     if not found:
         where = f"document {doc.name!r}" if doc is not None else "any current document"
-        raise _Unmapped(f"quote {short!r} not found in {where}")
+        raise UnmappedRow(f"quote {short!r} not found in {where}")
     if len(found) > 1:
         where = ", ".join(sorted({d.name for d, _ in found}))
-        raise _Unmapped(f"quote {short!r} occurs {len(found)} times ({where}); add the document or a longer quote")
+        raise UnmappedRow(f"quote {short!r} occurs {len(found)} times ({where}); add the document or a longer quote")
     d, (s, e) = found[0]
     hits = map_span(ix.by_doc.get(d.id, []), s, e, min_overlap=min_overlap)
     if not hits:
-        raise _Unmapped(f"quote {short!r} overlaps no segment of {d.name!r}")
+        raise UnmappedRow(f"quote {short!r} overlaps no segment of {d.name!r}")
     return "quote", [(h[0], h[1], h[2], (s, e)) for h in hits], d

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from qualcode.errors import InputError
-from qualcode.reliability.units import _read_csv_rows
+from qualcode.reliability.units import read_csv_rows
 
 SHEET_COLUMNS = ["sample", "row", "segment_id", "coding_id", "document", "segment", "speaker", "stratum",
                  "ai_code", "score", "text", "decision", "changed_to", "add_codes", "notes"]
@@ -108,7 +108,7 @@ def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]
 
     p = check_sheet_path(path, writing=False)
     if p.suffix.lower() == ".csv":
-        header, rows = _read_csv_rows(p)
+        header, rows = read_csv_rows(p)
         return [(line, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)})
                 for line, cells in rows]
     from openpyxl import load_workbook

@@ -88,7 +88,7 @@ class CodingSource:
 
 
 # ------------------------------------------------------------------------------ CSV
-def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and ``(line number, cells)`` rows of a CSV file; errors name the file."""
     from qualcode.cells import restore
 
@@ -130,7 +130,8 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, rows
 
 
-def _column(header: Sequence[str], aliases: Sequence[str]) -> int | None:
+def find_column(header: Sequence[str], aliases: Sequence[str]) -> int | None:
+    """The index of the first of ``aliases`` in ``header`` (lower-cased names), or None."""
     for a in aliases:
         if a in header:
             return header.index(a)
@@ -160,8 +161,8 @@ def read_units_csv(path: str | os.PathLike[str]) -> dict[str | None, dict[str, s
     True
     """
     p = Path(path)
-    header, rows = _read_csv_rows(p)
-    iu, ic, ik = _column(header, UNIT_ALIASES), _column(header, CODE_ALIASES), _column(header, CODER_ALIASES)
+    header, rows = read_csv_rows(p)
+    iu, ic, ik = find_column(header, UNIT_ALIASES), find_column(header, CODE_ALIASES), find_column(header, CODER_ALIASES)
     missing = [name for name, i in (("unit", iu), ("code", ic)) if i is None]
     if missing:
         raise InputError(

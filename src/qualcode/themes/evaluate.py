@@ -369,14 +369,14 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
         an unknown segment id or document, a span outside its document, a quote not
         found or found more than once.
     """
-    from qualcode.exchange.human_codes import _Index, _locate, _Unmapped
-    from qualcode.reliability.units import _column, _read_csv_rows
+    from qualcode.exchange.human_codes import SegmentIndex, locate_row, UnmappedRow
+    from qualcode.reliability.units import find_column, read_csv_rows
 
     p = Path(path)
-    header, rows = _read_csv_rows(p)
-    col = {"label": _column(header, LABEL_ALIASES), "segment_id": _column(header, UNIT_ALIASES),
-           "document": _column(header, DOCUMENT_ALIASES), "start": _column(header, ("start",)),
-           "end": _column(header, ("end",)), "quote": _column(header, QUOTE_ALIASES)}
+    header, rows = read_csv_rows(p)
+    col = {"label": find_column(header, LABEL_ALIASES), "segment_id": find_column(header, UNIT_ALIASES),
+           "document": find_column(header, DOCUMENT_ALIASES), "start": find_column(header, ("start",)),
+           "end": find_column(header, ("end",)), "quote": find_column(header, QUOTE_ALIASES)}
     expected = "columns unit,label, or document,start,end,label, or document,quote,label"
     if col["label"] is None:
         raise InputError(f"missing column label; the header has {', '.join(header) or '(nothing)'}",
@@ -387,7 +387,7 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
     if not rows:
         raise InputError("no rows after the header", path=str(p), hint=f"expected {expected}")
     store = project.store
-    index = _Index(store.segments(), store.documents())
+    index = SegmentIndex(store.segments(), store.documents())
     labels: dict[int, list[str]] = {}
     by_rule: dict[str, int] = {}
     for line, cells in rows:
@@ -396,8 +396,8 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
             return _cells[i] if i is not None and i < len(_cells) else ""
 
         try:
-            rule, hits, _doc = _locate(cell, index, min_overlap)
-        except _Unmapped as exc:
+            rule, hits, _doc = locate_row(cell, index, min_overlap)
+        except UnmappedRow as exc:
             msg = str(exc).replace("segment_id", "unit")
             raise InputError(msg, path=str(p), line=line, hint=f"expected {expected}") from None
         by_rule[rule] = by_rule.get(rule, 0) + 1
@@ -521,28 +521,49 @@ def evaluate_themes(
         notes.append(f"{len(unknown)} coded theme(s) are not among the run's stored themes and match nothing: "
                      + ", ".join(unknown[:5]))
 
-    rows = []
-    for t in ts:
-        theme = theme_precision_recall(S, t)
-        matched = matched_precision_recall(S, t)
-        one = {gen_names[i]: ref_names[j] for i, j in matched["pairs"]}
-        anym = {gen_names[i]: ref_names[j] for i, j in best_match_mapping(S, t).items()}
-        rows.append({
-            "threshold": t,
-            "theme": {k: theme[k] for k in ("precision", "recall", "f1", "generated_matched", "reference_matched")},
-            "theme_matched": {k: matched[k] for k in ("precision", "recall", "f1", "n_pairs")},
-            "pairs": [{"generated": gen_names[i], "reference": ref_names[j], "similarity": round(float(S[i, j]), 4)}
-                      for i, j in matched["pairs"]],
-            "segment_matched": segment_precision_recall(gen_sets, ref_sets, one),
-            "segment_any": segment_precision_recall(gen_sets, ref_sets, anym),
-        })
-
+    rows = [_threshold_row(S, t, gen_names, ref_names, gen_sets, ref_sets) for t in ts]
     labelled = [k for k in range(len(seg_ids)) if ref_sets[k]]
-    truth = [ref_sets[k][0] for k in labelled]
-    pred = [gen_sets[k][0] if gen_sets[k] else NO_THEME for k in labelled]
+    partition = _partition([ref_sets[k] for k in labelled], [gen_sets[k] for k in labelled])
+    notes += _partition_notes(ref_sets, gen_sets, partition)
+    segments = {"reference_rows": ref.rows, "reference_segments": len(seg_ids), "labelled": len(labelled),
+                "with_generated_theme": sum(1 for gs in gen_sets if gs), **{f"rows_by_{k}": v
+                                                                          for k, v in ref.by_rule.items()}}
+    return ThemeEvaluation(run_id=rid, step=run.step, reference=str(reference), embedding_model=emb.name,
+                           generated_themes=gen_names, reference_themes=ref_names, similarity=S, thresholds=rows,
+                           partition=partition, segments=segments, notes=notes)
+
+
+def _threshold_row(S: np.ndarray, t: float, gen_names: Sequence[str], ref_names: Sequence[str],
+                   gen_sets: Sequence[Sequence[str]], ref_sets: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Theme-level, one-to-one and segment-level scores at one similarity threshold."""
+    theme = theme_precision_recall(S, t)
+    matched = matched_precision_recall(S, t)
+    one = {gen_names[i]: ref_names[j] for i, j in matched["pairs"]}
+    anym = {gen_names[i]: ref_names[j] for i, j in best_match_mapping(S, t).items()}
+    return {
+        "threshold": t,
+        "theme": {k: theme[k] for k in ("precision", "recall", "f1", "generated_matched", "reference_matched")},
+        "theme_matched": {k: matched[k] for k in ("precision", "recall", "f1", "n_pairs")},
+        "pairs": [{"generated": gen_names[i], "reference": ref_names[j], "similarity": round(float(S[i, j]), 4)}
+                  for i, j in matched["pairs"]],
+        "segment_matched": segment_precision_recall(gen_sets, ref_sets, one),
+        "segment_any": segment_precision_recall(gen_sets, ref_sets, anym),
+    }
+
+
+def _partition(ref_sets: Sequence[Sequence[str]], gen_sets: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """ARI, NMI and harmonic purity over the labelled segments (first label per side)."""
+    truth = [rs[0] for rs in ref_sets]
+    pred = [gs[0] if gs else NO_THEME for gs in gen_sets]
     partition = partition_scores(truth, pred)
-    partition.update({"segments": len(labelled), "reference_classes": len(set(truth)),
+    partition.update({"segments": len(truth), "reference_classes": len(set(truth)),
                       "clusters": len(set(pred)), "no_theme": sum(1 for x in pred if x == NO_THEME)})
+    return partition
+
+
+def _partition_notes(ref_sets: Sequence[Sequence[str]], gen_sets: Sequence[Sequence[str]],
+                     partition: Mapping[str, Any]) -> list[str]:
+    notes = []
     multi_ref = sum(1 for rs in ref_sets if len(rs) > 1)
     multi_gen = sum(1 for gs in gen_sets if len(gs) > 1)
     if multi_ref:
@@ -553,9 +574,4 @@ def evaluate_themes(
     if partition["no_theme"]:
         notes.append(f"{partition['no_theme']} reference segment(s) got no theme from the run (irrelevant or not "
                      f"coded); they form one cluster {NO_THEME!r}")
-    segments = {"reference_rows": ref.rows, "reference_segments": len(seg_ids), "labelled": len(labelled),
-                "with_generated_theme": sum(1 for gs in gen_sets if gs), **{f"rows_by_{k}": v
-                                                                          for k, v in ref.by_rule.items()}}
-    return ThemeEvaluation(run_id=rid, step=run.step, reference=str(reference), embedding_model=emb.name,
-                           generated_themes=gen_names, reference_themes=ref_names, similarity=S, thresholds=rows,
-                           partition=partition, segments=segments, notes=notes)
+    return notes
