@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-codes", type=int, help="multi: at most this many codes per segment (default 3)")
     p.add_argument("--represent", help="what represents a code: comma list of name,definition,include,examples")
     p.add_argument("--calibrate", choices=["null", "tail", "center", "none"],
-                   help="score calibration before comparing codes (default null: each code's null model and mixture; tail: the lower-tail null before)")
+                   help="score calibration before comparing codes (default null: each code's null model "
+                        "and mixture; tail: the lower-tail null before)")
     p.add_argument("--lexical", type=float, metavar="W",
                    help="also score the codebook's own words (TF-IDF), weight W (default 0: embeddings only)")
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")
