@@ -52,7 +52,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "threshold": "auto",  # raw-cosine floor; "auto" = the embedding model's own (0.15 for MiniLM)
         "margin": 0.05,  # multi: keep codes within this of the best
         "max_codes": 3,
-        "calibrate": "null",  # null | center | none
+        "calibrate": "null",  # null | tail | center | none
         "lexical": 0.0,  # weight of the codebook's own words (coding/lexical.py); 0 = embeddings only
         "skip_moderators": True,  # do not code segments spoken only by a moderator
         "skip_unattributed": True,  # nor lines without a speaker in a transcript with speakers (titles)
@@ -260,7 +260,7 @@ represent = ["name", "definition", "examples"]
 threshold = "auto"       # similarity floor; below it a segment gets no code ("auto": the model's own)
 margin = 0.05            # multi: also keep codes within this of the best code
 max_codes = 3
-calibrate = "null"       # subtract each code's null (its mean, unless the code fits most segments)
+calibrate = "null"       # subtract each code's null; a code fitting most segments is also given where it fits (tail | center | none)
 lexical = 0.0            # weight of the codebook's own words next to the embeddings (0 = off)
 skip_moderators = true   # leave segments spoken only by the moderator (questions) uncoded
 skip_unattributed = true # leave lines without a speaker in transcripts with speakers (titles) uncoded

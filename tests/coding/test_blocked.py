@@ -61,7 +61,7 @@ def test_blocked_code_gives_the_in_memory_codings(survey, block_size):
     assert blocked.run.summary["n_segments"] == 600 and blocked.run.params["block_size"] == block_size
 
 
-@pytest.mark.parametrize("calibrate", ["null", "center", "none"])
+@pytest.mark.parametrize("calibrate", ["null", "tail", "center", "none"])
 def test_blocks_assign_exactly_as_the_whole_matrix(survey, calibrate):
     segs = survey.store.segments()
     backend = survey.embedder()

@@ -48,8 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--margin", type=float, help="multi: keep codes within this of the best (default 0.05)")
     p.add_argument("--max-codes", type=int, help="multi: at most this many codes per segment (default 3)")
     p.add_argument("--represent", help="what represents a code: comma list of name,definition,include,examples")
-    p.add_argument("--calibrate", choices=["null", "center", "none"],
-                   help="score calibration before comparing codes (default null: each code's null model)")
+    p.add_argument("--calibrate", choices=["null", "tail", "center", "none"],
+                   help="score calibration before comparing codes (default null: each code's null model "
+                        "and mixture; tail: the lower-tail null before)")
     p.add_argument("--lexical", type=float, metavar="W",
                    help="also score the codebook's own words (TF-IDF), weight W (default 0: embeddings only)")
     p.add_argument("--code-threshold", action="append", metavar="CODE=T", help="per-code threshold (repeatable)")

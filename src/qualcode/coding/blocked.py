@@ -3,15 +3,16 @@
 The current segments' vectors are streamed from the store in blocks of ``block_size``
 (:func:`qualcode.store.scale.iter_segment_vectors`); memory holds one block of vectors
 and scores, never the corpus. Calibration needs each code's statistics over *all* the
-segments (mean, lower-tail quantile, median: :func:`qualcode.coding.similarity.null_offsets`),
+segments (mean, lower-tail quantile, median: :func:`qualcode.coding.similarity.offsets_from_stats`; and
+for ``calibrate="null"`` the per-code mixtures, fitted to an evenly spaced sample of rows),
 so scoring takes two passes:
 
 1. each block's scores (``block x codes``) are written to a scratch file, one column
    per code;
 2. each code's column is read back alone (4 bytes per segment: the one term that grows
    with N, 4 MB per million segments) for its exact statistics; then the scores are
-   read back block by block and codes assigned with those offsets
-   (:func:`qualcode.coding.similarity.assign` with ``offsets=``).
+   read back block by block and codes assigned with that calibration
+   (:func:`qualcode.coding.similarity.assign` with ``calibration=``).
 
 The result is exactly what :func:`~qualcode.coding.similarity.assign` gives on the whole
 matrix at once.
@@ -29,10 +30,12 @@ import numpy as np
 from qualcode.coding.similarity import (
     CALIBRATIONS,
     MIN_SEGMENTS_TO_CENTER,
+    MIXTURE_MAX_ROWS,
     NULL_QUANTILE,
     Assignment,
     assign,
-    null_offsets,
+    code_mixtures,
+    offsets_from_stats,
 )
 from qualcode.errors import InputError
 from qualcode.store import Store
@@ -79,9 +82,8 @@ def code_store_blocks(store: Store, model: str, code_vecs: np.ndarray, *, block_
                 lo += len(ids)
         if lo != n:
             raise InputError(f"the store changed while coding: {lo} segments read, {n} counted")
-        offsets = _offsets(path, n, k, calibrate)
-        # pass 2: block by block, with the offsets of the whole
-        calib = "none" if offsets is None else calibrate
+        calibration = _calibration(path, n, k, calibrate)
+        # pass 2: block by block, with the calibration of the whole
         with open(path, "rb") as f, open(ids_path, "rb") as fi:
             for lo in range(0, n, int(block_size)):
                 b = min(int(block_size), n - lo)
@@ -91,29 +93,33 @@ def code_store_blocks(store: Store, model: str, code_vecs: np.ndarray, *, block_
                     s[:, j] = np.frombuffer(f.read(4 * b), dtype=np.float32)
                 meta = np.frombuffer(fi.read(32 * b), dtype=np.int64).reshape(b, 4)
                 a = assign(s, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes,
-                           code_thresholds=code_thresholds, calibrate=calib, offsets=offsets)
+                           code_thresholds=code_thresholds, calibrate=calibrate, calibration=calibration)
                 yield BlockCodes(meta[:, 0], a, meta[:, 1], meta[:, 2], meta[:, 3])
 
 
-def _offsets(path: Path, n: int, k: int, calibrate: str) -> np.ndarray | None:
-    """Each code's offset from its whole column, one column in memory at a time (the
-    same rule as :func:`qualcode.coding.similarity.code_offsets`)."""
+def _calibration(path: Path, n: int, k: int, calibrate: str) -> tuple:
+    """(offsets, mixtures) from each code's whole column, one column in memory at a time:
+    what :func:`qualcode.coding.similarity.assign` computes from the whole matrix (the
+    mixtures are fitted to the same evenly spaced sample of rows it uses)."""
     if calibrate == "none" or n < MIN_SEGMENTS_TO_CENTER or k == 0:
-        return None
+        return None, None
     mean = np.empty(k, dtype=np.float64)
-    low = np.empty(k, dtype=np.float32)  # float32, as code_offsets computes them: the same bits
+    low = np.empty(k, dtype=np.float32)  # float32, as the whole-matrix path computes them: the same bits
     med = np.empty(k, dtype=np.float32)
+    rows = np.linspace(0, n - 1, MIXTURE_MAX_ROWS).astype(np.int64) if n > MIXTURE_MAX_ROWS else np.arange(n)
+    sample = np.empty((len(rows), k), dtype=np.float32)
     with open(path, "rb") as f:
         for j in range(k):
             f.seek(4 * j * n)
             col = np.frombuffer(f.read(4 * n), dtype=np.float32)
             mean[j] = col.mean(dtype=np.float64)
-            if calibrate == "null":
-                low[j] = np.quantile(col, NULL_QUANTILE)
-                med[j] = np.median(col)
+            low[j] = np.quantile(col, NULL_QUANTILE)
+            med[j] = np.median(col)
+            sample[:, j] = col[rows]
     if calibrate == "center":
-        return mean.astype(np.float32)
-    return null_offsets(mean, low, med)
+        return mean.astype(np.float32), None
+    off = offsets_from_stats(mean, low, med, cap=calibrate == "tail").astype(np.float32)
+    return off, code_mixtures(sample) if calibrate == "null" else None
 
 
 def code_segments_blocked(project, codebook, *, block_size: int | None = None, mode: str | None = None,

@@ -16,6 +16,11 @@ where a code does not fit), so they mean the same for every embedding model:
   at least :data:`ALL_SHARE` of them (it separates nothing: check its definition, or
   the threshold) or to none (it never wins: too narrow, in another language than the
   text, or crowded out by a neighbour).
+- **prevalent code** (``calibrate="null"``): a code whose scores form a separate high
+  group holding most segments (:func:`qualcode.coding.similarity.code_mixtures`), so it
+  was also given wherever its own mixture says it fits. Listed with that group's share,
+  so a reader can tell a code that truly fits most segments from a definition that
+  matches everything.
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from qualcode.coding.similarity import Assignment, code_offsets, null_scale
+from qualcode.coding.similarity import (
+    MIN_SEGMENTS_TO_CENTER,
+    Assignment,
+    code_mixtures,
+    code_offsets,
+    null_scale,
+)
 
 TIE = 0.1
 AT_NULL = 1.0
@@ -48,7 +59,7 @@ def diagnose(
     scores = np.asarray(scores, dtype=np.float32)
     n, k = scores.shape
     out: dict[str, Any] = {"null_scale": 0.0, "near_tie": 0, "at_null": 0, "near_tie_segments": [],
-                           "at_null_segments": [], "degenerate_codes": {}}
+                           "at_null_segments": [], "degenerate_codes": {}, "prevalent_codes": {}}
     if n == 0 or k == 0:
         return out
     off = code_offsets(scores, calibrate)
@@ -71,6 +82,9 @@ def diagnose(
             idx = np.flatnonzero(mask)
             out[key] = int(idx.size)
             out[f"{key}_segments"] = [segment_ids[i] for i in idx[:MAX_LISTED].tolist()]
+    if calibrate == "null" and n >= MIN_SEGMENTS_TO_CENTER:
+        mix = code_mixtures(scores)
+        out["prevalent_codes"] = {code_names[j]: round(float(mix.share[j]), 3) for j in np.flatnonzero(mix.prevalent)}
     if n >= MIN_SEGMENTS:
         per_code = chosen.sum(axis=0)
         for j, name in enumerate(code_names):
@@ -92,4 +106,8 @@ def describe(diag: dict[str, Any], n_segments: int) -> list[str]:
                      "every code (no code fits them better than it fits segments it does not apply to)")
     for code, what in (diag.get("degenerate_codes") or {}).items():
         lines.append(f"code “{code}” was {what}")
+    for code, share in (diag.get("prevalent_codes") or {}).items():
+        lines.append(f"code “{code}” looks prevalent (its scores form a separate high group holding {share:.0%} of "
+                     "segments), so it was also given wherever it fits by its own scores: check that it truly applies "
+                     "that widely")
     return lines

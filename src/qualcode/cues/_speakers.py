@@ -1,8 +1,9 @@
 """Speaker roles from speaker labels: moderator, participant, group voice, unidentified.
 
-Inference is by name only. Moderators are labels naming the role (moderator,
-interviewer, host, entrevistador/a, moderador/a, and the bare ``I``/``INT``/``MOD``
-interview conventions). "Facilitator" is deliberately *not* a moderator word: in many
+Inference is by name only. Moderators are labels naming the role
+(:data:`qualcode.ingest._labels.MODERATOR_NAME_RE`: moderator, interviewer, host,
+entrevistador/a, moderador/a, modérateur/modératrice, animateur/animatrice..., and the bare
+``I``/``INT``/``MOD`` interview conventions). "Facilitator" is deliberately *not* a moderator word: in many
 programme evaluations the facilitators are the people being interviewed. A configured
 list (settings ``[segmentation] moderators``) replaces inference entirely.
 """
@@ -13,17 +14,14 @@ import re
 import unicodedata
 from typing import Iterable
 
+from qualcode.ingest._labels import MODERATOR_NAME_RE
+
 MODERATOR = "moderator"
 PARTICIPANT = "participant"
 GROUP = "group"  # several voices at once: not a person
 UNIDENTIFIED = "unidentified"  # one person whose identity is unknown (e.g. FEMALE VOICE)
 ROLES = (MODERATOR, PARTICIPANT, GROUP, UNIDENTIFIED)
 
-_MODERATOR_RE = re.compile(
-    r"\b(?:co[- ]?)?(?:moderator|moderadora?|interviewer|entrevistadora?|host|anfitri[oó]na?)\b"
-    r"|^(?:i|int|mod|q)\s*\d*$",
-    re.IGNORECASE,
-)
 
 _GROUP_RE = re.compile(
     r"^(?:"
@@ -31,6 +29,8 @@ _GROUP_RE = re.compile(
     r"|all|all participants|everyone|everybody|group|the group|voices|crosstalk|cross-talk|participants|unison|chorus"
     r"|varios|varias|varias\s+voces|varios\s+participantes|varias\s+participantes|todos|todas"
     r"|todos\s+los\s+participantes|todas\s+las\s+participantes|grupo|el\s+grupo|voces|(?:las|los)\s+participantes"
+    r"|plusieurs\s+(?:voix|personnes|participant(?:e|s|es)?)|(?:toutes|tous)(?:\s+les\s+participant(?:e|s|es)?)?"
+    r"|tout\s+le\s+monde|le\s+groupe|groupe|(?:les\s+)?participant(?:e)?s"
     r")$",
     re.IGNORECASE,
 )
@@ -41,6 +41,8 @@ _UNIDENTIFIED_RE = re.compile(
     r"|voice|unknown|unidentified|unknown\s+speaker|speaker\s*\?|participant\s*\?|\?+|inaudible\s+speaker"
     r"|voz|voz\s+(?:femenina|masculina|de\s+mujer|de\s+hombre|desconocida)|mujer|hombre"
     r"|(?:participante|hablante|persona)\s+(?:desconocid[oa]|no\s+identificad[oa])|desconocid[oa]"
+    r"|voix\s+(?:f[ée]minine|masculine|de\s+femme|d'homme|inconnue)|femme|homme|inconnu(?:e)?"
+    r"|(?:participant(?:e)?|intervenant(?:e)?|personne)\s+(?:inconnu(?:e)?|non\s+identifi[ée](?:e)?)"
     r")$",
     re.IGNORECASE,
 )
@@ -91,7 +93,7 @@ def speaker_role(name: str | None, moderators: Iterable[str] | None = None) -> s
     if mods:
         if normalise_label(name) in mods:
             return MODERATOR
-    elif _MODERATOR_RE.search(normalise_label(name)):
+    elif MODERATOR_NAME_RE.search(normalise_label(name)):
         return MODERATOR
     if is_unidentified_label(name):
         return UNIDENTIFIED

@@ -1,7 +1,7 @@
 """Rule-based behavioural cue detection with exact character spans.
 
 Transcribers mark what happens between the words in a handful of conventions; this
-module finds them in English and Spanish and returns :class:`Cue` objects whose
+module finds them in English, Spanish and French and returns :class:`Cue` objects whose
 ``start``/``end`` are offsets into the document text (``text[start:end]`` is exactly
 the evidence).
 
@@ -16,7 +16,8 @@ Conventions recognised
 - **Cut-off turns**: a turn ending with a dash (``-``, ``--``, ``–``, ``—``) and followed
   by a different speaker: ``interruption``. Runs of three or more hyphens are redaction
   marks, not interruptions.
-- **Fillers** ("um", "uh", "erm", "eh", "eee", "hmm", "mmm", Spanish "este…") and false
+- **Fillers** ("um", "uh", "erm", "eh", "eee", "hmm", "mmm", Spanish "este…"/"este,",
+  French "euh", "heu") and false
   starts ("we- we"): ``hesitation``. Word boundaries are strict: "uhuru", "umbrella",
   "uh-huh" (a back-channel) are not fillers.
 - **Laugh tokens** ("haha", "jajaja"): ``laughter``. The bare word "laughs" in a sentence
@@ -97,6 +98,7 @@ NOTE_VOCAB: dict[str, re.Pattern[str]] = {
     "laughter": _vocab(
         r"laugh\w*", r"chuckl\w*", r"giggl\w*", r"snicker\w*", r"(?:ha){2,}h?", r"(?:ja){2,}",
         r"risas?", r"r[íi]en?", r"se\s+r[íi]en?", r"riendo", r"ri[ée]ndose", r"carcajadas?",
+        r"rires?", r"rit", r"rient", r"riant", r"rigol\w*", r"[ée]clats?\s+de\s+rire", r"fou\s+rire",
     ),
     "crosstalk": _vocab(
         r"cross-?\s?talk\w*", r"over-?\s?talk\w*",
@@ -107,26 +109,33 @@ NOTE_VOCAB: dict[str, re.Pattern[str]] = {
         r"(?:hablan|responden|contestan)\s+(?:tod[oa]s|a\s+la\s+vez|al\s+mismo\s+tiempo|simult[áa]neamente|encima)",
         r"tod[oa]s\s+(?:hablan|responden|contestan)", r"al\s+mismo\s+tiempo", r"a\s+la\s+vez",
         r"voces\s+superpuestas", r"superposici[óo]n", r"di[áa]logo\s+cruzado",
+        r"paroles\s+simultan[ée]es", r"plusieurs\s+(?:voix|personnes|participant\w*)",
+        r"(?:parlent|r[ée]pondent)\s+(?:toutes?|tous|ensemble|en\s+m[êe]me\s+temps|simultan[ée]ment)",
+        r"(?:toutes?|tous)\s+(?:parlent|r[ée]pondent)", r"en\s+m[êe]me\s+temps", r"chevauchement\w*",
+        r"brouhaha",
     ),
     "pause": _vocab(
         r"pause[sd]?", r"pausing", r"pausas?", r"silence", r"silent", r"silencio", r"long\s+silence",
-        r"se\s+queda(?:n)?\s+callad[oa]s?",
+        r"se\s+queda(?:n)?\s+callad[oa]s?", r"se\s+tai(?:t|sent)",
     ),
     "inaudible": _vocab(
         r"inaudible", r"unintelligible", r"unclear", r"indistinct", r"incomprehensible",
         r"not\s+(?:understandable|understood|audible|clear)", r"can'?t\s+(?:hear|understand)",
         r"cannot\s+(?:hear|understand)", r"hard\s+to\s+hear", r"ininteligible", r"incomprensible",
         r"inentendible", r"no\s+se\s+(?:entiende|escucha|oye)", r"no\s+audible", r"poco\s+claro",
+        r"inintelligible", r"incompr[ée]hensible", r"indistinct\w*", r"on\s+n'?\s*(?:entend|comprend)\s+pas",
+        r"pas\s+clair", r"peu\s+clair",
     ),
     "crying": _vocab(
         r"cry", r"cries", r"crying", r"sob\w*", r"tears?", r"tearful\w*", r"weep\w*", r"llor\w*",
         r"llanto", r"solloz\w*", r"voice\s+(?:breaks|breaking|cracks|cracking)",
         r"(?:se\s+le\s+)?quiebra\s+la\s+voz", r"voz\s+quebrada",
+        r"pleur\w*", r"sanglot\w*", r"larmes?", r"voix\s+(?:bris[ée]e|qui\s+se\s+brise|tremblante)",
     ),
-    "sigh": _vocab(r"sigh\w*", r"exhal\w*", r"suspir\w*", r"resopl\w*", r"breathes\s+out"),
+    "sigh": _vocab(r"sigh\w*", r"exhal\w*", r"suspir\w*", r"resopl\w*", r"breathes\s+out", r"soupir\w*"),
     "interruption": _vocab(
         r"interrupt\w*", r"cut\s+off", r"cuts\s+(?:in|off)", r"cutting\s+in", r"interrump\w*",
-        r"interrupci[óo]n",
+        r"interrupci[óo]n", r"interromp\w*", r"coupe\s+la\s+parole",
     ),
     "nonverbal": _vocab(
         r"cough\w*", r"clears?\s+(?:\w+\s+)?throat", r"throat[- ]clear\w*", r"applau\w*", r"clap\w*",
@@ -139,17 +148,22 @@ NOTE_VOCAB: dict[str, re.Pattern[str]] = {
         r"puerta", r"m[úu]sica", r"golpe\w*", r"gestos?", r"señala\w*", r"susurr\w*", r"grit(?:a|an|o|os|ando)",
         r"bostez\w*", r"sonr[íi]\w*", r"murmu\w*", r"respir\w*", r"silb\w*", r"tararea\w*",
         r"dogs?", r"bark\w*", r"airplane", r"aeroplane", r"plane", r"traffic", r"siren\w*", r"avi[óo]n",
+        r"tousse\w*", r"toux", r"s[']?\s*[ée]claircit\s+la\s+gorge", r"applaudi\w*", r"hoche\w*\s+la\s+t[êe]te",
+        r"acquiesce\w*", r"hausse\w*\s+les\s+[ée]paules", r"sonnerie\w*", r"t[ée]l[ée]phone", r"portable", r"porte",
+        r"musique", r"chuchot\w*", r"cri(?:e|ent|s)", r"bruits?", r"frappe\w*", r"souri(?:t|ent|re|res)",
+        r"chiens?", r"aboi\w*", r"klaxon\w*",
     ),
 }
 #: "crying" words with one of these describe a background event, not the speaker
 _BACKGROUND_CRYING = _vocab(
     r"bab(?:y|ies)", r"child(?:ren)?", r"kids?", r"infants?", r"background", r"beb[ée]s?", r"niñ[oa]s?",
-    r"guaguas?", r"wawas?",
+    r"guaguas?", r"wawas?", r"b[ée]b[ée]s?", r"enfants?",
 )
 _DURATION = re.compile(
-    r"(\d+(?:[.,]\d+)?)\s*-?\s*(s|secs?|seconds?|segundos?|seg|mins?|minutes?|minutos?)(?!\w)", re.IGNORECASE
+    r"(\d+(?:[.,]\d+)?)\s*-?\s*(s|secs?|seconds?|secondes?|segundos?|seg|mins?|minutes?|minutos?)(?!\w)", re.IGNORECASE
 )
-_ONLY_DURATION = re.compile(r"^\s*(?:\d+(?:[.,]\d+)?)\s*-?\s*(?:s|secs?|seconds?|segundos?|seg)\.?\s*$", re.IGNORECASE)
+_ONLY_DURATION = re.compile(r"^\s*(?:\d+(?:[.,]\d+)?)\s*-?\s*(?:s|secs?|seconds?|secondes?|segundos?|seg)\.?\s*$",
+                            re.IGNORECASE)
 _ONLY_QUESTION = re.compile(r"^\s*\?+\s*$")
 
 # A note: (...), [...], *...*, <...> on one line. The bracket comes first as a character
@@ -167,9 +181,10 @@ _TRAIL_SKIP = " \t\"'”’»)]"
 # Candidate words (a word made of filler/laugh letters) are found with one fast scan and
 # checked in full afterwards; "word" boundaries exclude letters, digits, _ ' ’ and -.
 _CANDIDATE_RE = re.compile(r"[uehmajlUEHMAJL](?<![\w'’\-].)[uehmrajlUEHMRAJL]*(?![\w'’\-])")
-_FILLER_WORD = re.compile(r"u+m+|u+h+|e+r+m*|e+h+m*|e{3,}|e+m{2,}|h+m+|m{3,}|a+h+m+", re.IGNORECASE)
+_FILLER_WORD = re.compile(r"u+m+|u+h+|e+r+m*|e+h+m*|e{3,}|e+m{2,}|h+m+|m{3,}|a+h+m+|e+u+h+|h+e+u+", re.IGNORECASE)
 _LAUGH_WORD = re.compile(r"(?:ha){2,}h?|(?:ja){2,}|(?:he){2,}|(?:je){2,}|lol", re.IGNORECASE)
 _ESTE_BEFORE = re.compile(r"(?<!\w)este\s*$", re.IGNORECASE)  # Spanish filler "este…"
+_ESTE_COMMA = re.compile(r"(?<!\w)este(?=,)", re.IGNORECASE)  # and "este," ("entonces, este, como...")
 _FALSE_START_RE = re.compile(r"[-–—](?<=\w.)[ \t]+(?=\w)")
 _WORD_BEFORE = re.compile(r"(?<![\w\-])\w{1,15}$")
 _WORD_AFTER = re.compile(r"\w+")
@@ -359,10 +374,6 @@ class CueDetector:
         """
         turns = tuple(turns) if turns else naive_turns(text)
         starts = [t.start for t in turns]
-        n = len(text)
-        # raw cues: (start, end, code, rule, duration_s, detail)
-        raw: list[tuple[int, int, str, str, float | None, dict[str, Any] | None]] = []
-        add = raw.append
 
         def turn_at(pos: int) -> Turn | None:
             i = bisect_right(starts, pos) - 1
@@ -370,79 +381,18 @@ class CueDetector:
                 return turns[i]
             return None
 
-        # bracketed notes
-        for m in NOTE_RE.finditer(text):
-            content = m.group("p") or m.group("b") or m.group("a") or m.group("g") or ""
-            codes = _classify_note(content)
-            for code in codes:
-                dur = _duration_seconds(content) if code == "pause" else None
-                add((m.start(), m.end(), code, "note", dur, None))
-
-        # ellipses: trailing ones are pauses; "este…" is a Spanish filler
-        for rx in _ELLIPSIS_RES:
-            for m in rx.finditer(text):
-                if self.fillers:
-                    b = _ESTE_BEFORE.search(text, max(0, m.start() - 8), m.start())
-                    if b:
-                        add((b.start(), b.start() + 4, "hesitation", "filler", None, None))
-                if not self.trailing_ellipsis:
-                    continue
-                pos = m.end()
-                while pos < n and text[pos] in _TRAIL_SKIP:
-                    pos += 1
-                trailing = pos >= n or text[pos] == "\n"
-                if not trailing:
-                    t = turn_at(m.start())
-                    trailing = t is not None and pos >= t.end
-                if trailing:
-                    add((m.start(), m.end(), "pause", "trailing_ellipsis", None, None))
-
-        # fillers and laugh tokens (one scan for candidate words), false starts
-        for m in _CANDIDATE_RE.finditer(text):
-            word = m.group(0)
-            if _LAUGH_WORD.fullmatch(word):
-                add((m.start(), m.end(), "laughter", "laugh_token", None, None))
-            elif self.fillers and _FILLER_WORD.fullmatch(word) and word not in ("ER", "Er"):
-                add((m.start(), m.end(), "hesitation", "filler", None, None))
-        if self.fillers:
-            for m in _FALSE_START_RE.finditer(text):
-                before = _WORD_BEFORE.search(text, max(0, m.start() - 16), m.start())
-                after = _WORD_AFTER.match(text, m.end())
-                if before and after and before.group(0).casefold() == after.group(0).casefold():
-                    add((before.start(), after.end(), "hesitation", "false_start", None, None))
-
-        # turn structure: group voices, cut-off turns
-        group: dict[str | None, bool] = {}
-        for i, t in enumerate(turns):
-            g = group.get(t.speaker)
-            if g is None:
-                g = group[t.speaker] = is_group_label(t.speaker)
-            if g:
-                s, e = (t.start, t.end) if t.end > t.start else (t.label_start or t.start, t.end)
-                if e > s:
-                    add((s, e, "crosstalk", "group_voice_turn", None, {"group_label": t.raw_speaker or t.speaker}))
-            if i + 1 < len(turns) and t.end > t.start:
-                nxt = turns[i + 1]
-                if t.speaker and nxt.speaker and t.speaker != nxt.speaker:
-                    e = t.end
-                    while e > t.start and text[e - 1] in " \t":
-                        e -= 1
-                    s = e
-                    while s > t.start and text[s - 1] in "-–—":
-                        s -= 1
-                    dash = text[s:e]
-                    if dash in ("-", "--", "–", "—"):
-                        add((s, e, "interruption", "cut_off_turn", None, {"interrupted": t.speaker, "by": nxt.speaker}))
-
-        # team patterns
-        for rule, rx in self._compiled:
+        # raw cues: (start, end, code, rule, duration_s, detail)
+        raw: list[_Raw] = []
+        _note_cues(text, raw)
+        self._ellipsis_cues(text, turn_at, raw)
+        self._word_cues(text, raw)
+        _turn_cues(text, turns, raw)
+        for rule, rx in self._compiled:  # team patterns
             has_group = "cue" in rx.groupindex
             for m in rx.finditer(text):
                 s, e = m.span("cue") if has_group else m.span()
-                if s < 0 or e <= s:
-                    continue
-                add((s, e, rule.code, f"pattern:{rule.name}", None, None))
-
+                if s >= 0 and e > s:
+                    raw.append((s, e, rule.code, f"pattern:{rule.name}", None, None))
         if self._wanted is not None:
             raw = [r for r in raw if r[2] in self._wanted]
         out = []
@@ -454,6 +404,82 @@ class CueDetector:
                 spk, ti = None, None
             out.append(Cue(code, s, e, text[s:e], rule, spk, ti, dur, None, detail or {}))
         return out
+
+    def _ellipsis_cues(self, text: str, turn_at, raw: list[_Raw]) -> None:
+        """Trailing ellipses are pauses; "este…" is a Spanish filler."""
+        n = len(text)
+        for rx in _ELLIPSIS_RES:
+            for m in rx.finditer(text):
+                if self.fillers:
+                    b = _ESTE_BEFORE.search(text, max(0, m.start() - 8), m.start())
+                    if b:
+                        raw.append((b.start(), b.start() + 4, "hesitation", "filler", None, None))
+                if not self.trailing_ellipsis:
+                    continue
+                pos = m.end()
+                while pos < n and text[pos] in _TRAIL_SKIP:
+                    pos += 1
+                trailing = pos >= n or text[pos] == "\n"
+                if not trailing:
+                    t = turn_at(m.start())
+                    trailing = t is not None and pos >= t.end
+                if trailing:
+                    raw.append((m.start(), m.end(), "pause", "trailing_ellipsis", None, None))
+
+    def _word_cues(self, text: str, raw: list[_Raw]) -> None:
+        """Fillers and laugh tokens (one scan for candidate words), "este," and false starts."""
+        for m in _CANDIDATE_RE.finditer(text):
+            word = m.group(0)
+            if _LAUGH_WORD.fullmatch(word):
+                raw.append((m.start(), m.end(), "laughter", "laugh_token", None, None))
+            elif self.fillers and _FILLER_WORD.fullmatch(word) and word not in ("ER", "Er"):
+                raw.append((m.start(), m.end(), "hesitation", "filler", None, None))
+        if not self.fillers:
+            return
+        for m in _ESTE_COMMA.finditer(text):
+            raw.append((m.start(), m.end(), "hesitation", "filler", None, None))
+        for m in _FALSE_START_RE.finditer(text):
+            before = _WORD_BEFORE.search(text, max(0, m.start() - 16), m.start())
+            after = _WORD_AFTER.match(text, m.end())
+            if before and after and before.group(0).casefold() == after.group(0).casefold():
+                raw.append((before.start(), after.end(), "hesitation", "false_start", None, None))
+
+
+_Raw = tuple[int, int, str, str, "float | None", "dict[str, Any] | None"]
+
+
+def _note_cues(text: str, raw: list[_Raw]) -> None:
+    """Bracketed notes, read by vocabulary (one note may carry several codes)."""
+    for m in NOTE_RE.finditer(text):
+        content = m.group("p") or m.group("b") or m.group("a") or m.group("g") or ""
+        for code in _classify_note(content):
+            dur = _duration_seconds(content) if code == "pause" else None
+            raw.append((m.start(), m.end(), code, "note", dur, None))
+
+
+def _turn_cues(text: str, turns: Sequence[Turn], raw: list[_Raw]) -> None:
+    """Turn structure: group-voice turns are crosstalk; a turn cut off by a dash before
+    another speaker is an interruption."""
+    group: dict[str | None, bool] = {}
+    for i, t in enumerate(turns):
+        g = group.get(t.speaker)
+        if g is None:
+            g = group[t.speaker] = is_group_label(t.speaker)
+        if g:
+            s, e = (t.start, t.end) if t.end > t.start else (t.label_start or t.start, t.end)
+            if e > s:
+                raw.append((s, e, "crosstalk", "group_voice_turn", None, {"group_label": t.raw_speaker or t.speaker}))
+        if i + 1 < len(turns) and t.end > t.start:
+            nxt = turns[i + 1]
+            if t.speaker and nxt.speaker and t.speaker != nxt.speaker:
+                e = t.end
+                while e > t.start and text[e - 1] in " \t":
+                    e -= 1
+                s = e
+                while s > t.start and text[s - 1] in "-–—":
+                    s -= 1
+                if text[s:e] in ("-", "--", "–", "—"):
+                    raw.append((s, e, "interruption", "cut_off_turn", None, {"interrupted": t.speaker, "by": nxt.speaker}))
 
 
 def _drop_contained(raw: list[tuple]) -> list[tuple]:

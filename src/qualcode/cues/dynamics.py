@@ -270,158 +270,170 @@ def group_dynamics(
         raise InputError(f"silent_fraction must be between 0 and 1 (exclusive); got {silent_fraction!r}")
     if backchannel_max_words < 1:
         raise InputError(f"backchannel_max_words must be at least 1; got {backchannel_max_words!r}")
-    text = doc.text
     mods = [m for m in (moderators or ()) if str(m).strip()]
     if not mods:  # the project-wide rule (qualcode.speakers): named moderators, else the question-asker
         from qualcode.speakers import document_moderators
 
         mods = sorted(document_moderators(doc))
     turns = [t for t in doc.turns if t.end >= t.start]
+    role_of = _Roles(mods)
+    extent = _Extent.of([t for t in turns if t.speaker])
+    tally = _Tally()
+    for t in turns:
+        tally.add(t, doc.text[t.start:t.end], role_of(t.speaker), backchannel_max_words, extent.timed)
+    individuals = [s for s in tally.order if role_of(s) != GROUP]
+    total_words = sum(tally.words[s] for s in individuals)
+    total_turns = sum(tally.turns[s] for s in individuals)
+    stats = [tally.speaker_stats(s, role_of(s) or PARTICIPANT, extent.end_position(tally.last[s]),
+                                 1.0 - silent_fraction, total_words, total_turns) for s in tally.order]
+    participants = [s for s in individuals if role_of(s) == PARTICIPANT]
+    role_words, role_turns = Counter(), Counter()
+    for st in stats:
+        if st.role != GROUP:
+            role_words[st.role] += st.words
+            role_turns[st.role] += st.turns
+    roles = (MODERATOR, PARTICIPANT, UNIDENTIFIED)
+    return DocumentDynamics(
+        document=name if name is not None else doc.name,
+        n_turns=sum(tally.turns.values()), n_speakers=len(individuals), words=total_words, speakers=tuple(stats),
+        role_word_shares={k: (role_words[k] / total_words if total_words else 0.0) for k in roles},
+        role_turn_shares={k: (role_turns[k] / total_turns if total_turns else 0.0) for k in roles},
+        gini_words=gini(tally.words[s] for s in participants),
+        gini_turns=gini(tally.turns[s] for s in participants),
+        group_turns=tally.group_turns, group_words=tally.group_words, unlabelled_words=tally.unlabelled_words,
+        transitions=_transitions(tally.runs),
+        monologues=_monologues(tally.runs, role_of, doc.text, top_monologues),
+        backchannels=tuple(tally.backchannels),
+        silent=tuple(st.speaker for st in stats if st.silent),
+        moderators=tuple(s for s in individuals if role_of(s) == MODERATOR),
+        params={"moderators": list(mods), "silent_fraction": silent_fraction,
+                "backchannel_max_words": backchannel_max_words, "top_monologues": top_monologues,
+                "position": "time" if extent.timed else "characters"},
+    )
 
-    role_cache: dict[str, str | None] = {}
 
-    def role_of(spk: str | None) -> str | None:
+class _Roles:
+    """A speaker's role (:func:`speaker_role` with the document's moderators), cached."""
+
+    def __init__(self, mods: Sequence[str]) -> None:
+        self.mods = mods
+        self.cache: dict[str, str | None] = {}
+
+    def __call__(self, spk: str | None) -> str | None:
         if spk is None:
             return None
-        r = role_cache.get(spk)
+        r = self.cache.get(spk)
         if r is None:
-            r = role_cache[spk] = speaker_role(spk, mods)
+            r = self.cache[spk] = speaker_role(spk, self.mods)
         return r
 
-    labelled = [t for t in turns if t.speaker]
-    # discussion extent, for "falls silent"
-    timed = bool(labelled) and all(t.time_start is not None for t in labelled)
-    if timed:
-        d0 = min(t.time_start for t in labelled)  # type: ignore[type-var]
-        d1 = max((t.time_end if t.time_end is not None else t.time_start) for t in labelled)  # type: ignore[type-var]
-    elif labelled:
-        d0 = min(t.label_start if t.label_start is not None else t.start for t in labelled)
-        d1 = max(t.end for t in labelled)
-    else:
-        d0 = d1 = 0
 
-    def end_position(t: Turn) -> float:
-        """Where the turn ends, as a fraction of the discussion."""
-        if d1 <= d0:
-            return 1.0
+@dataclass(frozen=True)
+class _Extent:
+    """The discussion's extent, for "falls silent": by time when every labelled turn is
+    timed, else by character position."""
+
+    timed: bool
+    d0: float
+    d1: float
+
+    @classmethod
+    def of(cls, labelled: Sequence[Turn]) -> _Extent:
+        timed = bool(labelled) and all(t.time_start is not None for t in labelled)
         if timed:
-            p = t.time_end if t.time_end is not None else t.time_start
-        else:
-            p = t.end
-        return max(0.0, min(1.0, (float(p) - d0) / (d1 - d0)))  # type: ignore[arg-type]
+            return cls(True, min(t.time_start for t in labelled),  # type: ignore[type-var]
+                       max((t.time_end if t.time_end is not None else t.time_start) for t in labelled))  # type: ignore[type-var]
+        if labelled:
+            return cls(False, min(t.label_start if t.label_start is not None else t.start for t in labelled),
+                       max(t.end for t in labelled))
+        return cls(False, 0, 0)
 
-    words_by: Counter[str] = Counter()
-    turns_by: Counter[str] = Counter()
-    longest: dict[str, int] = {}
-    first: dict[str, int] = {}
-    last: dict[str, Turn] = {}
-    bc_by: Counter[str] = Counter()
-    seconds_by: Counter[str] = Counter()
-    backchannels: list[dict[str, Any]] = []
-    group_words = group_turns = unlabelled_words = 0
-    order: list[str] = []
-    runs: list[list[Any]] = []  # [speaker, words, start, end, first_turn, last_turn]
+    def end_position(self, t: Turn) -> float:
+        """Where the turn ends, as a fraction of the discussion."""
+        if self.d1 <= self.d0:
+            return 1.0
+        p = (t.time_end if t.time_end is not None else t.time_start) if self.timed else t.end
+        return max(0.0, min(1.0, (float(p) - self.d0) / (self.d1 - self.d0)))  # type: ignore[arg-type]
 
-    for t in turns:
-        utter = text[t.start:t.end]
+
+@dataclass
+class _Tally:
+    """Per-speaker counts over a document's turns, in speaking order."""
+
+    words: Counter = field(default_factory=Counter)
+    turns: Counter = field(default_factory=Counter)
+    backchannel_turns: Counter = field(default_factory=Counter)
+    seconds: Counter = field(default_factory=Counter)
+    longest: dict = field(default_factory=dict)
+    first: dict = field(default_factory=dict)
+    last: dict = field(default_factory=dict)
+    order: list = field(default_factory=list)
+    backchannels: list = field(default_factory=list)
+    runs: list = field(default_factory=list)  # [speaker, words, start, end, first_turn, last_turn]
+    group_words: int = 0
+    group_turns: int = 0
+    unlabelled_words: int = 0
+
+    def add(self, t: Turn, utter: str, role: str | None, backchannel_max_words: int, timed: bool) -> None:
         w = count_words(utter)
         spk = t.speaker
         if not spk:
-            unlabelled_words += w
-            continue
-        role = role_of(spk)
-        if spk not in first:
-            first[spk] = t.index
-            order.append(spk)
-        last[spk] = t
-        turns_by[spk] += 1
-        words_by[spk] += w
+            self.unlabelled_words += w
+            return
+        if spk not in self.first:
+            self.first[spk] = t.index
+            self.order.append(spk)
+        self.last[spk] = t
+        self.turns[spk] += 1
+        self.words[spk] += w
         if timed and t.time_end is not None:
-            seconds_by[spk] += max(0.0, float(t.time_end) - float(t.time_start))  # type: ignore[arg-type]
-        if w > longest.get(spk, -1):
-            longest[spk] = w
+            self.seconds[spk] += max(0.0, float(t.time_end) - float(t.time_start))  # type: ignore[arg-type]
+        if w > self.longest.get(spk, -1):
+            self.longest[spk] = w
         if role == GROUP:
-            group_words += w
-            group_turns += 1
+            self.group_words += w
+            self.group_turns += 1
         elif w <= backchannel_max_words and is_backchannel(utter, max_words=backchannel_max_words):
-            bc_by[spk] += 1
-            backchannels.append({"speaker": spk, "turn": t.index, "start": t.start, "end": t.end,
-                                 "text": utter.strip()})
-        if runs and runs[-1][0] == spk:
-            r = runs[-1]
+            self.backchannel_turns[spk] += 1
+            self.backchannels.append({"speaker": spk, "turn": t.index, "start": t.start, "end": t.end,
+                                      "text": utter.strip()})
+        if self.runs and self.runs[-1][0] == spk:
+            r = self.runs[-1]
             r[1] += w
             r[3] = t.end
             r[5] = t.index
         else:
-            runs.append([spk, w, t.start, t.end, t.index, t.index])
+            self.runs.append([spk, w, t.start, t.end, t.index, t.index])
 
-    individuals = [s for s in order if role_of(s) != GROUP]
-    total_words = sum(words_by[s] for s in individuals)
-    total_turns = sum(turns_by[s] for s in individuals)
-    cutoff = 1.0 - silent_fraction
-
-    stats: list[SpeakerStats] = []
-    silent: list[str] = []
-    role_words: Counter[str] = Counter()
-    role_turns: Counter[str] = Counter()
-    for s in order:
-        role = role_of(s) or PARTICIPANT
+    def speaker_stats(self, s: str, role: str, last_position: float, cutoff: float, total_words: int,
+                      total_turns: int) -> SpeakerStats:
         is_group = role == GROUP
-        lp = end_position(last[s])
-        is_silent = role == PARTICIPANT and lp < cutoff
-        if is_silent:
-            silent.append(s)
-        if not is_group:
-            role_words[role] += words_by[s]
-            role_turns[role] += turns_by[s]
-        stats.append(SpeakerStats(
-            speaker=s, role=role, turns=turns_by[s], words=words_by[s],
-            word_share=None if is_group else (words_by[s] / total_words if total_words else 0.0),
-            turn_share=None if is_group else (turns_by[s] / total_turns if total_turns else 0.0),
-            mean_words=words_by[s] / turns_by[s] if turns_by[s] else 0.0,
-            longest_turn_words=longest.get(s, 0), backchannels=bc_by[s], first_turn=first[s],
-            last_turn=last[s].index, last_position=round(lp, 4), silent=is_silent,
-            unidentified=role == UNIDENTIFIED,
-            wpm=round(words_by[s] / (seconds_by[s] / 60.0), 1) if seconds_by[s] > 0 else None,
-        ))
+        words, turns = self.words[s], self.turns[s]
+        return SpeakerStats(
+            speaker=s, role=role, turns=turns, words=words,
+            word_share=None if is_group else (words / total_words if total_words else 0.0),
+            turn_share=None if is_group else (turns / total_turns if total_turns else 0.0),
+            mean_words=words / turns if turns else 0.0,
+            longest_turn_words=self.longest.get(s, 0), backchannels=self.backchannel_turns[s],
+            first_turn=self.first[s], last_turn=self.last[s].index, last_position=round(last_position, 4),
+            silent=role == PARTICIPANT and last_position < cutoff, unidentified=role == UNIDENTIFIED,
+            wpm=round(words / (self.seconds[s] / 60.0), 1) if self.seconds[s] > 0 else None,
+        )
 
-    participants = [s for s in individuals if role_of(s) == PARTICIPANT]
-    transitions: dict[str, dict[str, int]] = defaultdict(dict)
+
+def _transitions(runs: Sequence[list]) -> dict[str, dict[str, int]]:
+    """Who speaks after whom: counts between consecutive runs of one speaker's turns."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
     for a, b in zip(runs, runs[1:]):
-        row = transitions[a[0]]
-        row[b[0]] = row.get(b[0], 0) + 1
-    mono = sorted((r for r in runs if role_of(r[0]) != GROUP), key=lambda r: (-r[1], r[2]))[:max(0, top_monologues)]
-    monologues = tuple(
-        {"speaker": r[0], "words": r[1], "start": r[2], "end": r[3], "turn_start": r[4], "turn_end": r[5],
-         "preview": _preview(text[r[2]:r[3]])}
-        for r in mono
-    )
-    role_word_shares = {k: (role_words[k] / total_words if total_words else 0.0)
-                        for k in (MODERATOR, PARTICIPANT, UNIDENTIFIED)}
-    role_turn_shares = {k: (role_turns[k] / total_turns if total_turns else 0.0)
-                        for k in (MODERATOR, PARTICIPANT, UNIDENTIFIED)}
-    return DocumentDynamics(
-        document=name if name is not None else doc.name,
-        n_turns=sum(turns_by.values()),
-        n_speakers=len(individuals),
-        words=total_words,
-        speakers=tuple(stats),
-        role_word_shares=role_word_shares,
-        role_turn_shares=role_turn_shares,
-        gini_words=gini(words_by[s] for s in participants),
-        gini_turns=gini(turns_by[s] for s in participants),
-        group_turns=group_turns,
-        group_words=group_words,
-        unlabelled_words=unlabelled_words,
-        transitions={a: dict(b) for a, b in transitions.items()},
-        monologues=monologues,
-        backchannels=tuple(backchannels),
-        silent=tuple(silent),
-        moderators=tuple(s for s in individuals if role_of(s) == MODERATOR),
-        params={"moderators": list(mods), "silent_fraction": silent_fraction,
-                "backchannel_max_words": backchannel_max_words, "top_monologues": top_monologues,
-                "position": "time" if timed else "characters"},
-    )
+        out[a[0]][b[0]] = out[a[0]].get(b[0], 0) + 1
+    return {a: dict(b) for a, b in out.items()}
+
+
+def _monologues(runs: Sequence[list], role_of, text: str, top: int) -> tuple[dict[str, Any], ...]:
+    """The ``top`` longest runs of one (individual) speaker's turns."""
+    mono = sorted((r for r in runs if role_of(r[0]) != GROUP), key=lambda r: (-r[1], r[2]))[:max(0, top)]
+    return tuple({"speaker": r[0], "words": r[1], "start": r[2], "end": r[3], "turn_start": r[4], "turn_end": r[5],
+                  "preview": _preview(text[r[2]:r[3]])} for r in mono)
 
 
 def _preview(s: str, n: int = 80) -> str:

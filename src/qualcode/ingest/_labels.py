@@ -36,6 +36,19 @@ _ROLE_WORDS = frozenset(
     facilitador facilitadora
     """.split()
 )
+#: A speaker label that names the moderator's role, in the languages qualcode reads:
+#: moderator/interviewer/host, Spanish moderador/a, entrevistador/a, encuestador/a,
+#: anfitrión/a, French modérateur/modératrice, animateur/animatrice, intervieweur/euse,
+#: enquêteur/enquêtrice (accented or not), and the bare I/INT/MOD/Q interview labels.
+#: "Facilitator" (facilitador/a, facilitateur/trice) is deliberately not one: in many
+#: programme evaluations the facilitators are the people interviewed. The one copy of
+#: this rule (ingest's moderator inference and the cue speakers' roles use it).
+MODERATOR_NAME_RE = re.compile(
+    r"\b(?:co[- ]?)?(?:moderator|moderadora?|interviewer|entrevistadora?|encuestadora?|host|anfitri[oó]na?"
+    r"|mod[ée]rat(?:eur|rice)|animat(?:eur|rice)|intervieweu(?:r|se)|enqu[êe]t(?:eur|rice))\b"
+    r"|^(?:i|int|mod|q)\s*\d*$",
+    re.IGNORECASE,
+)
 # Labels (ignoring trailing numbers) that head metadata lines, not speech.
 _NOT_SPEAKERS = frozenset(
     """

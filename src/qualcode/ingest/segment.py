@@ -45,7 +45,7 @@ import unicodedata
 from typing import Any, Iterable, Mapping
 
 from qualcode.errors import InputError
-from qualcode.ingest._labels import speaker_key
+from qualcode.ingest._labels import MODERATOR_NAME_RE, speaker_key
 from qualcode.types import ParsedDocument, SegmentSpan, Turn
 
 __all__ = ["STRATEGIES", "DEFAULTS", "segment", "split_sentences", "infer_moderators", "paragraphs"]
@@ -60,11 +60,6 @@ DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 }
 _LINE_PARAGRAPH_FORMATS = frozenset({"docx", "vtt", "srt"})
 
-_MODERATOR_NAME = re.compile(
-    r"\b(?:co[- ]?)?(?:moderator|moderadora?|interviewer|entrevistadora?|host|anfitri[oó]na?)\b"
-    r"|^(?:i|int|mod|q)\s*\d*$",
-    re.IGNORECASE,
-)
 
 # ---------------------------------------------------------------- sentences
 
@@ -290,8 +285,9 @@ def _asks(text: str) -> bool:
 def infer_moderators(parsed: ParsedDocument) -> list[str]:
     """Moderators of a transcript, inferred from its speakers.
 
-    Speakers whose name says so (moderator, moderador/a, interviewer, entrevistador/a,
-    host, and the bare ``I``/``INT``/``MOD``/``Q`` labels); otherwise the speaker with
+    Speakers whose name says so (:data:`qualcode.ingest._labels.MODERATOR_NAME_RE`:
+    moderator, interviewer, host, moderador/a, entrevistador/a, modérateur/modératrice,
+    animateur/animatrice..., and the bare ``I``/``INT``/``MOD``/``Q`` labels); otherwise the speaker with
     the most turns containing a question mark (the first such speaker on ties); ``[]``
     when there are no speakers or no questions.
 
@@ -301,7 +297,7 @@ def infer_moderators(parsed: ParsedDocument) -> list[str]:
     ['INTERVIEWER 2']
     """
     speakers = list(dict.fromkeys(t.speaker for t in parsed.turns if t.speaker))
-    named = [s for s in speakers if _MODERATOR_NAME.search(unicodedata.normalize("NFC", s).strip())]
+    named = [s for s in speakers if MODERATOR_NAME_RE.search(unicodedata.normalize("NFC", s).strip())]
     if named:
         return named
     counts: dict[str, int] = {}
