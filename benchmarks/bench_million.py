@@ -25,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import table
+from _common import table  # noqa: E402  (after the sys.path line)
 
 MODEL = "fake:dim=384"
 PER_FILE = 100_000

@@ -21,6 +21,7 @@ matrix at once.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from qualcode.coding.similarity import (
+    code_vectors,
     CALIBRATIONS,
     MIN_SEGMENTS_TO_CENTER,
     MIXTURE_MAX_ROWS,
@@ -37,7 +39,13 @@ from qualcode.coding.similarity import (
     code_mixtures,
     offsets_from_stats,
 )
+from qualcode.coding.deductive import CodingResult, read_codebook, resolve_threshold, store_codebook
+from qualcode.embeddings import embed_texts
 from qualcode.errors import InputError
+from qualcode.language import codebook_text
+from qualcode.provenance import hash_obj
+from qualcode.runs import RunRecorder
+from qualcode.types import Coding
 from qualcode.store import Store
 from qualcode.store.scale import count_current_segments, iter_segment_vectors
 
@@ -137,21 +145,6 @@ def code_segments_blocked(project, codebook, *, block_size: int | None = None, m
     selection, no moderator or speakerless-line rules: meant for survey answers, where
     those select nothing). Returns the stored :class:`~qualcode.coding.deductive.CodingResult`.
     """
-    import time
-
-    from qualcode.coding.deductive import (
-        CodingResult,
-        read_codebook,
-        resolve_threshold,
-        store_codebook,
-    )
-    from qualcode.coding.similarity import code_vectors
-    from qualcode.embeddings import embed_texts
-    from qualcode.language import codebook_text
-    from qualcode.provenance import hash_obj
-    from qualcode.runs import RunRecorder
-    from qualcode.types import Coding
-
     t0 = time.perf_counter()
     s = project.settings
     block_size = int(block_size or s.get("compute", "block_size", 50000))
@@ -165,11 +158,9 @@ def code_segments_blocked(project, codebook, *, block_size: int | None = None, m
     threshold = resolve_threshold(s.get("coding", "threshold", "auto") if threshold is None else threshold, backend)
     code_vecs = code_vectors(cb.codes, lambda texts: embed_texts(project.store, backend, texts,
                                                                   show_progress=False)[0], represent)
-    thr = [c.threshold for c in cb.codes]
-    names = cb.names()
     blocks = code_store_blocks(project.store, backend.name, code_vecs, block_size=block_size, mode=mode,
-                               threshold=threshold, margin=margin, max_codes=max_codes, code_thresholds=thr,
-                               calibrate=calibrate)
+                               threshold=threshold, margin=margin, max_codes=max_codes,
+                               code_thresholds=[c.threshold for c in cb.codes], calibrate=calibrate)
     cb = store_codebook(project, cb, cb_source)
     rec = RunRecorder(project.store, "code",
                       params={"method": "embedding", "codebook": cb.name, "codebook_version": cb.version,
@@ -178,37 +169,45 @@ def code_segments_blocked(project, codebook, *, block_size: int | None = None, m
                               "embedding_model": embedding_model or s.embedding_model, "blocked": True,
                               "block_size": block_size},
                       backend=type(backend).__name__, model=backend.name, model_version=backend.version, t0=t0)
-    per_code = {n: 0 for n in names}
-    counts = {"segments": 0, "codings": 0, "coded": 0}
-    hashes: list[str] = []
-
-    def write(store: Store) -> None:
-        for bc in blocks:
-            a = bc.assignment
-            rows = a.rows.tolist()
-            out = []
-            for r, c, sc, cal in zip(rows, a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist()):
-                per_code[names[c]] += 1
-                out.append(Coding(code=names[c], segment_id=int(bc.segment_ids[r]), document_id=int(bc.document_ids[r]),
-                                  start=int(bc.starts[r]), end=int(bc.ends[r]), score=round(sc, 6),
-                                  evidence={"method": "similarity", "calibrated": round(cal, 6)},
-                                  coder=rec.coder, run_id=rec.id))
-            store.add_codings(out)
-            counts["segments"] += len(bc.segment_ids)
-            counts["codings"] += len(out)
-            counts["coded"] += len(set(rows))
-            hashes.append(hash_obj(bc.segment_ids.tolist()))
-
-    summary: dict = {}
-
-    def summarise(store: Store) -> None:
-        write(store)
-        summary.update({"n_segments": counts["segments"], "n_codings": counts["codings"],
-                        "uncoded": counts["segments"] - counts["coded"], "per_code": per_code, "embedded": 0,
-                        "blocked": True, "segment_ids_hash": hash_obj(hashes)})
-        store.update_run(rec.id, summary=summary)
-
-    run = rec.finish(summary={}, extra=summarise)
+    writer = _BlockWriter(cb.names(), rec)
+    run = rec.finish(summary={}, extra=lambda store: writer.write_all(store, blocks))
     run = project.store.run(run.id)
-    return CodingResult(run=run, codebook=cb, n_segments=counts["segments"], n_codings=counts["codings"],
-                        uncoded=counts["segments"] - counts["coded"], per_code=per_code, embedded=0)
+    c = writer.counts
+    return CodingResult(run=run, codebook=cb, n_segments=c["segments"], n_codings=c["codings"],
+                        uncoded=c["segments"] - c["coded"], per_code=writer.per_code, embedded=0)
+
+
+class _BlockWriter:
+    """Writes each coded block's codings inside the run's transaction and keeps the tallies
+    (per code, segments, codings, coded segments, the segment-id hash) for the run's summary."""
+
+    def __init__(self, names: list[str], rec) -> None:
+        self.names = names
+        self.rec = rec
+        self.per_code = {n: 0 for n in names}
+        self.counts = {"segments": 0, "codings": 0, "coded": 0}
+        self.hashes: list[str] = []
+
+    def write_block(self, store: Store, bc) -> None:
+        a = bc.assignment
+        rows = a.rows.tolist()
+        out = []
+        for r, c, sc, cal in zip(rows, a.cols.tolist(), a.scores.tolist(), a.calibrated.tolist()):
+            self.per_code[self.names[c]] += 1
+            out.append(Coding(code=self.names[c], segment_id=int(bc.segment_ids[r]),
+                              document_id=int(bc.document_ids[r]), start=int(bc.starts[r]), end=int(bc.ends[r]),
+                              score=round(sc, 6), evidence={"method": "similarity", "calibrated": round(cal, 6)},
+                              coder=self.rec.coder, run_id=self.rec.id))
+        store.add_codings(out)
+        self.counts["segments"] += len(bc.segment_ids)
+        self.counts["codings"] += len(out)
+        self.counts["coded"] += len(set(rows))
+        self.hashes.append(hash_obj(bc.segment_ids.tolist()))
+
+    def write_all(self, store: Store, blocks) -> None:
+        for bc in blocks:
+            self.write_block(store, bc)
+        c = self.counts
+        store.update_run(self.rec.id, summary={
+            "n_segments": c["segments"], "n_codings": c["codings"], "uncoded": c["segments"] - c["coded"],
+            "per_code": self.per_code, "embedded": 0, "blocked": True, "segment_ids_hash": hash_obj(self.hashes)})
