@@ -193,14 +193,31 @@ def bench_bills(spec, setups, out):
         out[label]["bills summaries read as windows"] = f"{stats.split} of {len(texts)}"
     for label, st in setups.items():
         a = decide(S, st, texts, codes, ["name"])
-        out[label]["bills zero-shot acc"] = round(float(np.mean(np.array(top_codes(a, len(y))) == y)), 3)
+        right = np.array(top_codes(a, len(y))) == y
+        out[label]["bills zero-shot acc"] = round(float(np.mean(right)), 3)
         out[label]["bills codes/segment"] = round(a.rows.size / len(y), 2)
         a = decide(S, st, texts, codes, ["name"], mode="argmax", threshold=-1.0)
-        out[label]["bills zero-shot acc, no floor"] = round(float(np.mean(np.array(top_codes(a, len(y))) == y)), 3)
+        right_nf = np.array(top_codes(a, len(y))) == y
+        out[label]["bills zero-shot acc, no floor"] = round(float(np.mean(right_nf)), 3)
+        BILLS_RIGHT[label] = (right, right_nf)
 
     prevalence_single(S, y, topics, texts, codes, setups, out)
     prevalence_multi(spec, texts, y, codes, setups, out)
     return E, y
+
+
+#: label -> per-bill correctness of the top code (with the floor, without it), for the paired test
+BILLS_RIGHT: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float]:
+    """Exact two-sided McNemar test of two classifiers on the same items: (right only
+    under ``a``, right only under ``b``, p)."""
+    from math import comb
+
+    n01, n10 = int((a & ~b).sum()), int((~a & b).sum())
+    n, k = n01 + n10, min(n01, n10)
+    return n01, n10, min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
 
 
 def mean_sd(values) -> str:
@@ -452,6 +469,12 @@ def main(argv=None) -> int:
             for label in group:
                 out[label]["texts/s"] = sp.get("texts_per_s")
                 out[label]["peak MB"] = sp.get("peak_rss_mb")
+    base = next((label for label in setups if label.startswith("old")), None)
+    for label in setups:
+        if base and label != base and label in BILLS_RIGHT and base in BILLS_RIGHT:
+            tests = [mcnemar(BILLS_RIGHT[base][i], BILLS_RIGHT[label][i]) for i in (0, 1)]
+            out[label]["bills vs old, paired: old-only / this-only right, McNemar p (floor; no floor)"] = "; ".join(
+                f"{a} / {b}, p={p:.2f}" for a, b, p in tests)
     metrics = list(dict.fromkeys(m for r in out.values() for m in r))
     rows = [{"benchmark": m, **{label: out[label].get(m, "") for label in setups}} for m in metrics]
     table(rows, ["benchmark", *setups])
