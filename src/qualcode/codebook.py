@@ -20,6 +20,9 @@ from typing import Any, Iterable
 
 from qualcode.errors import InputError
 from qualcode.types import Code, Codebook
+from qualcode.errors import NotFoundError
+from qualcode.cells import restore
+from qualcode.keywords import compile_keywords, split_keywords, validate_keywords
 
 CODEBOOK_FORMATS = (".yaml", ".yml", ".json", ".csv")
 #: the keys a code may have (``code``/``description`` are accepted for ``name``/``definition``)
@@ -43,7 +46,6 @@ def read_codebook(codebook: Codebook | str | os.PathLike[str], store: Any = None
     if store is None:
         raise InputError(f"no codebook file {str(codebook)!r}",
                          hint=f"give a codebook file ({', '.join(CODEBOOK_FORMATS)})")
-    from qualcode.errors import NotFoundError
 
     try:
         return store.codebook(str(codebook)), None
@@ -221,7 +223,6 @@ def _from_structure(data: Any, p: Path, lines: list[int]) -> tuple[list[tuple[di
 
 
 def _from_csv(text: str, p: Path) -> list[tuple[dict, int | None]]:
-    from qualcode.cells import restore
 
     try:
         delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
@@ -280,7 +281,6 @@ def _check_keys(item: dict, nm: str, p: Path, ln: int | None) -> None:
 
 def _as_keywords(value: Any, code: str, p: Path, ln: int | None) -> tuple[str, ...]:
     """A code's keyword list, each entry checked (an empty entry or a bad regex is an error)."""
-    from qualcode.keywords import compile_keywords, split_keywords, validate_keywords
 
     if value is None or value == "":
         return ()

@@ -10,6 +10,8 @@ from typing import Any, Mapping, Sequence
 from qualcode.errors import InputError
 from qualcode.project import Project
 from qualcode.types import Document, ParsedDocument
+from qualcode import ingest
+from qualcode.language import language_of_parsed
 
 TABLE_FORMATS = {"csv"}
 
@@ -62,7 +64,6 @@ def ingest_files(
     anything is written, so a bad file leaves the store untouched; the writes then
     happen in one transaction.
     """
-    from qualcode import ingest
 
     if not paths:
         raise InputError("no files given; expected one or more transcript files")
@@ -121,7 +122,6 @@ def _plan(project: Project, paths: Sequence[str | os.PathLike[str]], *, format: 
           reader_options: Mapping[str, Any] | None, notes: list[str]) -> list[_Planned]:
     """Every file read and segmented in memory (nothing written); what a reader
     inferred or skipped goes to ``notes``."""
-    from qualcode import ingest
 
     planned = []
     for p in paths:
@@ -170,7 +170,6 @@ def with_languages(parsed: ParsedDocument, spans: list) -> tuple[str, list]:
     (:func:`qualcode.language.language_of_parsed`)."""
     from dataclasses import replace
 
-    from qualcode.language import language_of_parsed
 
     lang, rows = language_of_parsed(parsed)
     if rows is None:
@@ -188,7 +187,6 @@ def resegment(
 ) -> dict[str, int]:
     """Re-cut current documents with ``strategy``; earlier segmentations (and the
     codings made on them) are kept. Returns segments per document."""
-    from qualcode import ingest
 
     store = project.store
     docs: list[Document] = store.documents()

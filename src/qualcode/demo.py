@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from qualcode.errors import InputError
+from qualcode.coding.deductive import code_segments
+from qualcode.coding.relevance import rank_segments
+from qualcode.corpus import ingest_files
+from qualcode.project import init_project
+from qualcode.report.tables import export_codings, export_segments
 
 EXAMPLE_FILES = ["focus_group_mothers.md", "focus_group_chws.txt", "focus_group_fathers.txt",
                  "interview_clinic_manager.vtt"]
@@ -80,11 +85,6 @@ def _micro_f1(gold: dict[int, set[str]], pred: dict[int, set[str]]) -> dict[str,
 def run_demo(out: str | os.PathLike[str], *, show_progress: bool = True) -> DemoResult:
     """Build a demo project in ``out`` and run ingest → segment → embed → relevance →
     codebook coding; write a CSV of codings and a readable summary."""
-    from qualcode.coding.deductive import code_segments
-    from qualcode.coding.relevance import rank_segments
-    from qualcode.corpus import ingest_files
-    from qualcode.project import init_project
-    from qualcode.report.tables import export_codings, export_segments
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "qualcode.db").exists():

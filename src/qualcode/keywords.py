@@ -42,6 +42,7 @@ from typing import Iterable, Mapping, Sequence
 
 from qualcode.errors import InputError
 from qualcode.provenance import hash_obj
+from qualcode.text import fold_with_index
 
 __all__ = ["KeywordHit", "CompiledKeywords", "METHODS", "compile_keywords", "codebook_keywords", "evidence",
            "keywords_hash", "match_codes", "run_params", "segment_hits", "split_keywords", "validate_keywords"]
@@ -56,7 +57,6 @@ _WORD_AFTER = r"(?!\w)"
 
 
 def _fold_with_index(text: str) -> tuple[str, list[int]]:
-    from qualcode.text import fold_with_index
 
     return fold_with_index(text)
 

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 from qualcode.errors import InputError
+from qualcode.provenance import text_hash
 
 #: a text gets a language only at this detector confidence or above (a probability)
 CONFIDENCE_FLOOR = 0.5
@@ -229,7 +230,6 @@ def check_project_languages(project: Any, backend: Any, segments: Sequence[Any],
 def cached_text_languages(store: Any, texts: Mapping[str, str]) -> dict[str, str | None]:
     """label -> detected language of each of ``texts``, from the store's cache (by text
     hash) or detected now and cached, so a re-run does not load the detector."""
-    from qualcode.provenance import text_hash
 
     hashes = {label: text_hash(t) for label, t in texts.items() if t and t.strip()}
     cached = store.text_languages(hashes.values())

@@ -14,6 +14,7 @@ import platform
 import secrets
 from datetime import datetime, timezone
 from typing import Any
+from qualcode import __version__
 
 
 def canonical_json(obj: Any) -> str:
@@ -68,7 +69,6 @@ def new_run_id(step: str) -> str:
 
 
 def qualcode_version() -> str:
-    from qualcode import __version__
 
     return __version__
 

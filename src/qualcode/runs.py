@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from qualcode.provenance import environment_info, new_run_id, now_iso, qualcode_version
 from qualcode.store import Store
 from qualcode.types import Coding, Run
+from qualcode.secrets import scrub_obj
 
 
 #: recorders created inside the innermost @records_failures call
@@ -99,7 +100,6 @@ class RunRecorder:
         return f"run:{self.id}"
 
     def _run(self, status: str, summary: Mapping[str, Any] | None) -> Run:
-        from qualcode.secrets import scrub_obj
 
         duration = time.perf_counter() - self._t0
         return Run(

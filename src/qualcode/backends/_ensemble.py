@@ -19,6 +19,7 @@ import numpy as np
 
 from qualcode.backends.base import EmbeddingBackend
 from qualcode.errors import InputError
+from qualcode.backends.registry import embedding_backend
 
 
 def parse_members(spec: str) -> list[tuple[str, float | None]]:
@@ -73,7 +74,6 @@ class EnsembleBackend(EmbeddingBackend):
     """Weighted concatenation of member backends (see the module doc)."""
 
     def __init__(self, spec: str, **options: Any) -> None:
-        from qualcode.backends.registry import embedding_backend
 
         members = parse_members(spec)
         self.weights = resolve_weights([w for _, w in members], spec)

@@ -25,6 +25,10 @@ from urllib.parse import urlsplit
 
 from qualcode.backends.base import Completion, LLMBackend, Message
 from qualcode.errors import BackendError, FatalBackendError, InputError, RetryableError
+from qualcode.locality import has_userinfo
+from qualcode.locality import loopback_address
+from qualcode.secrets import scrub, secret_values
+from qualcode.backends._http import RedirectRefused, open_request
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -82,7 +86,6 @@ class OpenAICompatBackend(LLMBackend):
     ) -> None:
         if not base_url or not urlsplit(base_url).scheme.startswith("http"):
             raise InputError(f"LLM endpoint must be an http(s) URL; got {base_url!r}")
-        from qualcode.locality import has_userinfo
 
         for what, u in (("endpoint", base_url), ("url", url)):
             if u and has_userinfo(u):
@@ -106,7 +109,6 @@ class OpenAICompatBackend(LLMBackend):
         else:
             self._schema_mode = bool(json_schema)
         self._lock = threading.Lock()
-        from qualcode.locality import loopback_address
 
         self.locality = "local" if loopback_address(urlsplit(self.base_url).hostname) else "external"
 
@@ -132,12 +134,10 @@ class OpenAICompatBackend(LLMBackend):
 
     def _scrub(self, text: str) -> str:
         """``text`` without this backend's key or any other secret (before any cut)."""
-        from qualcode.secrets import scrub, secret_values
 
         return scrub(text, secrets=secret_values(extra=[self._api_key] if self._api_key else []))
 
     def _post(self, payload: Mapping[str, Any]) -> tuple[int, dict[str, Any], float]:
-        from qualcode.backends._http import RedirectRefused, open_request
 
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         req = urllib.request.Request(self.url, data=body, headers=self._headers(), method="POST")

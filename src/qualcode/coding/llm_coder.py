@@ -28,6 +28,9 @@ from qualcode.prompts import CODE_PAIR, CODE_SEGMENT
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder, records_failures
 from qualcode.types import Code, Codebook, Coding, Estimate, Run, Segment, StepResult
+from qualcode.codebook import read_codebook
+from qualcode.coding.deductive import _nothing_to_code
+from qualcode.coding.select import select
 
 if TYPE_CHECKING:
     from qualcode.coding.select import Selection
@@ -94,7 +97,6 @@ def quote_evidence(quote: str, seg: Segment) -> dict[str, Any]:
 
 def _load_codebook(store: Any, codebook: Codebook | str | os.PathLike[str]) -> tuple[Codebook, str | None]:
     """A Codebook, a codebook file, or the name of a codebook stored in the project."""
-    from qualcode.codebook import read_codebook
 
     return read_codebook(codebook, store)
 
@@ -160,8 +162,6 @@ def _plan(project: Project, codebook: Codebook | str | os.PathLike[str], *, per:
           show_progress: bool, selection: "Selection | None", skip_unattributed: bool | None) -> _Plan:
     """Check the parameters (before any model or store work), then choose the segments and
     build the requests."""
-    from qualcode.coding.deductive import _nothing_to_code
-    from qualcode.coding.select import select
 
     check_choice("per", per, PER_CHOICES)
     concurrency = check_optional(check_positive_int, "concurrency", concurrency)

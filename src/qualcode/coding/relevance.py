@@ -16,6 +16,8 @@ from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
 from qualcode.params import check_optional, check_number, check_positive_int
 from qualcode.types import Run, Segment, StepResult
+from qualcode.coding.select import describe, select
+from qualcode.language import check_project_languages
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,6 @@ def rank_segments(
         raise InputError("question is empty; give the research question as text", param="question")
     top = check_optional(check_positive_int, "top", top)
     threshold = check_optional(check_number, "threshold", threshold)
-    from qualcode.coding.select import describe, select
 
     if selection is not None and selection.uses_relevance:
         raise InputError("relevant_to/relevance_run do not apply to relevance ranking: it ranks segments itself",
@@ -87,7 +88,6 @@ def rank_segments(
             raise InputError(f"no segment left to rank of {chosen.n_candidates} ({describe(chosen)})")
         raise InputError("the project has no segments", hint="ingest transcripts first: `qualcode ingest FILE...`")
     backend = project.embedder(embedder, texts=[question])
-    from qualcode.language import check_project_languages
 
     lang = check_project_languages(project, backend, segments, texts={"question": question}, strict=strict,
                                    step="relevance")

@@ -34,6 +34,7 @@ from qualcode.cues._speakers import (
 from qualcode.cues.detectors import NOTE_RE
 from qualcode.errors import InputError
 from qualcode.types import ParsedDocument, Turn
+from qualcode.speakers import document_moderators
 
 __all__ = [
     "BACKCHANNEL_WORDS",
@@ -272,7 +273,6 @@ def group_dynamics(
         raise InputError(f"backchannel_max_words must be at least 1; got {backchannel_max_words!r}")
     mods = [m for m in (moderators or ()) if str(m).strip()]
     if not mods:  # the project-wide rule (qualcode.speakers): named moderators, else the question-asker
-        from qualcode.speakers import document_moderators
 
         mods = sorted(document_moderators(doc))
     turns = [t for t in doc.turns if t.end >= t.start]

@@ -16,6 +16,11 @@ from qualcode.backends.base import LLMBackend, Message
 from qualcode.cues.detectors import Cue
 from qualcode.errors import InputError
 from qualcode.provenance import hash_obj
+from qualcode.llm import verify_quote
+from qualcode.config import Settings
+from qualcode.privacy.guard import check_outbound
+from qualcode.llm import LLMClient
+from qualcode.llm import LLMRequest
 
 TEMPLATE_NAME = "cues_llm"
 LLM_CUE_TYPES = ("tone_shift", "agreement", "disagreement", "emotional_intensity")
@@ -77,7 +82,6 @@ def cue_schema(types: Sequence[str] = LLM_CUE_TYPES) -> dict[str, Any]:
 def locate_quote(quote: str, text: str, *, fuzzy: bool = False) -> tuple[int, int] | None:
     """Where ``quote`` occurs in ``text`` (exact, or ignoring case, quote marks and
     whitespace runs; fuzzily only when asked). Returns offsets into ``text`` or ``None``."""
-    from qualcode.llm import verify_quote
 
     m = verify_quote(quote, text)
     if m is None or (m.match == "fuzzy" and not fuzzy):
@@ -88,8 +92,6 @@ def locate_quote(quote: str, text: str, *, fuzzy: bool = False) -> tuple[int, in
 def check_privacy(backend: LLMBackend, classification: str, store: Any = None) -> None:
     """Refuse to send text where the data classification does not allow it (the
     project-wide guard, :func:`qualcode.privacy.guard.check_outbound`)."""
-    from qualcode.config import Settings
-    from qualcode.privacy.guard import check_outbound
 
     settings = Settings().with_overrides({"project": {"classification": classification}})
     check_outbound(settings, backend, n_texts=0, step="cues", store=store)
@@ -139,7 +141,6 @@ class LLMCueCoder:
         if self.context < 0:
             raise InputError(f"context must be >= 0; got {self.context!r}")
         if self.client is None:
-            from qualcode.llm import LLMClient
 
             self.client = LLMClient(self.backend, None, concurrency=1, show_progress=False)
 
@@ -158,7 +159,6 @@ class LLMCueCoder:
 
     def requests(self, segments: Sequence[Any]) -> list[Any]:
         """One :class:`qualcode.llm.LLMRequest` per segment (for dry runs and estimates)."""
-        from qualcode.llm import LLMRequest
 
         out = []
         prev_doc: Any = object()

@@ -20,6 +20,12 @@ from qualcode.params import check_range
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder, records_failures
 from qualcode.types import Coding, Document, Run, Segment, StepResult
+from qualcode.coding.select import describe, select
+from qualcode.cues.llm_cues import LLMCueCoder, check_privacy
+from qualcode.llm import LLMClient, make_llm
+from qualcode.cues.detectors import CueDetector, load_patterns
+from qualcode.cues.timing import timed_from_turns, timing_cues
+from qualcode.cues.dynamics import group_dynamics
 
 if TYPE_CHECKING:
     from qualcode.backends.base import LLMBackend
@@ -63,7 +69,6 @@ def _targets(project: Project, selection: "Selection | None") -> _Targets:
     docs = _documents(project, selection.documents if selection is not None else ())
     if selection is None or not (selection.where or selection.uses_relevance):
         return _Targets(docs, None)
-    from qualcode.coding.select import describe, select
 
     # the segments to work on: rule cues stay in them, the LLM codes them
     chosen = select(project, selection, skip_moderators=False)
@@ -77,8 +82,6 @@ def _targets(project: Project, selection: "Selection | None") -> _Targets:
 def _llm_coder(project: Project, llm: Any) -> Any:
     """An :class:`~qualcode.cues.llm_cues.LLMCueCoder` for ``llm`` (a backend, a client's
     backend, a spec, or ``None`` for ``[llm] model``), after the privacy check."""
-    from qualcode.cues.llm_cues import LLMCueCoder, check_privacy
-    from qualcode.llm import LLMClient, make_llm
 
     backend = llm.backend if isinstance(llm, LLMClient) else llm if llm is not None and not isinstance(
         llm, str) else make_llm(project.settings, llm or None)
@@ -114,7 +117,6 @@ def code_cues(
 
     Parameters are checked before any document is read or any model called.
     """
-    from qualcode.cues.detectors import CueDetector, load_patterns
 
     pause_threshold = check_range("pause_threshold", pause_threshold, low=0)
     if selection is not None and selection.uses_relevance and not use_llm:
@@ -127,7 +129,6 @@ def code_cues(
     coder = _llm_coder(project, llm) if use_llm else None
     rec = _recorder(project, targets, rules, patterns, pause_threshold, coder, llm)
     if coder is not None:
-        from qualcode.llm import LLMClient
 
         coder.client = LLMClient.from_settings(coder.backend, project.store, project.settings, step=STEP,
                                                run_id=rec.id)
@@ -180,7 +181,6 @@ def _recorder(project: Project, targets: _Targets, rules: Sequence[Any], pattern
 def _document_codings(project: Project, doc: Document, detector: Any, pause_threshold: float, coder: Any,
                       chosen: Any, rec: RunRecorder) -> list[Coding]:
     """One document's cues as codings, in text order, each pointing at its segment."""
-    from qualcode.cues.timing import timed_from_turns, timing_cues
 
     store = project.store
     parsed = store.parsed_document(doc)
@@ -221,7 +221,6 @@ def document_dynamics(project: Project, *, documents: Sequence[str] = (), modera
     """Participation tables (:func:`qualcode.cues.dynamics.group_dynamics`) of every current
     document with speaker turns (``documents``: only these). ``moderators`` default to
     ``[segmentation] moderators``, else inferred from the names."""
-    from qualcode.cues.dynamics import group_dynamics
 
     docs = _documents(project, documents)
     mods = list(moderators or project.settings.get("segmentation", "moderators", []) or [])

@@ -42,6 +42,16 @@ from qualcode.backends.base import Completion, LLMBackend, Message
 from qualcode.errors import BackendError, FatalBackendError, InputError, RetryableError
 from qualcode.llm.replies import approx_tokens, check_schema, parse_json_reply
 from qualcode.provenance import hash_obj, text_hash
+from qualcode.store import llm_log
+from qualcode.progress import progress
+from qualcode.config import Settings
+from qualcode.privacy.guard import check_outbound
+from qualcode.privacy.audit import record_outbound
+from qualcode.secrets import scrub
+from qualcode.secrets import scrub_obj
+from qualcode.store.llm_log import CallRecord
+from qualcode.secrets import secret_values
+from qualcode.secrets import scrub_received
 
 __all__ = ["REPAIR_PROMPT", "CallStats", "LLMClient", "LLMRequest", "LLMResult"]
 
@@ -244,7 +254,6 @@ class LLMClient:
     def cached(self, requests: Sequence[LLMRequest]) -> dict[str, dict[str, Any]]:
         if self.store is None or not requests:
             return {}
-        from qualcode.store import llm_log
 
         return llm_log.cached_answers(self.store, [r.request_hash(self.model_id, self.endpoint_id) for r in requests])
 
@@ -271,7 +280,6 @@ class LLMClient:
         Failed requests come back with ``ok=False``; a :class:`FatalBackendError` stops
         the batch and is raised after the finished answers are logged.
         """
-        from qualcode.progress import progress
 
         self._stop.clear()
         hashes = [r.request_hash(self.model_id, self.endpoint_id) for r in requests]
@@ -343,8 +351,6 @@ class LLMClient:
     def _guard(self, n_texts: int) -> Any:
         """Refuse, before any connection, to send text where the project's data
         classification does not allow it (see :mod:`qualcode.privacy.guard`)."""
-        from qualcode.config import Settings
-        from qualcode.privacy.guard import check_outbound
 
         settings = self.settings if self.settings is not None else Settings()
         return check_outbound(settings, self.backend, n_texts=n_texts, step=self.step or "llm", store=self.store)
@@ -352,7 +358,6 @@ class LLMClient:
     def _audit(self, request: LLMRequest) -> None:
         if self.store is None or self.approval is None:
             return
-        from qualcode.privacy.audit import record_outbound
 
         record_outbound(self.store, self.step or "llm", self.backend, request.audit_hashes(),
                         self.approval.classification, self.approval.approval_id, run_id=self.run_id)
@@ -368,12 +373,10 @@ class LLMClient:
             if r.status == "ok" and r.resolved_model:
                 self.stats.resolved_models.add(r.resolved_model)
         if self.store is not None and records:
-            from qualcode.store import llm_log
 
             llm_log.log_calls(self.store, records)  # scrubbed when made (_record)
 
     def _scrub_text(self, text: str) -> str:
-        from qualcode.secrets import scrub
 
         return scrub(text, secrets=self._secrets())
 
@@ -389,7 +392,6 @@ class LLMClient:
         shapes) removed from the text fields written to the store."""
         import dataclasses
 
-        from qualcode.secrets import scrub, scrub_obj
 
         secrets = self._secrets()
         changes = {}
@@ -412,7 +414,6 @@ class LLMClient:
         return data
 
     def _record(self, req: LLMRequest, h: str, status: str, *, kind: str, attempt: int, **kw: Any) -> Any:
-        from qualcode.store.llm_log import CallRecord
 
         # scrubbed when made: a record's error is also what the user is shown
         return self._scrubbed(CallRecord(
@@ -515,7 +516,6 @@ class LLMClient:
         return None  # pragma: no cover
 
     def _secrets(self) -> list[str]:
-        from qualcode.secrets import secret_values
 
         key = getattr(self.backend, "_api_key", None)
         return secret_values(self.settings, extra=[key] if key else [])
@@ -525,7 +525,6 @@ class LLMClient:
         text, parsed data, model name, raw fields), before anything is parsed, stored or
         printed. Only exact secret values and unmistakable key shapes are removed, so
         ordinary words in an answer are left alone."""
-        from qualcode.secrets import scrub_received
 
         secrets = self._secrets()
         return Completion(

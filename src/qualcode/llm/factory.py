@@ -12,6 +12,11 @@ from typing import Any, Mapping
 
 from qualcode.backends.base import LLMBackend
 from qualcode.errors import BackendNotConfigured
+from qualcode.locality import loopback_address
+from qualcode.locality import backend_locality as _locality
+from qualcode.backends import registry
+from qualcode.backends.pool import POOL_PREFIX, PoolBackend, parse_pool_spec, pool_entries
+from qualcode.secrets import check_secret_config
 
 __all__ = ["DEFAULT_KEY_ENV", "backend_locality", "is_loopback_host", "make_llm"]
 
@@ -25,7 +30,6 @@ def is_loopback_host(host: str | None) -> bool:
     No DNS lookup is made: any other name (``foo.localhost``, ``localhost.``) counts as
     not loopback. The rule is :func:`qualcode.locality.loopback_address`.
     """
-    from qualcode.locality import loopback_address
 
     return loopback_address(host) is not None
 
@@ -36,7 +40,6 @@ def backend_locality(backend: Any) -> str:
     One rule for the whole package: :func:`qualcode.locality.backend_locality`
     (loopback endpoints only, no DNS, a proxy in the environment makes it external).
     """
-    from qualcode.locality import backend_locality as _locality
 
     return str(_locality(backend)[0])
 
@@ -62,8 +65,6 @@ def make_llm(settings: Any, spec: str | None = None, **overrides: Any) -> LLMBac
     Raises :class:`BackendNotConfigured` (with :data:`registry.LLM_HELP`) when no model
     is set.
     """
-    from qualcode.backends import registry
-    from qualcode.backends.pool import POOL_PREFIX, PoolBackend, parse_pool_spec, pool_entries
 
     spec = (spec or str(settings.get("llm", "model", "") or "")).strip()
     pool_setting = settings.get("llm", "pool")
@@ -87,8 +88,6 @@ def make_llm(settings: Any, spec: str | None = None, **overrides: Any) -> LLMBac
 
 def _make_one(settings: Any, spec: str, overrides: Mapping[str, Any]) -> LLMBackend:
     """One endpoint's backend, its key read from the environment."""
-    from qualcode.backends import registry
-    from qualcode.secrets import check_secret_config
 
     prefix, _ = registry.split_spec(spec)
     check_secret_config(settings)

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from qualcode.locality import backend_locality
 from qualcode.provenance import text_hash
+from qualcode.store import privacy as sql
 
 __all__ = ["record_outbound", "audit_trail", "segment_hash", "format_audit"]
 
@@ -42,7 +43,6 @@ def record_outbound(store: Any, step: str, backend: Any, segment_hashes: Iterabl
         ``Approval.approval_id`` from :func:`qualcode.privacy.guard.check_outbound`.
     run_id : str, optional
     """
-    from qualcode.store import privacy as sql
 
     if isinstance(backend, str):
         name, locality, endpoint, kind = backend, "local", None, None
@@ -57,7 +57,6 @@ def record_outbound(store: Any, step: str, backend: Any, segment_hashes: Iterabl
 
 def audit_trail(store: Any, *, with_hashes: bool = True, limit: int | None = None) -> dict[str, Any]:
     """``{"approvals": [...], "outbound": [...], "summary": {...}}`` for display or JSON."""
-    from qualcode.store import privacy as sql
 
     approvals = sql.approvals(store)
     out = sql.outbound(store, with_hashes=with_hashes, limit=limit)

@@ -33,6 +33,7 @@ from typing import Any
 
 from qualcode.errors import InputError, PrivacyError
 from qualcode.locality import EXTERNAL, LOCAL, backend_locality
+from qualcode.store import privacy as sql
 
 __all__ = ["Approval", "check_outbound", "CLASSIFICATIONS", "settings_and_store"]
 
@@ -140,7 +141,6 @@ def check_outbound(project_or_settings: Any, backend: Any, *, n_texts: int, step
         return Approval(step=step, n_texts=n_texts, locality=EXTERNAL, endpoint=endpoint, backend=name,
                         classification=classification, approval_id=None, approved=None,
                         reason=reason + "; no store given, so no recorded approval was checked")
-    from qualcode.store import privacy as sql
 
     latest = sql.latest_approval(store)
     if latest is None or latest["classification"] != classification:

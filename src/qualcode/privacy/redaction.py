@@ -8,6 +8,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from qualcode.privacy.offsets import DeidResult
+from qualcode.cells import write_csv
 
 __all__ = ["report_csv", "report_markdown", "report_rows"]
 
@@ -38,7 +39,6 @@ def report_rows(docs: Sequence[tuple[str, str, DeidResult]]) -> list[dict[str, A
 def report_csv(docs: Sequence[tuple[str, str, DeidResult]]) -> str:
     cols = ["document", "n", "type", "source", "original", "pseudonym", "orig_start", "orig_end", "new_start",
             "new_end", "before", "after"]
-    from qualcode.cells import write_csv
 
     buf = io.StringIO()
     write_csv(buf, cols, ([row[c] for c in cols] for row in report_rows(docs)), lineterminator="\n")

@@ -48,6 +48,8 @@ from qualcode.privacy.guard import CLASSIFICATIONS
 from qualcode.secrets import scrub
 from qualcode.provenance import hash_obj
 from qualcode.types import ParsedDocument, Run, SegmentSpan, StepResult, Turn, Unit
+from qualcode.store import privacy as sql
+from qualcode.runs import RunRecorder
 
 __all__ = ["DeidentifyReport", "deidentify_project", "set_classification", "write_classification",
            "original_span", "load_mapping"]
@@ -114,7 +116,6 @@ class DeidentifyReport(StepResult):
 
 def load_mapping(store: Any, passphrase: str | None = None) -> PseudonymMap:
     """The latest pseudonym mapping in the store (empty when there is none)."""
-    from qualcode.store import privacy as sql
 
     row = sql.latest_mapping(store)
     if row is None:
@@ -168,8 +169,6 @@ def deidentify_project(
     Everything is computed before anything is written; the writes (run record, mapping,
     document versions, segmentations, offset maps) happen in one transaction.
     """
-    from qualcode.runs import RunRecorder
-    from qualcode.store import privacy as sql
 
     known = list(names) if not isinstance(names, (str, os.PathLike)) else load_names(names)
     if not known:
@@ -241,7 +240,6 @@ class _Planned:
 def _plan_document(store: Any, deid: Deidentifier, doc: Any, report: DeidentifyReport) -> _Planned:
     """De-identify ``doc`` from its original version (a re-run starts from the original
     again); adds the counts, results and warnings to ``report``."""
-    from qualcode.store import privacy as sql
 
     src_id = sql.deid_source_of(store, doc.id)
     source = store.document(src_id) if src_id is not None and src_id != doc.id else doc
@@ -302,7 +300,6 @@ def _deid_segments(deid: Deidentifier, omap: OffsetMap, rows: Sequence[Mapping[s
 
 def _write_document(st: Any, p: _Planned, mapping_id: int, run_id: str) -> dict[str, Any]:
     """Store one planned document version (inside the step's transaction)."""
-    from qualcode.store import privacy as sql
 
     new_id, status = st.add_document(p.parsed, name=p.doc.name, source_path=p.source.source_path)
     if status in ("new", "new-version") and p.segmentation is not None:
@@ -319,7 +316,6 @@ def _write_document(st: Any, p: _Planned, mapping_id: int, run_id: str) -> dict[
 def original_span(store: Any, document_id: int, start: int, end: int) -> tuple[int, int, int]:
     """``(original_document_id, start, end)`` for a span of a (possibly de-identified)
     document version; unchanged when the version is not a de-identified one."""
-    from qualcode.store import privacy as sql
 
     rec = sql.deid_document(store, document_id)
     if rec is None or rec["original_document_id"] == document_id:
@@ -400,7 +396,6 @@ def set_classification(project: Any, classification: str, *, approve: str | None
 
     Returns a dict with ``approval_id``, ``previous``, ``classification``, ``warnings``.
     """
-    from qualcode.store import privacy as sql
 
     if classification not in CLASSIFICATIONS:
         raise InputError(f"classification must be one of {', '.join(CLASSIFICATIONS)}; got {classification!r}")

@@ -24,6 +24,16 @@ from typing import Any, Sequence
 from qualcode.errors import InputError
 from qualcode.reliability.units import CodingSource, resolve_source
 from qualcode.stats.bands import LOW_AGREEMENT, is_low_agreement
+from qualcode.stats import agreement_report
+from qualcode.stats import label_agreement
+from qualcode.cells import write_csv
+from qualcode.backends import registry
+from qualcode.coding.deductive import _nothing_to_code, resolve_codebook
+from qualcode.coding.select import select
+from qualcode.coding.deductive import code_segments
+from qualcode.coding.llm_coder import llm_code
+from qualcode.project import Project
+from qualcode.store import Store
 
 #: kappa at or below this flags a code (the top of "fair" in Landis & Koch; one rule in stats.bands)
 LOW_KAPPA = LOW_AGREEMENT
@@ -129,7 +139,6 @@ def compare(
     >>> c.codes[0]["n_units"], c.codes[0]["percent_agreement"], c.to_dict()["units_only_in_a"]
     (2, 0.5, 1)
     """
-    from qualcode.stats import agreement_report
 
     if not 0 <= float(low_kappa) <= 1:
         raise InputError(f"low_kappa must be between 0 and 1; got {low_kappa!r}")
@@ -194,7 +203,6 @@ def _overall_row(report: Any) -> dict[str, Any]:
 def _single_label(sa: CodingSource, sb: CodingSource, report: Any, n_boot: int, seed: int | None,
                   level: float) -> dict[str, Any] | None:
     """Agreement on the label itself when both sides give every shared unit exactly one code."""
-    from qualcode.stats import label_agreement
 
     units = report.units
     codes = set(report.codes)
@@ -240,7 +248,6 @@ def _write_csv(path: str | os.PathLike[str], what: str, columns: Sequence[str], 
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        from qualcode.cells import write_csv
 
         write_csv(fh, list(columns), ([("" if r.get(k) is None else r.get(k)) for k in columns] for r in rows))
     os.replace(tmp, p)
@@ -320,7 +327,6 @@ def spec_kind(spec: str) -> tuple[str, str]:
     ``llamacpp:``, ``fake:``...) and not an embedding provider is an LLM, anything
     else (``local``, ``st:PATH``, a model directory) an embedding model.
     """
-    from qualcode.backends import registry
 
     spec = str(spec).strip()
     if not spec:
@@ -378,8 +384,6 @@ def compare_models(
     """
     from functools import partial
 
-    from qualcode.coding.deductive import _nothing_to_code, resolve_codebook
-    from qualcode.coding.select import select
 
     kinds = [spec_kind(spec_a), spec_kind(spec_b)]
     if skip_moderators is None:
@@ -409,7 +413,6 @@ def _code_side(orig: str, kind: str, spec: str, proj: Any, *, cb: Any, segments:
                coding_options: dict[str, Any]) -> ModelSide:
     """Code the segments with one side's spec (a run), and say what it cost."""
     if kind == "embedding":
-        from qualcode.coding.deductive import code_segments
 
         if filtered:  # the segments chosen once, for both sides
             res = code_segments(proj, cb, embedder=spec, segments=segments, show_progress=show_progress,
@@ -420,7 +423,6 @@ def _code_side(orig: str, kind: str, spec: str, proj: Any, *, cb: Any, segments:
         run = res.run
         return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
                          texts_embedded=res.embedded, model=run.model)
-    from qualcode.coding.llm_coder import llm_code
 
     run = llm_code(proj, cb, per=llm_per, llm=spec, segments=segments, show_progress=show_progress).run
     return ModelSide(spec=orig, kind=kind, run_id=run.id, duration_s=run.duration_s,
@@ -442,8 +444,6 @@ def _run_sides_concurrently(project: Any, side: Any, jobs: Sequence[tuple[str, s
     connection belongs to one thread); the first error is raised after both ended."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from qualcode.project import Project
-    from qualcode.store import Store
 
     def run_one(job: tuple[str, str, str]) -> ModelSide:
         proj = Project(path=project.path, store=Store.open(project.path), settings=project.settings,

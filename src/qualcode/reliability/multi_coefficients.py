@@ -9,6 +9,9 @@ import itertools
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from qualcode.stats.bootstrap import percentile_interval
+from qualcode.stats.bootstrap import resample_indices
+from qualcode.stats.pairwise import confusion_stats
 
 __all__ = ["OUTLIER_GAP", "all_groups", "as_float", "bootstrap", "outlier", "pairwise", "percentile",
            "unit_features"]
@@ -84,7 +87,6 @@ def _coefficients(code: np.ndarray, agree: np.ndarray, shared: np.ndarray, both:
 
 
 def percentile(values: np.ndarray, n_boot: int, level: float) -> Any:
-    from qualcode.stats.bootstrap import percentile_interval
 
     return percentile_interval(values, n_boot, level)
 
@@ -92,7 +94,6 @@ def percentile(values: np.ndarray, n_boot: int, level: float) -> Any:
 def bootstrap(code_f: np.ndarray, agree_f: np.ndarray, shared_f: np.ndarray, both_f: np.ndarray, s_count: int,
                n_boot: int, seed: int | None, chunk: int = 200) -> dict[str, np.ndarray]:
     """(n_boot, C + 1) coefficient values over resamples of the units (last column: pooled)."""
-    from qualcode.stats.bootstrap import resample_indices
 
     n, c = code_f.shape[0], code_f.shape[1]
     p = both_f.shape[1]
@@ -132,7 +133,6 @@ def as_float(v: Any) -> float | None:
 
 def pairwise(looked: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cohen's kappa, percent agreement and shared units per pair, per code + pooled: (P, C + 1)."""
-    from qualcode.stats.pairwise import confusion_stats
 
     s_count, n, c = x.shape
     pairs = list(itertools.combinations(range(s_count), 2))

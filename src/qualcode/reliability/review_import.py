@@ -23,6 +23,10 @@ from qualcode.reliability.sample import STEP_SAMPLE
 from qualcode.reliability.sheet import read_sheet
 from qualcode.reliability.units import _run_codes
 from qualcode.types import Coding, Run, StepResult
+from qualcode.reliability.units import check_coder_name
+from qualcode.runs import RunRecorder
+from qualcode.reliability.compare import compare
+from qualcode.reliability.units import CodingSource
 
 STEP_REVIEW = "import-review"
 DECISIONS = {
@@ -84,8 +88,6 @@ def import_review(
     Returns the counts and the agreement between the run's proposals and the
     reviewer's decisions on the reviewed segments.
     """
-    from qualcode.reliability.units import check_coder_name
-    from qualcode.runs import RunRecorder
 
     check_coder_name(coder)
     p = Path(path)
@@ -237,8 +239,6 @@ def _agreement(project: Any, source: Run, run_codings: Mapping[int, Any],
                human: Mapping[int, Mapping[str, Any]], known: set[str], coder: str, *, n_boot: int,
                seed: int | None) -> Any:
     """Agreement between the run's proposals and the reviewer on the reviewed segments."""
-    from qualcode.reliability.compare import compare
-    from qualcode.reliability.units import CodingSource
 
     ai_units = {str(sid): frozenset(c["code"] for c in run_codings.values() if c["segment_id"] == sid)
                 for sid in human}

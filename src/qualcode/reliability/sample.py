@@ -54,6 +54,7 @@ import numpy as np
 from qualcode.errors import InputError
 from qualcode.reliability.sheet import check_sheet_path, write_sheet
 from qualcode.reliability.units import run_universe
+from qualcode.runs import RunRecorder
 
 STEP_SAMPLE = "sample"
 NO_CODE = "(no code)"
@@ -150,7 +151,6 @@ def draw_sample(
         Write the coding sheet here (``.xlsx`` or ``.csv``; the other format is written
         beside it with the same stem).
     """
-    from qualcode.runs import RunRecorder
 
     if int(n) < 1:
         raise InputError(f"n must be a positive integer; got {n!r}", param="n")

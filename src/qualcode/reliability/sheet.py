@@ -13,6 +13,9 @@ from typing import Any, Sequence
 
 from qualcode.errors import InputError
 from qualcode.reliability.units import read_csv_rows
+from qualcode.cells import write_csv
+from qualcode.cells import write_xlsx_sheet
+from qualcode.cells import restore
 
 SHEET_COLUMNS = ["sample", "row", "segment_id", "coding_id", "document", "segment", "speaker", "stratum",
                  "ai_code", "score", "text", "decision", "changed_to", "add_codes", "notes"]
@@ -46,7 +49,6 @@ def write_sheet(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str]) -> 
 
     Cells follow :mod:`qualcode.cells` (no formulas; text a spreadsheet could
     evaluate gets a leading ``'``, removed again by :func:`read_sheet`)."""
-    from qualcode.cells import write_csv
 
     p = check_sheet_path(out, writing=True)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +70,6 @@ def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "review"
-    from qualcode.cells import write_xlsx_sheet
 
     write_xlsx_sheet(ws, SHEET_COLUMNS, ([r.get(c, "") for c in SHEET_COLUMNS] for r in rows))
     bold = Font(bold=True)
@@ -104,7 +105,6 @@ def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
 
 def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]:
     """``(line, row)`` pairs of a coding sheet (.xlsx: sheet ``review``; or .csv)."""
-    from qualcode.cells import restore
 
     p = check_sheet_path(path, writing=False)
     if p.suffix.lower() == ".csv":

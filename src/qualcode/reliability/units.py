@@ -39,6 +39,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from qualcode.errors import InputError, NotFoundError
+from qualcode.cells import restore
+from qualcode.provenance import hash_obj
+from qualcode.coding.select import select
+from qualcode.store.review import reviewed_segment_ids
+from qualcode.store.review import reviewers
 
 #: statuses counted for each kind of store source (see the module docstring)
 RUN_STATUSES = ("proposed", "accepted", "rejected")
@@ -90,7 +95,6 @@ class CodingSource:
 # ------------------------------------------------------------------------------ CSV
 def read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and ``(line number, cells)`` rows of a CSV file; errors name the file."""
-    from qualcode.cells import restore
 
     if not path.exists():
         raise InputError("file not found", path=str(path), hint="give the path of a CSV file")
@@ -217,14 +221,12 @@ def csv_source(path: str | os.PathLike[str], coder: str | None = None) -> Coding
 
 # ------------------------------------------------------------------------------ store
 def _segment_hash(segments: Sequence[Any]) -> str:
-    from qualcode.provenance import hash_obj
 
     return hash_obj([s.text_hash for s in segments])
 
 
 def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple[list[int], list[str]]:
     """The segment ids a run looked at, and notes on how they were decided."""
-    from qualcode.provenance import hash_obj
 
     params = run.params or {}
     if isinstance(params.get("segment_ids"), list):
@@ -269,7 +271,6 @@ def _replaced_universe(project: Any, coded_ids: Sequence[int], current: Sequence
     cands = sorted([*old, *rest], key=lambda s: (s.document_id, s.index))
     if _segment_hash(cands) == input_hash:
         return [s.id for s in cands]
-    from qualcode.coding.select import select
 
     kept = select(project, segments=cands, skip_moderators=True).segments
     if _segment_hash(kept) == input_hash:
@@ -319,7 +320,6 @@ def human_coders(store: Any) -> list[str]:
 
 def coder_universe(project: Any, coder: str, rows: Sequence[Mapping[str, Any]]) -> tuple[set[int], list[str]]:
     """Segments a human coder looked at (see the module docstring)."""
-    from qualcode.store.review import reviewed_segment_ids
 
     store = project.store
     recorded: set[int] = set()
@@ -389,7 +389,6 @@ def resolve_source(spec: str, project: Any | None = None, *, statuses: Sequence[
         return run_source(project, spec, **kw)
     except NotFoundError:
         pass
-    from qualcode.store.review import reviewers
 
     if spec in human_coders(project.store) or spec in reviewers(project.store) or any(
             (r.params or {}).get("coder") == spec for st in HUMAN_IMPORT_STEPS for r in project.store.runs(st)):

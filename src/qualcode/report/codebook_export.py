@@ -12,6 +12,9 @@ from qualcode.codebook import codebook_to_yaml
 from qualcode.errors import InputError
 from qualcode.store import Store
 from qualcode.types import Codebook
+from qualcode.cells import write_csv
+from qualcode.exchange.refi_qda.codes import code_elements
+from qualcode.exchange.refi_qda.xml import CODEBOOK_NS, guid
 
 FORMATS = ("csv", "yaml", "qdc")
 CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent", "color", "threshold", "keywords"]
@@ -20,7 +23,6 @@ CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent",
 def codebook_to_csv(codebook: Codebook) -> str:
     """The codebook as CSV (cells through :mod:`qualcode.cells`; read back by
     :func:`qualcode.codebook.load_codebook`, which removes the ``'`` it adds)."""
-    from qualcode.cells import write_csv
 
     buf = io.StringIO()
     write_csv(buf, CSV_COLUMNS, ([c.name, c.definition, c.include, c.exclude, " | ".join(c.examples), c.parent or "",
@@ -31,8 +33,6 @@ def codebook_to_csv(codebook: Codebook) -> str:
 
 def codebook_to_qdc(codebook: Codebook) -> bytes:
     """A REFI-QDA codebook (``.qdc``) with hierarchy, colours and descriptions."""
-    from qualcode.exchange.refi_qda.codes import code_elements
-    from qualcode.exchange.refi_qda.xml import CODEBOOK_NS, guid
 
     ET.register_namespace("", CODEBOOK_NS)
 

@@ -17,6 +17,13 @@ import numpy as np
 from qualcode.stats import is_low_agreement, landis_koch
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
+from qualcode.speakers import moderator_names
+from qualcode.report.cooccurrence import cooccurrence
+from qualcode.report.quotes import trim_quote
+from qualcode.stats.pairwise import confusion_stats
+from qualcode.config import load_settings
+from qualcode.project import Project
+from qualcode.reliability.units import HUMAN_STATUSES, RUN_STATUSES, coder_universe, run_universe
 
 NON_CODE_STEPS = {"cues"}
 
@@ -152,7 +159,6 @@ def _configured_moderators(store: Store) -> list[str]:
 
 def _moderators(store: Store, doc_ids: Iterable[int]) -> dict[int, set[str]]:
     """Moderators per document (configured, else inferred; see :mod:`qualcode.speakers`)."""
-    from qualcode.speakers import moderator_names
 
     ids = set(doc_ids)
     return moderator_names(store, ids, _configured_moderators(store)) if ids else {}
@@ -160,7 +166,6 @@ def _moderators(store: Store, doc_ids: Iterable[int]) -> dict[int, set[str]]:
 
 def _cooccurrence(store: Store, source: str, codes: Sequence[str], mods: Mapping[int, set[str]]) -> dict[str, Any]:
     """The co-occurrence matrices (:mod:`qualcode.report.cooccurrence`) in frequency order."""
-    from qualcode.report.cooccurrence import cooccurrence
 
     return cooccurrence(store, source, codes=codes, moderators_by_document=mods)
 
@@ -169,7 +174,6 @@ def exemplar_quotes(store: Store, source: str, *, per_code: int = 5,
                     moderators: Mapping[int, set[str]] | None = None) -> list[dict[str, Any]]:
     """The best-scored codings per code, each quoted by its best sentence(s)
     (:func:`qualcode.report.quotes.trim_quote`) with exact document offsets."""
-    from qualcode.report.quotes import trim_quote
 
     rows = rq.exemplar_codings(store, source, per_code=per_code)
     if not rows:
@@ -236,7 +240,6 @@ def _run_code_texts(store: Store, source: str) -> tuple[str | None, dict[str, li
 # --------------------------------------------------------------------------- agreement
 def _kappa_stack(conf: np.ndarray) -> dict[str, np.ndarray]:
     """Per-code 2x2 statistics (``conf[i, a, b]``: a/b = 1 when that side applied code i)."""
-    from qualcode.stats.pairwise import confusion_stats
 
     out = confusion_stats(conf)
     return {"n": out["n"], "percent_agreement": out["percent_agreement"], "cohen_kappa": out["cohen_kappa"],
@@ -256,8 +259,6 @@ def _project_of(store: Store) -> Any:
     that the report decides units by the same rules as ``qualcode agree``."""
     from pathlib import Path
 
-    from qualcode.config import load_settings
-    from qualcode.project import Project
 
     pdir = Path(store.path).parent
     return Project(path=pdir, store=store, settings=load_settings(pdir))
@@ -272,7 +273,6 @@ def _source_units(project: Any, src: Mapping[str, Any]) -> tuple[dict[int, set[s
     segments recorded by their ``import-codes``/``import-review`` runs, plus whole
     documents coded outside such an import.
     """
-    from qualcode.reliability.units import HUMAN_STATUSES, RUN_STATUSES, coder_universe, run_universe
 
     store = project.store
     human = src["kind"] == "human"

@@ -23,6 +23,10 @@ from qualcode.report import data as rdata
 from qualcode.report.methods import methods_statement
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
+from qualcode.language import describe_languages, rows_text
+from qualcode.report.figures import NETWORK_MAX_CODES
+from qualcode.coding.diagnostics import describe
+from qualcode import __version__
 
 
 @dataclass
@@ -110,7 +114,6 @@ def _overview(store: Store, project_name: str) -> tuple[str, dict[str, Any]]:
     if docs:
         meta_keys = list(dict.fromkeys(k for d in docs for k in d["metadata"]))[:6]
         rows = [{**d, **{f"m:{k}": d["metadata"].get(k) for k in meta_keys}} for d in docs]
-        from qualcode.language import describe_languages, rows_text
 
         for r in rows:
             r["language"] = (r.get("language") or "not detected") + (
@@ -191,7 +194,6 @@ def _heat_by_options(agg: Mapping[str, Any] | None) -> str:
 def _cooccurrence_body(agg: Mapping[str, Any] | None) -> tuple[str, str]:
     """Lead and body of the co-occurrence section: matrix, pairs table, and the network
     (open with a dozen codes or fewer, on demand above that)."""
-    from qualcode.report.figures import NETWORK_MAX_CODES
 
     few = bool(agg) and len(agg["network"]["nodes"]) <= NETWORK_MAX_CODES
     lead = ('How often two codes go together in <span class="qc-source-label"></span>: per segment (both codes on '
@@ -210,7 +212,6 @@ def _cooccurrence_body(agg: Mapping[str, Any] | None) -> tuple[str, str]:
 def _uncertain_section(store: Store, *, max_rows: int = 40) -> str | None:
     """Where the latest similarity-coding run was unsure (its run summary's
     ``uncertain``): sentences, then the segments concerned with the codes they got."""
-    from qualcode.coding.diagnostics import describe
 
     run = store.latest_run("code")
     diag = (run.summary or {}).get("uncertain") if run is not None else None
@@ -475,7 +476,6 @@ def _page(store: Store, project_name: str, sections: list[tuple[str, str, str]],
     nav = "".join(f'<a href="#{sid}">{esc(title)}</a>' for sid, title, _ in sections)
     counts = store.counts()
     generated = now_iso()
-    from qualcode import __version__
 
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

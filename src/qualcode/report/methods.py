@@ -18,6 +18,7 @@ from qualcode.language import describe_languages, language_name, rows_text
 from qualcode.report import data as rdata
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
+from qualcode.coding.diagnostics import describe
 
 STRATEGY_WORDS = {
     "turn": "speaker turns",
@@ -287,7 +288,6 @@ def _deductive(out: _Out, store: Store, r: Mapping[str, Any], *, earlier: int) -
     out.row("Deductive coding", f"run {r['id']}: {', '.join(bits)}")
     diag = r["summary"].get("uncertain")
     if diag:
-        from qualcode.coding.diagnostics import describe
 
         lines = describe(diag, int(r["summary"].get("n_segments") or 0))
         if lines:

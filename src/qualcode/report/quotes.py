@@ -31,6 +31,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from qualcode.ingest.segment import _trim, split_sentences
+from qualcode.provenance import text_hash
 
 MAX_PIECE = 320
 MIN_CHARS = 120
@@ -140,7 +141,6 @@ def embedding_scores(store: Any, model: str | None, doc_text: str, cands: Sequen
                      code_texts: Sequence[str]) -> np.ndarray | None:
     """Cosine of each candidate with the pooled code vector, when the store holds every
     vector needed (nothing is computed here); else ``None``."""
-    from qualcode.provenance import text_hash
 
     if not model or not code_texts or not cands:
         return None

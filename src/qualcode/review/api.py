@@ -60,6 +60,8 @@ from qualcode.review.queue import BANDS, Item, QueueIndex
 from qualcode.review.views import PALETTE, ViewsMixin
 from qualcode.store import review as rstore
 from qualcode.types import Code, Codebook
+from qualcode.reliability.sample import STEP_SAMPLE, resolve_coding_run
+from qualcode.reliability.units import _run_codes, check_coder_name, run_universe
 
 ORDERS = ("uncertain", "document")
 STATUSES = ("unreviewed", "accepted", "rejected", "changed", "added", "none")
@@ -142,8 +144,6 @@ class ReviewSession(DecisionsMixin, ViewsMixin):
 
     def __init__(self, project: Any, coder: str, *, run_id: str | None = None, blind: bool = False,
                  sample: str | None = None, order: str = "uncertain") -> None:
-        from qualcode.reliability.sample import STEP_SAMPLE, resolve_coding_run
-        from qualcode.reliability.units import _run_codes, check_coder_name, run_universe
 
         check_coder_name(coder)
         if order not in ORDERS:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from qualcode.errors import InputError
+from qualcode.review.app import DbWorker, create_app, new_token
 
 HOST = "127.0.0.1"  # never anything else: nothing leaves the machine
 DEFAULT_PORT = 8765
@@ -45,7 +46,6 @@ def serve(factory: Callable[[], Any], *, port: int = DEFAULT_PORT, open_browser:
     before anything listens)."""
     import uvicorn
 
-    from qualcode.review.app import DbWorker, create_app, new_token
 
     worker = DbWorker(factory)
     try:

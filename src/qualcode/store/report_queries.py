@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from typing import Any, Callable, Iterable, Sequence
 
 from qualcode.store.db import Store
+from qualcode.store.integrity import check_segment
 
 
 def _rows(store: Store, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -525,7 +526,6 @@ def wide_rows(store: Store, source: str, *, include_rejected: bool = False) -> t
         prev = by_seg[int(sid)].get(code)
         val = 1.0 if score is None else float(score)
         by_seg[int(sid)][code] = val if prev is None else max(prev, val)
-    from qualcode.store.integrity import check_segment
 
     rows = []
     doc_ids: set[int] = set()

@@ -48,6 +48,16 @@ from qualcode.themes.naming import (  # noqa: F401  (re-exported)
     theme_name,
 )
 from qualcode.types import Code, Codebook, Coding, Run, Segment, StepResult
+from qualcode.coding.select import describe, select
+from qualcode.embeddings import DEFAULT_SCORING, POOLINGS, embed_texts
+from qualcode.themes.ctfidf import strip_notes
+from qualcode.backends.routing import ENGLISH_SETUP, is_auto, project_languages, route
+from qualcode.themes.ctfidf import content_words
+from qualcode.language import check_project_languages as check_languages
+from qualcode.language import ensure_document_languages, present_languages
+from qualcode.provenance import hash_obj
+from qualcode.runs import RunRecorder
+from qualcode.store import llm_log
 
 STEP = "themes-embedding"
 METHOD = "consensus spherical k-means + average linkage on centred embeddings, k by cosine silhouette"
@@ -98,7 +108,6 @@ def _check_params(**values: Any) -> dict[str, Any]:
 def _select(project: Any, p: dict[str, Any], **options: Any) -> Any:
     """The segments to find themes in (:func:`qualcode.coding.select.select`); an
     InputError when none is left or ``n_themes`` exceeds them."""
-    from qualcode.coding.select import describe, select
 
     chosen = select(project, options.pop("selection"), **options)
     if not chosen.segments:
@@ -118,8 +127,6 @@ def _embed(project: Any, backend: Any, segments: Sequence[Segment], show_progres
     mean here), of its text without transcriber notes: "(laughs)" is no theme, yet left
     in it grouped the turns that have one (26 turns of the French example, the largest
     theme). Returns (matrix, pooling, window stats)."""
-    from qualcode.embeddings import DEFAULT_SCORING, POOLINGS, embed_texts
-    from qualcode.themes.ctfidf import strip_notes
 
     pooling = str(project.settings.get("embedding", "pooling", DEFAULT_SCORING))
     pooling = pooling if pooling in POOLINGS else "mean"
@@ -133,12 +140,6 @@ def _theme_vectors(project: Any, embedding_model: str | None, backend: Any, X: n
                    ) -> tuple[np.ndarray, list[float] | None]:
     """``X`` as clustered: re-weighted by :data:`ENGLISH_THEME_WEIGHTS` when the model is
     ``auto`` routed to the English ensemble; else as is. Returns (vectors, weights used)."""
-    from qualcode.backends.routing import (
-        ENGLISH_SETUP,
-        is_auto,
-        project_languages,
-        route,
-    )
 
     if not (is_auto(embedding_model or project.settings.embedding_model) and hasattr(backend, "reweight")
             and route(project_languages(project)) == ENGLISH_SETUP and len(X)):
@@ -150,7 +151,6 @@ def _cluster(X: np.ndarray, segments: Sequence[Segment], p: dict[str, Any], lang
              ) -> tuple[np.ndarray, np.ndarray, int | None, ConsensusClustering]:
     """Brief responses set aside, the rest clustered. Returns (labels of every segment,
     brief mask, the brief group's label or None, the clustering of the rest)."""
-    from qualcode.themes.ctfidf import content_words
 
     min_words, n_themes = p["min_words"], p["n_themes"]
     brief = np.array([len(content_words(sg.text, languages=languages)) < min_words for sg in segments], dtype=bool)
@@ -225,11 +225,6 @@ def discover_themes(
     warn when the segments' languages are not the model's. Theme names leave out the
     stop words of the segments' languages. Returns a :class:`ThemeResult`.
     """
-    from qualcode.language import check_project_languages as check_languages
-    from qualcode.language import ensure_document_languages, present_languages
-    from qualcode.provenance import hash_obj
-    from qualcode.runs import RunRecorder
-    from qualcode.store import llm_log
 
     p = _check_params(n_themes=n_themes, min_size=min_size, seed=seed, max_themes=max_themes, n_terms=n_terms,
                       n_quotes=n_quotes, n_runs=n_runs, min_words=min_words)

@@ -62,6 +62,11 @@ from typing import Any, Hashable, Mapping, Sequence
 import numpy as np
 
 from qualcode.errors import InputError
+from qualcode.exchange.human_codes import SegmentIndex, locate_row, UnmappedRow
+from qualcode.reliability.units import find_column, read_csv_rows
+from qualcode.embeddings import embed_texts
+from qualcode.store import llm_log
+from qualcode.themes.hicode import resolve_theme_run
 
 __all__ = [
     "DEFAULT_THRESHOLDS", "NO_THEME", "ReferenceLabels", "ThemeEvaluation", "contingency_matrix",
@@ -369,8 +374,6 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
         an unknown segment id or document, a span outside its document, a quote not
         found or found more than once.
     """
-    from qualcode.exchange.human_codes import SegmentIndex, locate_row, UnmappedRow
-    from qualcode.reliability.units import find_column, read_csv_rows
 
     p = Path(path)
     header, rows = read_csv_rows(p)
@@ -493,9 +496,6 @@ def evaluate_themes(
     -------
     ThemeEvaluation
     """
-    from qualcode.embeddings import embed_texts
-    from qualcode.store import llm_log
-    from qualcode.themes.hicode import resolve_theme_run
 
     ts = parse_thresholds(thresholds)
     ref = read_reference_csv(project, reference, min_overlap=min_overlap)

@@ -26,6 +26,9 @@ from qualcode.exchange.refi_qda.xml import child, children, guid_attr, local, pa
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
 from qualcode.types import Code, Codebook, Coding, ParsedDocument, Run, SegmentSpan, StepResult
+from qualcode.runs import RunRecorder
+from qualcode import ingest
+from qualcode.corpus import default_strategy, segment_params
 
 STEP = "import-qdpx"
 
@@ -223,7 +226,6 @@ def _store_import(store: Store, p: Path, codes: Sequence[Code], cb_name: str,
                   prepared: Sequence[tuple[_Source, tuple]], status: str, out: dict[str, Any]) -> Run:
     """Write the codebook, documents, segments and codings and the run in one
     transaction, filling the counts in ``out``; returns the run."""
-    from qualcode.runs import RunRecorder
 
     with store.transaction():
         if codes:
@@ -274,8 +276,6 @@ def _new_codings(store: Store, doc_id: int, src: _Source, p: Path, status: str, 
 def _parse_and_segment(project: Any, name: str, text: str) -> tuple[ParsedDocument, str, dict[str, Any], list]:
     """Parse a plain-text source with qualcode's reader (speaker turns) and segment it
     with the project's default strategy; one segment per line when that gives none."""
-    from qualcode import ingest
-    from qualcode.corpus import default_strategy, segment_params
 
     parsed = ParsedDocument(text=text, format="txt", name=name)
     with tempfile.TemporaryDirectory() as tmp:

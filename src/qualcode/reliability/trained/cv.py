@@ -12,6 +12,8 @@ import numpy as np
 
 from qualcode.errors import InputError, QualcodeError
 from qualcode.reliability.trained.models import DEFAULT_CS, MODES, MultiLabelCoder, SingleLabelCoder
+from qualcode.stats import binary_agreement
+from qualcode.stats import agreement_report, classification_report_dict, label_agreement
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,6 @@ def _run_folds(X: np.ndarray, Y: np.ndarray, mode: str, splits: Sequence[tuple[n
 
 def _per_code_scores(Y: np.ndarray, predicted: np.ndarray, code_list: Sequence[Any]) -> dict[str, dict[str, Any]]:
     """Per code: support, predicted count, Cohen's kappa, precision, recall, F1."""
-    from qualcode.stats import binary_agreement
 
     per_code: dict[str, dict[str, Any]] = {}
     for j, code in enumerate(code_list):
@@ -219,7 +220,6 @@ def _overall_scores(Y: np.ndarray, predicted: np.ndarray, code_list: Sequence[An
                     per_code: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Accuracy, macro-F1, kappa and alpha (single); pooled and mean kappa, micro- and
     macro-F1 (multi)."""
-    from qualcode.stats import agreement_report, classification_report_dict, label_agreement
 
     n = Y.shape[0]
     if mode == "single":

@@ -20,6 +20,15 @@ from qualcode.reliability.trained.models import (
     features,
 )
 from qualcode.types import Coding, Run, StepResult
+from qualcode.coding.similarity import code_vectors, pool
+from qualcode.embeddings import embed_texts
+from qualcode.provenance import hash_obj
+from qualcode.runs import RunRecorder
+from qualcode.language import check_project_languages
+from qualcode.coding.deductive import resolve_codebook
+from qualcode.reliability.units import coder_source
+from qualcode.coding.select import select
+from qualcode.coding.deductive import code_segments
 
 STEP = "train"
 
@@ -64,8 +73,6 @@ def _embedder(project: Any, embedding_model: str | None):
 
 
 def _code_vectors(project: Any, backend: Any, codes: Sequence[str], codebook: Any | None) -> np.ndarray:
-    from qualcode.coding.similarity import code_vectors, pool
-    from qualcode.embeddings import embed_texts
 
     def embed(texts: list[str]) -> np.ndarray:
         return embed_texts(project.store, backend, texts, show_progress=False)[0]
@@ -134,8 +141,6 @@ def train_coder(
 
     Returns :class:`TrainResult`.
     """
-    from qualcode.provenance import hash_obj
-    from qualcode.runs import RunRecorder
 
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
@@ -172,8 +177,6 @@ def _features(project: Any, backend: Any, lab: _Labels, targets: Sequence[Any], 
               show_progress: bool) -> tuple[np.ndarray, Any, Any]:
     """``(features, language check, embedding stats)`` of the labelled segments then
     the targets, after the language check every embedding step makes."""
-    from qualcode.embeddings import embed_texts
-    from qualcode.language import check_project_languages
 
     segs = lab.segments + list(targets)
     lang = check_project_languages(project, backend, segs, step="train")
@@ -203,8 +206,6 @@ def _training_labels(project: Any, coder: str, *, codebook: Any, mode: str, fold
     """The human coder's current segments and codes as training labels: codes outside
     the codebook ignored, codes with fewer than ``min_positives`` left out, and in
     ``single`` mode segments without exactly one code left out (each with a note)."""
-    from qualcode.coding.deductive import resolve_codebook
-    from qualcode.reliability.units import coder_source
 
     store = project.store
     src = coder_source(project, coder)
@@ -251,7 +252,6 @@ def _targets(project: Any, lab: _Labels, *, apply: bool, selection: Any, segment
              skip_moderators: bool, embedding_model: str | None) -> tuple[Any, list[Any]]:
     """``(selection result or None, segments to code)``: the selected segments the
     human did not look at, when ``apply``."""
-    from qualcode.coding.select import select
 
     if not apply:
         return None, []
@@ -284,7 +284,6 @@ def _apply(model: Any, F: np.ndarray, targets: Sequence[Any], lab: _Labels, code
 
 def human_examples(project: Any, coder: str, *, max_per_code: int = 25, seed: int | None = 0) -> dict[str, list[str]]:
     """Up to ``max_per_code`` texts of segments a human coded with each code (a seeded draw)."""
-    from qualcode.reliability.units import coder_source
 
     src = coder_source(project, coder)
     segs = project.store.segments_by_id([int(u) for u in src.units])
@@ -313,7 +312,6 @@ def code_with_human_examples(project: Any, codebook: Any, coder: str, *, max_per
     Segments the human coded are coded too, so agreement with that human on them is
     optimistic (the examples are in the code vectors): judge it on other segments.
     """
-    from qualcode.coding.deductive import code_segments
 
     ex = human_examples(project, coder, max_per_code=max_per_code, seed=seed)
     return code_segments(project, codebook, extra_examples=ex, **options)

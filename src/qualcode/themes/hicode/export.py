@@ -12,6 +12,7 @@ from qualcode.store import llm_log
 from qualcode.themes.hicode.hierarchy import check_levels, theme_hierarchy
 from qualcode.themes.hicode.lookup import resolve_theme_run
 from qualcode.types import Code, Codebook
+from qualcode.codebook import codebook_to_yaml
 
 
 def codebook_from_themes(themes: Sequence[Mapping[str, Any]], name: str) -> Codebook:
@@ -45,7 +46,6 @@ def theme_codebook(store: Any, run_id: str | None = None, *, name: str | None = 
 
 def codebook_yaml(cb: Codebook) -> str:
     """The codebook as YAML (:func:`qualcode.codebook.codebook_to_yaml`)."""
-    from qualcode.codebook import codebook_to_yaml
 
     return codebook_to_yaml(cb)
 

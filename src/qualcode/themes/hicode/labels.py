@@ -24,6 +24,8 @@ from qualcode.themes.hicode.stages import (
     normalise_label,
 )
 from qualcode.types import Segment
+from qualcode.speakers import moderator_names as _names
+from qualcode.speakers import is_moderator_segment
 
 
 def clean_label(label: Any) -> str:
@@ -69,7 +71,6 @@ def _validate_labels(k: int):
 # ---------------------------------------------------------------------- which segments
 def moderator_names(store: Any, segments: Sequence[Segment], configured: Iterable[str] = ()) -> dict[int, set[str]]:
     """Per document of ``segments``, its moderators (one rule: :mod:`qualcode.speakers`)."""
-    from qualcode.speakers import moderator_names as _names
 
     return _names(store, {s.document_id for s in segments}, configured)
 
@@ -77,7 +78,6 @@ def moderator_names(store: Any, segments: Sequence[Segment], configured: Iterabl
 def select_segments(segs: Sequence[Segment], mods: Mapping[int, set[str]], *, moderator_context: bool,
                     include_moderators: bool) -> tuple[list[Segment], dict[int, str]]:
     """The segments to label, and per segment id the moderator's preceding question."""
-    from qualcode.speakers import is_moderator_segment
 
     targets: list[Segment] = []
     contexts: dict[int, str] = {}

@@ -23,6 +23,8 @@ from qualcode.themes.hicode.definitions import LLMDefiner
 from qualcode.themes.hicode.labels import LLMLabeller, moderator_names, select_segments
 from qualcode.themes.hicode.stages import StageContext, stage_name
 from qualcode.types import Segment
+from qualcode.coding.select import unattributed_rule
+from qualcode.coding.select import select
 
 #: warn when more than this share of the segments is irrelevant (``[themes] irrelevant_warn``)
 IRRELEVANT_WARN = 0.5
@@ -140,7 +142,6 @@ def choose_segments(project: Any, *, segments: Sequence[Segment] | None, include
         include_unattributed = not bool(settings.get("coding", "skip_unattributed", True))
     n_unattributed = 0
     if not include_unattributed and segments is None:  # titles, headers: the selection's content rule
-        from qualcode.coding.select import unattributed_rule
 
         kept = unattributed_rule(project, segs)
         n_unattributed, segs = len(segs) - len(kept), kept
@@ -149,7 +150,6 @@ def choose_segments(project: Any, *, segments: Sequence[Segment] | None, include
                                         include_moderators=include_moderators)
     chosen = None
     if selection is not None and not selection.is_empty():
-        from qualcode.coding.select import select
 
         chosen = select(project, selection, segments=targets, skip_moderators=False, show_progress=show_progress)
         keep = {s.id for s in chosen.segments}

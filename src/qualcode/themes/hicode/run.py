@@ -27,6 +27,8 @@ from qualcode.themes.hicode.stages import (
     stage_name,
 )
 from qualcode.types import Coding, Estimate, Segment
+from qualcode.privacy.guard import check_outbound
+from qualcode.llm import CallStats
 
 STEP = "hicode"
 
@@ -169,7 +171,6 @@ def run_hicode(
 def _guard(plan: Plan) -> None:
     """The privacy guard judges both models before the first call (each client checks
     again when it sends)."""
-    from qualcode.privacy.guard import check_outbound
 
     check_outbound(plan.project, plan.label_client.backend, n_texts=len(plan.targets), step=STEP)
     if plan.separate_theme_model:
@@ -309,7 +310,6 @@ def _summary(plan: Plan, labels: SegmentLabels, unique: Sequence[str], iteration
 
 def _combined_stats(*clients: LLMClient) -> Any:
     """The call counts of the distinct clients, summed."""
-    from qualcode.llm import CallStats
 
     out = CallStats()
     for c in {id(c): c for c in clients}.values():
