@@ -18,11 +18,10 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from qualcode.errors import InputError
-from qualcode.types import Code, Codebook
-from qualcode.errors import NotFoundError
 from qualcode.cells import restore
+from qualcode.errors import InputError, NotFoundError
 from qualcode.keywords import compile_keywords, split_keywords, validate_keywords
+from qualcode.types import Code, Codebook
 
 CODEBOOK_FORMATS = (".yaml", ".yml", ".json", ".csv")
 #: the keys a code may have (``code``/``description`` are accepted for ``name``/``definition``)
@@ -223,7 +222,6 @@ def _from_structure(data: Any, p: Path, lines: list[int]) -> tuple[list[tuple[di
 
 
 def _from_csv(text: str, p: Path) -> list[tuple[dict, int | None]]:
-
     try:
         delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
@@ -281,7 +279,6 @@ def _check_keys(item: dict, nm: str, p: Path, ln: int | None) -> None:
 
 def _as_keywords(value: Any, code: str, p: Path, ln: int | None) -> tuple[str, ...]:
     """A code's keyword list, each entry checked (an empty entry or a bad regex is an error)."""
-
     if value is None or value == "":
         return ()
     if isinstance(value, str):

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from qualcode import ingest
 from qualcode.errors import InputError
+from qualcode.language import language_of_parsed
 from qualcode.project import Project
 from qualcode.types import Document, ParsedDocument
-from qualcode import ingest
-from qualcode.language import language_of_parsed
 
 TABLE_FORMATS = {"csv"}
 
@@ -64,7 +64,6 @@ def ingest_files(
     anything is written, so a bad file leaves the store untouched; the writes then
     happen in one transaction.
     """
-
     if not paths:
         raise InputError("no files given; expected one or more transcript files")
     meta_table = ingest.read_metadata_csv(metadata_csv) if metadata_csv is not None else None
@@ -122,7 +121,6 @@ def _plan(project: Project, paths: Sequence[str | os.PathLike[str]], *, format: 
           reader_options: Mapping[str, Any] | None, notes: list[str]) -> list[_Planned]:
     """Every file read and segmented in memory (nothing written); what a reader
     inferred or skipped goes to ``notes``."""
-
     planned = []
     for p in paths:
         path = Path(p)
@@ -170,7 +168,6 @@ def with_languages(parsed: ParsedDocument, spans: list) -> tuple[str, list]:
     (:func:`qualcode.language.language_of_parsed`)."""
     from dataclasses import replace
 
-
     lang, rows = language_of_parsed(parsed)
     if rows is None:
         return lang, spans
@@ -187,7 +184,6 @@ def resegment(
 ) -> dict[str, int]:
     """Re-cut current documents with ``strategy``; earlier segmentations (and the
     codings made on them) are kept. Returns segments per document."""
-
     store = project.store
     docs: list[Document] = store.documents()
     if documents:

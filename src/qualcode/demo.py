@@ -10,10 +10,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from qualcode.errors import InputError
 from qualcode.coding.deductive import code_segments
 from qualcode.coding.relevance import rank_segments
 from qualcode.corpus import ingest_files
+from qualcode.errors import InputError
 from qualcode.project import init_project
 from qualcode.report.tables import export_codings, export_segments
 
@@ -85,7 +85,6 @@ def _micro_f1(gold: dict[int, set[str]], pred: dict[int, set[str]]) -> dict[str,
 def run_demo(out: str | os.PathLike[str], *, show_progress: bool = True) -> DemoResult:
     """Build a demo project in ``out`` and run ingest → segment → embed → relevance →
     codebook coding; write a CSV of codings and a readable summary."""
-
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "qualcode.db").exists():
         raise InputError(f"out {str(out)!r}: directory exists and is not empty; choose a new directory", param="out")

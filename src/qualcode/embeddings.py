@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from qualcode.backends.base import EmbeddingBackend
+from qualcode.compute.local import LocalEngine
 from qualcode.errors import InputError
+from qualcode.language import check_project_languages
 from qualcode.progress import announce, progress
 from qualcode.provenance import text_hash
 from qualcode.store import Store
-from qualcode.compute.local import LocalEngine
-from qualcode.language import check_project_languages
 
 if TYPE_CHECKING:
     from qualcode.compute import Engine
@@ -233,7 +233,6 @@ def embed_windows(
     hashes = [text_hash(t) for t in units]
     n_windows = sum(len(v) for v in split.values())
     if engine is None:
-
         engine = LocalEngine()
     mat, missing_hashes = store.get_embedding_matrix(backend.name, hashes)
     if mat is not None:  # everything cached: the fast path
@@ -300,7 +299,6 @@ def embed_segments(project: "Project", *, embedder: "EmbeddingBackend | str | No
     ``strict`` an :class:`InputError`; :func:`qualcode.language.check_project_languages`).
     Returns the backend used and what was embedded now and what the store already had.
     """
-
     backend = project.embedder(embedder)
     segs = project.store.segments()
     check_project_languages(project, backend, segs, strict=strict, step="embed")

@@ -57,7 +57,6 @@ _WORD_AFTER = r"(?!\w)"
 
 
 def _fold_with_index(text: str) -> tuple[str, list[int]]:
-
     return fold_with_index(text)
 
 

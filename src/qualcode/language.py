@@ -230,7 +230,6 @@ def check_project_languages(project: Any, backend: Any, segments: Sequence[Any],
 def cached_text_languages(store: Any, texts: Mapping[str, str]) -> dict[str, str | None]:
     """label -> detected language of each of ``texts``, from the store's cache (by text
     hash) or detected now and cached, so a re-run does not load the detector."""
-
     hashes = {label: text_hash(t) for label, t in texts.items() if t and t.strip()}
     cached = store.text_languages(hashes.values())
     new = {h: detect(texts[label]) for label, h in hashes.items() if h not in cached}

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from qualcode.config import CONFIG_FILE, Settings, default_config_text, load_settings
-from qualcode.errors import InputError, StoreError
-from qualcode.store import DB_FILE, Store
 from qualcode.backends.registry import embedding_backend
 from qualcode.backends.routing import is_auto, project_languages, route
 from qualcode.compute import make_engine
+from qualcode.config import CONFIG_FILE, Settings, default_config_text, load_settings
+from qualcode.errors import InputError, StoreError
+from qualcode.store import DB_FILE, Store
 
 
 @dataclass
@@ -41,7 +41,6 @@ class Project:
         from the documents' languages and those of ``texts`` (a step's codebook or
         question). A backend set directly as ``_embedder = (spec, backend)`` is used
         for that spec as is."""
-
         if spec is not None and not isinstance(spec, str):
             return spec
         requested = spec or self.settings.embedding_model
@@ -60,7 +59,6 @@ class Project:
         """The engine that computes embeddings (``[compute] engine``: local or ray; see
         :mod:`qualcode.compute`), made once and released by :meth:`close`."""
         if self._engine is None:
-
             self._engine = make_engine(self.settings.section("compute"))
         return self._engine
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from qualcode.backends.base import Message
-from qualcode.provenance import hash_obj
 from qualcode.llm import LLMRequest
+from qualcode.provenance import hash_obj
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,6 @@ class PromptTemplate:
     def request(self, *, key: Any = None, validate: Callable[[Any], Any] | None = None,
                 max_tokens: int | None = None, seed: int | None = None, text_hashes: tuple[str, ...] = (),
                 **values: Any):
-
         return LLMRequest(messages=self.render(**values), template=self.name, template_hash=self.hash,
                           json_schema=self.schema, max_tokens=max_tokens, seed=seed, key=key, validate=validate,
                           text_hashes=tuple(text_hashes))

@@ -14,6 +14,7 @@ import platform
 import secrets
 from datetime import datetime, timezone
 from typing import Any
+
 from qualcode import __version__
 
 
@@ -69,7 +70,6 @@ def new_run_id(step: str) -> str:
 
 
 def qualcode_version() -> str:
-
     return __version__
 
 

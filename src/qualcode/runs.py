@@ -29,10 +29,9 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from qualcode.provenance import environment_info, new_run_id, now_iso, qualcode_version
+from qualcode.secrets import scrub_obj
 from qualcode.store import Store
 from qualcode.types import Coding, Run
-from qualcode.secrets import scrub_obj
-
 
 #: recorders created inside the innermost @records_failures call
 _CREATED: contextvars.ContextVar[list["RunRecorder"] | None] = contextvars.ContextVar("qualcode_runs", default=None)
@@ -100,7 +99,6 @@ class RunRecorder:
         return f"run:{self.id}"
 
     def _run(self, status: str, summary: Mapping[str, Any] | None) -> Run:
-
         duration = time.perf_counter() - self._t0
         return Run(
             id=self.id, step=self.step, status=status, params=scrub_obj(self.params), started_at=self.started_at,

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from qualcode.types import ParsedDocument, Segment
 from qualcode.ingest.segment import infer_moderators
-from qualcode.types import Turn
+from qualcode.types import ParsedDocument, Segment, Turn
 
 
 def document_moderators(parsed: ParsedDocument, configured: Iterable[str] = ()) -> set[str]:
     """Canonical speaker names of the moderators of one parsed document."""
-
     conf = {str(c).casefold() for c in configured if str(c).strip()}
     speakers = {t.speaker for t in parsed.turns if t.speaker}
     found = {s for s in speakers if s.casefold() in conf}
@@ -44,7 +42,6 @@ def moderator_names(store: Any, document_ids: Iterable[int] | None = None,
 def _turns_from_segments(store: Any, doc_id: int, parsed: ParsedDocument) -> ParsedDocument:
     """A document stored without reader turns: its segments' speakers stand in."""
     from dataclasses import replace
-
 
     turns = tuple(Turn(index=i, speaker=sp, start=s.start, end=s.end)
                   for i, s in enumerate(store.segments(document_ids=[doc_id]))

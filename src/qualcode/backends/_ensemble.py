@@ -18,8 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from qualcode.backends.base import EmbeddingBackend
-from qualcode.errors import InputError
 from qualcode.backends.registry import embedding_backend
+from qualcode.errors import InputError
 
 
 def parse_members(spec: str) -> list[tuple[str, float | None]]:
@@ -74,7 +74,6 @@ class EnsembleBackend(EmbeddingBackend):
     """Weighted concatenation of member backends (see the module doc)."""
 
     def __init__(self, spec: str, **options: Any) -> None:
-
         members = parse_members(spec)
         self.weights = resolve_weights([w for _, w in members], spec)
         self.members = [embedding_backend(m, **options) for m, _ in members]

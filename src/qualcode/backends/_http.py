@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
+
 from qualcode.locality import _proxy_for, loopback_address
 
 __all__ = ["RedirectRefused", "open_request", "pinned_address"]
@@ -86,7 +87,6 @@ class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
 def pinned_address(url: str) -> str | None:
     """The loopback address a request to ``url`` connects to, or ``None`` when urllib
     decides (an external host, or a proxy set in the environment for this URL)."""
-
     if _proxy_for(url):
         return None
     return loopback_address(urlsplit(url).hostname)

@@ -23,12 +23,11 @@ from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from qualcode.backends._http import RedirectRefused, open_request
 from qualcode.backends.base import Completion, LLMBackend, Message
 from qualcode.errors import BackendError, FatalBackendError, InputError, RetryableError
-from qualcode.locality import has_userinfo
-from qualcode.locality import loopback_address
+from qualcode.locality import has_userinfo, loopback_address
 from qualcode.secrets import scrub, secret_values
-from qualcode.backends._http import RedirectRefused, open_request
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -134,11 +133,9 @@ class OpenAICompatBackend(LLMBackend):
 
     def _scrub(self, text: str) -> str:
         """``text`` without this backend's key or any other secret (before any cut)."""
-
         return scrub(text, secrets=secret_values(extra=[self._api_key] if self._api_key else []))
 
     def _post(self, payload: Mapping[str, Any]) -> tuple[int, dict[str, Any], float]:
-
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         req = urllib.request.Request(self.url, data=body, headers=self._headers(), method="POST")
         t0 = time.perf_counter()

@@ -19,6 +19,7 @@ languages do not count.
 from __future__ import annotations
 
 from typing import Iterable
+
 from qualcode.language import detect, ensure_document_languages
 
 AUTO = "auto"
@@ -40,7 +41,6 @@ def route(languages: Iterable[str | None]) -> str:
 
 def project_languages(project, texts: Iterable[str] = ()) -> set[str]:
     """The current documents' languages plus each of ``texts``' detected language."""
-
     langs = {lang for lang in ensure_document_languages(project.store).values() if lang}
     for t in texts:
         if t and t.strip():

@@ -9,23 +9,20 @@ from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from qualcode import keywords as kw
 from qualcode.codebook import read_codebook as _read_codebook
-from qualcode.coding.similarity import assign, code_vectors
+from qualcode.coding.diagnostics import diagnose
+from qualcode.coding.lexical import hybrid_scores, lexical_scores
+from qualcode.coding.select import describe, select
+from qualcode.coding.similarity import CALIBRATIONS, MODES, REPRESENT_FIELDS, assign, calibrate_scores, code_vectors
 from qualcode.embeddings import DEFAULT_SCORING, embed_texts, embed_windows
 from qualcode.errors import InputError
 from qualcode.language import check_project_languages, codebook_text
+from qualcode.params import check_choice, check_number, check_positive_int, check_range
 from qualcode.project import Project
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
-from qualcode.params import check_choice, check_number, check_positive_int, check_range
 from qualcode.types import Codebook, Coding, Run, Segment, StepResult
-from qualcode.coding.select import select
-from qualcode.coding.select import describe
-from qualcode import keywords as kw
-from qualcode.coding.similarity import CALIBRATIONS, MODES, REPRESENT_FIELDS
-from qualcode.coding.diagnostics import diagnose
-from qualcode.coding.lexical import hybrid_scores, lexical_scores
-from qualcode.coding.similarity import calibrate_scores
 
 if TYPE_CHECKING:
     from qualcode.backends.base import EmbeddingBackend
@@ -79,13 +76,11 @@ def select_segments(project: Project, *, skip_moderators: bool,
     see :mod:`qualcode.speakers`), with ``skip_unattributed`` (default: the project's
     ``[coding] skip_unattributed``, true) lines without a speaker in a transcript that
     has speakers. The full rule (subsets, relevance) is :func:`qualcode.coding.select.select`."""
-
     sel = select(project, skip_moderators=skip_moderators, skip_unattributed=skip_unattributed)
     return SegmentChoice(sel.segments, sel.skipped("moderator"), sel.skipped("unattributed"))
 
 
 def _nothing_to_code(chosen: Any) -> InputError:
-
     if not chosen.n_candidates:
         return InputError("the project has no segments to code", hint="ingest transcripts first: `qualcode ingest FILE...`")
     return InputError(f"no segment left to code of {chosen.n_candidates} ({describe(chosen)})",
@@ -130,7 +125,6 @@ def coding_options(settings: Any, *, method: str = "embedding", mode: str | None
                    lexical: float | None = None) -> CodingOptions:
     """``code_segments``' options, defaults from ``[coding]``, each checked (an
     :class:`InputError` naming the parameter) before anything is read or embedded."""
-
     s = settings
     thr = s.get("coding", "threshold", "auto") if threshold is None else threshold
     if not (isinstance(thr, str) and thr.strip().lower() == "auto"):
@@ -188,7 +182,6 @@ def code_segments(
     The run records where it is unsure (:mod:`qualcode.coding.diagnostics`). Returns
     the stored run.
     """
-
     t0 = time.perf_counter()
     opts = coding_options(project.settings, method=method, mode=mode, threshold=threshold, margin=margin,
                           max_codes=max_codes, represent=represent, calibrate=calibrate, lexical=lexical)
@@ -262,7 +255,6 @@ def _similarity(project: Project, cb: Codebook, segments: Sequence[Segment], bac
                 thr_list: list[float | None], extra_examples: Mapping[str, Sequence[str]] | None, *,
                 strict: bool | None, show_progress: bool) -> _Similarity:
     """Embed, score (plus the lexical share), assign codes and diagnose the run."""
-
     threshold = resolve_threshold(opts.threshold, backend)
     lang = check_project_languages(project, backend, segments, texts={"codebook": codebook_text(cb)}, strict=strict,
                                    step="code")
@@ -274,7 +266,6 @@ def _similarity(project: Project, cb: Codebook, segments: Sequence[Segment], bac
 
     scores = windows.scores(code_vectors(cb.codes, embed, opts.represent, extra_examples), pooling)
     if opts.lexical:
-
         scores = hybrid_scores(scores, lexical_scores([sg.text for sg in segments], cb.codes, opts.represent),
                                opts.lexical)
     a = assign(scores, mode=opts.mode, threshold=threshold, margin=opts.margin, max_codes=opts.max_codes,
@@ -293,7 +284,6 @@ def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipp
     """Record the run: similarity choices (``chosen``: (row, col) -> raw, calibrated),
     keyword hits (per segment: code -> hits), or both (``hybrid``: the union).
     ``extra_summary`` joins the run summary (languages, uncertainty)."""
-
     names = cb.names()
     params = {"method": method, "codebook": cb.name, "codebook_version": cb.version, "codebook_id": cb.id,
               **params, "moderator_segments_skipped": n_skipped, "n_segments": len(segments)}
@@ -309,7 +299,6 @@ def _finish(project: Project, cb: Codebook, segments: Sequence[Segment], n_skipp
     by_kw = {(r, col[c]) for r, h in enumerate(hits or ()) for c in h}
     cal_all = None
     if scores is not None and by_kw - set(pairs):
-
         cal_all = calibrate_scores(scores, calibrate)
     for r, c in by_kw - set(pairs):
         pairs[(r, c)] = (float(scores[r, c]), float(cal_all[r, c])) if scores is not None else None

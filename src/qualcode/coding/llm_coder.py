@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
 from qualcode.backends.base import LLMBackend
+from qualcode.codebook import read_codebook
+from qualcode.coding.deductive import _nothing_to_code
+from qualcode.coding.select import select
 from qualcode.errors import BackendError, InputError
 from qualcode.llm import LLMClient, backend_locality, make_llm, verify_quote
 from qualcode.params import check_choice, check_optional, check_positive_int
@@ -28,9 +31,6 @@ from qualcode.prompts import CODE_PAIR, CODE_SEGMENT
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder, records_failures
 from qualcode.types import Code, Codebook, Coding, Estimate, Run, Segment, StepResult
-from qualcode.codebook import read_codebook
-from qualcode.coding.deductive import _nothing_to_code
-from qualcode.coding.select import select
 
 if TYPE_CHECKING:
     from qualcode.coding.select import Selection
@@ -97,7 +97,6 @@ def quote_evidence(quote: str, seg: Segment) -> dict[str, Any]:
 
 def _load_codebook(store: Any, codebook: Codebook | str | os.PathLike[str]) -> tuple[Codebook, str | None]:
     """A Codebook, a codebook file, or the name of a codebook stored in the project."""
-
     return read_codebook(codebook, store)
 
 
@@ -162,7 +161,6 @@ def _plan(project: Project, codebook: Codebook | str | os.PathLike[str], *, per:
           show_progress: bool, selection: "Selection | None", skip_unattributed: bool | None) -> _Plan:
     """Check the parameters (before any model or store work), then choose the segments and
     build the requests."""
-
     check_choice("per", per, PER_CHOICES)
     concurrency = check_optional(check_positive_int, "concurrency", concurrency)
     cb, source = _load_codebook(project.store, codebook)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import time
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from qualcode.coding.select import describe, select
 from qualcode.embeddings import DEFAULT_SCORING, embed_texts, embed_windows
 from qualcode.errors import InputError
+from qualcode.language import check_project_languages
+from qualcode.params import check_number, check_optional, check_positive_int
 from qualcode.project import Project
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
-from qualcode.params import check_optional, check_number, check_positive_int
 from qualcode.types import Run, Segment, StepResult
-from qualcode.coding.select import describe, select
-from qualcode.language import check_project_languages
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from qualcode.errors import InputError
-from qualcode.params import check_number, check_positive_int
-from qualcode.types import Segment
-from qualcode.speakers import is_moderator_segment, moderator_names
-from qualcode.speakers import unattributed_segments
 from qualcode.ingest._labels import speaker_key
+from qualcode.params import check_number, check_positive_int
+from qualcode.speakers import is_moderator_segment, moderator_names, unattributed_segments
+from qualcode.types import Segment
 
 if TYPE_CHECKING:
     from qualcode.backends.base import EmbeddingBackend
@@ -136,7 +135,6 @@ def _fold(v: Any) -> str:
 
 def moderator_rule(project: Project, segments: list[Segment]) -> list[Segment]:
     """Leave out segments spoken only by a moderator of their document."""
-
     mods = moderator_names(project.store, {s.document_id for s in segments},
                            project.settings.get("segmentation", "moderators", []) or [])
     return [s for s in segments if not is_moderator_segment(s, mods)]
@@ -146,7 +144,6 @@ def unattributed_rule(project: Project, segments: list[Segment]) -> list[Segment
     """Leave out lines without a speaker in transcripts that have speakers (titles,
     headers, "end of the recording", bracketed notes alone; see
     :func:`qualcode.speakers.is_unattributed_segment`)."""
-
     drop = {s.id for s in unattributed_segments(segments)}
     return [s for s in segments if s.id not in drop] if drop else segments
 
@@ -191,7 +188,6 @@ def _filter_documents(project: Project, segs: list[Segment], names: Sequence[str
 
 
 def _filter_where(project: Project, segs: list[Segment], where: Mapping[str, list[str]]) -> list[Segment]:
-
     doc_meta = {d.id: d.metadata for d in project.store.documents(current_only=False)
                 if d.id in {s.document_id for s in segs}}
     for key, values in where.items():

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from qualcode.backends.registry import embedding_backend
 from qualcode.compute import Writer, backend_spec
 from qualcode.errors import BackendError, ConfigError
-from qualcode.backends.registry import embedding_backend
 
 #: batches held by each actor at once (one running, one waiting): no idle gap per batch
 PIPELINE = 2
@@ -56,7 +56,6 @@ class EmbedWorker:
     """A Ray actor: one copy of the embedding model, built once from its spec."""
 
     def __init__(self, spec: str, options: dict[str, Any], forward_batch: int) -> None:
-
         self.backend = embedding_backend(spec, **options)
         if not getattr(self.backend, "loaded", True):
             self.backend.load()

@@ -33,8 +33,8 @@ from qualcode.cues._speakers import (
 )
 from qualcode.cues.detectors import NOTE_RE
 from qualcode.errors import InputError
-from qualcode.types import ParsedDocument, Turn
 from qualcode.speakers import document_moderators
+from qualcode.types import ParsedDocument, Turn
 
 __all__ = [
     "BACKCHANNEL_WORDS",

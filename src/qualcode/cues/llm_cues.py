@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from qualcode.backends.base import LLMBackend, Message
+from qualcode.config import Settings
 from qualcode.cues.detectors import Cue
 from qualcode.errors import InputError
-from qualcode.provenance import hash_obj
-from qualcode.llm import verify_quote
-from qualcode.config import Settings
+from qualcode.llm import LLMClient, LLMRequest, verify_quote
 from qualcode.privacy.guard import check_outbound
-from qualcode.llm import LLMClient
-from qualcode.llm import LLMRequest
+from qualcode.provenance import hash_obj
 
 TEMPLATE_NAME = "cues_llm"
 LLM_CUE_TYPES = ("tone_shift", "agreement", "disagreement", "emotional_intensity")
@@ -82,7 +80,6 @@ def cue_schema(types: Sequence[str] = LLM_CUE_TYPES) -> dict[str, Any]:
 def locate_quote(quote: str, text: str, *, fuzzy: bool = False) -> tuple[int, int] | None:
     """Where ``quote`` occurs in ``text`` (exact, or ignoring case, quote marks and
     whitespace runs; fuzzily only when asked). Returns offsets into ``text`` or ``None``."""
-
     m = verify_quote(quote, text)
     if m is None or (m.match == "fuzzy" and not fuzzy):
         return None
@@ -92,7 +89,6 @@ def locate_quote(quote: str, text: str, *, fuzzy: bool = False) -> tuple[int, in
 def check_privacy(backend: LLMBackend, classification: str, store: Any = None) -> None:
     """Refuse to send text where the data classification does not allow it (the
     project-wide guard, :func:`qualcode.privacy.guard.check_outbound`)."""
-
     settings = Settings().with_overrides({"project": {"classification": classification}})
     check_outbound(settings, backend, n_texts=0, step="cues", store=store)
 
@@ -141,7 +137,6 @@ class LLMCueCoder:
         if self.context < 0:
             raise InputError(f"context must be >= 0; got {self.context!r}")
         if self.client is None:
-
             self.client = LLMClient(self.backend, None, concurrency=1, show_progress=False)
 
     @property
@@ -159,7 +154,6 @@ class LLMCueCoder:
 
     def requests(self, segments: Sequence[Any]) -> list[Any]:
         """One :class:`qualcode.llm.LLMRequest` per segment (for dry runs and estimates)."""
-
         out = []
         prev_doc: Any = object()
         history: list[str] = []

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Sequence
 
+from qualcode.coding.select import describe, select
+from qualcode.cues.detectors import CueDetector, load_patterns
+from qualcode.cues.dynamics import group_dynamics
+from qualcode.cues.llm_cues import LLMCueCoder, check_privacy
+from qualcode.cues.timing import timed_from_turns, timing_cues
 from qualcode.errors import InputError
+from qualcode.llm import LLMClient, make_llm
 from qualcode.params import check_range
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder, records_failures
 from qualcode.types import Coding, Document, Run, Segment, StepResult
-from qualcode.coding.select import describe, select
-from qualcode.cues.llm_cues import LLMCueCoder, check_privacy
-from qualcode.llm import LLMClient, make_llm
-from qualcode.cues.detectors import CueDetector, load_patterns
-from qualcode.cues.timing import timed_from_turns, timing_cues
-from qualcode.cues.dynamics import group_dynamics
 
 if TYPE_CHECKING:
     from qualcode.backends.base import LLMBackend
@@ -82,7 +82,6 @@ def _targets(project: Project, selection: "Selection | None") -> _Targets:
 def _llm_coder(project: Project, llm: Any) -> Any:
     """An :class:`~qualcode.cues.llm_cues.LLMCueCoder` for ``llm`` (a backend, a client's
     backend, a spec, or ``None`` for ``[llm] model``), after the privacy check."""
-
     backend = llm.backend if isinstance(llm, LLMClient) else llm if llm is not None and not isinstance(
         llm, str) else make_llm(project.settings, llm or None)
     check_privacy(backend, project.settings.classification, project.store)
@@ -117,7 +116,6 @@ def code_cues(
 
     Parameters are checked before any document is read or any model called.
     """
-
     pause_threshold = check_range("pause_threshold", pause_threshold, low=0)
     if selection is not None and selection.uses_relevance and not use_llm:
         raise InputError("relevant_to/relevance_run choose the segments the LLM codes: add use_llm",
@@ -129,7 +127,6 @@ def code_cues(
     coder = _llm_coder(project, llm) if use_llm else None
     rec = _recorder(project, targets, rules, patterns, pause_threshold, coder, llm)
     if coder is not None:
-
         coder.client = LLMClient.from_settings(coder.backend, project.store, project.settings, step=STEP,
                                                run_id=rec.id)
     detector = CueDetector(patterns=rules)
@@ -181,7 +178,6 @@ def _recorder(project: Project, targets: _Targets, rules: Sequence[Any], pattern
 def _document_codings(project: Project, doc: Document, detector: Any, pause_threshold: float, coder: Any,
                       chosen: Any, rec: RunRecorder) -> list[Coding]:
     """One document's cues as codings, in text order, each pointing at its segment."""
-
     store = project.store
     parsed = store.parsed_document(doc)
     cues = detector.detect(parsed.text, parsed.turns)
@@ -221,7 +217,6 @@ def document_dynamics(project: Project, *, documents: Sequence[str] = (), modera
     """Participation tables (:func:`qualcode.cues.dynamics.group_dynamics`) of every current
     document with speaker turns (``documents``: only these). ``moderators`` default to
     ``[segmentation] moderators``, else inferred from the names."""
-
     docs = _documents(project, documents)
     mods = list(moderators or project.settings.get("segmentation", "moderators", []) or [])
     out = []

@@ -53,9 +53,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 from qualcode.errors import InputError
 from qualcode.provenance import sha256_bytes
-from qualcode.reliability.units import CODER_ALIASES, find_column, read_csv_rows, check_coder_name
-from qualcode.types import Coding, Document, Run, Segment, StepResult
+from qualcode.reliability.units import CODER_ALIASES, check_coder_name, find_column, read_csv_rows
 from qualcode.runs import RunRecorder
+from qualcode.types import Coding, Document, Run, Segment, StepResult
 
 #: a span goes to every segment it overlaps by at least this share of the shorter one
 MIN_OVERLAP = 0.5
@@ -311,7 +311,6 @@ def _add_hits(acc: dict[str, Any], code: str, line: int, rule: str, hits: Sequen
 def _store_coder(store: Any, p: Path, who: str, acc: Mapping[str, Any], index: "SegmentIndex",
                  params: Mapping[str, Any]) -> HumanImport:
     """One coder's codings and ``import-codes`` run (inside the caller's transaction)."""
-
     if params["scope"] == "documents":
         universe = sorted(s.id for d in acc["docs"] for s in index.by_doc.get(d, []))
     else:

@@ -39,19 +39,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from qualcode.backends.base import Completion, LLMBackend, Message
+from qualcode.config import Settings
 from qualcode.errors import BackendError, FatalBackendError, InputError, RetryableError
 from qualcode.llm.replies import approx_tokens, check_schema, parse_json_reply
-from qualcode.provenance import hash_obj, text_hash
-from qualcode.store import llm_log
-from qualcode.progress import progress
-from qualcode.config import Settings
-from qualcode.privacy.guard import check_outbound
 from qualcode.privacy.audit import record_outbound
-from qualcode.secrets import scrub
-from qualcode.secrets import scrub_obj
+from qualcode.privacy.guard import check_outbound
+from qualcode.progress import progress
+from qualcode.provenance import hash_obj, text_hash
+from qualcode.secrets import scrub, scrub_obj, scrub_received, secret_values
+from qualcode.store import llm_log
 from qualcode.store.llm_log import CallRecord
-from qualcode.secrets import secret_values
-from qualcode.secrets import scrub_received
 
 __all__ = ["REPAIR_PROMPT", "CallStats", "LLMClient", "LLMRequest", "LLMResult"]
 
@@ -280,7 +277,6 @@ class LLMClient:
         Failed requests come back with ``ok=False``; a :class:`FatalBackendError` stops
         the batch and is raised after the finished answers are logged.
         """
-
         self._stop.clear()
         hashes = [r.request_hash(self.model_id, self.endpoint_id) for r in requests]
         cache = self.cached(requests)
@@ -351,7 +347,6 @@ class LLMClient:
     def _guard(self, n_texts: int) -> Any:
         """Refuse, before any connection, to send text where the project's data
         classification does not allow it (see :mod:`qualcode.privacy.guard`)."""
-
         settings = self.settings if self.settings is not None else Settings()
         return check_outbound(settings, self.backend, n_texts=n_texts, step=self.step or "llm", store=self.store)
 
@@ -373,11 +368,9 @@ class LLMClient:
             if r.status == "ok" and r.resolved_model:
                 self.stats.resolved_models.add(r.resolved_model)
         if self.store is not None and records:
-
             llm_log.log_calls(self.store, records)  # scrubbed when made (_record)
 
     def _scrub_text(self, text: str) -> str:
-
         return scrub(text, secrets=self._secrets())
 
     def _scrubbed_error(self, exc: FatalBackendError) -> FatalBackendError:
@@ -391,7 +384,6 @@ class LLMClient:
         """The record with any secret (the backend's key, keys named in config, key
         shapes) removed from the text fields written to the store."""
         import dataclasses
-
 
         secrets = self._secrets()
         changes = {}
@@ -414,7 +406,6 @@ class LLMClient:
         return data
 
     def _record(self, req: LLMRequest, h: str, status: str, *, kind: str, attempt: int, **kw: Any) -> Any:
-
         # scrubbed when made: a record's error is also what the user is shown
         return self._scrubbed(CallRecord(
             request_hash=h, status=status, model=self.model_id, kind=kind, attempt=attempt,
@@ -516,7 +507,6 @@ class LLMClient:
         return None  # pragma: no cover
 
     def _secrets(self) -> list[str]:
-
         key = getattr(self.backend, "_api_key", None)
         return secret_values(self.settings, extra=[key] if key else [])
 
@@ -525,7 +515,6 @@ class LLMClient:
         text, parsed data, model name, raw fields), before anything is parsed, stored or
         printed. Only exact secret values and unmistakable key shapes are removed, so
         ordinary words in an answer are left alone."""
-
         secrets = self._secrets()
         return Completion(
             text=scrub_received(comp.text, secrets=secrets), model=scrub_received(comp.model, secrets=secrets),

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from qualcode.backends.base import LLMBackend
-from qualcode.errors import BackendNotConfigured
-from qualcode.locality import loopback_address
-from qualcode.locality import backend_locality as _locality
 from qualcode.backends import registry
+from qualcode.backends.base import LLMBackend
 from qualcode.backends.pool import POOL_PREFIX, PoolBackend, parse_pool_spec, pool_entries
+from qualcode.errors import BackendNotConfigured
+from qualcode.locality import backend_locality as _locality
+from qualcode.locality import loopback_address
 from qualcode.secrets import check_secret_config
 
 __all__ = ["DEFAULT_KEY_ENV", "backend_locality", "is_loopback_host", "make_llm"]
@@ -30,7 +30,6 @@ def is_loopback_host(host: str | None) -> bool:
     No DNS lookup is made: any other name (``foo.localhost``, ``localhost.``) counts as
     not loopback. The rule is :func:`qualcode.locality.loopback_address`.
     """
-
     return loopback_address(host) is not None
 
 
@@ -40,7 +39,6 @@ def backend_locality(backend: Any) -> str:
     One rule for the whole package: :func:`qualcode.locality.backend_locality`
     (loopback endpoints only, no DNS, a proxy in the environment makes it external).
     """
-
     return str(_locality(backend)[0])
 
 
@@ -65,7 +63,6 @@ def make_llm(settings: Any, spec: str | None = None, **overrides: Any) -> LLMBac
     Raises :class:`BackendNotConfigured` (with :data:`registry.LLM_HELP`) when no model
     is set.
     """
-
     spec = (spec or str(settings.get("llm", "model", "") or "")).strip()
     pool_setting = settings.get("llm", "pool")
     if spec.lower() == "pool" or (not spec and pool_setting):
@@ -88,7 +85,6 @@ def make_llm(settings: Any, spec: str | None = None, **overrides: Any) -> LLMBac
 
 def _make_one(settings: Any, spec: str, overrides: Mapping[str, Any]) -> LLMBackend:
     """One endpoint's backend, its key read from the environment."""
-
     prefix, _ = registry.split_spec(spec)
     check_secret_config(settings)
     opts: dict[str, Any] = {"timeout": float(settings.get("llm", "timeout", 120.0) or 120.0)}

@@ -43,7 +43,6 @@ def record_outbound(store: Any, step: str, backend: Any, segment_hashes: Iterabl
         ``Approval.approval_id`` from :func:`qualcode.privacy.guard.check_outbound`.
     run_id : str, optional
     """
-
     if isinstance(backend, str):
         name, locality, endpoint, kind = backend, "local", None, None
     else:
@@ -57,7 +56,6 @@ def record_outbound(store: Any, step: str, backend: Any, segment_hashes: Iterabl
 
 def audit_trail(store: Any, *, with_hashes: bool = True, limit: int | None = None) -> dict[str, Any]:
     """``{"approvals": [...], "outbound": [...], "summary": {...}}`` for display or JSON."""
-
     approvals = sql.approvals(store)
     out = sql.outbound(store, with_hashes=with_hashes, limit=limit)
     external = [r for r in out if r["locality"] == "external"]

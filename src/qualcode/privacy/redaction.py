@@ -7,8 +7,8 @@ import io
 import re
 from typing import Any, Mapping, Sequence
 
-from qualcode.privacy.offsets import DeidResult
 from qualcode.cells import write_csv
+from qualcode.privacy.offsets import DeidResult
 
 __all__ = ["report_csv", "report_markdown", "report_rows"]
 

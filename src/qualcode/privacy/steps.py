@@ -40,16 +40,16 @@ from typing import Any, Mapping, Sequence
 from qualcode.config import CONFIG_FILE, default_config_text, load_settings
 from qualcode.errors import ConfigError, InputError
 from qualcode.privacy.deidentify import PATTERN_TYPES, Deidentifier
+from qualcode.privacy.guard import CLASSIFICATIONS
 from qualcode.privacy.names import KnownName, load_names
 from qualcode.privacy.offsets import DeidResult, OffsetMap
 from qualcode.privacy.pseudonyms import PseudonymMap
 from qualcode.privacy.redaction import report_csv, report_markdown
-from qualcode.privacy.guard import CLASSIFICATIONS
-from qualcode.secrets import scrub
 from qualcode.provenance import hash_obj
-from qualcode.types import ParsedDocument, Run, SegmentSpan, StepResult, Turn, Unit
-from qualcode.store import privacy as sql
 from qualcode.runs import RunRecorder
+from qualcode.secrets import scrub
+from qualcode.store import privacy as sql
+from qualcode.types import ParsedDocument, Run, SegmentSpan, StepResult, Turn, Unit
 
 __all__ = ["DeidentifyReport", "deidentify_project", "set_classification", "write_classification",
            "original_span", "load_mapping"]
@@ -116,7 +116,6 @@ class DeidentifyReport(StepResult):
 
 def load_mapping(store: Any, passphrase: str | None = None) -> PseudonymMap:
     """The latest pseudonym mapping in the store (empty when there is none)."""
-
     row = sql.latest_mapping(store)
     if row is None:
         return PseudonymMap()
@@ -169,7 +168,6 @@ def deidentify_project(
     Everything is computed before anything is written; the writes (run record, mapping,
     document versions, segmentations, offset maps) happen in one transaction.
     """
-
     known = list(names) if not isinstance(names, (str, os.PathLike)) else load_names(names)
     if not known:
         raise InputError("the names list is empty (parameter names)")
@@ -240,7 +238,6 @@ class _Planned:
 def _plan_document(store: Any, deid: Deidentifier, doc: Any, report: DeidentifyReport) -> _Planned:
     """De-identify ``doc`` from its original version (a re-run starts from the original
     again); adds the counts, results and warnings to ``report``."""
-
     src_id = sql.deid_source_of(store, doc.id)
     source = store.document(src_id) if src_id is not None and src_id != doc.id else doc
     res = deid.deidentify(source.text)
@@ -300,7 +297,6 @@ def _deid_segments(deid: Deidentifier, omap: OffsetMap, rows: Sequence[Mapping[s
 
 def _write_document(st: Any, p: _Planned, mapping_id: int, run_id: str) -> dict[str, Any]:
     """Store one planned document version (inside the step's transaction)."""
-
     new_id, status = st.add_document(p.parsed, name=p.doc.name, source_path=p.source.source_path)
     if status in ("new", "new-version") and p.segmentation is not None:
         strategy, params, spans = p.segmentation
@@ -316,7 +312,6 @@ def _write_document(st: Any, p: _Planned, mapping_id: int, run_id: str) -> dict[
 def original_span(store: Any, document_id: int, start: int, end: int) -> tuple[int, int, int]:
     """``(original_document_id, start, end)`` for a span of a (possibly de-identified)
     document version; unchanged when the version is not a de-identified one."""
-
     rec = sql.deid_document(store, document_id)
     if rec is None or rec["original_document_id"] == document_id:
         return document_id, start, end
@@ -396,7 +391,6 @@ def set_classification(project: Any, classification: str, *, approve: str | None
 
     Returns a dict with ``approval_id``, ``previous``, ``classification``, ``warnings``.
     """
-
     if classification not in CLASSIFICATIONS:
         raise InputError(f"classification must be one of {', '.join(CLASSIFICATIONS)}; got {classification!r}")
     approve = (approve or "").strip()

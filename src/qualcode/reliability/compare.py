@@ -21,18 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from qualcode.errors import InputError
-from qualcode.reliability.units import CodingSource, resolve_source
-from qualcode.stats.bands import LOW_AGREEMENT, is_low_agreement
-from qualcode.stats import agreement_report
-from qualcode.stats import label_agreement
-from qualcode.cells import write_csv
 from qualcode.backends import registry
-from qualcode.coding.deductive import _nothing_to_code, resolve_codebook
-from qualcode.coding.select import select
-from qualcode.coding.deductive import code_segments
+from qualcode.cells import write_csv
+from qualcode.coding.deductive import _nothing_to_code, code_segments, resolve_codebook
 from qualcode.coding.llm_coder import llm_code
+from qualcode.coding.select import select
+from qualcode.errors import InputError
 from qualcode.project import Project
+from qualcode.reliability.units import CodingSource, resolve_source
+from qualcode.stats import agreement_report, label_agreement
+from qualcode.stats.bands import LOW_AGREEMENT, is_low_agreement
 from qualcode.store import Store
 
 #: kappa at or below this flags a code (the top of "fair" in Landis & Koch; one rule in stats.bands)
@@ -139,7 +137,6 @@ def compare(
     >>> c.codes[0]["n_units"], c.codes[0]["percent_agreement"], c.to_dict()["units_only_in_a"]
     (2, 0.5, 1)
     """
-
     if not 0 <= float(low_kappa) <= 1:
         raise InputError(f"low_kappa must be between 0 and 1; got {low_kappa!r}")
     sa = a if isinstance(a, CodingSource) else resolve_source(a, project, statuses=statuses)
@@ -203,7 +200,6 @@ def _overall_row(report: Any) -> dict[str, Any]:
 def _single_label(sa: CodingSource, sb: CodingSource, report: Any, n_boot: int, seed: int | None,
                   level: float) -> dict[str, Any] | None:
     """Agreement on the label itself when both sides give every shared unit exactly one code."""
-
     units = report.units
     codes = set(report.codes)
     if not units or not all(len(sa.units[u] & codes) == 1 and len(sb.units[u] & codes) == 1 for u in units):
@@ -248,7 +244,6 @@ def _write_csv(path: str | os.PathLike[str], what: str, columns: Sequence[str], 
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-
         write_csv(fh, list(columns), ([("" if r.get(k) is None else r.get(k)) for k in columns] for r in rows))
     os.replace(tmp, p)
     return len(rows)
@@ -327,7 +322,6 @@ def spec_kind(spec: str) -> tuple[str, str]:
     ``llamacpp:``, ``fake:``...) and not an embedding provider is an LLM, anything
     else (``local``, ``st:PATH``, a model directory) an embedding model.
     """
-
     spec = str(spec).strip()
     if not spec:
         raise InputError("empty model spec; expected e.g. local, st:/path/to/model, llm:ollama:qwen2.5:7b")
@@ -384,7 +378,6 @@ def compare_models(
     """
     from functools import partial
 
-
     kinds = [spec_kind(spec_a), spec_kind(spec_b)]
     if skip_moderators is None:
         skip_moderators = bool(project.settings.get("coding", "skip_moderators", True))
@@ -413,7 +406,6 @@ def _code_side(orig: str, kind: str, spec: str, proj: Any, *, cb: Any, segments:
                coding_options: dict[str, Any]) -> ModelSide:
     """Code the segments with one side's spec (a run), and say what it cost."""
     if kind == "embedding":
-
         if filtered:  # the segments chosen once, for both sides
             res = code_segments(proj, cb, embedder=spec, segments=segments, show_progress=show_progress,
                                 **coding_options)
@@ -443,7 +435,6 @@ def _run_sides_concurrently(project: Any, side: Any, jobs: Sequence[tuple[str, s
     """Run each side in its own thread with its own store connection (a SQLite
     connection belongs to one thread); the first error is raised after both ended."""
     from concurrent.futures import ThreadPoolExecutor
-
 
     def run_one(job: tuple[str, str, str]) -> ModelSide:
         proj = Project(path=project.path, store=Store.open(project.path), settings=project.settings,

@@ -42,6 +42,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from qualcode.errors import InputError
+from qualcode.reliability.compare import ADVICE_FEW, ADVICE_LOW, FEW_POSITIVES, LOW_KAPPA
 from qualcode.reliability.multi_coefficients import (
     OUTLIER_GAP,
     all_groups,
@@ -62,9 +63,7 @@ from qualcode.reliability.multi_output import (
 )
 from qualcode.reliability.units import CodingSource, resolve_source
 from qualcode.stats import is_low_agreement, landis_koch
-from qualcode.reliability.compare import LOW_KAPPA
 from qualcode.stats._data import check_level, check_n_boot, check_seed
-from qualcode.reliability.compare import ADVICE_FEW, ADVICE_LOW, FEW_POSITIVES
 
 __all__ = ["DISAGREEMENT_BASE", "FLAG_STAT", "MULTI_STATS", "OUTLIER_GAP", "SUMMARY_COLUMNS", "MultiComparison",
            "compare_many", "disagreement_columns", "multi_agreement", "pairwise_rows", "summary_rows",
@@ -218,7 +217,6 @@ def multi_agreement(
     >>> round(row["percent_agreement"], 4), m.n_complete, m.missing["source 3"]
     (0.6944, 3, 1)
     """
-
     low_kappa = LOW_KAPPA if low_kappa is None else low_kappa
     if isinstance(low_kappa, bool) or not isinstance(low_kappa, (int, float)) or not 0 <= float(low_kappa) <= 1:
         raise InputError(f"low_kappa must be between 0 and 1; got {low_kappa!r}")
@@ -383,7 +381,6 @@ def _code_rows(g: _Groups, code_list: Sequence[str], low_kappa: float
                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One row per code, and the flagged ones (low alpha, with the same advice as
     the two-coder comparison)."""
-
     rows, flagged = [], []
     for j, code in enumerate(code_list):
         positives = {lab: int(g.m.x[i, :, j].sum()) for i, lab in enumerate(g.labels)}

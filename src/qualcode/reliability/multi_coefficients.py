@@ -9,8 +9,8 @@ import itertools
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from qualcode.stats.bootstrap import percentile_interval
-from qualcode.stats.bootstrap import resample_indices
+
+from qualcode.stats.bootstrap import percentile_interval, resample_indices
 from qualcode.stats.pairwise import confusion_stats
 
 __all__ = ["OUTLIER_GAP", "all_groups", "as_float", "bootstrap", "outlier", "pairwise", "percentile",
@@ -87,14 +87,12 @@ def _coefficients(code: np.ndarray, agree: np.ndarray, shared: np.ndarray, both:
 
 
 def percentile(values: np.ndarray, n_boot: int, level: float) -> Any:
-
     return percentile_interval(values, n_boot, level)
 
 
 def bootstrap(code_f: np.ndarray, agree_f: np.ndarray, shared_f: np.ndarray, both_f: np.ndarray, s_count: int,
                n_boot: int, seed: int | None, chunk: int = 200) -> dict[str, np.ndarray]:
     """(n_boot, C + 1) coefficient values over resamples of the units (last column: pooled)."""
-
     n, c = code_f.shape[0], code_f.shape[1]
     p = both_f.shape[1]
     flat = np.concatenate([code_f.reshape(n, -1), agree_f.reshape(n, -1), shared_f, both_f], axis=1)
@@ -133,7 +131,6 @@ def as_float(v: Any) -> float | None:
 
 def pairwise(looked: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cohen's kappa, percent agreement and shared units per pair, per code + pooled: (P, C + 1)."""
-
     s_count, n, c = x.shape
     pairs = list(itertools.combinations(range(s_count), 2))
     conf = np.zeros((len(pairs), c + 1, 2, 2), dtype=np.int64)

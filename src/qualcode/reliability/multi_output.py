@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from qualcode.errors import InputError
 from qualcode.cells import write_csv
+from qualcode.errors import InputError
 
 if TYPE_CHECKING:
     from qualcode.reliability.multi import MultiComparison
@@ -37,7 +37,6 @@ def write_disagreements(comp: MultiComparison, path: str | os.PathLike[str]) -> 
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-
         def rows() -> Any:
             for d in comp.disagreements:
                 vals = [d["values"][lab] for lab in comp.labels]

@@ -19,14 +19,12 @@ from typing import Any, Mapping, Sequence
 
 from qualcode.errors import InputError
 from qualcode.provenance import sha256_bytes
+from qualcode.reliability.compare import compare
 from qualcode.reliability.sample import STEP_SAMPLE
 from qualcode.reliability.sheet import read_sheet
-from qualcode.reliability.units import _run_codes
-from qualcode.types import Coding, Run, StepResult
-from qualcode.reliability.units import check_coder_name
+from qualcode.reliability.units import CodingSource, _run_codes, check_coder_name
 from qualcode.runs import RunRecorder
-from qualcode.reliability.compare import compare
-from qualcode.reliability.units import CodingSource
+from qualcode.types import Coding, Run, StepResult
 
 STEP_REVIEW = "import-review"
 DECISIONS = {
@@ -88,7 +86,6 @@ def import_review(
     Returns the counts and the agreement between the run's proposals and the
     reviewer's decisions on the reviewed segments.
     """
-
     check_coder_name(coder)
     p = Path(path)
     rows = read_sheet(p)
@@ -239,7 +236,6 @@ def _agreement(project: Any, source: Run, run_codings: Mapping[int, Any],
                human: Mapping[int, Mapping[str, Any]], known: set[str], coder: str, *, n_boot: int,
                seed: int | None) -> Any:
     """Agreement between the run's proposals and the reviewer on the reviewed segments."""
-
     ai_units = {str(sid): frozenset(c["code"] for c in run_codings.values() if c["segment_id"] == sid)
                 for sid in human}
     hu_units = {str(sid): frozenset(codes) for sid, codes in human.items()}

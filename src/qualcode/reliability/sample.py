@@ -151,7 +151,6 @@ def draw_sample(
         Write the coding sheet here (``.xlsx`` or ``.csv``; the other format is written
         beside it with the same stem).
     """
-
     if int(n) < 1:
         raise InputError(f"n must be a positive integer; got {n!r}", param="n")
     if not 1 <= int(bands) <= 10:

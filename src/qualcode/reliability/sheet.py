@@ -11,11 +11,9 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from qualcode.cells import restore, write_csv, write_xlsx_sheet
 from qualcode.errors import InputError
 from qualcode.reliability.units import read_csv_rows
-from qualcode.cells import write_csv
-from qualcode.cells import write_xlsx_sheet
-from qualcode.cells import restore
 
 SHEET_COLUMNS = ["sample", "row", "segment_id", "coding_id", "document", "segment", "speaker", "stratum",
                  "ai_code", "score", "text", "decision", "changed_to", "add_codes", "notes"]
@@ -49,7 +47,6 @@ def write_sheet(rows: Sequence[dict[str, Any]], out: str | os.PathLike[str]) -> 
 
     Cells follow :mod:`qualcode.cells` (no formulas; text a spreadsheet could
     evaluate gets a leading ``'``, removed again by :func:`read_sheet`)."""
-
     p = check_sheet_path(out, writing=True)
     p.parent.mkdir(parents=True, exist_ok=True)
     xlsx, csvp = p.with_suffix(".xlsx"), p.with_suffix(".csv")
@@ -105,7 +102,6 @@ def _write_xlsx(rows: Sequence[dict[str, Any]], path: Path) -> None:
 
 def read_sheet(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, str]]]:
     """``(line, row)`` pairs of a coding sheet (.xlsx: sheet ``review``; or .csv)."""
-
     p = check_sheet_path(path, writing=False)
     if p.suffix.lower() == ".csv":
         header, rows = read_csv_rows(p)

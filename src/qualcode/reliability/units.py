@@ -38,12 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from qualcode.errors import InputError, NotFoundError
 from qualcode.cells import restore
-from qualcode.provenance import hash_obj
 from qualcode.coding.select import select
-from qualcode.store.review import reviewed_segment_ids
-from qualcode.store.review import reviewers
+from qualcode.errors import InputError, NotFoundError
+from qualcode.provenance import hash_obj
+from qualcode.store.review import reviewed_segment_ids, reviewers
 
 #: statuses counted for each kind of store source (see the module docstring)
 RUN_STATUSES = ("proposed", "accepted", "rejected")
@@ -95,7 +94,6 @@ class CodingSource:
 # ------------------------------------------------------------------------------ CSV
 def read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and ``(line number, cells)`` rows of a CSV file; errors name the file."""
-
     if not path.exists():
         raise InputError("file not found", path=str(path), hint="give the path of a CSV file")
     if path.is_dir():
@@ -221,13 +219,11 @@ def csv_source(path: str | os.PathLike[str], coder: str | None = None) -> Coding
 
 # ------------------------------------------------------------------------------ store
 def _segment_hash(segments: Sequence[Any]) -> str:
-
     return hash_obj([s.text_hash for s in segments])
 
 
 def run_universe(project: Any, run: Any, coded_ids: Iterable[int] = ()) -> tuple[list[int], list[str]]:
     """The segment ids a run looked at, and notes on how they were decided."""
-
     params = run.params or {}
     if isinstance(params.get("segment_ids"), list):
         return [int(i) for i in params["segment_ids"]], []
@@ -320,7 +316,6 @@ def human_coders(store: Any) -> list[str]:
 
 def coder_universe(project: Any, coder: str, rows: Sequence[Mapping[str, Any]]) -> tuple[set[int], list[str]]:
     """Segments a human coder looked at (see the module docstring)."""
-
     store = project.store
     recorded: set[int] = set()
     for step in HUMAN_IMPORT_STEPS:

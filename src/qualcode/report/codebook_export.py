@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from qualcode.cells import write_csv
 from qualcode.codebook import codebook_to_yaml
 from qualcode.errors import InputError
-from qualcode.store import Store
-from qualcode.types import Codebook
-from qualcode.cells import write_csv
 from qualcode.exchange.refi_qda.codes import code_elements
 from qualcode.exchange.refi_qda.xml import CODEBOOK_NS, guid
+from qualcode.store import Store
+from qualcode.types import Codebook
 
 FORMATS = ("csv", "yaml", "qdc")
 CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent", "color", "threshold", "keywords"]
@@ -23,7 +23,6 @@ CSV_COLUMNS = ["name", "definition", "include", "exclude", "examples", "parent",
 def codebook_to_csv(codebook: Codebook) -> str:
     """The codebook as CSV (cells through :mod:`qualcode.cells`; read back by
     :func:`qualcode.codebook.load_codebook`, which removes the ``'`` it adds)."""
-
     buf = io.StringIO()
     write_csv(buf, CSV_COLUMNS, ([c.name, c.definition, c.include, c.exclude, " | ".join(c.examples), c.parent or "",
                                   c.color or "", "" if c.threshold is None else c.threshold, " | ".join(c.keywords)]
@@ -33,7 +32,6 @@ def codebook_to_csv(codebook: Codebook) -> str:
 
 def codebook_to_qdc(codebook: Codebook) -> bytes:
     """A REFI-QDA codebook (``.qdc``) with hierarchy, colours and descriptions."""
-
     ET.register_namespace("", CODEBOOK_NS)
 
     def tag(n: str) -> str:

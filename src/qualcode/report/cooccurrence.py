@@ -24,11 +24,11 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from qualcode.store import Store
-from qualcode.store import report_queries as rq
-from qualcode.speakers import moderator_names
 from qualcode.params import check_choice
 from qualcode.report.tables import _check_out, _write_rows, resolve_run
+from qualcode.speakers import moderator_names
+from qualcode.store import Store
+from qualcode.store import report_queries as rq
 
 BY = ("segment", "participant")
 VALUES = ("count", "jaccard")
@@ -68,7 +68,6 @@ def cooccurrence(store: Store, source: str, *, codes: Sequence[str] | None = Non
     configured moderator names (else they are inferred per document);
     ``moderators_by_document`` gives them already resolved.
     """
-
     rows = rq.coded_segment_units(store, source)
     by_seg: dict[Any, set[str]] = defaultdict(set)
     owners: dict[Any, list[Any]] = {}
@@ -129,7 +128,6 @@ def export_cooccurrence(store: Store, out: str | os.PathLike[str], *, run_id: st
     one row per co-occurring pair with every count. Default source: the latest coding
     run; ``coder`` picks a human coder; ``raw`` skips the safe-cell rule (see
     :mod:`qualcode.cells`). Returns the rows written."""
-
     check_choice("by", by, BY)
     check_choice("values", values, VALUES)
     p = _check_out(out)

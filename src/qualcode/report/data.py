@@ -14,16 +14,16 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from qualcode.stats import is_low_agreement, landis_koch
-from qualcode.store import Store
-from qualcode.store import report_queries as rq
-from qualcode.speakers import moderator_names
-from qualcode.report.cooccurrence import cooccurrence
-from qualcode.report.quotes import trim_quote
-from qualcode.stats.pairwise import confusion_stats
 from qualcode.config import load_settings
 from qualcode.project import Project
 from qualcode.reliability.units import HUMAN_STATUSES, RUN_STATUSES, coder_universe, run_universe
+from qualcode.report.cooccurrence import cooccurrence
+from qualcode.report.quotes import trim_quote
+from qualcode.speakers import moderator_names
+from qualcode.stats import is_low_agreement, landis_koch
+from qualcode.stats.pairwise import confusion_stats
+from qualcode.store import Store
+from qualcode.store import report_queries as rq
 
 NON_CODE_STEPS = {"cues"}
 
@@ -159,14 +159,12 @@ def _configured_moderators(store: Store) -> list[str]:
 
 def _moderators(store: Store, doc_ids: Iterable[int]) -> dict[int, set[str]]:
     """Moderators per document (configured, else inferred; see :mod:`qualcode.speakers`)."""
-
     ids = set(doc_ids)
     return moderator_names(store, ids, _configured_moderators(store)) if ids else {}
 
 
 def _cooccurrence(store: Store, source: str, codes: Sequence[str], mods: Mapping[int, set[str]]) -> dict[str, Any]:
     """The co-occurrence matrices (:mod:`qualcode.report.cooccurrence`) in frequency order."""
-
     return cooccurrence(store, source, codes=codes, moderators_by_document=mods)
 
 
@@ -174,7 +172,6 @@ def exemplar_quotes(store: Store, source: str, *, per_code: int = 5,
                     moderators: Mapping[int, set[str]] | None = None) -> list[dict[str, Any]]:
     """The best-scored codings per code, each quoted by its best sentence(s)
     (:func:`qualcode.report.quotes.trim_quote`) with exact document offsets."""
-
     rows = rq.exemplar_codings(store, source, per_code=per_code)
     if not rows:
         return []
@@ -240,7 +237,6 @@ def _run_code_texts(store: Store, source: str) -> tuple[str | None, dict[str, li
 # --------------------------------------------------------------------------- agreement
 def _kappa_stack(conf: np.ndarray) -> dict[str, np.ndarray]:
     """Per-code 2x2 statistics (``conf[i, a, b]``: a/b = 1 when that side applied code i)."""
-
     out = confusion_stats(conf)
     return {"n": out["n"], "percent_agreement": out["percent_agreement"], "cohen_kappa": out["cohen_kappa"],
             "gwet_ac1": out.get("gwet_ac1", np.full(conf.shape[0], np.nan))}
@@ -259,7 +255,6 @@ def _project_of(store: Store) -> Any:
     that the report decides units by the same rules as ``qualcode agree``."""
     from pathlib import Path
 
-
     pdir = Path(store.path).parent
     return Project(path=pdir, store=store, settings=load_settings(pdir))
 
@@ -273,7 +268,6 @@ def _source_units(project: Any, src: Mapping[str, Any]) -> tuple[dict[int, set[s
     segments recorded by their ``import-codes``/``import-review`` runs, plus whole
     documents coded outside such an import.
     """
-
     store = project.store
     human = src["kind"] == "human"
     rows = rq.source_coding_units(store, src["key"], HUMAN_STATUSES if human else RUN_STATUSES)

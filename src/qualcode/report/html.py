@@ -17,16 +17,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from qualcode import __version__
+from qualcode.coding.diagnostics import describe
 from qualcode.errors import InputError
+from qualcode.language import describe_languages, rows_text
 from qualcode.provenance import now_iso
 from qualcode.report import data as rdata
+from qualcode.report.figures import NETWORK_MAX_CODES
 from qualcode.report.methods import methods_statement
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
-from qualcode.language import describe_languages, rows_text
-from qualcode.report.figures import NETWORK_MAX_CODES
-from qualcode.coding.diagnostics import describe
-from qualcode import __version__
 
 
 @dataclass
@@ -194,7 +194,6 @@ def _heat_by_options(agg: Mapping[str, Any] | None) -> str:
 def _cooccurrence_body(agg: Mapping[str, Any] | None) -> tuple[str, str]:
     """Lead and body of the co-occurrence section: matrix, pairs table, and the network
     (open with a dozen codes or fewer, on demand above that)."""
-
     few = bool(agg) and len(agg["network"]["nodes"]) <= NETWORK_MAX_CODES
     lead = ('How often two codes go together in <span class="qc-source-label"></span>: per segment (both codes on '
             "the same segment) or per participant (the participant has segments with both codes; moderators are "
@@ -212,7 +211,6 @@ def _cooccurrence_body(agg: Mapping[str, Any] | None) -> tuple[str, str]:
 def _uncertain_section(store: Store, *, max_rows: int = 40) -> str | None:
     """Where the latest similarity-coding run was unsure (its run summary's
     ``uncertain``): sentences, then the segments concerned with the codes they got."""
-
     run = store.latest_run("code")
     diag = (run.summary or {}).get("uncertain") if run is not None else None
     if not diag:

@@ -10,15 +10,15 @@ codings and review statuses. Nothing calls a model.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from qualcode.coding.diagnostics import describe
 from qualcode.language import describe_languages, language_name, rows_text
 from qualcode.report import data as rdata
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
-from qualcode.coding.diagnostics import describe
 
 STRATEGY_WORDS = {
     "turn": "speaker turns",
@@ -288,7 +288,6 @@ def _deductive(out: _Out, store: Store, r: Mapping[str, Any], *, earlier: int) -
     out.row("Deductive coding", f"run {r['id']}: {', '.join(bits)}")
     diag = r["summary"].get("uncertain")
     if diag:
-
         lines = describe(diag, int(r["summary"].get("n_segments") or 0))
         if lines:
             out.say("Where the coding was unsure: " + "; ".join(lines) + ".")

@@ -141,7 +141,6 @@ def embedding_scores(store: Any, model: str | None, doc_text: str, cands: Sequen
                      code_texts: Sequence[str]) -> np.ndarray | None:
     """Cosine of each candidate with the pooled code vector, when the store holds every
     vector needed (nothing is computed here); else ``None``."""
-
     if not model or not code_texts or not cands:
         return None
     c_hashes = [text_hash(t) for t in code_texts]

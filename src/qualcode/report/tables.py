@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from qualcode.cells import write_csv, write_xlsx_sheet
 from qualcode.errors import InputError
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
-from qualcode.cells import write_csv, write_xlsx_sheet
 
 SEGMENT_COLUMNS = ["document", "segment", "start", "end", "speaker", "text"]
 CODING_COLUMNS = ["document", "segment", "start", "end", "speaker", "text", "code", "score", "score_calibrated",
@@ -24,7 +24,6 @@ def _write_rows(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]
 
     ``raw``: no ``'`` before text starting with ``= + - @``, tab or CR (for machine
     consumers; XLSX cells stay string cells either way)."""
-
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     if path.suffix.lower() == ".xlsx":

@@ -54,14 +54,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from qualcode.errors import InputError, NotFoundError
+from qualcode.reliability.sample import STEP_SAMPLE, resolve_coding_run
+from qualcode.reliability.units import _run_codes, check_coder_name, run_universe
 from qualcode.review.agreement import band, codes_by_seg, per_code_agreement
 from qualcode.review.decisions import DecisionsMixin
 from qualcode.review.queue import BANDS, Item, QueueIndex
 from qualcode.review.views import PALETTE, ViewsMixin
 from qualcode.store import review as rstore
 from qualcode.types import Code, Codebook
-from qualcode.reliability.sample import STEP_SAMPLE, resolve_coding_run
-from qualcode.reliability.units import _run_codes, check_coder_name, run_universe
 
 ORDERS = ("uncertain", "document")
 STATUSES = ("unreviewed", "accepted", "rejected", "changed", "added", "none")
@@ -144,7 +144,6 @@ class ReviewSession(DecisionsMixin, ViewsMixin):
 
     def __init__(self, project: Any, coder: str, *, run_id: str | None = None, blind: bool = False,
                  sample: str | None = None, order: str = "uncertain") -> None:
-
         check_coder_name(coder)
         if order not in ORDERS:
             raise InputError(f"order must be one of {', '.join(ORDERS)}; got {order!r}")

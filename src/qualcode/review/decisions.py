@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from qualcode.errors import InputError, NotFoundError
-from qualcode.store import review as rstore
-from qualcode.types import Code, Codebook
-from qualcode.store.review import ACTIONS
 from qualcode.exchange.human_codes import map_span
+from qualcode.store import review as rstore
+from qualcode.store.review import ACTIONS
+from qualcode.types import Code, Codebook
 
 
 class DecisionsMixin:
@@ -57,7 +57,6 @@ class DecisionsMixin:
         onto the current segments by the import overlap rule, exact offsets kept);
         ``none`` takes ``segment_id`` (reviewed, no code applies).
         """
-
         if action not in ACTIONS:
             raise InputError(f"action must be one of {', '.join(ACTIONS)}; got {action!r}")
         common = {"coder": self.coder, "source_run": self.run.id, "blind": self.blind}
@@ -105,7 +104,6 @@ class DecisionsMixin:
 
     def _map_selection(self, document_id: int | None, start: int | None, end: int | None
                        ) -> list[tuple[Any, int, int, tuple[int, int]]]:
-
         if document_id is None or start is None or end is None:
             raise InputError("add needs segment_id, or document_id with start and end (a text selection)")
         doc = self.store.document(int(document_id))

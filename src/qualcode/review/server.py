@@ -46,7 +46,6 @@ def serve(factory: Callable[[], Any], *, port: int = DEFAULT_PORT, open_browser:
     before anything listens)."""
     import uvicorn
 
-
     worker = DbWorker(factory)
     try:
         sock = bind(port)

@@ -9,8 +9,7 @@ from typing import Any, Callable, ContextManager, Iterable, Mapping, Sequence
 
 from qualcode.errors import NotFoundError, StoreError
 from qualcode.provenance import canonical_json, now_iso, sha256_text, text_hash
-from qualcode.types import Document, ParsedDocument, Segment, SegmentSpan
-from qualcode.types import Turn, Unit
+from qualcode.types import Document, ParsedDocument, Segment, SegmentSpan, Turn, Unit
 
 
 def json_field(value: str | None, default: Any) -> Any:
@@ -108,7 +107,6 @@ class DocumentQueries:
 
     def parsed_document(self, doc: Document) -> ParsedDocument:
         """Rebuild the reader's output for a stored document (for re-segmentation)."""
-
         row = self.conn.execute("SELECT parse FROM documents WHERE id = ?", (doc.id,)).fetchone()
         parse = json_field(row["parse"], {})
         turns = tuple(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
+
 from qualcode.errors import InputError
 
 __all__ = ["run_hicode", "estimate_hicode", "export_codebook", "export_theme_codebook", "theme_codebook",
@@ -42,7 +43,6 @@ def theme_method(project: Any, method: str = "auto", *, label_llm: Any = None) -
     """The theme method a run uses: ``"hicode"`` or ``"embedding"`` as given; ``"auto"``
     is HICode when an LLM is configured (``label_llm``, ``[llm] model`` or
     ``[themes] label_llm``), else embeddings alone."""
-
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}", param="method")
     if method != "auto":

@@ -27,7 +27,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from qualcode.backends.routing import ENGLISH_SETUP, is_auto, project_languages, route
+from qualcode.coding.select import describe, select
+from qualcode.embeddings import DEFAULT_SCORING, POOLINGS, embed_texts
 from qualcode.errors import InputError
+from qualcode.language import check_project_languages as check_languages
+from qualcode.language import ensure_document_languages, present_languages
+from qualcode.provenance import hash_obj
+from qualcode.runs import RunRecorder
+from qualcode.store import llm_log
 from qualcode.themes.consensus import (  # noqa: F401  (re-exported: the public clustering API)
     ConsensusClustering,
     check_int,
@@ -38,6 +46,7 @@ from qualcode.themes.consensus import (  # noqa: F401  (re-exported: the public 
     normalise,
     spherical_kmeans,
 )
+from qualcode.themes.ctfidf import content_words, strip_notes
 from qualcode.themes.naming import (  # noqa: F401  (re-exported)
     BRIEF_DEFINITION,
     BRIEF_NAME,
@@ -48,16 +57,6 @@ from qualcode.themes.naming import (  # noqa: F401  (re-exported)
     theme_name,
 )
 from qualcode.types import Code, Codebook, Coding, Run, Segment, StepResult
-from qualcode.coding.select import describe, select
-from qualcode.embeddings import DEFAULT_SCORING, POOLINGS, embed_texts
-from qualcode.themes.ctfidf import strip_notes
-from qualcode.backends.routing import ENGLISH_SETUP, is_auto, project_languages, route
-from qualcode.themes.ctfidf import content_words
-from qualcode.language import check_project_languages as check_languages
-from qualcode.language import ensure_document_languages, present_languages
-from qualcode.provenance import hash_obj
-from qualcode.runs import RunRecorder
-from qualcode.store import llm_log
 
 STEP = "themes-embedding"
 METHOD = "consensus spherical k-means + average linkage on centred embeddings, k by cosine silhouette"
@@ -108,7 +107,6 @@ def _check_params(**values: Any) -> dict[str, Any]:
 def _select(project: Any, p: dict[str, Any], **options: Any) -> Any:
     """The segments to find themes in (:func:`qualcode.coding.select.select`); an
     InputError when none is left or ``n_themes`` exceeds them."""
-
     chosen = select(project, options.pop("selection"), **options)
     if not chosen.segments:
         if chosen.n_candidates:
@@ -127,7 +125,6 @@ def _embed(project: Any, backend: Any, segments: Sequence[Segment], show_progres
     mean here), of its text without transcriber notes: "(laughs)" is no theme, yet left
     in it grouped the turns that have one (26 turns of the French example, the largest
     theme). Returns (matrix, pooling, window stats)."""
-
     pooling = str(project.settings.get("embedding", "pooling", DEFAULT_SCORING))
     pooling = pooling if pooling in POOLINGS else "mean"
     X, stats = embed_texts(project.store, backend, [strip_notes(s.text) for s in segments],
@@ -140,7 +137,6 @@ def _theme_vectors(project: Any, embedding_model: str | None, backend: Any, X: n
                    ) -> tuple[np.ndarray, list[float] | None]:
     """``X`` as clustered: re-weighted by :data:`ENGLISH_THEME_WEIGHTS` when the model is
     ``auto`` routed to the English ensemble; else as is. Returns (vectors, weights used)."""
-
     if not (is_auto(embedding_model or project.settings.embedding_model) and hasattr(backend, "reweight")
             and route(project_languages(project)) == ENGLISH_SETUP and len(X)):
         return X, None
@@ -151,7 +147,6 @@ def _cluster(X: np.ndarray, segments: Sequence[Segment], p: dict[str, Any], lang
              ) -> tuple[np.ndarray, np.ndarray, int | None, ConsensusClustering]:
     """Brief responses set aside, the rest clustered. Returns (labels of every segment,
     brief mask, the brief group's label or None, the clustering of the rest)."""
-
     min_words, n_themes = p["min_words"], p["n_themes"]
     brief = np.array([len(content_words(sg.text, languages=languages)) < min_words for sg in segments], dtype=bool)
     if brief.all() or n_themes == 1:
@@ -225,7 +220,6 @@ def discover_themes(
     warn when the segments' languages are not the model's. Theme names leave out the
     stop words of the segments' languages. Returns a :class:`ThemeResult`.
     """
-
     p = _check_params(n_themes=n_themes, min_size=min_size, seed=seed, max_themes=max_themes, n_terms=n_terms,
                       n_quotes=n_quotes, n_runs=n_runs, min_words=min_words)
     skip_moderators = (segments is None and bool(project.settings.get("coding", "skip_moderators", True))

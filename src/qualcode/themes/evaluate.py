@@ -61,10 +61,10 @@ from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 
-from qualcode.errors import InputError
-from qualcode.exchange.human_codes import SegmentIndex, locate_row, UnmappedRow
-from qualcode.reliability.units import find_column, read_csv_rows
 from qualcode.embeddings import embed_texts
+from qualcode.errors import InputError
+from qualcode.exchange.human_codes import SegmentIndex, UnmappedRow, locate_row
+from qualcode.reliability.units import find_column, read_csv_rows
 from qualcode.store import llm_log
 from qualcode.themes.hicode import resolve_theme_run
 
@@ -374,7 +374,6 @@ def read_reference_csv(project: Any, path: str | os.PathLike[str], *, min_overla
         an unknown segment id or document, a span outside its document, a quote not
         found or found more than once.
     """
-
     p = Path(path)
     header, rows = read_csv_rows(p)
     col = {"label": find_column(header, LABEL_ALIASES), "segment_id": find_column(header, UNIT_ALIASES),
@@ -496,7 +495,6 @@ def evaluate_themes(
     -------
     ThemeEvaluation
     """
-
     ts = parse_thresholds(thresholds)
     ref = read_reference_csv(project, reference, min_overlap=min_overlap)
     store = project.store

@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any, Mapping, NamedTuple, Sequence
 from xml.etree import ElementTree as ET
 
+from qualcode import ingest
+from qualcode.corpus import default_strategy, segment_params
 from qualcode.errors import InputError
 from qualcode.exchange.refi_qda.archive import Archive, decode_text
 from qualcode.exchange.refi_qda.codes import read_codes
 from qualcode.exchange.refi_qda.positions import choose_map, map_pos, normalise_newlines
 from qualcode.exchange.refi_qda.xml import child, children, guid_attr, local, parse_xml
+from qualcode.runs import RunRecorder
 from qualcode.store import Store
 from qualcode.store import report_queries as rq
 from qualcode.types import Code, Codebook, Coding, ParsedDocument, Run, SegmentSpan, StepResult
-from qualcode.runs import RunRecorder
-from qualcode import ingest
-from qualcode.corpus import default_strategy, segment_params
 
 STEP = "import-qdpx"
 
@@ -226,7 +226,6 @@ def _store_import(store: Store, p: Path, codes: Sequence[Code], cb_name: str,
                   prepared: Sequence[tuple[_Source, tuple]], status: str, out: dict[str, Any]) -> Run:
     """Write the codebook, documents, segments and codings and the run in one
     transaction, filling the counts in ``out``; returns the run."""
-
     with store.transaction():
         if codes:
             stored = store.add_codebook(Codebook(name=cb_name, codes=tuple(codes)), source_path=str(p.resolve()),
@@ -276,7 +275,6 @@ def _new_codings(store: Store, doc_id: int, src: _Source, p: Path, status: str, 
 def _parse_and_segment(project: Any, name: str, text: str) -> tuple[ParsedDocument, str, dict[str, Any], list]:
     """Parse a plain-text source with qualcode's reader (speaker turns) and segment it
     with the project's default strategy; one segment per line when that gives none."""
-
     parsed = ParsedDocument(text=text, format="txt", name=name)
     with tempfile.TemporaryDirectory() as tmp:
         tp = Path(tmp) / "source.txt"

@@ -12,8 +12,7 @@ import numpy as np
 
 from qualcode.errors import InputError, QualcodeError
 from qualcode.reliability.trained.models import DEFAULT_CS, MODES, MultiLabelCoder, SingleLabelCoder
-from qualcode.stats import binary_agreement
-from qualcode.stats import agreement_report, classification_report_dict, label_agreement
+from qualcode.stats import agreement_report, binary_agreement, classification_report_dict, label_agreement
 
 
 @dataclass(frozen=True)
@@ -200,7 +199,6 @@ def _run_folds(X: np.ndarray, Y: np.ndarray, mode: str, splits: Sequence[tuple[n
 
 def _per_code_scores(Y: np.ndarray, predicted: np.ndarray, code_list: Sequence[Any]) -> dict[str, dict[str, Any]]:
     """Per code: support, predicted count, Cohen's kappa, precision, recall, F1."""
-
     per_code: dict[str, dict[str, Any]] = {}
     for j, code in enumerate(code_list):
         res = binary_agreement(Y[:, j].tolist(), predicted[:, j].tolist(), n_boot=0)
@@ -220,7 +218,6 @@ def _overall_scores(Y: np.ndarray, predicted: np.ndarray, code_list: Sequence[An
                     per_code: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Accuracy, macro-F1, kappa and alpha (single); pooled and mean kappa, micro- and
     macro-F1 (multi)."""
-
     n = Y.shape[0]
     if mode == "single":
         truth_lab = [code_list[j] for j in Y.argmax(axis=1)]

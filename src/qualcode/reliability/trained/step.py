@@ -9,7 +9,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from qualcode.coding.deductive import code_segments, resolve_codebook
+from qualcode.coding.select import select
+from qualcode.coding.similarity import code_vectors, pool
+from qualcode.embeddings import embed_texts
 from qualcode.errors import InputError
+from qualcode.language import check_project_languages
+from qualcode.provenance import hash_obj
 from qualcode.reliability.trained.cv import CVResult, cross_validate
 from qualcode.reliability.trained.models import (
     DEFAULT_CS,
@@ -19,16 +25,9 @@ from qualcode.reliability.trained.models import (
     SingleLabelCoder,
     features,
 )
-from qualcode.types import Coding, Run, StepResult
-from qualcode.coding.similarity import code_vectors, pool
-from qualcode.embeddings import embed_texts
-from qualcode.provenance import hash_obj
-from qualcode.runs import RunRecorder
-from qualcode.language import check_project_languages
-from qualcode.coding.deductive import resolve_codebook
 from qualcode.reliability.units import coder_source
-from qualcode.coding.select import select
-from qualcode.coding.deductive import code_segments
+from qualcode.runs import RunRecorder
+from qualcode.types import Coding, Run, StepResult
 
 STEP = "train"
 
@@ -73,7 +72,6 @@ def _embedder(project: Any, embedding_model: str | None):
 
 
 def _code_vectors(project: Any, backend: Any, codes: Sequence[str], codebook: Any | None) -> np.ndarray:
-
     def embed(texts: list[str]) -> np.ndarray:
         return embed_texts(project.store, backend, texts, show_progress=False)[0]
 
@@ -141,7 +139,6 @@ def train_coder(
 
     Returns :class:`TrainResult`.
     """
-
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     lab = _training_labels(project, coder, codebook=codebook, mode=mode, folds=folds, min_positives=min_positives)
@@ -177,7 +174,6 @@ def _features(project: Any, backend: Any, lab: _Labels, targets: Sequence[Any], 
               show_progress: bool) -> tuple[np.ndarray, Any, Any]:
     """``(features, language check, embedding stats)`` of the labelled segments then
     the targets, after the language check every embedding step makes."""
-
     segs = lab.segments + list(targets)
     lang = check_project_languages(project, backend, segs, step="train")
     E, stats = embed_texts(project.store, backend, [s.text for s in segs], show_progress=show_progress,
@@ -206,7 +202,6 @@ def _training_labels(project: Any, coder: str, *, codebook: Any, mode: str, fold
     """The human coder's current segments and codes as training labels: codes outside
     the codebook ignored, codes with fewer than ``min_positives`` left out, and in
     ``single`` mode segments without exactly one code left out (each with a note)."""
-
     store = project.store
     src = coder_source(project, coder)
     current = {s.id: s for s in store.segments()}
@@ -252,7 +247,6 @@ def _targets(project: Any, lab: _Labels, *, apply: bool, selection: Any, segment
              skip_moderators: bool, embedding_model: str | None) -> tuple[Any, list[Any]]:
     """``(selection result or None, segments to code)``: the selected segments the
     human did not look at, when ``apply``."""
-
     if not apply:
         return None, []
     chosen = select(project, selection, segments=segments, skip_moderators=skip_moderators,
@@ -284,7 +278,6 @@ def _apply(model: Any, F: np.ndarray, targets: Sequence[Any], lab: _Labels, code
 
 def human_examples(project: Any, coder: str, *, max_per_code: int = 25, seed: int | None = 0) -> dict[str, list[str]]:
     """Up to ``max_per_code`` texts of segments a human coded with each code (a seeded draw)."""
-
     src = coder_source(project, coder)
     segs = project.store.segments_by_id([int(u) for u in src.units])
     by_code: dict[str, list[str]] = {}
@@ -312,6 +305,5 @@ def code_with_human_examples(project: Any, codebook: Any, coder: str, *, max_per
     Segments the human coded are coded too, so agreement with that human on them is
     optimistic (the examples are in the code vectors): judge it on other segments.
     """
-
     ex = human_examples(project, coder, max_per_code=max_per_code, seed=seed)
     return code_segments(project, codebook, extra_examples=ex, **options)

@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from qualcode.codebook import codebook_to_yaml
 from qualcode.errors import InputError, NotFoundError
 from qualcode.store import llm_log
 from qualcode.themes.hicode.hierarchy import check_levels, theme_hierarchy
 from qualcode.themes.hicode.lookup import resolve_theme_run
 from qualcode.types import Code, Codebook
-from qualcode.codebook import codebook_to_yaml
 
 
 def codebook_from_themes(themes: Sequence[Mapping[str, Any]], name: str) -> Codebook:
@@ -46,7 +46,6 @@ def theme_codebook(store: Any, run_id: str | None = None, *, name: str | None = 
 
 def codebook_yaml(cb: Codebook) -> str:
     """The codebook as YAML (:func:`qualcode.codebook.codebook_to_yaml`)."""
-
     return codebook_to_yaml(cb)
 
 

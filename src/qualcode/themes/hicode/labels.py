@@ -17,6 +17,8 @@ from typing import Any
 from qualcode.errors import BackendError
 from qualcode.llm import LLMRequest
 from qualcode.prompts import HICODE_LABELS
+from qualcode.speakers import is_moderator_segment
+from qualcode.speakers import moderator_names as _names
 from qualcode.themes.hicode.stages import (
     IRRELEVANT_LABELS,
     SegmentLabels,
@@ -24,8 +26,6 @@ from qualcode.themes.hicode.stages import (
     normalise_label,
 )
 from qualcode.types import Segment
-from qualcode.speakers import moderator_names as _names
-from qualcode.speakers import is_moderator_segment
 
 
 def clean_label(label: Any) -> str:
@@ -71,14 +71,12 @@ def _validate_labels(k: int):
 # ---------------------------------------------------------------------- which segments
 def moderator_names(store: Any, segments: Sequence[Segment], configured: Iterable[str] = ()) -> dict[int, set[str]]:
     """Per document of ``segments``, its moderators (one rule: :mod:`qualcode.speakers`)."""
-
     return _names(store, {s.document_id for s in segments}, configured)
 
 
 def select_segments(segs: Sequence[Segment], mods: Mapping[int, set[str]], *, moderator_context: bool,
                     include_moderators: bool) -> tuple[list[Segment], dict[int, str]]:
     """The segments to label, and per segment id the moderator's preceding question."""
-
     targets: list[Segment] = []
     contexts: dict[int, str] = {}
     last_q: dict[int, str] = {}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qualcode.backends.base import LLMBackend
+from qualcode.coding.select import select, unattributed_rule
 from qualcode.errors import InputError
 from qualcode.llm import LLMClient, make_llm
 from qualcode.themes.hicode.clustering import LLMClusterer
@@ -23,8 +24,6 @@ from qualcode.themes.hicode.definitions import LLMDefiner
 from qualcode.themes.hicode.labels import LLMLabeller, moderator_names, select_segments
 from qualcode.themes.hicode.stages import StageContext, stage_name
 from qualcode.types import Segment
-from qualcode.coding.select import unattributed_rule
-from qualcode.coding.select import select
 
 #: warn when more than this share of the segments is irrelevant (``[themes] irrelevant_warn``)
 IRRELEVANT_WARN = 0.5
@@ -150,7 +149,6 @@ def choose_segments(project: Any, *, segments: Sequence[Segment] | None, include
                                         include_moderators=include_moderators)
     chosen = None
     if selection is not None and not selection.is_empty():
-
         chosen = select(project, selection, segments=targets, skip_moderators=False, show_progress=show_progress)
         keep = {s.id for s in chosen.segments}
         targets = [s for s in targets if s.id in keep]

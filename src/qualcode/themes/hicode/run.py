@@ -9,7 +9,8 @@ from typing import Any
 
 from qualcode.backends.base import EmbeddingBackend, LLMBackend
 from qualcode.errors import BackendError
-from qualcode.llm import LLMClient, backend_locality
+from qualcode.llm import CallStats, LLMClient, backend_locality
+from qualcode.privacy.guard import check_outbound
 from qualcode.prompts import HICODE_TEMPLATES, templates_hash
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder, records_failures
@@ -27,8 +28,6 @@ from qualcode.themes.hicode.stages import (
     stage_name,
 )
 from qualcode.types import Coding, Estimate, Segment
-from qualcode.privacy.guard import check_outbound
-from qualcode.llm import CallStats
 
 STEP = "hicode"
 
@@ -171,7 +170,6 @@ def run_hicode(
 def _guard(plan: Plan) -> None:
     """The privacy guard judges both models before the first call (each client checks
     again when it sends)."""
-
     check_outbound(plan.project, plan.label_client.backend, n_texts=len(plan.targets), step=STEP)
     if plan.separate_theme_model:
         check_outbound(plan.project, plan.theme_client.backend, n_texts=len(plan.targets), step=STEP)
@@ -310,7 +308,6 @@ def _summary(plan: Plan, labels: SegmentLabels, unique: Sequence[str], iteration
 
 def _combined_stats(*clients: LLMClient) -> Any:
     """The call counts of the distinct clients, summed."""
-
     out = CallStats()
     for c in {id(c): c for c in clients}.values():
         s = c.stats

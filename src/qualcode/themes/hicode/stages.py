@@ -34,8 +34,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from qualcode.types import Segment
 from qualcode.embeddings import embed_texts
+from qualcode.types import Segment
 
 #: labels that mean "nothing here is relevant" (compared after :func:`normalise_label`)
 IRRELEVANT_LABELS = frozenset({"irrelevant", "not relevant", "irrelevant to the coding goal",
@@ -84,7 +84,6 @@ class StageContext:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-length embeddings of ``texts`` (cached in the store like every embedding)."""
-
         emb = self.embedder if self.embedder is not None else self.project.embedder()
         mat, _ = embed_texts(self.project.store, emb, texts, show_progress=False)
         norms = np.linalg.norm(mat, axis=1, keepdims=True)
