@@ -14,7 +14,7 @@ from qualcode.coding.similarity import assign
 from qualcode.corpus import ingest_files
 from qualcode.demo import examples_dir
 from qualcode.embeddings import embed_texts
-from qualcode.errors import StoreError
+from qualcode.errors import InputError, StoreError
 from qualcode.project import init_project
 from qualcode.store.scale import iter_segment_vectors
 
@@ -88,3 +88,12 @@ def test_blocks_are_at_most_block_size_and_missing_vectors_are_named(survey):
     assert sizes == [250, 250, 100]
     ids = np.concatenate([i for i, _ in iter_segment_vectors(survey.store, "fake-bow-64", 77)])
     assert ids.tolist() == [s.id for s in segs]  # the order of Store.segments
+
+
+@pytest.mark.parametrize("kw, param", [({"block_size": 0}, "block_size"), ({"mode": "many"}, "mode"),
+                                       ({"margin": -1}, "margin"), ({"max_codes": 0}, "max_codes")])
+def test_bad_options_are_refused_by_name_before_anything_is_stored(survey, kw, param):
+    with pytest.raises(InputError) as err:
+        code_segments_blocked(survey, examples_dir() / "codebook.yaml", **kw)
+    assert param in err.value.params
+    assert survey.store.runs() == [] and survey.store.codebooks() == []

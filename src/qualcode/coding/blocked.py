@@ -39,9 +39,16 @@ from qualcode.coding.similarity import (
     code_mixtures,
     offsets_from_stats,
 )
-from qualcode.coding.deductive import CodingResult, read_codebook, resolve_threshold, store_codebook
+from qualcode.coding.deductive import (
+    CodingResult,
+    coding_options,
+    read_codebook,
+    resolve_threshold,
+    store_codebook,
+)
 from qualcode.embeddings import embed_texts
 from qualcode.errors import InputError
+from qualcode.params import check_positive_int
 from qualcode.language import codebook_text
 from qualcode.provenance import hash_obj
 from qualcode.runs import RunRecorder
@@ -147,25 +154,23 @@ def code_segments_blocked(project, codebook, *, block_size: int | None = None, m
     """
     t0 = time.perf_counter()
     s = project.settings
-    block_size = int(block_size or s.get("compute", "block_size", 50000))
-    mode = mode or s.get("coding", "mode", "multi")
-    margin = float(s.get("coding", "margin", 0.05) if margin is None else margin)
-    max_codes = int(s.get("coding", "max_codes", 3) if max_codes is None else max_codes)
-    represent = list(represent or s.get("coding", "represent", ["name", "definition", "examples"]))
-    calibrate = calibrate or s.get("coding", "calibrate", "null")
+    o = coding_options(s, mode=mode, threshold=threshold, margin=margin, max_codes=max_codes, represent=represent,
+                       calibrate=calibrate)
+    block_size = check_positive_int("block_size", s.get("compute", "block_size", 50000) if block_size is None
+                                    else block_size)
     cb, cb_source = read_codebook(project, codebook)
     backend = project.embedder(embedding_model, texts=[codebook_text(cb)])
-    threshold = resolve_threshold(s.get("coding", "threshold", "auto") if threshold is None else threshold, backend)
+    threshold = resolve_threshold(o.threshold, backend)
     code_vecs = code_vectors(cb.codes, lambda texts: embed_texts(project.store, backend, texts,
-                                                                  show_progress=False)[0], represent)
-    blocks = code_store_blocks(project.store, backend.name, code_vecs, block_size=block_size, mode=mode,
-                               threshold=threshold, margin=margin, max_codes=max_codes,
-                               code_thresholds=[c.threshold for c in cb.codes], calibrate=calibrate)
+                                                                  show_progress=False)[0], o.represent)
+    blocks = code_store_blocks(project.store, backend.name, code_vecs, block_size=block_size, mode=o.mode,
+                               threshold=threshold, margin=o.margin, max_codes=o.max_codes,
+                               code_thresholds=[c.threshold for c in cb.codes], calibrate=o.calibrate)
     cb = store_codebook(project, cb, cb_source)
     rec = RunRecorder(project.store, "code",
                       params={"method": "embedding", "codebook": cb.name, "codebook_version": cb.version,
-                              "codebook_id": cb.id, "mode": mode, "threshold": threshold, "margin": margin,
-                              "max_codes": max_codes, "represent": represent, "calibrate": calibrate,
+                              "codebook_id": cb.id, "mode": o.mode, "threshold": threshold, "margin": o.margin,
+                              "max_codes": o.max_codes, "represent": o.represent, "calibrate": o.calibrate,
                               "embedding_model": embedding_model or s.embedding_model, "blocked": True,
                               "block_size": block_size},
                       backend=type(backend).__name__, model=backend.name, model_version=backend.version, t0=t0)

@@ -42,7 +42,7 @@ def iter_segment_vectors(store: Store, model: str, block_size: int, *, document_
             missing = [r[0] for r in rows if r[1] is None]
             if missing:
                 raise StoreError(f"{len(missing)} segments have no {model} vector in the store (first id {missing[0]})",
-                                 hint="embed them first: `qualcode embed --model ...`")
+                                 hint="embed them first: `qualcode embed` (with the same --model, if you gave one)")
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             blob = b"".join(r[1] for r in rows)
             vecs = np.frombuffer(blob, dtype="<f4").reshape(len(rows), -1)
