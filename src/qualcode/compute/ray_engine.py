@@ -108,9 +108,15 @@ class RayEngine:
                          num_gpus=int(np.ceil(self.workers * self.gpus_per_worker)) or None, **common)
                 self._started = True
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError...
+            hint = "start one with `ray start --head`, or check [compute] address / --address (auto, HOST:PORT, " \
+                   "ray://HOST:10001)"
+            if str(self.address).startswith("ray://") and os.environ.get("RAY_AUTH_MODE") != "token":
+                # Ray >= 2.59 starts clusters with token authentication; its client sends the
+                # token only when told to (measured with ray 2.60: a plain ray:// connect times out)
+                hint += "; a cluster with token authentication (Ray >= 2.59) needs RAY_AUTH_MODE=token here, " \
+                        "with its token in ~/.ray/auth_token or RAY_AUTH_TOKEN (`ray get-auth-token` on the head)"
             raise BackendError(f"could not connect to the Ray cluster at {self.address or '(a new local instance)'}: "
-                               f"{exc}", hint="start one with `ray start --head`, or check [compute] address / "
-                                              "--address (auto, HOST:PORT, ray://HOST:10001)") from exc
+                               f"{exc}", hint=hint) from exc
         return ray
 
     def embed(self, backend: Any, items: Sequence[tuple[str, str]], write: Writer, *, batch_size: int) -> None:
